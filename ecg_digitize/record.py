@@ -1,0 +1,284 @@
+"""The :class:`Record`: one digitized (or rendered) ECG page as calibrated signals.
+
+Conventions (see ``docs/conventions.md``): ``signal`` is ``n_samples x n_leads`` in
+millivolts at ``fs`` Hz; samples a lead did not plot are NaN (a 3x4 page plots each lead
+for 2.5 s of the 10 s), as in the PhysioNet/CinC Challenge 2024.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import RecordFormatError
+
+STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+# WFDB stores integers: 1000 ADC units per mV keeps 1 uV resolution and +-32 mV range.
+_WFDB_ADC_GAIN = 1000.0
+_WFDB_META_PREFIX = "ecg_digitize:"
+
+
+@dataclass
+class Calibration:
+    """How pixels map to time and voltage on the page."""
+
+    px_per_mm: float | None = None
+    mm_per_s: float = 25.0
+    mm_per_mv: float = 10.0
+    # Which values were measured on the page and which were assumed (standard paper).
+    guessed: list[str] = field(default_factory=list)
+
+    @property
+    def px_per_s(self) -> float | None:
+        return None if self.px_per_mm is None else self.px_per_mm * self.mm_per_s
+
+    @property
+    def px_per_mv(self) -> float | None:
+        return None if self.px_per_mm is None else self.px_per_mm * self.mm_per_mv
+
+
+@dataclass
+class Record:
+    """One ECG page as signals.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples, n_leads)
+        Millivolts; NaN where a lead was not plotted.
+    fs : float
+        Sampling frequency in Hz.
+    leads : list of str
+        Lead names, one per column of ``signal``.
+    layout : str
+        Page layout, e.g. ``"3x4+II"``, ``"6x2"``, ``"12x1"``, ``"strip"``.
+    calibration : Calibration
+        px per mm, paper speed (mm/s) and gain (mm/mV).
+    quality : dict
+        ``{"overall": float, "leads": {name: float}}`` and any further scores.
+    source : str
+        Where the page came from (a path, ``"synth"``, ...).
+    geometry : dict
+        Page geometry when known (renderer truth or digitizer detections): lead boxes,
+        grid origin, trace mask.
+    warnings : list of str
+        What had to be guessed or looked doubtful.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize import Record
+    >>> rec = Record(np.zeros((5000, 2)), fs=500, leads=["I", "II"])
+    >>> rec
+    Record(5000 samples x 2 leads, fs=500 Hz, 10.00 s, leads=[I, II], layout='unknown')
+    """
+
+    signal: np.ndarray
+    fs: float
+    leads: list[str]
+    layout: str = "unknown"
+    calibration: Calibration = field(default_factory=Calibration)
+    quality: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    geometry: dict[str, Any] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.signal = np.asarray(self.signal, dtype=float)
+        if self.signal.ndim == 1:
+            self.signal = self.signal[:, None]
+        self.leads = [str(lead) for lead in self.leads]
+        if self.signal.ndim != 2 or self.signal.shape[1] != len(self.leads):
+            raise RecordFormatError(
+                f"signal of shape {self.signal.shape} does not match {len(self.leads)} lead names",
+                self.source or None,
+            )
+        if not self.fs or self.fs <= 0:
+            raise RecordFormatError(f"fs must be positive, got {self.fs!r}", self.source or None)
+        if isinstance(self.calibration, dict):
+            self.calibration = Calibration(**self.calibration)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def n_samples(self) -> int:
+        return self.signal.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.fs
+
+    @property
+    def time(self) -> np.ndarray:
+        """Sample times in seconds."""
+        return np.arange(self.n_samples) / self.fs
+
+    def lead(self, name: str) -> np.ndarray:
+        """Return one lead's samples (a view), raising ``KeyError`` with the names known."""
+        try:
+            return self.signal[:, self.leads.index(name)]
+        except ValueError:
+            raise KeyError(f"lead {name!r} not in record; leads are {self.leads}") from None
+
+    def __repr__(self) -> str:
+        fs = f"{self.fs:g}"
+        names = ", ".join(self.leads)
+        return (
+            f"Record({self.n_samples} samples x {len(self.leads)} leads, fs={fs} Hz, "
+            f"{self.duration:.2f} s, leads=[{names}], layout={self.layout!r})"
+        )
+
+    # ------------------------------------------------------------------ metadata
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready metadata: everything but the samples and the pixel mask."""
+        geometry = {k: _jsonable(v) for k, v in self.geometry.items() if k != "trace_mask"}
+        return {
+            "fs": float(self.fs),
+            "n_samples": int(self.n_samples),
+            "leads": list(self.leads),
+            "layout": self.layout,
+            "calibration": asdict(self.calibration),
+            "quality": _jsonable(self.quality),
+            "source": self.source,
+            "warnings": list(self.warnings),
+            "geometry": geometry,
+            "plotted_seconds": {
+                lead: float(np.isfinite(self.signal[:, i]).sum() / self.fs)
+                for i, lead in enumerate(self.leads)
+            },
+        }
+
+    def to_json(self, path: str | Path, *, include_signal: bool = False) -> Path:
+        """Write the metadata (and optionally the samples, NaN as null) as JSON."""
+        meta = self.metadata()
+        if include_signal:
+            meta["signal"] = {
+                lead: [None if not np.isfinite(v) else float(v) for v in self.signal[:, i]]
+                for i, lead in enumerate(self.leads)
+            }
+        path = Path(path)
+        path.write_text(json.dumps(meta, indent=2))
+        return path
+
+    # ------------------------------------------------------------------ CSV
+    def to_csv(self, path: str | Path) -> Path:
+        """Write a CSV: a header row ``time,<lead>,...``, seconds then mV; NaN as empty."""
+        path = Path(path)
+        table = np.column_stack([self.time, self.signal])
+        header = ",".join(["time"] + self.leads)
+        with path.open("w") as fh:
+            fh.write(header + "\n")
+            for row in table:
+                fh.write(",".join("" if not np.isfinite(v) else repr(float(v)) for v in row) + "\n")
+        return path
+
+    @classmethod
+    def from_csv(cls, path: str | Path, fs: float | None = None) -> "Record":
+        """Read a CSV written by :meth:`to_csv` (fs from the time column when not given)."""
+        path = Path(path)
+        try:
+            with path.open() as fh:
+                header = fh.readline().strip().split(",")
+            data = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=float,
+                                 missing_values="", filling_values=np.nan)
+        except (OSError, ValueError) as exc:
+            raise RecordFormatError(f"cannot read CSV: {exc}", str(path)) from exc
+        data = np.atleast_2d(data)
+        if header[0].lower() == "time":
+            if fs is None:
+                fs = 1.0 / float(np.median(np.diff(data[:, 0])))
+            data, header = data[:, 1:], header[1:]
+        if fs is None:
+            raise RecordFormatError("no time column; pass fs=", str(path))
+        return cls(data, fs=round(fs, 6), leads=header, source=str(path))
+
+    # ------------------------------------------------------------------ WFDB
+    def to_wfdb(self, directory: str | Path, name: str) -> Path:
+        """Write a WFDB record (``name.hea`` + ``name.dat``) readable by ``wfdb.rdrecord``.
+
+        Samples are stored in format 16 at 1000 units per mV (1 uV resolution); NaN
+        samples are written as WFDB invalid samples (-32768) and read back as NaN.
+        Layout, calibration and quality travel in the header's comments as JSON.
+        """
+        import wfdb
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        signal = self.signal
+        finite = np.isfinite(signal)
+        if np.any(np.abs(signal[finite]) > 32.0):
+            raise RecordFormatError("samples beyond +-32 mV cannot be stored in WFDB format 16",
+                                    self.source or None)
+        digital = np.where(finite, np.round(signal * _WFDB_ADC_GAIN), -32768).astype(np.int32)
+        meta = self.metadata()
+        meta.pop("geometry", None)
+        wfdb.wrsamp(
+            record_name=name,
+            fs=float(self.fs),
+            units=["mV"] * len(self.leads),
+            sig_name=list(self.leads),
+            d_signal=digital,
+            fmt=["16"] * len(self.leads),
+            adc_gain=[_WFDB_ADC_GAIN] * len(self.leads),
+            baseline=[0] * len(self.leads),
+            comments=[_WFDB_META_PREFIX + json.dumps(meta)],
+            write_dir=str(directory),
+        )
+        return directory / f"{name}.hea"
+
+    @classmethod
+    def from_wfdb(cls, path: str | Path, leads: list[str] | None = None) -> "Record":
+        """Read a WFDB record (path with or without ``.hea``); invalid samples become NaN."""
+        import wfdb
+
+        path = Path(path)
+        base = path.with_suffix("") if path.suffix in (".hea", ".dat") else path
+        try:
+            wrec = wfdb.rdrecord(str(base), channel_names=leads)
+        except Exception as exc:  # wfdb raises many types; name the file either way
+            raise RecordFormatError(f"cannot read WFDB record: {exc}", str(base)) from exc
+        signal = wrec.p_signal
+        units = wrec.units or ["mV"] * signal.shape[1]
+        scale = np.array([1e-3 if u.lower() in ("uv", "µv") else 1.0 for u in units])
+        meta = {}
+        for comment in wrec.comments or []:
+            if comment.startswith(_WFDB_META_PREFIX):
+                meta = json.loads(comment[len(_WFDB_META_PREFIX):])
+        return cls(
+            signal * scale,
+            fs=wrec.fs,
+            leads=list(wrec.sig_name),
+            layout=meta.get("layout", "unknown"),
+            calibration=meta.get("calibration", {}),
+            quality=meta.get("quality", {}),
+            source=meta.get("source", str(base)),
+            warnings=meta.get("warnings", []),
+        )
+
+    # ------------------------------------------------------------------ plot
+    def plot(self, *, ax=None, leads: list[str] | None = None, spacing_mv: float = 3.0):
+        """Plot the leads stacked on ECG paper (1 mm = 0.04 s x 0.1 mV, 5 mm major lines).
+
+        Returns the matplotlib ``Figure``.
+        """
+        from .plotting import plot_record
+
+        return plot_record(self, ax=ax, leads=leads, spacing_mv=spacing_mv)
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy values inside nested containers into plain Python for JSON."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

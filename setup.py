@@ -1,0 +1,54 @@
+"""Install ecg-digitize: paper ECG images to calibrated signals, plus 1D classifiers."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="ecg-digitize",
+    version="0.1.0",
+    description=(
+        "Turn pictures of electrocardiograms into calibrated time series, "
+        "and classify them with pretrained 1D networks."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ecg_digitize*", "classifiers*", "pretrained*"]),
+    package_data={"pretrained": ["*.keras", "*.json", "*.md", "*.png"]},
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-image>=0.21",
+        "opencv-python-headless>=4.8",
+        "matplotlib>=3.7",
+        "wfdb>=4.1",
+        "neurokit2>=0.2.7",
+        "pandas>=2.0",
+        "pillow>=10.0",
+        "tqdm>=4.65",
+        "pypdfium2>=4.20",
+    ],
+    extras_require={
+        # Neural parts (classifiers, U-Net) import these lazily.
+        "neural": ["tensorflow-cpu>=2.16; platform_machine=='x86_64'",
+                   "tensorflow>=2.16; platform_machine!='x86_64'",
+                   "keras>=3.0"],
+        "cluster": ["dask[distributed]>=2023.1"],
+        "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9"],
+        "test": ["pytest>=7.4"],
+    },
+    entry_points={
+        "console_scripts": [
+            "ecg-digitize=ecg_digitize.cli:main",
+            "ecg-classify=classifiers.cli:main",
+        ]
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Medical Science Apps.",
+    ],
+)
