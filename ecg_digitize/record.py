@@ -123,6 +123,10 @@ class Record:
         except ValueError:
             raise KeyError(f"lead {name!r} not in record; leads are {self.leads}") from None
 
+    def plotted_fraction(self) -> dict[str, float]:
+        """Fraction of the record's samples each lead has (not NaN)."""
+        return {lead: float(np.isfinite(self.signal[:, i]).mean()) for i, lead in enumerate(self.leads)}
+
     def __repr__(self) -> str:
         fs = f"{self.fs:g}"
         names = ", ".join(self.leads)

@@ -1,0 +1,205 @@
+"""Signal preparation shared by training and inference (numpy/scipy only, no Keras).
+
+Every model sees signals the same way at training and at inference time: band-pass
+0.5-40 Hz at the native rate, resampled to the model's rate, beats cut around R peaks.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal as sps
+
+BEAT_FS = 125.0          # Kachuee et al. 2018: beats at 125 Hz ...
+BEAT_LEN = 187           # ... 187 samples (1.5 s)
+BEAT_PRE = 62            # R peak sits at sample 62: 0.5 s before, 1.0 s after (P wave and T wave)
+RR_CONTEXT = 10          # beats on each side for the local RR mean and amplitude scale
+N_RR_FEATURES = 5
+
+
+def bandpass(x: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
+    """Zero-phase Butterworth band-pass along axis 0; NaN runs are left NaN.
+
+    Finite runs are filtered separately so a digitized page (NaN where a lead was not
+    plotted) does not smear NaN over the whole lead.
+    """
+    x = np.asarray(x, dtype=float)
+    high = min(high, 0.45 * fs)
+    sos = sps.butter(3, [low, high], btype="bandpass", fs=fs, output="sos")
+    out = np.full_like(x, np.nan)
+    cols = x[:, None] if x.ndim == 1 else x
+    res = out[:, None] if x.ndim == 1 else out
+    for j in range(cols.shape[1]):
+        for a, b in finite_runs(cols[:, j]):
+            seg = cols[a:b, j]
+            # sosfiltfilt needs a few times the filter order in samples
+            if b - a > 3 * (2 * sos.shape[0] + 1):
+                res[a:b, j] = sps.sosfiltfilt(sos, seg - np.median(seg))
+            else:
+                res[a:b, j] = seg - np.median(seg)
+    return out
+
+
+def finite_runs(x: np.ndarray, min_len: int = 1) -> list[tuple[int, int]]:
+    """Return ``(start, stop)`` of each run of finite samples at least ``min_len`` long."""
+    ok = np.isfinite(np.asarray(x, dtype=float)).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], ok, [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_len]
+
+
+def longest_finite(x: np.ndarray) -> np.ndarray:
+    """The longest run of finite samples of a 1D signal (empty if none)."""
+    runs = finite_runs(x)
+    if not runs:
+        return np.zeros(0)
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    return np.asarray(x[a:b], dtype=float)
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling along axis 0 (exact rational ratio, limited denominator)."""
+    if abs(fs_in - fs_out) < 1e-9:
+        return np.asarray(x, dtype=float)
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    return sps.resample_poly(np.asarray(x, dtype=float), ratio.numerator, ratio.denominator, axis=0)
+
+
+def find_r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
+    """R-peak sample indices of a finite 1D signal with neurokit2 (empty when too short)."""
+    import neurokit2 as nk
+
+    x = np.asarray(x, dtype=float)
+    if x.size < int(2 * fs):
+        return np.zeros(0, dtype=int)
+    try:
+        clean = nk.ecg_clean(x, sampling_rate=int(round(fs)))
+        _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
+        peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
+    except Exception:  # neurokit raises on flat or degenerate input; no beats then
+        return np.zeros(0, dtype=int)
+    return np.unique(peaks[(peaks >= 0) & (peaks < x.size)])
+
+
+def rr_features(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT) -> np.ndarray:
+    """Per-beat RR features: pre, post, local mean RR (s), pre/local, post/local.
+
+    Prematurity relative to the patient's own rhythm is what tells an S beat from an N
+    beat across patients (de Chazal 2004), so ratios are given beside the raw intervals.
+    Missing neighbours (first/last beat, single beat) are filled with the local mean.
+    """
+    r = np.asarray(r_peaks, dtype=float)
+    n = r.size
+    feats = np.zeros((n, N_RR_FEATURES), dtype=np.float32)
+    if n == 0:
+        return feats
+    rr = np.diff(r) / fs
+    if rr.size == 0:
+        rr = np.array([0.8])  # one beat: assume 75 bpm, ratios become 1
+    pre = np.concatenate([[np.nan], rr]) if n > 1 else np.array([np.nan])
+    post = np.concatenate([rr, [np.nan]]) if n > 1 else np.array([np.nan])
+    local = np.empty(n)
+    for i in range(n):
+        lo, hi = max(0, i - context), min(rr.size, i + context)
+        local[i] = np.mean(rr[lo:hi]) if hi > lo else np.mean(rr)
+    pre = np.where(np.isfinite(pre), pre, local)
+    post = np.where(np.isfinite(post), post, local)
+    feats[:, 0], feats[:, 1], feats[:, 2] = pre, post, local
+    feats[:, 3], feats[:, 4] = pre / local, post / local
+    return feats
+
+
+def beat_windows(x: np.ndarray, r_peaks: np.ndarray, context: int = RR_CONTEXT) -> np.ndarray:
+    """Cut ``(n_beats, 187)`` windows at 125 Hz around R peaks given at 125 Hz.
+
+    Samples outside the signal are zero. Each beat is divided by the median peak-to-peak
+    amplitude of its neighbours, so a beat that is larger than its neighbours (a V beat)
+    stays larger, while gain differences between recordings disappear.
+    """
+    x = np.asarray(x, dtype=float)
+    r = np.asarray(r_peaks, dtype=int)
+    out = np.zeros((r.size, BEAT_LEN), dtype=np.float32)
+    padded = np.concatenate([np.zeros(BEAT_LEN), np.nan_to_num(x), np.zeros(BEAT_LEN)])
+    for i, p in enumerate(r):
+        a = p - BEAT_PRE + BEAT_LEN
+        out[i] = padded[a:a + BEAT_LEN]
+    # local amplitude scale from the QRS region (+-60 ms) of neighbouring beats
+    qrs = out[:, BEAT_PRE - 8:BEAT_PRE + 9]
+    ptp = np.ptp(qrs, axis=1) if r.size else np.zeros(0)
+    for i in range(r.size):
+        lo, hi = max(0, i - context), min(r.size, i + context + 1)
+        scale = np.median(ptp[lo:hi])
+        out[i] /= scale if scale > 1e-6 else 1.0
+    return out
+
+
+def prepare_beats(x: np.ndarray, fs: float, r_peaks: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signal at any rate to beat model inputs.
+
+    Returns ``(beats (n, 187), rr (n, 5), r_peaks)`` where ``r_peaks`` are sample
+    indices in the input signal (detected with neurokit2 when not given).
+    """
+    x = np.asarray(x, dtype=float)
+    filt = bandpass(x, fs)
+    if r_peaks is None:
+        r_peaks = find_r_peaks(filt, fs)
+    r_peaks = np.asarray(r_peaks, dtype=int)
+    x125 = resample(filt, fs, BEAT_FS)
+    r125 = np.clip(np.round(r_peaks * BEAT_FS / fs).astype(int), 0, max(x125.size - 1, 0))
+    beats = beat_windows(x125, r125)
+    rr = rr_features(r_peaks, fs)
+    return beats, rr, r_peaks
+
+
+# ---------------------------------------------------------------------- rhythm
+RHYTHM_FS = 100.0        # AF shows in RR irregularity and missing P waves: 100 Hz keeps both
+RHYTHM_WIN = 3000        # 30 s windows (most CinC 2017 recordings are 30 s long)
+N_HRV_FEATURES = 8
+
+
+def prepare_rhythm_signal(x: np.ndarray, fs: float) -> np.ndarray:
+    """Band-pass, resample to 100 Hz and scale a single lead to unit robust amplitude."""
+    x = longest_finite(np.asarray(x, dtype=float))
+    if x.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    y = resample(bandpass(x, fs), fs, RHYTHM_FS)
+    scale = np.percentile(np.abs(y), 99) if y.size else 1.0
+    return (y / (scale if scale > 1e-6 else 1.0)).astype(np.float32)
+
+
+def hrv_features(x100: np.ndarray) -> np.ndarray:
+    """Eight RR-irregularity features of a 100 Hz signal (zeros when < 3 beats).
+
+    Heart rate, RR spread and successive-difference measures: the classic AF cues that a
+    small network learns slowly from raw samples on a CPU budget.
+    """
+    feats = np.zeros(N_HRV_FEATURES, dtype=np.float32)
+    peaks = find_r_peaks(x100, RHYTHM_FS)
+    if peaks.size < 3:
+        return feats
+    rr = np.diff(peaks) / RHYTHM_FS
+    d = np.diff(rr)
+    med = np.median(rr)
+    feats[0] = 60.0 / med                              # heart rate, bpm
+    feats[1] = np.std(rr) / np.mean(rr)                # coefficient of variation
+    feats[2] = np.sqrt(np.mean(d ** 2)) / med if d.size else 0.0   # normalised RMSSD
+    feats[3] = np.median(np.abs(d)) / med if d.size else 0.0
+    feats[4] = np.mean(np.abs(d) > 0.05) if d.size else 0.0        # pNN50
+    feats[5] = np.min(rr) / med
+    feats[6] = np.max(rr) / med
+    feats[7] = min(peaks.size / (x100.size / RHYTHM_FS) * 60.0, 300.0) / 100.0  # beats/min by count
+    return feats
+
+
+def rhythm_windows(x100: np.ndarray, stride: int = RHYTHM_WIN // 2) -> np.ndarray:
+    """Cut ``(n_windows, 3000)`` windows; a short signal is zero-padded at the end."""
+    x100 = np.asarray(x100, dtype=np.float32)
+    if x100.size <= RHYTHM_WIN:
+        out = np.zeros((1, RHYTHM_WIN), dtype=np.float32)
+        out[0, :x100.size] = x100
+        return out
+    starts = list(range(0, x100.size - RHYTHM_WIN + 1, stride))
+    if starts[-1] != x100.size - RHYTHM_WIN:
+        starts.append(x100.size - RHYTHM_WIN)
+    return np.stack([x100[s:s + RHYTHM_WIN] for s in starts])

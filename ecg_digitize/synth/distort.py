@@ -1,0 +1,295 @@
+"""Distortions of a rendered page: scanner and camera artefacts, each with a strength.
+
+Every function takes the page as float32 RGB in 0..1 and a ``numpy.random.Generator``, so a
+whole render is repeatable under one seed. Geometric ones also move the trace mask.
+
+Strength keys accepted by :func:`apply_distortions` (0 or absent: off):
+
+========================  ====================================================
+``paper_texture``         relative amplitude of paper grain (0.02 typical)
+``marks``                 number of handwritten-like pen strokes
+``wrinkles``              displacement amplitude of smooth paper wrinkles (px)
+``creases``               number of fold lines
+``background``            fraction of the frame the page leaves as background
+``rotation``              degrees (signed)
+``shear``                 horizontal shear factor
+``perspective``           camera tilt in degrees (up to ~15 for phone photos)
+``lighting``              depth of smooth uneven lighting (0..1)
+``shadows``               number of soft shadows
+``flash``                 strength of a flash highlight (0..1)
+``color_shift``           per-channel gain / white-balance spread
+``blur``                  Gaussian sigma (px)
+``low_resolution``        down-sampling factor (2 = half resolution and back)
+``noise``                 sensor noise sigma (0..1 scale)
+``jpeg``                  JPEG quality (1..100)
+========================  ====================================================
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+PRESETS = ("clean", "scan", "photo")
+
+
+def sample_preset(preset: str, seed: int | None) -> dict:
+    """Draw the distortion strengths of a named preset from ``seed``.
+
+    ``clean``: none. ``scan``: rotation within +-5 deg, slight blur, noise, JPEG, paper grain.
+    ``photo``: perspective up to 15 deg, background, lighting, shadows, flash, creases,
+    wrinkles, blur, noise, JPEG, colour cast.
+    """
+    rng = np.random.default_rng(None if seed is None else seed + 7919)
+    if preset == "clean":
+        return {}
+    if preset == "scan":
+        return {
+            "paper_texture": float(rng.uniform(0.01, 0.03)),
+            "rotation": float(rng.uniform(-5, 5)),
+            "lighting": float(rng.uniform(0.0, 0.1)),
+            "color_shift": float(rng.uniform(0.0, 0.05)),
+            "blur": float(rng.uniform(0.3, 1.0)),
+            "noise": float(rng.uniform(0.01, 0.03)),
+            "jpeg": int(rng.integers(60, 92)),
+        }
+    if preset == "photo":
+        return {
+            "paper_texture": float(rng.uniform(0.01, 0.04)),
+            "marks": int(rng.integers(0, 3)),
+            "wrinkles": float(rng.uniform(0.0, 4.0)),
+            "creases": int(rng.integers(0, 3)),
+            "rotation": float(rng.uniform(-8, 8)),
+            "perspective": float(rng.uniform(3, 15)),
+            "background": float(rng.uniform(0.04, 0.12)),
+            "lighting": float(rng.uniform(0.1, 0.35)),
+            "shadows": int(rng.integers(0, 3)),
+            "flash": float(rng.uniform(0.0, 0.5) if rng.random() < 0.5 else 0.0),
+            "color_shift": float(rng.uniform(0.03, 0.12)),
+            "blur": float(rng.uniform(0.5, 1.6)),
+            "noise": float(rng.uniform(0.02, 0.05)),
+            "jpeg": int(rng.integers(50, 86)),
+        }
+    raise ValueError(f"unknown preset {preset!r}; choose from {PRESETS}")
+
+
+def apply_distortions(page: np.ndarray, mask: np.ndarray, params: dict, rng: np.random.Generator,
+                      px_per_mm: float):
+    """Apply the distortions in ``params`` in a physical order.
+
+    Returns ``(image uint8, mask, homography)``; the homography maps clean-page pixels
+    to output pixels (identity when no geometric distortion ran).
+    """
+    unknown = set(params) - set(_ORDER)
+    if unknown:
+        raise ValueError(f"unknown distortion(s) {sorted(unknown)}; known: {list(_ORDER)}")
+    homography = np.eye(3)
+    for key in _ORDER:
+        strength = params.get(key)
+        if not strength:
+            continue
+        fn = _ORDER[key]
+        if key in _GEOMETRIC:
+            page, mask, h = fn(page, mask, strength, rng)
+            homography = h @ homography
+        elif key == "jpeg":
+            page = fn(page, strength, rng)
+        else:
+            page = fn(page, strength, rng)
+    return _to_uint8(page), mask, homography
+
+
+def _to_uint8(page: np.ndarray) -> np.ndarray:
+    return np.clip(page * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _smooth_field(shape, rng, scale: int) -> np.ndarray:
+    """A smooth random field in -1..1 with features about ``scale`` px wide."""
+    h, w = shape
+    small = rng.standard_normal((max(2, h // scale + 2), max(2, w // scale + 2))).astype(np.float32)
+    field = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    return field / (np.abs(field).max() + 1e-6)
+
+
+# ---------------------------------------------------------------- paper
+def paper_texture(page, strength, rng):
+    h, w = page.shape[:2]
+    grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.2)
+    grain /= grain.std() + 1e-6
+    return page * (1 + strength * (0.5 * grain + 0.5 * _smooth_field((h, w), rng, 200)))[..., None]
+
+
+def marks(page, count, rng):
+    """Pen strokes: smooth random curves in blue or black ink."""
+    h, w = page.shape[:2]
+    canvas = np.zeros((h, w), np.uint8)
+    for _ in range(int(count)):
+        start = rng.uniform([0, 0], [w, h])
+        steps = np.cumsum(rng.normal(0, 8, size=(60, 2)), axis=0) + np.cumsum(
+            np.tile(rng.normal(0, 6, size=2), (60, 1)), axis=0)
+        pts = (start + steps).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(canvas, [pts], False, 255, int(rng.integers(2, 5)), cv2.LINE_AA)
+    alpha = canvas.astype(np.float32)[..., None] / 255.0
+    ink = np.array([0.1, 0.15, 0.6] if rng.random() < 0.6 else [0.1, 0.1, 0.1], np.float32)
+    return page * (1 - alpha) + ink * alpha
+
+
+def wrinkles(page, mask, amplitude, rng):
+    """Smooth displacement of the paper plus matching shading."""
+    h, w = page.shape[:2]
+    dx = _smooth_field((h, w), rng, 300) * amplitude
+    dy = _smooth_field((h, w), rng, 300) * amplitude
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    map_x, map_y = gx + dx, gy + dy
+    page = cv2.remap(page, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    shade = 1 + 0.02 * amplitude * cv2.Sobel(dx, cv2.CV_32F, 1, 0, ksize=3)
+    return page * np.clip(shade, 0.7, 1.2)[..., None], mask, np.eye(3)
+
+
+def creases(page, count, rng):
+    """Straight fold lines: a thin dark/bright ridge with a soft shadow on one side."""
+    h, w = page.shape[:2]
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = page
+    for _ in range(int(count)):
+        angle = rng.uniform(0, np.pi)
+        c = rng.uniform([0.2 * w, 0.2 * h], [0.8 * w, 0.8 * h])
+        d = (gx - c[0]) * np.sin(angle) - (gy - c[1]) * np.cos(angle)
+        ridge = np.exp(-(d / 2.0) ** 2) * 0.25 - np.exp(-((d - 6) / 15.0) ** 2) * 0.08
+        out = out * (1 - ridge)[..., None]
+    return out
+
+
+# ---------------------------------------------------------------- geometry
+def _warp(page, mask, h_matrix, out_size, border):
+    w, h = out_size
+    page = cv2.warpPerspective(page, h_matrix, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+    mask = cv2.warpPerspective(mask, h_matrix, (w, h), flags=cv2.INTER_NEAREST,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return page, mask
+
+
+def _page_border(page) -> tuple:
+    return tuple(float(v) for v in np.median(page[:5, :5].reshape(-1, 3), axis=0))
+
+
+def rotation(page, mask, degrees, rng):
+    h, w = page.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), float(degrees), 1.0)
+    hm = np.vstack([m, [0, 0, 1]])
+    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
+    return page, mask, hm
+
+
+def shear(page, mask, factor, rng):
+    h, w = page.shape[:2]
+    hm = np.array([[1, factor, -factor * h / 2], [0, 1, 0], [0, 0, 1]], dtype=float)
+    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
+    return page, mask, hm
+
+
+def perspective(page, mask, degrees, rng):
+    """Tilt the page plane by ``degrees`` about a random axis, seen by a pinhole camera."""
+    h, w = page.shape[:2]
+    f = 1.2 * max(w, h)
+    axis_angle = rng.uniform(0, 2 * np.pi)
+    tilt = np.deg2rad(degrees)
+    ax, ay = tilt * np.cos(axis_angle), tilt * np.sin(axis_angle)
+    rot, _ = cv2.Rodrigues(np.array([ax, ay, 0.0]))
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
+    centred = np.column_stack([corners - [w / 2, h / 2], np.zeros(4)])
+    cam = centred @ rot.T + [0, 0, f]
+    proj = cam[:, :2] / cam[:, 2:3] * f
+    proj -= proj.min(axis=0)
+    scale = min(w / np.ptp(proj[:, 0]), h / np.ptp(proj[:, 1]))
+    proj = proj * scale + ([w, h] - np.ptp(proj, axis=0) * scale) / 2
+    hm = cv2.getPerspectiveTransform(corners.astype(np.float32), proj.astype(np.float32))
+    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
+    return page, mask, hm
+
+
+def _background_color(rng) -> tuple:
+    base = rng.uniform(0.15, 0.55)
+    tint = rng.uniform(-0.08, 0.08, size=3)
+    return tuple(float(np.clip(base + t, 0, 1)) for t in tint)
+
+
+def background(page, mask, fraction, rng):
+    """Shrink the page so a table-like background shows around it."""
+    h, w = page.shape[:2]
+    s = 1 - 2 * fraction
+    off = rng.uniform(0.3, 0.7, size=2) * (1 - s) * np.array([w, h])
+    hm = np.array([[s, 0, off[0]], [0, s, off[1]], [0, 0, 1]], dtype=float)
+    border = _background_color(rng)
+    page, mask = _warp(page, mask, hm, (w, h), border)
+    outside = cv2.warpPerspective(np.ones((h, w), np.float32), hm, (w, h)) < 0.5
+    texture = 0.06 * _smooth_field((h, w), rng, 40)[..., None]
+    page = np.where(outside[..., None], page + texture, page)
+    return page, mask, hm
+
+
+# ---------------------------------------------------------------- light and colour
+def lighting(page, depth, rng):
+    h, w = page.shape[:2]
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    ramp = (gx / w - 0.5) * np.cos(direction) + (gy / h - 0.5) * np.sin(direction)
+    light = 1 - depth * (ramp + 0.5) - 0.3 * depth * _smooth_field((h, w), rng, 400)
+    return page * np.clip(light, 0.2, 1.2)[..., None]
+
+
+def shadows(page, count, rng):
+    h, w = page.shape[:2]
+    out = page
+    for _ in range(int(count)):
+        canvas = np.zeros((h, w), np.float32)
+        pts = rng.uniform([0, 0], [w, h], size=(int(rng.integers(3, 6)), 2)).astype(np.int32)
+        cv2.fillPoly(canvas, [cv2.convexHull(pts)], 1.0)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), max(w, h) * 0.02)
+        out = out * (1 - rng.uniform(0.2, 0.5) * canvas)[..., None]
+    return out
+
+
+def flash(page, strength, rng):
+    h, w = page.shape[:2]
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    c = rng.uniform([0.2 * w, 0.2 * h], [0.8 * w, 0.8 * h])
+    r = rng.uniform(0.1, 0.3) * max(w, h)
+    glow = strength * np.exp(-((gx - c[0]) ** 2 + (gy - c[1]) ** 2) / (2 * r * r))
+    return page + glow[..., None] * (1.05 - page)
+
+
+def color_shift(page, spread, rng):
+    gains = 1 + rng.uniform(-spread, spread, size=3).astype(np.float32)
+    return page * gains + rng.uniform(-spread, spread) * 0.3
+
+
+def blur(page, sigma, rng):
+    return cv2.GaussianBlur(page, (0, 0), float(sigma))
+
+
+def low_resolution(page, factor, rng):
+    h, w = page.shape[:2]
+    small = cv2.resize(page, (max(1, int(w / factor)), max(1, int(h / factor))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def noise(page, sigma, rng):
+    return page + rng.normal(0, sigma, size=page.shape).astype(np.float32)
+
+
+def jpeg(page, quality, rng):
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(_to_uint8(page), cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+
+
+_GEOMETRIC = {"wrinkles", "rotation", "shear", "perspective", "background"}
+# Physical order: paper and ink, paper deformation, camera geometry, light, optics, sensor, file.
+_ORDER = {
+    "paper_texture": paper_texture, "marks": marks, "wrinkles": wrinkles, "creases": creases,
+    "background": background, "rotation": rotation, "shear": shear, "perspective": perspective,
+    "lighting": lighting, "shadows": shadows, "flash": flash, "color_shift": color_shift,
+    "blur": blur, "low_resolution": low_resolution, "noise": noise, "jpeg": jpeg,
+}

@@ -1,0 +1,257 @@
+"""Render ECG signals as a paper-ECG page image with exact ground truth."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from ..errors import LayoutError
+from ..record import Calibration, Record, STANDARD_LEADS
+from . import _draw
+from .distort import PRESETS, apply_distortions, sample_preset
+from .layouts import Panel, n_rows_of, parse_layout, plan_panels
+
+MM_PER_INCH = 25.4
+
+
+@dataclass(frozen=True)
+class PaperStyle:
+    """How the page looks (every field can be passed to :func:`render` as a keyword)."""
+
+    grid_color: str | tuple = "red"
+    grid_style: str = "solid"          # solid | dotted | none
+    paper_color: tuple = (255, 253, 250)
+    trace_color: tuple = (20, 20, 30)
+    trace_width_mm: float = 0.28
+    labels: bool = True
+    cal_pulse: str = "left"            # left | right | none
+    separators: bool = True
+    header: bool | str = True
+    lead_order: str = "standard"       # standard | cabrera
+    plot_width_mm: float = 250.0
+    row_pitch_mm: float | None = None  # None: chosen from the number of rows
+    margin_mm: float = 10.0
+    strip_lead: str | None = None      # for layout="strip": which lead (default: first)
+    max_rows: int = 12                 # for layout="strip": rows on one page
+
+
+def _row_pitch(n_rows: int) -> float:
+    if n_rows <= 4:
+        return 40.0
+    if n_rows <= 6:
+        return 30.0
+    return 21.0
+
+
+def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: float = 25.0,
+           gain: float = 10.0, dpi: float = 200.0, seed: int | None = None,
+           preset: str = "clean", distortions: dict | None = None, **style):
+    """Draw ECG signals as a paper-ECG image and return it with its ground truth.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples, n_leads) or (n_samples,)
+        Millivolts.
+    fs : float
+        Sampling frequency (Hz).
+    leads : list of str
+        Lead names (standard names for 12-lead layouts).
+    layout : str
+        ``"3x4"``, ``"3x4+II"``, ``"3x4+II,V1,V5"``, ``"6x2"``, ``"12x1"`` or ``"strip"``.
+    paper_speed : {25, 50}
+        mm/s.
+    gain : {5, 10, 20}
+        mm/mV.
+    dpi : float
+        Page resolution.
+    seed : int, optional
+        Makes every random choice (preset strengths, noise, marks) repeatable.
+    preset : {"clean", "scan", "photo"}
+        A named family of distortions (drawn at random strengths from ``seed``).
+    distortions : dict, optional
+        Explicit distortion strengths, overriding the preset's (see
+        :mod:`ecg_digitize.synth.distort`).
+    **style
+        Any :class:`PaperStyle` field (grid colour and style, labels, calibration pulse,
+        separators, header, Cabrera order, ...).
+
+    Returns
+    -------
+    image : ndarray, (H, W, 3) uint8
+    truth : Record
+        The plotted samples (NaN where a lead was not drawn) and, in ``truth.geometry``,
+        the lead boxes, the trace mask (``trace_mask``: 0 background, k+1 for box k),
+        the grid origin, the homography of any geometric distortion, and the distortions.
+
+    Examples
+    --------
+    >>> from ecg_digitize.synth import render, simulate_12lead
+    >>> sig, fs, leads = simulate_12lead(seed=0)
+    >>> image, truth = render(sig, fs, leads, layout="3x4+II", seed=0)
+    >>> image.shape, truth.layout
+    ((1654, 2339, 3), '3x4+II')
+    >>> round(float(truth.plotted_fraction()["V1"]), 2)
+    0.25
+    """
+    paper = _make_style(style)
+    signal = np.asarray(signal, dtype=float)
+    if signal.ndim == 1:
+        signal = signal[:, None]
+    leads = [str(x) for x in leads]
+    if signal.shape[1] != len(leads):
+        raise LayoutError(f"signal has {signal.shape[1]} columns but {len(leads)} lead names")
+    px_per_mm = dpi / MM_PER_INCH
+    row_seconds = paper.plot_width_mm / paper_speed
+    duration = signal.shape[0] / fs
+    rows, _, _ = parse_layout(layout)
+    strip_lead = paper.strip_lead or leads[0]
+    panels = plan_panels(layout, row_seconds, duration=duration, lead_order=paper.lead_order,
+                         strip_lead=strip_lead)
+    if rows == 0:
+        panels = panels[: paper.max_rows]
+    missing = sorted({p.lead for p in panels} - set(leads))
+    if missing:
+        raise LayoutError(f"layout {layout!r} needs leads {missing} which the signal lacks")
+
+    page_geo = _page_geometry(panels, paper, px_per_mm, paper_speed)
+    image = np.empty((page_geo["height"], page_geo["width"], 3), dtype=np.float32)
+    image[:] = np.asarray(paper.paper_color, dtype=np.float32) / 255.0
+    _draw.draw_grid(image, page_geo["grid_box"], page_geo["grid_origin"], px_per_mm,
+                    paper.grid_color, paper.grid_style)
+
+    boxes, curves, truth_signal = _trace_panels(signal, fs, leads, panels, page_geo, paper,
+                                                px_per_mm, paper_speed, gain, rows == 0)
+    thickness = max(1, int(round(paper.trace_width_mm * px_per_mm)))
+    shape = image.shape[:2]
+    trace_alpha = _draw.polyline_canvas(shape, curves, thickness)
+    extras = _furniture(panels, page_geo, paper, px_per_mm, paper_speed, gain, layout, fs)
+    extra_alpha = np.maximum(_draw.polyline_canvas(shape, extras["lines"], thickness),
+                             _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)))
+    _draw.ink(image, np.maximum(trace_alpha, extra_alpha), paper.trace_color)
+    mask = _draw.polyline_labels(shape, curves, range(1, len(curves) + 1), thickness)
+
+    params = sample_preset(preset, seed) if distortions is None else dict(distortions)
+    rng = np.random.default_rng(seed)
+    out, mask, homography = apply_distortions(image, mask, params, rng, px_per_mm)
+
+    truth = Record(
+        truth_signal, fs=fs, leads=leads, layout=layout,
+        calibration=Calibration(px_per_mm=px_per_mm, mm_per_s=paper_speed, mm_per_mv=gain),
+        source="synth",
+        geometry={
+            "boxes": boxes,
+            "grid_origin": page_geo["grid_origin"],
+            "grid_box": page_geo["grid_box"],
+            "cal_pulses": extras["pulses"],
+            "homography": homography.tolist(),
+            "distortions": params,
+            "preset": preset if distortions is None else "custom",
+            "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
+            "dpi": dpi,
+            "trace_mask": mask,
+        },
+    )
+    return out, truth
+
+
+def _make_style(style: dict) -> PaperStyle:
+    known = {f.name for f in fields(PaperStyle)}
+    unknown = set(style) - known
+    if unknown:
+        raise TypeError(f"unknown style option(s) {sorted(unknown)}; known: {sorted(known)}")
+    return replace(PaperStyle(), **style)
+
+
+def _page_geometry(panels: list[Panel], paper: PaperStyle, px_per_mm: float,
+                   paper_speed: float) -> dict:
+    """Page size, plot origin, row baselines and grid rectangle, in pixels."""
+    n_rows = n_rows_of(panels)
+    pitch = paper.row_pitch_mm or _row_pitch(n_rows)
+    pulse_mm = 0.2 * paper_speed + 3.0 if paper.cal_pulse != "none" else 0.0
+    header_mm = 18.0 if paper.header else 0.0
+    left_mm = paper.margin_mm + (pulse_mm if paper.cal_pulse == "left" else 0.0)
+    width_mm = left_mm + paper.plot_width_mm + paper.margin_mm + (pulse_mm if paper.cal_pulse == "right" else 0.0)
+    top_mm = paper.margin_mm + header_mm
+    height_mm = top_mm + n_rows * pitch + paper.margin_mm
+    # A standard 3x4+II page on A4 landscape: keep that size when the content fits.
+    width_mm, height_mm = max(width_mm, 297.0), max(height_mm, 210.0 if n_rows <= 6 else height_mm)
+    grid_top_mm = top_mm - 2.0
+    baselines_mm = [top_mm + pitch * (r + 0.62) for r in range(n_rows)]
+    to_px = lambda mm: mm * px_per_mm  # noqa: E731
+    width, height = int(round(to_px(width_mm))), int(round(to_px(height_mm)))
+    x0 = to_px(left_mm)
+    grid_box = (int(to_px(paper.margin_mm * 0.5)), int(to_px(grid_top_mm)),
+                width - int(to_px(paper.margin_mm * 0.5)), height - int(to_px(paper.margin_mm * 0.5)))
+    return {
+        "width": width, "height": height, "x0": x0, "pitch_px": to_px(pitch),
+        "baselines": [to_px(b) for b in baselines_mm],
+        "grid_box": grid_box,
+        # a major line passes through the start of the plot and the grid's top edge
+        "grid_origin": (float(x0), float(to_px(grid_top_mm))),
+        "pulse_mm": pulse_mm,
+        "header_top": to_px(paper.margin_mm),
+    }
+
+
+def _trace_panels(signal, fs, leads, panels, geo, paper, px_per_mm, paper_speed, gain, is_strip):
+    """Polylines of every panel, their boxes, and the truth signal (plotted samples only)."""
+    px_per_s, px_per_mv = px_per_mm * paper_speed, px_per_mm * gain
+    n_total = max(int(round(max(p.t1 for p in panels) * fs)), 1)
+    if is_strip:  # a wrapped strip ends where the record ends
+        n_total = min(n_total, signal.shape[0])
+    truth = np.full((n_total, len(leads)), np.nan)
+    boxes, curves = [], []
+    for p in panels:
+        j = leads.index(p.lead)
+        i0 = int(np.ceil(p.t0 * fs - 1e-9))
+        i1 = min(int(np.ceil(p.t1 * fs - 1e-9)), signal.shape[0], n_total)
+        if i1 - i0 < 2:
+            continue
+        values = signal[i0:i1, j]
+        drawn = -values if p.inverted else values
+        t = np.arange(i0, i1) / fs
+        x = geo["x0"] + (p.x_offset_s + t - p.t0) * px_per_s
+        base = geo["baselines"][p.row]
+        y = base - drawn * px_per_mv
+        ok = np.isfinite(y)
+        curves.append(np.column_stack([x[ok], y[ok]]))
+        truth[i0:i1, j] = np.where(ok, values, np.nan)
+        half = geo["pitch_px"] / 2
+        boxes.append({
+            "lead": p.lead, "label": p.label, "row": p.row, "col": p.col,
+            "t0": i0 / fs, "t1": i1 / fs, "x0": float(x[0]), "baseline_y": float(base),
+            "inverted": p.inverted,
+            "bbox": [float(x[0]), float(base - half * 1.24), float(x[-1]), float(base + half * 0.76)],
+        })
+    return boxes, curves, truth
+
+
+def _furniture(panels, geo, paper, px_per_mm, paper_speed, gain, layout, fs) -> dict:
+    """Calibration pulses, separators, lead labels and header text."""
+    lines, text, pulses = [], [], []
+    px_per_s = px_per_mm * paper_speed
+    pulse_w = 0.2 * px_per_s
+    for row, base in enumerate(geo["baselines"]):
+        if paper.cal_pulse == "none":
+            break
+        if paper.cal_pulse == "left":
+            xs = geo["x0"] - pulse_w - 2.5 * px_per_mm
+        else:
+            xs = geo["x0"] + paper.plot_width_mm * px_per_mm + 1.0 * px_per_mm
+        top = base - gain * px_per_mm
+        m = 1.0 * px_per_mm
+        lines.append(np.array([[xs, base], [xs + m, base], [xs + m, top], [xs + m + pulse_w, top],
+                               [xs + m + pulse_w, base], [xs + 2 * m + pulse_w, base]]))
+        pulses.append({"row": row, "bbox": [xs, top, xs + 2 * m + pulse_w, base]})
+    for p in panels:
+        base = geo["baselines"][p.row]
+        x = geo["x0"] + p.x_offset_s * px_per_s
+        if paper.separators and p.col > 0:
+            lines.append(np.array([[x, base - 2.5 * px_per_mm], [x, base + 2.5 * px_per_mm]]))
+        if paper.labels:
+            text.append((p.label, x + 1.0 * px_per_mm, base - 6.0 * px_per_mm, 2.6 * px_per_mm))
+    if paper.header:
+        header = paper.header if isinstance(paper.header, str) else (
+            f"{paper_speed:g} mm/s   {gain:g} mm/mV   0.05-150 Hz   {fs:g} Hz   layout {layout}")
+        text.append((header, geo["x0"], geo["header_top"] + 4.0 * px_per_mm, 3.0 * px_per_mm))
+    return {"lines": lines, "text": text, "pulses": pulses}
