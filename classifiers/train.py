@@ -111,6 +111,132 @@ def train_mitbih(args) -> None:
     _save(model, Path(args.out), info)
 
 
+# ---------------------------------------------------------------------- PTB-XL MI
+def _record_probs(beat_probs: np.ndarray, beat_record: np.ndarray, n_records: int) -> np.ndarray:
+    """Mean beat probability per record (NaN for a record without beats)."""
+    sums = np.bincount(beat_record, weights=beat_probs, minlength=n_records)
+    counts = np.bincount(beat_record, minlength=n_records)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def train_ptbxl_mi(args) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from .datasets.ptbxl import load_ptbxl_beats
+    from ._tf import keras_setup
+    from ._training import class_weights, fit_model
+    from .models import build_mi_head
+
+    keras = keras_setup(args.threads, seed=args.seed)
+    cache = Path(args.cache) / "ptbxl_beats.npz" if args.cache else None
+    d = load_ptbxl_beats(args.data, cache)
+    beat_fold = d["fold"][d["beat_record"]]
+    y_beat = d["mi"][d["beat_record"]].astype("float32")
+    tr, va = beat_fold <= 8, beat_fold == 9
+    cw = class_weights(d["mi"][d["fold"] <= 8], 2, power=1.0)
+    variants = ["lead2", "12lead"] if args.variant == "both" else [args.variant]
+    results = {}
+    for variant in variants:
+        keras.utils.set_random_seed(args.seed)
+        beat_model = keras.saving.load_model(args.beat_model, safe_mode=True)
+        n_leads = 1 if variant == "lead2" else 12
+        x = d["beats"][:, 1, :, None] if n_leads == 1 else d["beats"][:, :, :, None]
+        model = build_mi_head(beat_model, n_leads=n_leads)
+        hist = fit_model(model, [x[tr]], y_beat[tr], [x[va]], y_beat[va], epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, loss="binary_crossentropy",
+                         train_weights=cw[y_beat[tr].astype(int)],
+                         val_weights=cw[y_beat[va].astype(int)], patience=args.patience,
+                         seed=args.seed, time_limit_s=args.time_limit)
+        probs = model.predict(x, batch_size=512, verbose=0)[:, 0]
+        rec = _record_probs(probs, d["beat_record"], d["fold"].size)
+        val = (d["fold"] == 9) & np.isfinite(rec)
+        auc = float(roc_auc_score(d["mi"][val], rec[val]))
+        print(f"{variant}: record-level validation (fold 9) AUC {auc:.3f}")
+        results[variant] = {"model": model, "val_auc": auc, "hist": hist}
+    # choose on fold 9 only: fold 10 stays the untouched test
+    best = max(results, key=lambda k: results[k]["val_auc"])
+    res = results[best]
+    info = {"name": "ptbxl-mi", "task": "mi", "classes": ["not MI", "MI"], "fs": BEAT_FS,
+            "beat_len": BEAT_LEN, "variant": best, "n_leads": 1 if best == "lead2" else 12,
+            "leads": ["II"] if best == "lead2" else list(__import__(
+                "classifiers.datasets.ptbxl", fromlist=["PTBXL_LEADS"]).PTBXL_LEADS),
+            "aggregation": "mean of beat probabilities per record",
+            "threshold": 0.5,
+            "validation_auc_fold9": {k: round(v["val_auc"], 4) for k, v in results.items()},
+            "split_description": "PTB-XL strat_fold 1-8 train, 9 validation (early stopping and "
+                                 "variant choice), 10 test; 500-record subset",
+            "base_model": args.beat_model, "train_seconds": round(sum(
+                r["hist"]["seconds"] for r in results.values()), 1),
+            "best_epoch": res["hist"].get("best_epoch"), "history": res["hist"],
+            "seed": args.seed}
+    _save(res["model"], Path(args.out), info)
+
+
+# ---------------------------------------------------------------------- CinC 2017
+def _crop_batch(signals, rng):
+    """Random 30 s crops (zero-padded at the end when shorter) with light augmentation."""
+    def augment(xb, _rng):
+        idx, hrv = xb
+        out = np.zeros((idx.size, RHYTHM_WIN, 1), dtype="float32")
+        for k, i in enumerate(idx):
+            s = signals[int(i)]
+            # a quarter of the crops are 9-30 s long, zero-padded like a 10 s digitized strip
+            length = RHYTHM_WIN if _rng.random() > 0.25 else int(_rng.integers(900, RHYTHM_WIN))
+            if s.size > length:
+                a = _rng.integers(0, s.size - length + 1)
+                s = s[a:a + length]
+            out[k, :s.size, 0] = s
+        out *= _rng.uniform(0.8, 1.2, (idx.size, 1, 1)).astype("float32")
+        out += (_rng.uniform(0, 0.03, (idx.size, 1, 1)) *
+                _rng.standard_normal(out.shape)).astype("float32")
+        return [out, hrv]
+    return augment
+
+
+def train_cinc2017(args) -> None:
+    from .datasets.cinc2017 import RHYTHM_CLASSES, load_cinc2017
+    from ._preprocess import rhythm_windows
+    from ._tf import keras_setup
+    from ._training import class_weights, fit_model
+    from .models import build_resnet1d
+
+    keras_setup(args.threads, seed=args.seed)
+    cache = Path(args.cache) / "cinc2017.npz" if args.cache else None
+    d = load_cinc2017(args.data, cache)
+    y = d["label"]
+    rng = np.random.default_rng(args.seed)
+    pool = np.flatnonzero(~d["test_fold"])
+    # stratified 10 % validation from the non-test records
+    val_idx = np.concatenate([rng.permutation(pool[y[pool] == c])[:int(0.1 * (y[pool] == c).sum())]
+                              for c in range(len(RHYTHM_CLASSES))])
+    tr_idx = np.setdiff1d(pool, val_idx)
+    assert not d["test_fold"][tr_idx].any() and not d["test_fold"][val_idx].any()
+    hrv = d["hrv"]
+    cw = class_weights(y[tr_idx], len(RHYTHM_CLASSES), power=args.weight_power)
+    print("train", np.bincount(y[tr_idx]), "val", np.bincount(y[val_idx]), "weights", cw.round(2))
+    val_x = np.stack([rhythm_windows(d["signals"][i])[0] for i in val_idx])[:, :, None]
+    model = build_resnet1d(len(RHYTHM_CLASSES), width=args.width, n_blocks=args.blocks,
+                           hrv_mean=hrv[tr_idx].mean(0), hrv_var=hrv[tr_idx].var(0) + 1e-6)
+    print("parameters", model.count_params())
+    hist = fit_model(model, [tr_idx.astype("int64"), hrv[tr_idx]], y[tr_idx],
+                     [val_x, hrv[val_idx]], y[val_idx], epochs=args.epochs,
+                     batch_size=args.batch_size, lr=args.lr, train_weights=cw[y[tr_idx]],
+                     val_weights=cw[y[val_idx]], augment=_crop_batch(d["signals"], rng),
+                     patience=args.patience, seed=args.seed, time_limit_s=args.time_limit)
+    info = {"name": "cinc2017-af", "task": "rhythm", "classes": list(RHYTHM_CLASSES),
+            "fs": RHYTHM_FS, "window": RHYTHM_WIN, "inputs": ["ecg", "hrv"],
+            "width": args.width, "blocks": args.blocks,
+            "split_description": "CinC 2017 training set (REFERENCE.csv v3 labels); test fold = "
+                                 "record number divisible by 5 (1706 records, never used in "
+                                 "training); 10 % stratified validation of the rest for early "
+                                 "stopping; train on the remaining records",
+            "n_train": int(tr_idx.size), "n_val": int(val_idx.size),
+            "class_weights": cw.round(4).tolist(), "train_seconds": round(hist["seconds"], 1),
+            "epochs_run": len(hist["loss"]), "best_epoch": hist.get("best_epoch"),
+            "history": hist, "seed": args.seed}
+    _save(model, Path(args.out), info)
+
+
 # ---------------------------------------------------------------------- CLI
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m classifiers.train", description=__doc__,
@@ -144,10 +270,8 @@ def main(argv=None) -> None:
     sp.add_argument("--blocks", type=int, default=8)
     sp.add_argument("--weight-power", type=float, default=0.5)
     args = p.parse_args(argv)
-    if args.data is None:
-        args.data = None  # loaders default to ecg_digitize.datasets.dataset_path
-    {"mitbih": train_mitbih, "ptbxl-mi": lambda a: train_ptbxl_mi(a),
-     "cinc2017": lambda a: train_cinc2017(a)}[args.task](args)
+    {"mitbih": train_mitbih, "ptbxl-mi": train_ptbxl_mi,
+     "cinc2017": train_cinc2017}[args.task](args)
 
 
 if __name__ == "__main__":

@@ -65,16 +65,20 @@ def draw_grid(page: np.ndarray, box: tuple[int, int, int, int], origin: tuple[fl
     cx_major = line_coverage(w, positions(x0, x1, origin[0], 5 * px_per_mm), major_w)
     cy_major = line_coverage(h, positions(y0, y1, origin[1], 5 * px_per_mm), major_w)
     if style == "dotted":
-        minor = np.outer(cy_minor, cx_minor) * 1.0
+        minor = cy_minor[:, None] * cx_minor[None, :]
     elif style == "solid":
-        minor = 1 - np.outer(1 - cy_minor, 1 - cx_minor)
+        # 1 - (1-a)(1-b) == max-like union of horizontal and vertical lines
+        minor = cv2.max(np.broadcast_to(cy_minor[:, None], (h, w)).astype(np.float32),
+                        np.broadcast_to(cx_minor[None, :], (h, w)).astype(np.float32))
     else:
         raise ValueError(f"grid style must be 'solid', 'dotted' or 'none', got {style!r}")
-    major = 1 - np.outer(1 - cy_major, 1 - cx_major)
-    alpha = np.maximum(0.55 * minor, major) * strength
+    major = cv2.max(np.broadcast_to(cy_major[:, None], (h, w)).astype(np.float32),
+                    np.broadcast_to(cx_major[None, :], (h, w)).astype(np.float32))
+    alpha = cv2.max(cv2.multiply(minor.astype(np.float32), 0.55), major)
+    if strength != 1.0:
+        alpha = cv2.multiply(alpha, float(strength))
     region = page[y0:y1, x0:x1]
-    region *= 1 - alpha[..., None]
-    region += alpha[..., None] * rgb
+    ink(region, alpha, rgb)
 
 
 def polyline_canvas(shape: tuple[int, int], curves: list[np.ndarray], thickness: int) -> np.ndarray:
@@ -98,12 +102,13 @@ def polyline_labels(shape: tuple[int, int], curves: list[np.ndarray], labels: li
 
 
 def ink(page: np.ndarray, alpha: np.ndarray, color) -> None:
-    """Blend ink of ``color`` into ``page`` with per-pixel coverage ``alpha``."""
+    """Blend ink of ``color`` into ``page`` (in place) with per-pixel coverage ``alpha``."""
     rgb = np.asarray(color, dtype=np.float32)
     if rgb.max() > 1:
         rgb = rgb / 255.0
-    page *= 1 - alpha[..., None]
-    page += alpha[..., None] * rgb
+    # page = page - alpha * (page - colour), with OpenCV's vectorised float ops
+    diff = cv2.subtract(page, np.broadcast_to(rgb, page.shape).astype(np.float32))
+    page -= cv2.multiply(diff, cv2.merge([alpha.astype(np.float32)] * 3))
 
 
 def text_canvas(shape: tuple[int, int], items: list[tuple[str, float, float, float]],

@@ -1,0 +1,153 @@
+"""Renderer: geometry of the truth, layouts, styles, presets, determinism."""
+import numpy as np
+import pytest
+from scipy.ndimage import binary_dilation, maximum_filter1d
+
+from ecg_digitize import LayoutError
+from ecg_digitize.plotting import trace_pixels
+from ecg_digitize.synth import parse_layout, plan_panels, render
+
+LAYOUTS = ["3x4", "3x4+II", "3x4+II,V1,V5", "6x2", "12x1"]
+
+
+def _row_errors(truth):
+    """Vertical error (px) of the trace mask's centre against the truth, where the trace is flat."""
+    mask = truth.geometry["trace_mask"]
+    errors = []
+    for label, (x, y) in enumerate(trace_pixels(truth), start=1):
+        cols = np.arange(int(np.ceil(x[0])) + 3, int(np.floor(x[-1])) - 3)
+        y_at = np.interp(cols, x, y)
+        slope = maximum_filter1d(np.abs(np.gradient(y_at)), 7)
+        for c, yy in zip(cols[slope < 0.25], y_at[slope < 0.25]):
+            rows = np.nonzero(mask[:, c] == label)[0]
+            rows = rows[np.abs(rows - yy) < 4]
+            if len(rows):
+                errors.append(rows.mean() - yy)
+    return np.abs(np.array(errors))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_truth_pixels_match_signal_in_amplitude(sim12, layout):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout=layout, seed=0)
+    err = _row_errors(truth)
+    assert len(err) > 1000
+    # a 2-px-thick stroke on integer rows: centre quantised to half a pixel
+    assert np.percentile(err, 99) <= 0.55 and err.mean() < 0.3
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_truth_pixels_match_signal_in_time(sim12, layout):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout=layout, seed=0)
+    mask = truth.geometry["trace_mask"]
+    half = truth.geometry["style"]["trace_width_mm"] * truth.calibration.px_per_mm / 2
+    for label, (x, _) in enumerate(trace_pixels(truth), start=1):
+        cols = np.nonzero((mask == label).any(axis=0))[0]
+        # the stroke starts half its width before the first sample (pixel centres on integers)
+        assert abs(cols.min() - (x[0] - half)) <= 0.5 + 1e-6, label
+
+
+def test_truth_holds_exactly_the_plotted_samples(sim12):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout="3x4+II")
+    frac = truth.plotted_fraction()
+    assert frac["II"] == 1.0 and frac["V1"] == pytest.approx(0.25)
+    v1 = truth.lead("V1")
+    ok = np.isfinite(v1)
+    np.testing.assert_array_equal(v1[ok], sig[ok, leads.index("V1")])
+    assert np.nonzero(ok)[0].min() == 2500  # V1 is in the third column: 5.0-7.5 s
+
+
+def test_cabrera_inverts_avr(sim12):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout="3x4", lead_order="cabrera")
+    labels = [b["label"] for b in truth.geometry["boxes"]]
+    assert labels[:3] == ["aVL", "I", "-aVR"]
+    avr = truth.lead("aVR")
+    ok = np.isfinite(avr)
+    np.testing.assert_array_equal(avr[ok], sig[ok, 3])  # truth keeps aVR's own sign
+
+
+def test_strip_wraps_long_records():
+    fs = 300
+    sig = np.sin(np.arange(35 * fs) / fs * 2 * np.pi)[:, None]
+    image, truth = render(sig, fs, ["I"], layout="strip", dpi=100)
+    assert len(truth.geometry["boxes"]) == 4  # 35 s at 10 s a row
+    assert truth.n_samples == 35 * fs and np.isfinite(truth.signal).all()
+
+
+@pytest.mark.parametrize("speed,gain", [(25, 10), (50, 5), (25, 20)])
+def test_paper_speed_and_gain_scale_geometry(sim12, speed, gain):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout="3x4", paper_speed=speed, gain=gain, dpi=100)
+    cal = truth.calibration
+    assert cal.mm_per_s == speed and cal.mm_per_mv == gain
+    assert truth.duration == pytest.approx(250 / speed)
+
+
+@pytest.mark.parametrize("style", [
+    {"grid_color": "green", "grid_style": "dotted"}, {"grid_style": "none"},
+    {"cal_pulse": "right", "separators": False, "labels": False, "header": "Patient 12"},
+    {"grid_color": "black", "cal_pulse": "none"},
+])
+def test_styles_render(sim12, style):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, dpi=100, **style)
+    assert image.dtype == np.uint8 and image.ndim == 3
+
+
+def test_grid_colour_is_visible(sim12):
+    sig, fs, leads = sim12
+    red, _ = render(sig, fs, leads, dpi=100, grid_color="red")
+    none, _ = render(sig, fs, leads, dpi=100, grid_style="none")
+    assert (red[..., 0].astype(int) - red[..., 1]).mean() > 10
+    assert abs((none[..., 0].astype(int) - none[..., 1]).mean()) < 3
+
+
+@pytest.mark.parametrize("preset", ["scan", "photo"])
+def test_presets_are_deterministic_and_move_the_mask(sim12, preset):
+    sig, fs, leads = sim12
+    a, ta = render(sig, fs, leads, dpi=100, preset=preset, seed=5)
+    b, _ = render(sig, fs, leads, dpi=100, preset=preset, seed=5)
+    c, _ = render(sig, fs, leads, dpi=100, preset=preset, seed=6)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # trace pixels of the mask are darker than the paper just below them
+    mask = ta.geometry["trace_mask"] > 0
+    grey = a.mean(axis=2)
+    below = np.roll(mask, 6, axis=0) & ~mask
+    assert grey[mask].mean() < grey[below].mean() - 25
+
+
+def test_rotation_homography_maps_truth_onto_mask(sim12):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, dpi=100, distortions={"rotation": 4.0})
+    hm = np.array(truth.geometry["homography"])
+    # a 1-px stroke warped with nearest neighbours: allow one pixel either way
+    mask = binary_dilation(truth.geometry["trace_mask"] > 0, np.ones((3, 3), bool))
+    hits = total = 0
+    for x, y in trace_pixels(truth):
+        pts = np.column_stack([x, y, np.ones_like(x)]) @ hm.T
+        xi = np.round(pts[:, 0] / pts[:, 2]).astype(int)
+        yi = np.round(pts[:, 1] / pts[:, 2]).astype(int)
+        hits += mask[yi, xi].sum()
+        total += len(xi)
+    assert hits / total > 0.95
+
+
+def test_bad_layouts_raise(sim12):
+    sig, fs, leads = sim12
+    for bad in ["4x4", "3x4+II,V1,V2,V3", "zigzag", "3x4+X9"]:
+        with pytest.raises(LayoutError):
+            parse_layout(bad)
+    with pytest.raises(LayoutError):
+        render(sig[:, :2], fs, leads[:2], layout="3x4")
+    with pytest.raises(TypeError):
+        render(sig, fs, leads, grid_colour="red")  # misspelt option is refused
+
+
+def test_plan_panels_6x2():
+    panels = plan_panels("6x2", row_seconds=10)
+    assert [p.lead for p in panels if p.col == 1] == ["V1", "V2", "V3", "V4", "V5", "V6"]
+    assert all(p.t0 == 5.0 for p in panels if p.col == 1)
