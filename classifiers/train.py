@@ -210,6 +210,8 @@ def train_cinc2017(args) -> None:
     val_idx = np.concatenate([rng.permutation(pool[y[pool] == c])[:int(0.1 * (y[pool] == c).sum())]
                               for c in range(len(RHYTHM_CLASSES))])
     tr_idx = np.setdiff1d(pool, val_idx)
+    if args.subset:
+        tr_idx, val_idx = tr_idx[:args.subset], val_idx[:max(args.subset // 4, 8)]
     assert not d["test_fold"][tr_idx].any() and not d["test_fold"][val_idx].any()
     hrv = d["hrv"]
     cw = class_weights(y[tr_idx], len(RHYTHM_CLASSES), power=args.weight_power)
@@ -227,7 +229,7 @@ def train_cinc2017(args) -> None:
             "fs": RHYTHM_FS, "window": RHYTHM_WIN, "inputs": ["ecg", "hrv"],
             "width": args.width, "blocks": args.blocks,
             "split_description": "CinC 2017 training set (REFERENCE.csv v3 labels); test fold = "
-                                 "record number divisible by 5 (1706 records, never used in "
+                                 "record number divisible by 5 (1705 records, never used in "
                                  "training); 10 % stratified validation of the rest for early "
                                  "stopping; train on the remaining records",
             "n_train": int(tr_idx.size), "n_val": int(val_idx.size),
@@ -254,6 +256,7 @@ def main(argv=None) -> None:
         sp.add_argument("--threads", type=int, default=None)
         sp.add_argument("--time-limit", type=float, default=None, help="seconds")
         sp.add_argument("--cache", default="runs/cache", help="folder for preprocessed arrays")
+        sp.add_argument("--subset", type=int, default=0, help="debug: train on this many examples")
 
     sp = sub.add_parser("mitbih", help="mitbih-aami5 beat classifier")
     common(sp, "pretrained/mitbih-aami5.keras", 20, 128, 1e-3)

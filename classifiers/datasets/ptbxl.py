@@ -54,7 +54,8 @@ def read_ptbxl_record(filename_hr: str, path: str | Path | None = None) -> tuple
     import wfdb
 
     rec = wfdb.rdrecord(str(_folder(path) / filename_hr))
-    order = [rec.sig_name.index(lead) for lead in PTBXL_LEADS]
+    names = [n.upper() for n in rec.sig_name]  # PTB-XL spells AVR, AVL, AVF
+    order = [names.index(lead.upper()) for lead in PTBXL_LEADS]
     return rec.p_signal[:, order], float(rec.fs)
 
 

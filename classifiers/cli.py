@@ -1,0 +1,125 @@
+"""``ecg-classify``: run the pretrained classifiers on ECG files.
+
+Reads WFDB records (``.hea``), CSVs written by ``Record.to_csv`` (header ``time,<leads>``)
+and Record JSON files written with ``include_signal=True``. Prints one row per file
+(and model) and optionally writes the table as CSV.
+
+Examples
+--------
+::
+
+    ecg-classify 100.hea page1.csv --out results.csv
+    ecg-classify strip.csv --model cinc2017-af
+    ecg-classify 100.hea --model mitbih-aami5 --beats beats.csv
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAMES = ("mitbih-aami5", "cinc2017-af", "ptbxl-mi")
+
+
+def read_any(path: str | Path):
+    """Read a WFDB record, a Record CSV or a Record JSON (with samples) as a ``Record``."""
+    from ecg_digitize import Record, RecordFormatError
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".hea", ".dat", ""):
+        return Record.from_wfdb(path)
+    if suffix == ".csv":
+        return Record.from_csv(path)
+    if suffix == ".json":
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RecordFormatError(f"cannot read JSON: {exc}", str(path)) from exc
+        if "signal" not in meta:
+            raise RecordFormatError("JSON holds no samples (write it with include_signal=True)",
+                                    str(path))
+        leads = meta.get("leads") or list(meta["signal"])
+        sig = np.array([[np.nan if v is None else v for v in meta["signal"][lead]]
+                        for lead in leads], dtype=float).T
+        return Record(sig, fs=meta["fs"], leads=leads, layout=meta.get("layout", "unknown"),
+                      source=str(path))
+    raise RecordFormatError(f"unsupported file type {suffix!r} (use .hea, .csv or .json)", str(path))
+
+
+def classify_file(path: str | Path, models=MODEL_NAMES, beats_rows: list | None = None) -> dict:
+    """All requested models on one file, as one flat row."""
+    rec = read_any(path)
+    row: dict = {"file": str(path), "fs": rec.fs, "leads": " ".join(rec.leads),
+                 "duration_s": round(rec.duration, 3)}
+    notes: list[str] = []
+    for name in models:
+        if name == "mitbih-aami5":
+            from .beats import classify_beats
+
+            df = classify_beats(rec)
+            counts = df.label.value_counts()
+            row["n_beats"] = len(df)
+            for c in ("N", "S", "V", "F", "Q"):
+                row[f"beats_{c}"] = int(counts.get(c, 0))
+            notes += df.attrs.get("warnings", [])
+            if beats_rows is not None:
+                beats_rows.append(df.assign(file=str(path)))
+        elif name == "cinc2017-af":
+            from .rhythm import classify_rhythm
+
+            res = classify_rhythm(rec)
+            row["rhythm"] = res.label
+            row.update({f"rhythm_p_{k}": round(v, 4) for k, v in res.probabilities.items()})
+            notes += res.warnings
+        elif name == "ptbxl-mi":
+            from .mi import detect_mi
+
+            res = detect_mi(rec)
+            row["mi"] = res.label
+            row["mi_probability"] = round(res.probability, 4)
+            notes += res.warnings
+    row["warnings"] = "; ".join(dict.fromkeys(notes))
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="ecg-classify", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", help="WFDB .hea, Record .csv or Record .json files")
+    p.add_argument("--model", action="append", choices=MODEL_NAMES,
+                   help="model to run (repeat for several; default: all shipped)")
+    p.add_argument("--out", help="write the table as CSV here")
+    p.add_argument("--beats", help="also write the per-beat table (mitbih-aami5) as CSV here")
+    args = p.parse_args(argv)
+
+    import pandas as pd
+
+    from ecg_digitize import EcgDigitizeError
+
+    from ._models import available_models
+
+    models = args.model or [m for m in MODEL_NAMES if m in available_models()]
+    rows, beats_rows, failed = [], [], 0
+    for f in args.files:
+        try:
+            rows.append(classify_file(f, models, beats_rows if args.beats else None))
+        except (EcgDigitizeError, ValueError, OSError) as exc:
+            failed += 1
+            print(f"ecg-classify: {f}: {exc}", file=sys.stderr)
+            rows.append({"file": str(f), "error": str(exc)})
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        print(table.drop(columns=["warnings"], errors="ignore").to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    if args.beats and beats_rows:
+        pd.concat(beats_rows, ignore_index=True).to_csv(args.beats, index=False)
+    return 1 if failed == len(args.files) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
