@@ -39,18 +39,21 @@ def line_coverage(length: int, positions: np.ndarray, width: float) -> np.ndarra
     return np.clip(cover, 0, 1)
 
 
-def draw_grid(page: np.ndarray, box: tuple[int, int, int, int], origin: tuple[float, float],
-              px_per_mm: float, color, style: str = "solid", strength: float = 1.0) -> None:
-    """Blend a 1 mm / 5 mm ECG grid into ``page`` inside ``box`` (x0, y0, x1, y1).
+def grid_alpha(shape: tuple[int, int], box: tuple[int, int, int, int], origin: tuple[float, float],
+               px_per_mm: float, style: str = "solid") -> np.ndarray:
+    """Coverage (uint8, 0..255) of a 1 mm / 5 mm ECG grid inside ``box`` (x0, y0, x1, y1).
 
-    ``origin`` is the pixel position of a major (5 mm) line crossing.
-    ``style``: ``"solid"`` lines, ``"dotted"`` (minor lines as dots at crossings, major
-    lines solid), or ``"none"``.
+    ``origin`` is the pixel position of a major (5 mm) line crossing. ``style``:
+    ``"solid"`` lines, ``"dotted"`` (minor lines as dots at crossings, major lines solid),
+    or ``"none"``. Solid grids are the union of row and column patterns, so the whole
+    image is one broadcast maximum of two 1-D profiles.
     """
+    alpha = np.zeros(shape, dtype=np.uint8)
     if style == "none":
-        return
+        return alpha
+    if style not in ("solid", "dotted"):
+        raise ValueError(f"grid style must be 'solid', 'dotted' or 'none', got {style!r}")
     x0, y0, x1, y1 = box
-    rgb = color_rgb(color)
     minor_w = max(0.6, 0.09 * px_per_mm)
     major_w = max(1.0, 0.22 * px_per_mm)
 
@@ -59,35 +62,48 @@ def draw_grid(page: np.ndarray, box: tuple[int, int, int, int], origin: tuple[fl
         k1 = np.floor((stop - 1 - org) / step)
         return org + np.arange(k0, k1 + 1) * step - start
 
-    w, h = x1 - x0, y1 - y0
-    cx_minor = line_coverage(w, positions(x0, x1, origin[0], px_per_mm), minor_w)
-    cy_minor = line_coverage(h, positions(y0, y1, origin[1], px_per_mm), minor_w)
-    cx_major = line_coverage(w, positions(x0, x1, origin[0], 5 * px_per_mm), major_w)
-    cy_major = line_coverage(h, positions(y0, y1, origin[1], 5 * px_per_mm), major_w)
-    if style == "dotted":
-        minor = cy_minor[:, None] * cx_minor[None, :]
-    elif style == "solid":
-        # 1 - (1-a)(1-b) == max-like union of horizontal and vertical lines
-        minor = cv2.max(np.broadcast_to(cy_minor[:, None], (h, w)).astype(np.float32),
-                        np.broadcast_to(cx_minor[None, :], (h, w)).astype(np.float32))
+    def profile(start, stop, org):
+        minor = line_coverage(stop - start, positions(start, stop, org, px_per_mm), minor_w)
+        major = line_coverage(stop - start, positions(start, stop, org, 5 * px_per_mm), major_w)
+        return minor, major
+
+    cx_minor, cx_major = profile(x0, x1, origin[0])
+    cy_minor, cy_major = profile(y0, y1, origin[1])
+    if style == "solid":
+        rows = np.maximum(0.55 * cy_minor, cy_major)
+        cols = np.maximum(0.55 * cx_minor, cx_major)
+        region = np.maximum(rows[:, None], cols[None, :])
     else:
-        raise ValueError(f"grid style must be 'solid', 'dotted' or 'none', got {style!r}")
-    major = cv2.max(np.broadcast_to(cy_major[:, None], (h, w)).astype(np.float32),
-                    np.broadcast_to(cx_major[None, :], (h, w)).astype(np.float32))
-    alpha = cv2.max(cv2.multiply(minor.astype(np.float32), 0.55), major)
-    if strength != 1.0:
-        alpha = cv2.multiply(alpha, float(strength))
-    region = page[y0:y1, x0:x1]
-    ink(region, alpha, rgb)
+        dots = np.minimum(1.0, 3.0 * cy_minor[:, None] * cx_minor[None, :]) * 0.6
+        region = np.maximum(dots, np.maximum(cy_major[:, None], cx_major[None, :]))
+    alpha[y0:y1, x0:x1] = (region * 255 + 0.5).astype(np.uint8)
+    return alpha
+
+
+def compose(paper_rgb, grid_rgb, grid_a: np.ndarray, ink_rgb, ink_a: np.ndarray) -> np.ndarray:
+    """Paper, then grid (coverage ``grid_a``), then ink (``ink_a``), as a uint8 RGB image.
+
+    Both coverages are uint8, so every output pixel is one lookup in a 256 x 256 table per
+    channel: much cheaper than blending float images.
+    """
+    a = np.arange(256, dtype=np.float32)[:, None] / 255.0
+    t = np.arange(256, dtype=np.float32)[None, :] / 255.0
+    index = (grid_a.astype(np.uint16) << 8) | ink_a
+    out = np.empty(grid_a.shape + (3,), dtype=np.uint8)
+    for c in range(3):
+        under = paper_rgb[c] + a * (grid_rgb[c] - paper_rgb[c])
+        table = under + t * (ink_rgb[c] - under)
+        out[..., c] = np.take(np.clip(table + 0.5, 0, 255).astype(np.uint8).ravel(), index)
+    return out
 
 
 def polyline_canvas(shape: tuple[int, int], curves: list[np.ndarray], thickness: int) -> np.ndarray:
-    """Draw anti-aliased polylines (lists of (x, y) float points) into a 0..1 canvas."""
+    """Draw anti-aliased polylines (lists of (x, y) float points) as uint8 coverage."""
     canvas = np.zeros(shape, dtype=np.uint8)
     pts = [np.round(c * (1 << _AA_SHIFT)).astype(np.int32).reshape(-1, 1, 2) for c in curves if len(c) > 1]
     if pts:
         cv2.polylines(canvas, pts, False, 255, thickness, cv2.LINE_AA, _AA_SHIFT)
-    return canvas.astype(np.float32) / 255.0
+    return canvas
 
 
 def polyline_labels(shape: tuple[int, int], curves: list[np.ndarray], labels: list[int],
@@ -113,10 +129,10 @@ def ink(page: np.ndarray, alpha: np.ndarray, color) -> None:
 
 def text_canvas(shape: tuple[int, int], items: list[tuple[str, float, float, float]],
                 thickness: int = 1) -> np.ndarray:
-    """Render text items ``(text, x, y_baseline, height_px)`` into a 0..1 canvas."""
+    """Render text items ``(text, x, y_baseline, height_px)`` as uint8 coverage."""
     canvas = np.zeros(shape, dtype=np.uint8)
     for text, x, y, height in items:
         scale = height / 22.0  # FONT_HERSHEY_SIMPLEX capitals are ~22 px at scale 1
         cv2.putText(canvas, text, (int(round(x)), int(round(y))), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, 255, max(1, thickness), cv2.LINE_AA)
-    return canvas.astype(np.float32) / 255.0
+    return canvas

@@ -76,7 +76,7 @@ def sample_preset(preset: str, seed: int | None) -> dict:
 
 def apply_distortions(page: np.ndarray, mask: np.ndarray, params: dict, rng: np.random.Generator,
                       px_per_mm: float):
-    """Apply the distortions in ``params`` in a physical order.
+    """Apply the distortions in ``params`` to a uint8 page, in a physical order.
 
     Returns ``(image uint8, mask, homography)``; the homography maps clean-page pixels
     to output pixels (identity when no geometric distortion ran).
@@ -85,18 +85,24 @@ def apply_distortions(page: np.ndarray, mask: np.ndarray, params: dict, rng: np.
     if unknown:
         raise ValueError(f"unknown distortion(s) {sorted(unknown)}; known: {list(_ORDER)}")
     homography = np.eye(3)
+    if not any(params.values()):
+        return page, mask, homography
+    page = page.astype(np.float32) / 255.0
     for key in _ORDER:
         strength = params.get(key)
         if not strength:
             continue
-        fn = _ORDER[key]
-        if key in _GEOMETRIC:
-            page, mask, h = fn(page, mask, strength, rng)
-            homography = h @ homography
-        elif key == "jpeg":
-            page = fn(page, strength, rng)
+        if key in _MATRICES:
+            if key == next(k for k in _MATRICES if params.get(k)):  # the first one runs them all
+                page, mask, hm = geometry(page, mask, params, rng)
+                homography = hm @ homography
+        elif key in ("lighting", "shadows"):
+            if key == ("lighting" if params.get("lighting") else "shadows"):
+                page = light(page, params, rng)
+        elif key == "wrinkles":
+            page, mask, _ = wrinkles(page, mask, strength, rng)
         else:
-            page = fn(page, strength, rng)
+            page = _ORDER[key](page, strength, rng)
     return _to_uint8(page), mask, homography
 
 
@@ -180,39 +186,38 @@ def _page_border(page) -> tuple:
     return tuple(float(v) for v in np.median(page[:5, :5].reshape(-1, 3), axis=0))
 
 
-def rotation(page, mask, degrees, rng):
-    h, w = page.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), float(degrees), 1.0)
-    hm = np.vstack([m, [0, 0, 1]])
-    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
-    return page, mask, hm
+def _rotation_matrix(size, degrees, rng):
+    w, h = size
+    return np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), float(degrees), 1.0), [0, 0, 1]])
 
 
-def shear(page, mask, factor, rng):
-    h, w = page.shape[:2]
-    hm = np.array([[1, factor, -factor * h / 2], [0, 1, 0], [0, 0, 1]], dtype=float)
-    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
-    return page, mask, hm
+def _shear_matrix(size, factor, rng):
+    w, h = size
+    return np.array([[1, factor, -factor * h / 2], [0, 1, 0], [0, 0, 1]], dtype=float)
 
 
-def perspective(page, mask, degrees, rng):
+def _perspective_matrix(size, degrees, rng):
     """Tilt the page plane by ``degrees`` about a random axis, seen by a pinhole camera."""
-    h, w = page.shape[:2]
+    w, h = size
     f = 1.2 * max(w, h)
     axis_angle = rng.uniform(0, 2 * np.pi)
     tilt = np.deg2rad(degrees)
-    ax, ay = tilt * np.cos(axis_angle), tilt * np.sin(axis_angle)
-    rot, _ = cv2.Rodrigues(np.array([ax, ay, 0.0]))
+    rot, _ = cv2.Rodrigues(np.array([tilt * np.cos(axis_angle), tilt * np.sin(axis_angle), 0.0]))
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
-    centred = np.column_stack([corners - [w / 2, h / 2], np.zeros(4)])
-    cam = centred @ rot.T + [0, 0, f]
+    cam = np.column_stack([corners - [w / 2, h / 2], np.zeros(4)]) @ rot.T + [0, 0, f]
     proj = cam[:, :2] / cam[:, 2:3] * f
     proj -= proj.min(axis=0)
     scale = min(w / np.ptp(proj[:, 0]), h / np.ptp(proj[:, 1]))
     proj = proj * scale + ([w, h] - np.ptp(proj, axis=0) * scale) / 2
-    hm = cv2.getPerspectiveTransform(corners.astype(np.float32), proj.astype(np.float32))
-    page, mask = _warp(page, mask, hm, (w, h), _page_border(page))
-    return page, mask, hm
+    return cv2.getPerspectiveTransform(corners.astype(np.float32), proj.astype(np.float32))
+
+
+def _background_matrix(size, fraction, rng):
+    """Shrink the page so a table-like background shows around it."""
+    w, h = size
+    s = 1 - 2 * fraction
+    off = rng.uniform(0.3, 0.7, size=2) * (1 - s) * np.array([w, h])
+    return np.array([[s, 0, off[0]], [0, s, off[1]], [0, 0, 1]], dtype=float)
 
 
 def _background_color(rng) -> tuple:
@@ -221,42 +226,61 @@ def _background_color(rng) -> tuple:
     return tuple(float(np.clip(base + t, 0, 1)) for t in tint)
 
 
-def background(page, mask, fraction, rng):
-    """Shrink the page so a table-like background shows around it."""
+def geometry(page, mask, params: dict, rng):
+    """Background, rotation, shear and perspective composed into one homography and one warp.
+
+    Returns ``(page, mask, homography)``; the mask moves with nearest-neighbour sampling.
+    """
     h, w = page.shape[:2]
-    s = 1 - 2 * fraction
-    off = rng.uniform(0.3, 0.7, size=2) * (1 - s) * np.array([w, h])
-    hm = np.array([[s, 0, off[0]], [0, s, off[1]], [0, 0, 1]], dtype=float)
-    border = _background_color(rng)
+    hm = np.eye(3)
+    for key, make in _MATRICES.items():
+        if params.get(key):
+            hm = make((w, h), params[key], rng) @ hm
+    if params.get("background"):
+        border = _background_color(rng)
+    else:
+        border = _page_border(page)
     page, mask = _warp(page, mask, hm, (w, h), border)
-    outside = cv2.warpPerspective(np.ones((h, w), np.float32), hm, (w, h)) < 0.5
-    texture = 0.06 * _smooth_field((h, w), rng, 40)[..., None]
-    page = np.where(outside[..., None], page + texture, page)
+    if params.get("background"):
+        # table texture where the page is not
+        corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=float) @ hm.T
+        poly = (corners[:, :2] / corners[:, 2:3]).astype(np.int32)
+        outside = np.ones((h, w), np.float32)
+        cv2.fillConvexPoly(outside, poly, 0.0)
+        page += cv2.merge([0.06 * _smooth_field((h, w), rng, 40) * outside] * 3)
     return page, mask, hm
 
 
+_MATRICES = {"background": _background_matrix, "rotation": _rotation_matrix,
+             "shear": _shear_matrix, "perspective": _perspective_matrix}
+
+
 # ---------------------------------------------------------------- light and colour
-def lighting(page, depth, rng):
-    h, w = page.shape[:2]
-    gx = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    gy = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
-    direction = rng.uniform(0, 2 * np.pi)
-    ramp = gx * np.float32(np.cos(direction)) + gy * np.float32(np.sin(direction))
-    light = 1 - depth * (ramp + 0.5) - 0.3 * depth * _smooth_field((h, w), rng, 400)
-    return page * np.clip(light, 0.2, 1.2)[..., None]
-
-
-def shadows(page, count, rng):
-    h, w = page.shape[:2]
-    k = 8  # soft shadows have no fine detail: draw and blur at 1/8 scale
-    dark = np.ones((h // k + 1, w // k + 1), np.float32)
-    for _ in range(int(count)):
-        canvas = np.zeros_like(dark)
-        pts = rng.uniform([0, 0], [w / k, h / k], size=(int(rng.integers(3, 6)), 2)).astype(np.int32)
+def _light_field(small_shape, params, rng) -> np.ndarray:
+    """Uneven lighting times soft shadows, at low resolution (they have no fine detail)."""
+    h, w = small_shape
+    field = np.ones((h, w), np.float32)
+    depth = params.get("lighting") or 0.0
+    if depth:
+        gx = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+        gy = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+        direction = rng.uniform(0, 2 * np.pi)
+        ramp = gx * np.float32(np.cos(direction)) + gy * np.float32(np.sin(direction))
+        field *= np.clip(1 - depth * (ramp + 0.5) - 0.3 * depth * _smooth_field((h, w), rng, 50), 0.2, 1.2)
+    for _ in range(int(params.get("shadows") or 0)):
+        canvas = np.zeros((h, w), np.float32)
+        pts = rng.uniform([0, 0], [w, h], size=(int(rng.integers(3, 6)), 2)).astype(np.int32)
         cv2.fillPoly(canvas, [cv2.convexHull(pts)], 1.0)
-        canvas = cv2.GaussianBlur(canvas, (0, 0), max(w, h) * 0.02 / k)
-        dark *= 1 - rng.uniform(0.2, 0.5) * canvas
-    return page * cv2.merge([cv2.resize(dark, (w, h), interpolation=cv2.INTER_LINEAR)] * 3)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), max(w, h) * 0.02)
+        field *= 1 - rng.uniform(0.2, 0.5) * canvas
+    return field
+
+
+def light(page, params: dict, rng):
+    """Apply uneven lighting and shadows as one multiplicative field drawn at 1/8 scale."""
+    h, w = page.shape[:2]
+    field = _light_field((h // 8 + 1, w // 8 + 1), params, rng)
+    return page * cv2.merge([cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)] * 3)
 
 
 def flash(page, strength, rng):
@@ -296,11 +320,10 @@ def jpeg(page, quality, rng):
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
 
 
-_GEOMETRIC = {"wrinkles", "rotation", "shear", "perspective", "background"}
 # Physical order: paper and ink, paper deformation, camera geometry, light, optics, sensor, file.
 _ORDER = {
     "paper_texture": paper_texture, "marks": marks, "wrinkles": wrinkles, "creases": creases,
-    "background": background, "rotation": rotation, "shear": shear, "perspective": perspective,
-    "lighting": lighting, "shadows": shadows, "flash": flash, "color_shift": color_shift,
+    "background": geometry, "rotation": geometry, "shear": geometry, "perspective": geometry,
+    "lighting": light, "shadows": light, "flash": flash, "color_shift": color_shift,
     "blur": blur, "low_resolution": low_resolution, "noise": noise, "jpeg": jpeg,
 }

@@ -114,20 +114,17 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         raise LayoutError(f"layout {layout!r} needs leads {missing} which the signal lacks")
 
     page_geo = _page_geometry(panels, paper, px_per_mm, paper_speed)
-    image = np.empty((page_geo["height"], page_geo["width"], 3), dtype=np.float32)
-    image[:] = np.asarray(paper.paper_color, dtype=np.float32) / 255.0
-    _draw.draw_grid(image, page_geo["grid_box"], page_geo["grid_origin"], px_per_mm,
-                    paper.grid_color, paper.grid_style)
-
+    shape = (page_geo["height"], page_geo["width"])
+    grid = _draw.grid_alpha(shape, page_geo["grid_box"], page_geo["grid_origin"], px_per_mm,
+                            paper.grid_style)
     boxes, curves, truth_signal = _trace_panels(signal, fs, leads, panels, page_geo, paper,
                                                 px_per_mm, paper_speed, gain, rows == 0)
     thickness = max(1, int(round(paper.trace_width_mm * px_per_mm)))
-    shape = image.shape[:2]
-    trace_alpha = _draw.polyline_canvas(shape, curves, thickness)
     extras = _furniture(panels, page_geo, paper, px_per_mm, paper_speed, gain, layout, fs)
-    extra_alpha = np.maximum(_draw.polyline_canvas(shape, extras["lines"], thickness),
-                             _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)))
-    _draw.ink(image, np.maximum(trace_alpha, extra_alpha), paper.trace_color)
+    ink = _draw.polyline_canvas(shape, curves + extras["lines"], thickness)
+    np.maximum(ink, _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)), out=ink)
+    image = _draw.compose(_rgb255(paper.paper_color), _rgb255(_draw.color_rgb(paper.grid_color) * 255),
+                          grid, _rgb255(paper.trace_color), ink)
     mask = _draw.polyline_labels(shape, curves, range(1, len(curves) + 1), thickness)
 
     params = sample_preset(preset, seed) if distortions is None else dict(distortions)
@@ -152,6 +149,10 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         },
     )
     return out, truth
+
+
+def _rgb255(color) -> np.ndarray:
+    return np.asarray(color, dtype=np.float32)
 
 
 def _make_style(style: dict) -> PaperStyle:
