@@ -1,0 +1,218 @@
+"""Batch engine mechanics with a fast fake digitize(): naming, manifest, resume, isolation.
+
+The fake reads a one-line text file: ``BAD`` raises ImageReadError, ``CRASH`` kills its
+worker process, ``SLOW`` sleeps; anything else becomes a small Record. The real
+digitize() is exercised in test_batch.py.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecg_digitize import Record
+from ecg_digitize.batch import (BatchError, OutputPathError, convert, iter_pages, read_manifest,
+                                record_name, write_record)
+from ecg_digitize.batch.cli import run_batch
+from ecg_digitize.batch.engines import LocalEngine
+from ecg_digitize.batch.writer import safe_path
+from ecg_digitize.cli import build_parser, main
+from ecg_digitize.errors import ImageReadError
+
+FAKE = "test_batch_engine:fake_digitize"
+HERE = Path(__file__).parent
+
+
+def fake_digitize(image, page=0, **kwargs):
+    path = str(image)
+    text = Path(path).read_text()
+    if "BAD" in text:
+        raise ImageReadError("corrupt image", path)
+    if "CRASH" in text:
+        os._exit(3)  # a segfault or OOM kill, as far as the pool can tell
+    if "SLOW" in text:
+        time.sleep(0.3)
+    value = float(sum(map(ord, text))) / 1000
+    return Record(np.full((50, 2), value + page), fs=50, leads=["I", "II"], layout="fake",
+                  quality={"overall": 0.75}, source=path)
+
+
+def _archive(root: Path, n_good: int = 6, extra: dict | None = None) -> Path:
+    (root / "ward" / "2019").mkdir(parents=True)
+    for i in range(n_good):
+        (root / "ward" / "2019" / f"scan {i}.png").write_text(f"page {i}")
+    for name, text in (extra or {}).items():
+        (root / name).write_text(text)
+    (root / ".DS_Store").write_text("hidden")
+    return root
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "manifest.jsonl"}
+
+
+# ------------------------------------------------------------------ names and paths
+def test_record_names_mirror_inputs_and_never_escape(tmp_path):
+    assert record_name("a/b/c.png") == "a/b/c"
+    assert record_name("../../../etc/cron.d/x.png") == "etc/cron.d/x"
+    assert record_name("/abs/x y.tif", page=2, n_pages=3) == "abs/x_y_p003"
+    assert record_name("..") == "page"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link").symlink_to(outside)  # a symlink inside out pointing out of it
+    with pytest.raises(OutputPathError):
+        safe_path(out, "link/x")
+    assert safe_path(out, "a/x") == out.resolve() / "a" / "x"
+
+
+def test_inputs_stream_folders_globs_and_pages(tmp_path):
+    from PIL import Image
+
+    root = _archive(tmp_path / "in", 2, {"notes.txt": "x"})
+    def pages(n):  # fresh images per file: PIL keeps encoder state on an image it saved
+        return [Image.new("RGB", (200, 100), c) for c in ("white", "grey", "black")[:n]]
+
+    first, *rest = pages(3)
+    first.save(root / "three.pdf", save_all=True, append_images=rest)
+    first, *rest = pages(2)
+    first.save(root / "two.tif", save_all=True, append_images=rest)
+    found = [(p.rel, p.page, p.n_pages, p.skip_reason) for p in iter_pages([root])]
+    assert found == [("notes.txt", 0, 1, "unsupported file type '.txt'"),
+                     ("three.pdf", 0, 3, None), ("three.pdf", 1, 3, None), ("three.pdf", 2, 3, None),
+                     ("two.tif", 0, 2, None), ("two.tif", 1, 2, None),
+                     ("ward/2019/scan 0.png", 0, 1, None), ("ward/2019/scan 1.png", 0, 1, None)]
+    globbed = [p.rel for p in iter_pages([str(root / "**" / "*.png")])]
+    assert sorted(globbed) == ["ward/2019/scan 0.png", "ward/2019/scan 1.png"]
+    assert [p.rel for p in iter_pages([root], pattern="*.pdf")] == ["three.pdf"] * 3
+    # the output folder inside an input is never scanned
+    assert not [p for p in iter_pages([root], exclude=[root / "ward"]) if "ward" in p.rel]
+
+
+# ------------------------------------------------------------------ writer
+def test_writer_is_atomic_and_refuses_to_overwrite(tmp_path, monkeypatch):
+    rec = Record(np.zeros((50, 1)), fs=50, leads=["II"])
+    write_record(rec, tmp_path, "a/r", ["wfdb", "json", "csv"])
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["r.csv", "r.dat", "r.hea", "r.json"]
+    from ecg_digitize.batch import OutputExistsError
+
+    with pytest.raises(OutputExistsError):
+        write_record(rec, tmp_path, "a/r", ["json"])
+
+    def broken(self, directory, name):
+        (Path(directory) / f"{name}.dat").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Record, "to_wfdb", broken)
+    with pytest.raises(OSError):
+        write_record(rec, tmp_path, "b/r", ["json", "wfdb"])
+    assert not (tmp_path / "b").exists()  # nothing half-written under its final name
+    assert not any((tmp_path / ".ecg-digitize" / "tmp").iterdir())
+
+
+# ------------------------------------------------------------------ convert
+def test_failures_are_isolated_and_logged(tmp_path):
+    root = _archive(tmp_path / "in", 4, {"bad.jpg": "BAD", "crash.png": "CRASH", "readme.txt": "hi"})
+    out = tmp_path / "out"
+    summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False)
+    assert (summary.ok, summary.failed, summary.skipped) == (4, 2, 1)
+    assert summary.failures == {"ImageReadError": 1, "WorkerCrashError": 1}
+    rows = {Path(r["input"]).name: r for r in read_manifest(out)}
+    assert rows["bad.jpg"]["status"] == "failed" and rows["bad.jpg"]["message"] == "corrupt image"
+    assert rows["crash.png"]["error"] == "WorkerCrashError"
+    assert rows["readme.txt"]["status"] == "skipped"
+    assert rows["scan 0.png"]["output"] == "ward/2019/scan_0" and rows["scan 0.png"]["quality"] == 0.75
+    assert sorted(_outputs(out)) == [f"ward/2019/scan_{i}.{s}" for i in range(4) for s in ("dat", "hea", "json")]
+    assert Record.from_wfdb(out / "ward/2019/scan_2").layout == "fake"
+
+
+def test_rerun_refused_then_resume_and_overwrite(tmp_path, capsys):
+    root = _archive(tmp_path / "in", 3, {"bad.png": "BAD"})
+    out = tmp_path / "out"
+    convert([root], out, digitize_fn=FAKE, workers=1, progress=False)
+    with pytest.raises(BatchError, match="--resume"):
+        convert([root], out, digitize_fn=FAKE, workers=1, progress=False)
+    # the CLI turns that into exit code 2, with the reason on stderr
+    assert main(["batch", str(root), "--out", str(out), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    before = _outputs(out)
+    again = convert([root], out, digitize_fn=FAKE, workers=1, progress=False, resume=True)
+    assert (again.ok, again.failed, again.already_done) == (0, 1, 3)  # failures are retried
+    assert _outputs(out) == before
+    redo = convert([root], out, digitize_fn=FAKE, workers=1, progress=False, overwrite=True)
+    assert (redo.ok, redo.failed) == (3, 1)
+    assert len(read_manifest(out, latest=False)) == 4  # overwrite starts a new manifest
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(BatchError, match="format"):
+        convert([tmp_path], tmp_path / "o", formats="wfdb,edf", digitize_fn=FAKE)
+    with pytest.raises(BatchError, match="exclude"):
+        convert([tmp_path], tmp_path / "o", resume=True, overwrite=True, digitize_fn=FAKE)
+    args = build_parser().parse_args(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "dask",
+                                      "--scheduler", "tcp://127.0.0.1:1", "--quiet"])
+    assert args.func is run_batch
+
+
+def test_local_engine_bounds_tasks_in_flight():
+    pulled = []
+
+    def tasks():
+        for i in range(40):
+            pulled.append(i)
+            yield -i
+
+    with LocalEngine(workers=2, max_in_flight=3) as eng:
+        results = []
+        for task, result in eng.run(abs, tasks()):
+            results.append(result)
+            assert len(pulled) - len(results) <= 3  # never more than 3 submitted and unfinished
+    assert sorted(results) == list(range(40))
+
+
+def test_kill_then_resume_equals_uninterrupted_run(tmp_path):
+    root = _archive(tmp_path / "in", 0)
+    for i in range(16):
+        (root / f"p{i:02d}.png").write_text(f"SLOW {i}")
+    out_ref, out = tmp_path / "ref", tmp_path / "out"
+    convert([root], out_ref, digitize_fn=FAKE, workers=2, progress=False)
+    script = textwrap.dedent(f"""
+        from ecg_digitize.batch import convert
+        convert([{str(root)!r}], {str(out)!r}, digitize_fn={FAKE!r}, workers=2, progress=False)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    manifest = out / "manifest.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_rows = len(read_manifest(out))
+    assert 4 <= killed_rows < 16, "the run should have been killed mid-way"
+    summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False, resume=True)
+    assert summary.ok + summary.already_done == 16
+    assert _outputs(out) == _outputs(out_ref)  # same files, same bytes, nothing partial left
+    rows = read_manifest(out)
+    assert len(rows) == 16 and all(r["status"] == "ok" for r in rows)
+    assert not (out / ".ecg-digitize").exists()
+
+
+def test_torn_manifest_line_is_ignored(tmp_path):
+    root = _archive(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    convert([root], out, digitize_fn=FAKE, workers=1, progress=False)
+    with (out / "manifest.jsonl").open("a") as fh:
+        fh.write('{"input": "/x.png", "pa')  # a kill in the middle of a row
+    convert([root], out, digitize_fn=FAKE, workers=1, progress=False, resume=True)
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert sum(1 for line in lines if line.startswith('{"input": "/x.png", "pa')) == 1
+    assert all(json.loads(line) for line in lines if not line.startswith('{"input": "/x.png", "pa'))
