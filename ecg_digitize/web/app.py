@@ -29,6 +29,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from .. import __version__
 from ..errors import (CalibrationError, DigitizeError, EcgDigitizeError, ImageReadError,
                       LayoutError, NotAnEcgError)
+from ._boxes import digitize_with_boxes
 from ._classify import DISCLAIMER, MODELS, classify_record
 from ._pool import PoolBusy, WorkerPool
 from ._serialize import preview_jpeg, record_payload
@@ -464,13 +465,13 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
                        f"The digitizer cannot be loaded on this server ({exc}).") from exc
     kwargs: dict[str, Any] = {"fs": opts.fs, "layout": opts.layout, "paper_speed": opts.paper_speed,
                               "gain": opts.gain, "method": opts.method}
-    if opts.boxes is not None:
-        if not resolver.accepts("boxes"):
-            raise ApiError(501, "boxes_not_supported", "Corrected lead boxes cannot be used yet: "
-                           "this version of the digitizer does not accept boxes.")
+    if opts.boxes is not None and resolver.accepts("boxes"):
         kwargs["boxes"] = opts.boxes
     try:
-        record = fn(upload.image, **kwargs)
+        if opts.boxes is not None and "boxes" not in kwargs:
+            record = digitize_with_boxes(upload.image, opts.boxes, digitize_fn=fn, **kwargs)
+        else:
+            record = fn(upload.image, **kwargs)
     except EcgDigitizeError as exc:
         code = next(c for cls, c in _ERROR_CODES if isinstance(exc, cls))
         raise ApiError(422, code, _friendly(code, exc.reason)) from exc

@@ -1,0 +1,62 @@
+"""``ecg-digitize serve``: run the web tool under uvicorn (registered by ``ecg_digitize.cli``)."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, TOKEN_ENV
+
+
+def add_serve_subcommand(subparsers) -> None:
+    """Add the ``serve`` parser to the ``ecg-digitize`` command."""
+    p = subparsers.add_parser(
+        "serve", help="run the web tool (upload a page, check and correct, download signals)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: %(default)s, this computer only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--token", default=None,
+                   help=f"access token required on every API call (default: ${TOKEN_ENV} if set)")
+    p.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)),
+                   help="pages digitized at the same time (default: %(default)s)")
+    p.add_argument("--max-pending", type=int, default=32,
+                   help="pages accepted at once before answering 503 (default: %(default)s)")
+    p.add_argument("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20,
+                   help="largest upload in MB (default: %(default)g)")
+    p.add_argument("--max-mpx", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
+                   help="largest page in megapixels (default: %(default)g)")
+    p.add_argument("--ttl", type=float, default=3600.0,
+                   help="seconds a result stays downloadable (default: %(default)g)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=run_serve)
+
+
+def run_serve(args) -> int:
+    """Start uvicorn with the app; returns the exit code."""
+    import uvicorn
+
+    from .app import create_app
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    if not _is_loopback(args.host) and not token:
+        print(f"ecg-digitize serve: warning: listening on {args.host} without a token; anyone "
+              f"who can reach this port can use the tool (set --token or ${TOKEN_ENV}).",
+              file=sys.stderr)
+    app = create_app(token=token or "", max_bytes=int(args.max_mb * 2**20),
+                     max_pixels=int(args.max_mpx * 1e6), workers=args.workers,
+                     max_pending=args.max_pending, ttl_s=args.ttl)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"ecg-digitize web tool on http://{shown}:{args.port}/ (API docs at /docs)"
+          + (" - token required" if token else ""), file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
