@@ -1,0 +1,224 @@
+"""Stage 7: per-row trace extraction by dynamic programming over ink runs.
+
+Each pixel column of a row's band holds a few vertical *runs* of trace pixels. A path
+picks at most one run per column; it pays for vertical gaps between consecutive runs
+(a trace is continuous, so the right run touches the last one), for columns it skips
+(removed grid lines, faint ink) and a little for straying from the row's baseline
+(to stay on its own trace where a neighbour's QRS crosses into the band). Viterbi finds
+the cheapest path; because whole runs are kept, a steep QRS column keeps its extreme.
+
+Each chosen run becomes one sample per column: a short run gives its sub-pixel
+darkness-weighted centre; a long run (the pen moved vertically within the column) gives
+its top or bottom when it is a peak or a trough relative to the neighbouring columns
+(minus half a line width), else its middle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RowTrace:
+    """The path through one row: ``y`` (sub-pixel, NaN where not covered) per column
+    ``x0 .. x0 + len(y) - 1`` of the page, with the chosen runs' ``top`` and ``bottom``."""
+
+    x0: int
+    y: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    line_width: float
+
+    @property
+    def covered(self) -> np.ndarray:
+        return np.isfinite(self.y)
+
+    def extent(self) -> tuple[int, int]:
+        """First and last covered page column (or ``(x0, x0 - 1)`` when empty)."""
+        idx = np.nonzero(self.covered)[0]
+        if len(idx) == 0:
+            return self.x0, self.x0 - 1
+        return self.x0 + int(idx[0]), self.x0 + int(idx[-1])
+
+
+def column_runs(band: np.ndarray):
+    """Vertical runs of ``True`` in each column of a boolean band.
+
+    Returns ``(cols, tops, bottoms)`` sorted by column then top (bottom inclusive).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import column_runs
+    >>> b = np.zeros((6, 2), bool); b[1:3, 0] = True; b[4, 0] = True; b[0:6, 1] = True
+    >>> [a.tolist() for a in column_runs(b)]
+    [[0, 0, 1], [1, 4, 0], [2, 4, 5]]
+    """
+    t = np.ascontiguousarray(band.T).view(np.int8)
+    padded = np.zeros((t.shape[0], t.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = t
+    d = np.diff(padded, axis=1)
+    sc, sr = np.nonzero(d == 1)
+    _, er = np.nonzero(d == -1)
+    return sc, sr, er - 1
+
+
+def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline: float,
+              x_lo: int, x_hi: int, *, px_per_mm: float) -> RowTrace:
+    """Follow one row's trace between page columns ``x_lo..x_hi`` inside rows ``y_lo..y_hi``.
+
+    Parameters
+    ----------
+    mask : ndarray of bool
+        Trace pixels of the (deskewed) page.
+    dark : ndarray
+        Normalised darkness of the trace view (weights for sub-pixel centres).
+    y_lo, y_hi : int
+        The band (page rows) the trace may use.
+    baseline : float
+        The row's isoelectric level (page row).
+    x_lo, x_hi : int
+        Page columns to search.
+    px_per_mm : float
+        Scale, for the costs and the peak margins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import trace_row
+    >>> mask = np.zeros((100, 200), bool)
+    >>> y = (50 + 20 * np.sin(np.arange(200) / 15)).round().astype(int)
+    >>> mask[y, np.arange(200)] = True
+    >>> mask[y + 1, np.arange(200)] = True
+    >>> row = trace_row(mask, mask.astype(float), 0, 99, 50.0, 0, 199, px_per_mm=8.0)
+    >>> bool(np.nanmax(np.abs(row.y - (y + 0.5))) < 1.0)
+    True
+    """
+    y_lo, y_hi = max(0, int(y_lo)), min(mask.shape[0] - 1, int(y_hi))
+    x_lo, x_hi = max(0, int(x_lo)), min(mask.shape[1] - 1, int(x_hi))
+    band = mask[y_lo:y_hi + 1, x_lo:x_hi + 1]
+    width = band.shape[1]
+    cols, tops, bots = column_runs(band)
+    empty = RowTrace(x_lo, np.full(width, np.nan), np.full(width, np.nan), np.full(width, np.nan), 1.0)
+    if len(cols) == 0:
+        return empty
+    path = _viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm)
+    chosen = np.full(width, -1)
+    for x, i in path:
+        chosen[x] = i
+    has = chosen >= 0
+    top = np.full(width, np.nan)
+    bot = np.full(width, np.nan)
+    top[has] = tops[chosen[has]] + y_lo
+    bot[has] = bots[chosen[has]] + y_lo
+    lengths = (bot - top + 1)[has]
+    line_w = float(np.median(lengths)) if has.any() else 1.0
+    y = _column_values(top, bot, has, line_w, dark, x_lo)
+    return RowTrace(x_lo, y, top, bot, line_w)
+
+
+def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
+    """Cheapest path over runs; returns ``[(column, run index), ...]``."""
+    skip = 1.5                         # per uncovered column
+    gap = 1.0                          # per pixel of vertical gap between runs
+    stray = 0.25 / (4 * px_per_mm)     # per column, per pixel away from the baseline
+    jump = 6.0 * px_per_mm             # restarting after a long gap
+    max_back = max(3, int(round(0.8 * px_per_mm)))
+    bounds = np.searchsorted(cols, np.arange(width + 1))
+    mids = (tops + bots) / 2.0
+    # capped below the skip cost: ink that continues the path is always worth taking
+    unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
+    unary = unary.tolist()
+    tops_l, bots_l = tops.tolist(), bots.tolist()
+    cost = [0.0] * len(cols)
+    back = [-1] * len(cols)
+    best_any, best_any_idx = np.inf, -1   # min over finished columns of cost + skip*(W - x)
+    recent: list[int] = []                # columns (with runs) within max_back
+    best_end, best_end_idx = np.inf, -1
+    pending: list[int] = []
+    for x in range(width):
+        a, b = int(bounds[x]), int(bounds[x + 1])
+        # columns that fall out of the look-back window feed the long-jump minimum
+        while pending and pending[0] < x - max_back:
+            xp = pending.pop(0)
+            for j in range(int(bounds[xp]), int(bounds[xp + 1])):
+                v = cost[j] - skip * xp
+                if v < best_any:
+                    best_any, best_any_idx = v, j
+        if a == b:
+            continue
+        for i in range(a, b):
+            t_i, b_i = tops_l[i], bots_l[i]
+            c_best = skip * x            # start here: every earlier column uncovered
+            k_best = -1
+            if best_any_idx >= 0:
+                c = best_any + skip * (x - 1) + jump
+                if c < c_best:
+                    c_best, k_best = c, best_any_idx
+            for xp in recent:
+                base = skip * (x - xp - 1)
+                for j in range(int(bounds[xp]), int(bounds[xp + 1])):
+                    d = t_i - bots_l[j] - 1
+                    d2 = tops_l[j] - b_i - 1
+                    if d2 > d:
+                        d = d2
+                    c = cost[j] + base + (gap * d if d > 0 else 0.0)
+                    if c < c_best:
+                        c_best, k_best = c, j
+            cost[i] = c_best + unary[i]
+            back[i] = k_best
+            end = cost[i] + skip * (width - 1 - x)
+            if end < best_end:
+                best_end, best_end_idx = end, i
+        recent = [xp for xp in recent if xp >= x - max_back + 1] + [x]
+        pending.append(x)
+    path = []
+    i = best_end_idx
+    while i >= 0:
+        path.append((int(cols[i]), i))
+        i = back[i]
+    return path[::-1]
+
+
+def _column_values(top, bot, has, line_w, dark, x_lo):
+    """One sub-pixel y per covered column (see the module docstring)."""
+    width = len(top)
+    y = np.full(width, np.nan)
+    idx = np.nonzero(has)[0]
+    if len(idx) == 0:
+        return y
+    mid = (top + bot) / 2.0
+    length = bot - top + 1
+    long_run = has & (length > 1.6 * line_w + 1)
+    # Short runs: darkness-weighted centroid over the run plus one pixel each side.
+    short = idx[~long_run[idx]]
+    if len(short):
+        r = int(np.ceil(1.6 * line_w / 2 + 2))
+        offs = np.arange(-r, r + 1)
+        rows = np.round(mid[short]).astype(int)[:, None] + offs[None, :]
+        rows = np.clip(rows, 0, dark.shape[0] - 1)
+        w = dark[rows, (short + x_lo)[:, None]].astype(np.float64)
+        inside = (rows >= top[short, None] - 1) & (rows <= bot[short, None] + 1)
+        w = np.where(inside, w, 0.0)
+        tot = w.sum(axis=1)
+        y[short] = np.where(tot > 0, (w * rows).sum(axis=1) / np.maximum(tot, 1e-9), mid[short])
+    # Long runs: peak, trough or slope, judged against the covered neighbours.
+    half = (line_w - 1) / 2.0
+    pos = np.arange(width)
+    for x in np.nonzero(long_run)[0]:
+        prev = idx[idx < x]
+        nxt = idx[idx > x]
+        p_mid = mid[prev[-1]] if len(prev) else mid[x]
+        n_mid = mid[nxt[0]] if len(nxt) else mid[x]
+        margin = 0.5 * line_w
+        up = top[x] < min(p_mid, n_mid) - margin
+        down = bot[x] > max(p_mid, n_mid) + margin
+        if up and (not down or (min(p_mid, n_mid) - top[x]) >= (bot[x] - max(p_mid, n_mid))):
+            y[x] = top[x] + half
+        elif down:
+            y[x] = bot[x] - half
+        else:
+            y[x] = mid[x]
+    del pos
+    return y

@@ -1,0 +1,164 @@
+"""Stage 6: rows of traces, their baselines and extents, and the page layout.
+
+Rows come from the vertical profile of the *long* ink components (traces; letters and
+digits are short and drop out): a trace spends most of its time at its isoelectric
+level, so each row gives a sharp peak at its baseline. The layout follows from the
+number of rows and where rows break into columns:
+
+==========  =====================================================================
+rows        layout
+==========  =====================================================================
+3           ``3x4`` (or a 3-row strip when no row breaks into columns)
+4, 5        ``3x4`` plus 1 or 2 full-length rhythm strips
+6           ``6x2`` when the rows break only at half width, else ``3x4`` + 3 strips
+12          ``12x1`` when the rows are simultaneous, else a 12-row strip
+other       a single-lead strip wrapping over the rows
+==========  =====================================================================
+
+Leads are then placed by position (the standard order, column by column) and rhythm
+strips are named by matching them against the short panels they overlap in time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from ..errors import LayoutError, NotAnEcgError
+
+DEFAULT_RHYTHM = {1: ["II"], 2: ["II", "V1"], 3: ["II", "V1", "V5"]}
+
+
+@dataclass
+class Row:
+    """One row of trace: its baseline (page y), band limits and horizontal extent."""
+
+    baseline: float
+    y_lo: int
+    y_hi: int
+    x_lo: int
+    x_hi: int
+
+
+def long_components(mask: np.ndarray, px_per_mm: float, *, min_mm: float = 12.0) -> np.ndarray:
+    """The pixels of connected ink components at least ``min_mm`` wide (traces, not text).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.layout import long_components
+    >>> m = np.zeros((50, 300), bool); m[10, 5:290] = True; m[30:35, 20:25] = True
+    >>> int(long_components(m, px_per_mm=4.0).sum())
+    285
+    """
+    m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    # Bridge the 1-2 px gaps where grid lines were removed from the trace.
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_WIDTH] >= min_mm * px_per_mm
+    keep[0] = False
+    return keep[labels] & mask
+
+
+def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) -> list[Row]:
+    """Rows of trace, top to bottom.
+
+    Raises
+    ------
+    NotAnEcgError
+        When no long trace is found.
+    """
+    traces = long_components(mask, px_per_mm)
+    if traces.sum() == 0:
+        raise NotAnEcgError("no ECG trace found (no long dark curves on the page)")
+    profile = gaussian_filter1d(traces.sum(axis=1).astype(np.float64), max(1.0, 0.4 * px_per_mm))
+    peaks, props = find_peaks(profile, distance=max(2, int(min_pitch_mm * px_per_mm)),
+                              prominence=0.15 * profile.max())
+    if len(peaks) == 0:
+        raise NotAnEcgError("no ECG trace rows found")
+    cols = np.nonzero(traces.any(axis=0))[0]
+    rows = []
+    h = mask.shape[0]
+    for k, p in enumerate(peaks):
+        lo = max(0, int(p - 0.5 * px_per_mm))
+        hi = min(h, int(p + 0.5 * px_per_mm) + 1)
+        w = profile[lo:hi]
+        base = float(np.sum(w * np.arange(lo, hi)) / max(w.sum(), 1e-9))
+        up = peaks[k - 1] if k > 0 else max(0.0, p - 1.5 * (peaks[1] - p if len(peaks) > 1 else 25 * px_per_mm))
+        down = peaks[k + 1] if k + 1 < len(peaks) else min(h - 1.0, p + 1.2 * (p - peaks[k - 1] if k > 0 else 25 * px_per_mm))
+        # Horizontal extent: columns with long-trace ink within +-3 mm of the baseline.
+        near = traces[max(0, int(base - 3 * px_per_mm)):int(base + 3 * px_per_mm) + 1]
+        xs = np.nonzero(near.any(axis=0))[0]
+        if len(xs) < 5 * px_per_mm:
+            continue
+        rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
+    if not rows:
+        raise NotAnEcgError("no ECG trace rows found")
+    del cols
+    return rows
+
+
+def row_breaks(traces: list, x_start: float, span: float, fractions, px_per_mm: float) -> np.ndarray:
+    """Evidence (0..1 per row and fraction) that a row changes lead at ``x_start + f * span``.
+
+    A lead change shows as a vertical separator tick, a jump of the path or a gap.
+    """
+    out = np.zeros((len(traces), len(fractions)))
+    win = max(2, int(round(0.6 * px_per_mm)))
+    for r, tr in enumerate(traces):
+        for k, f in enumerate(fractions):
+            xb = int(round(x_start + f * span)) - tr.x0
+            lo, hi = xb - win, xb + win + 1
+            if lo < 1 or hi >= len(tr.y) - 1:
+                continue
+            seg_len = (tr.bottom[lo:hi] - tr.top[lo:hi])
+            tall = np.nanmax(seg_len) if np.isfinite(seg_len).any() else 0.0
+            gap = 1.0 - np.isfinite(tr.y[lo:hi]).mean()
+            # A separator is >= 3 mm tall; a QRS is too, so look for it at this x only.
+            out[r, k] = max(min(1.0, tall / (3.0 * px_per_mm)) if tall >= 3.0 * px_per_mm else 0.0, gap)
+    return out
+
+
+def simultaneity(signals: list[np.ndarray]) -> float:
+    """Mean correlation of the rows' slope magnitudes: near 1 when rows are recorded at the
+    same time (QRS complexes line up), near 0 for consecutive pieces of one strip."""
+    acts = []
+    n = min(len(s) for s in signals)
+    for s in signals:
+        d = np.abs(np.diff(np.nan_to_num(s[:n], nan=np.nanmedian(s))))
+        acts.append(gaussian_filter1d(d, 3))
+    if len(acts) < 2:
+        return 0.0
+    c = np.corrcoef(np.array(acts))
+    return float(np.nanmean(c[np.triu_indices(len(acts), 1)]))
+
+
+def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
+    """Choose the layout from the row count, column-break evidence and simultaneity.
+
+    ``breaks`` maps ``"quarters"`` (mean evidence at 1/4 and 3/4 of the upper rows) and
+    ``"half"`` (at 1/2) to 0..1.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.layout import classify
+    >>> classify(4, {"quarters": 0.9, "half": 0.9}, 0.6)
+    '3x4+1'
+    >>> classify(6, {"quarters": 0.0, "half": 0.9}, 0.6)
+    '6x2'
+    """
+    q, h = breaks.get("quarters", 0.0), breaks.get("half", 0.0)
+    if n_rows == 12:
+        return "12x1" if simultaneous > 0.3 else "strip"
+    if n_rows == 6:
+        return "6x2" if h > 0.5 and q < 0.4 else "3x4+3"
+    if n_rows in (3, 4, 5):
+        if max(q, h) < 0.2 and simultaneous < 0.3:
+            return "strip"
+        return "3x4" if n_rows == 3 else f"3x4+{n_rows - 3}"
+    if n_rows < 3 or n_rows > 6:
+        return "strip"
+    raise LayoutError(f"cannot recognise a layout with {n_rows} rows")

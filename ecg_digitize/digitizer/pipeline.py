@@ -1,0 +1,328 @@
+"""``digitize(image)``: the classical pipeline from a page image to a calibrated Record.
+
+Stages (one module each): :mod:`.load` -> :mod:`.greyscale` -> :mod:`.threshold` ->
+:mod:`.deskew` -> :mod:`.grid` -> :mod:`.layout` (rows) -> :mod:`.extract` ->
+:mod:`.calibration` -> :mod:`.layout` (lead placement) -> :mod:`.signals` -> :mod:`.quality`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import CalibrationError, DigitizeError, LayoutError, NotAnEcgError
+from ..record import STANDARD_LEADS, Calibration, Record
+from ..synth.layouts import parse_layout, plan_panels
+from . import calibration as cal
+from . import deskew, extract, greyscale, grid, layout as lay, quality, signals, threshold
+from .load import PageImage, load_image
+
+MM_PER_INCH = 25.4
+STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
+
+
+def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: float | None = None,
+             gain: float | None = None, method: str = "classical", page: int = 0) -> Record:
+    """Recover calibrated ECG signals from a page image.
+
+    Parameters
+    ----------
+    image : str, Path, ndarray or PIL.Image.Image
+        A PNG/JPEG/TIFF/BMP/WebP or PDF file (``page`` picks the PDF page), an RGB or
+        grey array, or a PIL image.
+    fs : float
+        Output sampling frequency (Hz).
+    layout : str
+        ``"auto"`` (detect) or one of ``"3x4"``, ``"3x4+II"``, ``"3x4+II,V1,V5"``,
+        ``"6x2"``, ``"12x1"``, ``"strip"``.
+    paper_speed, gain : float, optional
+        mm/s and mm/mV. ``None``: from the calibration pulse, else the 25 mm/s and
+        10 mm/mV standard (then listed in ``record.calibration.guessed``).
+    method : {"classical"}
+        The pipeline (a neural one may join later).
+    page : int
+        PDF page (0-based).
+
+    Returns
+    -------
+    Record
+        Signals in mV at ``fs`` (NaN where a lead was not plotted), leads, layout,
+        calibration, per-lead quality, ``geometry`` (lead boxes in the deskewed page's
+        pixels, skew angle, rows) and ``warnings``.
+
+    Raises
+    ------
+    ImageReadError, NotAnEcgError, CalibrationError, LayoutError
+        Subclasses of :class:`~ecg_digitize.errors.DigitizeError`, naming the file.
+
+    Examples
+    --------
+    >>> from ecg_digitize import digitize
+    >>> from ecg_digitize.synth import render, simulate_12lead
+    >>> from ecg_digitize.metrics import score_record
+    >>> sig, fs, leads = simulate_12lead(seed=0)
+    >>> image, truth = render(sig, fs, leads, layout="3x4+II", seed=0)
+    >>> rec = digitize(image)
+    >>> rec.layout, rec.calibration.mm_per_mv
+    ('3x4+II', 10.0)
+    >>> score_record(rec, truth).snr > 20
+    True
+    """
+    if method != "classical":
+        raise ValueError(f"unknown method {method!r}; only 'classical' is available")
+    if layout != "auto":
+        parse_layout(layout)  # fail early on a malformed layout
+    pg = load_image(image, page=page)
+    try:
+        return _digitize_page(pg, fs=fs, layout=layout, paper_speed=paper_speed, gain=gain)
+    except DigitizeError as exc:
+        if exc.source:
+            raise
+        raise type(exc)(exc.reason, pg.source) from exc
+
+
+def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
+    warnings: list[str] = []
+    guessed: list[str] = []
+    rgb = pg.rgb
+    trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
+    grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
+
+    angle = deskew.estimate_skew(grid_dark)
+    if abs(angle) > 0.05:  # below this the drift across a page is under a pixel or so
+        trace_dark = deskew.rotate(trace_dark, -angle, border=0.0)
+        grid_dark = deskew.rotate(grid_dark, -angle, border=0.0)
+
+    thr, mask = threshold.adaptive_otsu(trace_dark)
+    if mask.sum() < 200:
+        raise NotAnEcgError("no dark trace on the page after thresholding")
+
+    # ---- scale: grid, else dpi, else the standard row width (refined by the pulse below)
+    dilated = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    est = grid.estimate_grid(grid_dark, trace_mask=dilated)
+    grid_ink = float(((grid_dark > 0.08) & ~dilated).mean())
+    px_per_mm = est.px_per_mm if grid_ink > 0.004 else None
+    scale_source = "grid"
+    if px_per_mm is None:
+        if pg.dpi:
+            px_per_mm, scale_source = pg.dpi / MM_PER_INCH, "dpi"
+        else:
+            provisional = lay.long_components(mask, 4.0)
+            xs = np.nonzero(provisional.any(axis=0))[0]
+            span = (xs[-1] - xs[0]) if len(xs) else rgb.shape[1] * 0.8
+            px_per_mm, scale_source = span / STANDARD_ROW_MM, "page width"
+    if not (1.0 <= px_per_mm <= 60.0):
+        raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
+
+    rows = lay.find_rows(mask, px_per_mm)
+    traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
+                                r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
+              for r in rows]
+
+    # ---- calibration pulses
+    pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
+    if not any(pulses):  # a page puts its pulses on one side; try the right only if none on the left
+        pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="right") for tr, r in zip(traces, rows)]
+    pulses = cal.consistent(pulses)
+    found = [p for p in pulses if p is not None]
+    if scale_source != "grid" and found:
+        # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed).
+        px_per_mm = float(np.median([p.height_px for p in found])) / 10.0
+        scale_source = "pulse"
+    pulse_gain, pulse_speed = cal.gain_from_pulses(found, px_per_mm)
+    if scale_source != "grid":
+        guessed.append("px_per_mm")
+        warnings.append(f"no grid found: scale taken from the {scale_source}"
+                        + (" assuming a 10 mm/mV pulse" if scale_source == "pulse" else ""))
+        pulse_gain = None if scale_source == "pulse" else pulse_gain
+    if gain is None:
+        if pulse_gain is not None:
+            gain = pulse_gain
+        else:
+            gain = 10.0
+            guessed.append("mm_per_mv")
+            warnings.append("gain not measured (no calibration pulse): assumed 10 mm/mV")
+    if paper_speed is None:
+        if pulse_speed is not None and scale_source == "grid":
+            paper_speed = pulse_speed
+        else:
+            paper_speed = 25.0
+            guessed.append("mm_per_s")
+            warnings.append("paper speed not measured: assumed 25 mm/s")
+    px_per_s = px_per_mm * paper_speed
+    px_per_mv = px_per_mm * gain
+
+    # ---- row extents (trace proper, without the pulse)
+    starts, ends = [], []
+    for tr, p in zip(traces, pulses):
+        a, b = tr.extent()
+        if p is not None and p.side == "left":
+            a = p.trace_bound
+        if p is not None and p.side == "right":
+            b = p.trace_bound
+        starts.append(a)
+        ends.append(b)
+    starts, ends = np.array(starts, float), np.array(ends, float)
+    ok_rows = (ends - starts) > 10 * px_per_mm
+    if not ok_rows.any():
+        raise NotAnEcgError("no ECG trace rows long enough to read")
+    traces = [t for t, k in zip(traces, ok_rows) if k]
+    rows = [r for r, k in zip(rows, ok_rows) if k]
+    starts, ends = starts[ok_rows], ends[ok_rows]
+
+    # Rows share their time axis; rows with a pulse know best where the trace begins.
+    pulses = [p for p, k in zip(pulses, ok_rows) if k]
+    left = [p.trace_bound for p in pulses if p is not None and p.side == "left"]
+    right = [p.trace_bound for p in pulses if p is not None and p.side == "right"]
+    x_start = float(np.median(left)) if left else float(np.median(starts))
+    x_end = float(np.median(right)) if right else float(np.median(ends))
+    span = x_end - x_start
+    layout_name, lead_order_note = _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings)
+    n_rows_layout, _, _ = parse_layout(layout_name)
+    if n_rows_layout and len(rows) != n_rows_layout + len(parse_layout(layout_name)[2]):
+        raise LayoutError(f"layout {layout_name!r} needs {n_rows_layout + len(parse_layout(layout_name)[2])} "
+                          f"rows but {len(rows)} were found")
+
+    # ---- panels -> signals
+    row_seconds = span / px_per_s
+    if n_rows_layout == 0:  # strip: each row its own extent, consecutive in time
+        row_spans = ends - starts
+        row_seconds = float(np.max(row_spans)) / px_per_s
+        duration = float(np.sum(row_spans)) / px_per_s
+        strip_lead = "II"
+        panels = plan_panels("strip", row_seconds, duration=duration, strip_lead=strip_lead)[: len(rows)]
+        leads = [strip_lead]
+        row_x0 = starts
+    else:
+        panels = plan_panels(layout_name, row_seconds)
+        leads = list(STANDARD_LEADS)
+        row_x0 = np.full(len(rows), x_start)
+    n_total = int(np.ceil(max(p.t1 for p in panels) * fs - 1e-9))
+    sig = np.full((n_total, len(leads)), np.nan)
+    covered: dict[str, list[float]] = {}
+    boxes = []
+    boundaries = _boundaries(panels, row_x0, px_per_s)
+    # rhythm strips (full-width panels) last, so that they win for their lead
+    order = sorted(range(len(panels)), key=lambda k: (panels[k].t1 - panels[k].t0))
+    for k in order:
+        p = panels[k]
+        if p.row >= len(traces):
+            continue
+        tr = traces[p.row]
+        n, v, base = signals.panel_samples(tr, row_x0[p.row], p, fs, px_per_s, px_per_mv, px_per_mm,
+                                           boundaries=boundaries.get(p.row, ()))
+        keep = n < n_total
+        n, v = n[keep], v[keep]
+        j = leads.index(p.lead)
+        sig[n, j] = v
+        xs = row_x0[p.row] + (p.x_offset_s + n / fs - p.t0) * px_per_s
+        cols = np.clip(np.round(xs - tr.x0).astype(int), 0, len(tr.y) - 1)
+        covered.setdefault(p.lead, []).append(float(tr.covered[cols].mean()) if len(cols) else 0.0)
+        x0 = float(row_x0[p.row] + p.x_offset_s * px_per_s)
+        x1 = x0 + (p.t1 - p.t0) * px_per_s
+        r = rows[p.row]
+        boxes.append({"lead": p.lead, "row": p.row, "col": p.col, "t0": n[0] / fs if len(n) else p.t0,
+                      "t1": (n[-1] + 1) / fs if len(n) else p.t1, "x0": x0 + ((n[0] / fs - p.t0) * px_per_s if len(n) else 0.0),
+                      "baseline_y": float(base), "inverted": p.inverted,
+                      "bbox": [x0, float(r.y_lo), x1, float(r.y_hi)]})
+
+    record = Record(
+        sig, fs=fs, leads=leads, layout=layout_name,
+        calibration=Calibration(px_per_mm=float(px_per_mm), mm_per_s=float(paper_speed),
+                                mm_per_mv=float(gain), guessed=guessed),
+        source=pg.source,
+        geometry={
+            "boxes": boxes,
+            "skew_deg": float(angle),
+            "image_shape": list(rgb.shape[:2]),
+            "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
+            "x_start": x_start, "x_end": x_end,
+            "threshold": thr,
+            "scale_source": scale_source,
+            "grid_strength": est.strength,
+            "pulses": [None if p is None else {"side": p.side, "x_left": p.x_left, "x_right": p.x_right,
+                                               "height_px": p.height_px, "width_px": p.width_px}
+                       for p in pulses],
+        },
+        warnings=warnings,
+    )
+    if lead_order_note:
+        record.warnings.append(lead_order_note)
+    record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
+    return record
+
+
+def _boundaries(panels, row_x0, px_per_s) -> dict[int, list[float]]:
+    """Page columns where each row changes lead."""
+    out: dict[int, list[float]] = {}
+    for p in panels:
+        if p.col > 0 and p.row < len(row_x0):
+            out.setdefault(p.row, []).append(float(row_x0[p.row] + p.x_offset_s * px_per_s))
+    return out
+
+
+def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> tuple[str, str]:
+    """The layout string (with rhythm leads named) and a note on how leads were placed."""
+    n = len(rows)
+    note = "leads placed by position in the standard order (I II III aVR ... V6); printed labels are not read"
+    if layout != "auto":
+        n_r, n_c, rhythm = parse_layout(layout)
+        return layout, note if n_r else ""
+    upper = traces[: min(3, n)] if n < 12 else traces
+    ev = lay.row_breaks(upper, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
+    breaks = {"quarters": float(ev[:, [0, 2]].mean()), "half": float(ev[:, 1].mean())}
+    if n == 6:
+        ev6 = lay.row_breaks(traces, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
+        breaks = {"quarters": float(ev6[:, [0, 2]].mean()), "half": float(ev6[:, 1].mean())}
+    sim_rows = traces[: min(n, 12)] if n in (12,) else traces[: min(3, n)]
+    sims = []
+    for tr in sim_rows:
+        a = int(x_start - tr.x0)
+        sims.append(tr.y[max(0, a): max(0, a) + int(span)])
+    simult = lay.simultaneity(sims) if len(sims) > 1 else 0.0
+    kind = lay.classify(n, breaks, simult)
+    if kind.startswith("3x4+"):
+        k = int(kind[4:])
+        names = _name_rhythm(traces, x_start, span, k)
+        kind = "3x4+" + ",".join(names)
+    if kind == "strip":
+        warnings.append("single-lead strip: the lead's name is not read from the page (called II)")
+        return kind, ""
+    return kind, note
+
+
+def _name_rhythm(traces, x_start, span, k) -> list[str]:
+    """Name each rhythm strip by the short panel it matches best where they overlap."""
+    names = []
+    for r in range(3, 3 + k):
+        best, best_c = None, 0.8
+        for idx, lead in enumerate(STANDARD_LEADS):
+            col, row = divmod(idx, 3)
+            a = x_start + col * span / 4 + 0.1 * span / 4
+            b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
+            ya = _slice(traces[r], a, b)
+            yb = _slice(traces[row], a, b)
+            ok = np.isfinite(ya) & np.isfinite(yb)
+            if ok.sum() < 20 or np.std(ya[ok]) == 0 or np.std(yb[ok]) == 0:
+                continue
+            c = float(np.corrcoef(ya[ok], yb[ok])[0, 1])
+            if c > best_c:
+                best, best_c = lead, c
+        names.append(best)
+    defaults = [d for d in lay.DEFAULT_RHYTHM[k]]
+    out = []
+    for i, nm in enumerate(names):
+        if nm is None or nm in out:
+            nm = next((d for d in defaults if d not in out and d not in names), defaults[i])
+        out.append(nm)
+    return out
+
+
+def _slice(trace, a: float, b: float) -> np.ndarray:
+    """The path over page columns ``a..b`` (NaN outside the trace)."""
+    cols = np.arange(int(a), int(b)) - trace.x0
+    inside = (cols >= 0) & (cols < len(trace.y))
+    out = np.full(len(cols), np.nan)
+    out[inside] = trace.y[cols[inside]]
+    return out
