@@ -14,7 +14,7 @@ its top or bottom when it is a peak or a trough relative to the neighbouring col
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,10 @@ class RowTrace:
     top: np.ndarray
     bottom: np.ndarray
     line_width: float
+    # The path as a polyline with sub-column detail on steep strokes (page x, page y),
+    # sorted by x; empty when not computed.
+    px: np.ndarray = field(default_factory=lambda: np.empty(0))
+    py: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def covered(self) -> np.ndarray:
@@ -113,9 +117,11 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     top[has] = tops[chosen[has]] + y_lo
     bot[has] = bots[chosen[has]] + y_lo
     lengths = (bot - top + 1)[has]
-    line_w = float(np.median(lengths)) if has.any() else 1.0
+    # the thinnest third of the columns are the flat stretches: their run is the line width
+    line_w = float(np.percentile(lengths, 30)) if has.any() else 1.0
     y = _column_values(top, bot, has, line_w, dark, x_lo)
-    return RowTrace(x_lo, y, top, bot, line_w)
+    px, py = _polyline(y, top, bot, has, line_w, mask, dark, x_lo)
+    return RowTrace(x_lo, y, top, bot, line_w, px, py)
 
 
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
@@ -179,6 +185,70 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
         path.append((int(cols[i]), i))
         i = back[i]
     return path[::-1]
+
+
+def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
+    """Column samples, with steep strokes re-sampled along image rows.
+
+    Where the pen moves more than a line width within a column, one value per column
+    cannot place the stroke in time: up- and down-strokes of a narrow QRS even share
+    columns. Along each image row, though, every stroke crosses as a short horizontal run
+    whose darkness-weighted centre is the stroke's sub-pixel x at that y. Steep columns
+    keep only their extreme (peak or trough) column sample.
+    """
+    width = len(y)
+    length = bot - top + 1
+    steep = has & (length > 1.6 * line_w + 1)
+    xs_col = np.nonzero(np.isfinite(y) & ~steep)[0]
+    pts_x = [xs_col.astype(float)]
+    pts_y = [y[xs_col]]
+    if steep.any():
+        d = np.diff(np.r_[0, steep.view(np.int8), 0])
+        for s, e in zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]):
+            a, b = max(0, s - 1), min(width, e + 1)
+            cols = np.arange(a, b)
+            cols = cols[has[cols]]
+            y_min, y_max = int(np.nanmin(top[cols])), int(np.nanmax(bot[cols]))
+            # only this path's ink: the chosen runs of these columns
+            rows = np.arange(y_min, y_max + 1)
+            sub = (rows[:, None] >= top[cols][None, :]) & (rows[:, None] <= bot[cols][None, :])
+            # columns are contiguous except for skipped ones; keep them apart
+            gx, gy = _row_centres(sub, cols, rows, dark, x_lo, max_width=1.6 * line_w + 1)
+            pts_x.append(gx)
+            pts_y.append(gy)
+            # extremes of the stroke group: keep the column samples that are peaks/troughs
+            ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
+                                        (np.abs(y[cols] - bot[cols]) < line_w))]
+            pts_x.append(ext.astype(float))
+            pts_y.append(y[ext])
+    px = np.concatenate(pts_x) + x_lo
+    py = np.concatenate(pts_y)
+    ok = np.isfinite(py)
+    order = np.argsort(px[ok], kind="stable")
+    return px[ok][order], py[ok][order]
+
+
+def _row_centres(sub, cols, rows, dark, x_lo, max_width):
+    """Sub-pixel x centres of the horizontal runs of ``sub`` (rows x listed columns)."""
+    padded = np.zeros((sub.shape[0], sub.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = sub
+    d = np.diff(padded, axis=1)
+    r, s = np.nonzero(d == 1)
+    _, e = np.nonzero(d == -1)
+    if len(r) == 0:
+        return np.empty(0), np.empty(0)
+    # skipped columns split strokes: a run may not straddle a jump in column numbers
+    gaps = np.r_[0, np.cumsum(np.diff(cols) != 1)]
+    keep = ((e - s) <= max_width) & (gaps[e - 1] == gaps[s])
+    r, s, e = r[keep], s[keep], e[keep]
+    w = dark[rows[:, None], (cols + x_lo)[None, :]].astype(np.float64) * sub
+    cw = np.zeros((sub.shape[0], sub.shape[1] + 1))
+    cwx = np.zeros_like(cw)
+    cw[:, 1:] = np.cumsum(w, axis=1)
+    cwx[:, 1:] = np.cumsum(w * cols[None, :], axis=1)
+    tot = cw[r, e] - cw[r, s]
+    xs = np.where(tot > 0, (cwx[r, e] - cwx[r, s]) / np.maximum(tot, 1e-12), (cols[s] + cols[e - 1]) / 2.0)
+    return xs.astype(float), rows[r].astype(float)
 
 
 def _column_values(top, bot, has, line_w, dark, x_lo):

@@ -90,7 +90,9 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
 
     angle = deskew.estimate_skew(grid_dark)
-    if abs(angle) > 0.05:  # below this the drift across a page is under a pixel or so
+    if abs(angle) <= 0.05:  # below this the drift across a page is about a pixel: leave it
+        angle = 0.0
+    else:
         trace_dark = deskew.rotate(trace_dark, -angle, border=0.0)
         grid_dark = deskew.rotate(grid_dark, -angle, border=0.0)
 

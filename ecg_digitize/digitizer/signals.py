@@ -80,7 +80,10 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if ok.sum() < 2:
         return n, np.full(len(n), np.nan), float("nan")
     inside = (x >= cols[0]) & (x <= cols[-1])
-    y = np.interp(x, cols[ok], path[ok])
+    if len(getattr(trace, "px", ())) >= 2:
+        y = np.interp(x, trace.px, trace.py)  # polyline with sub-column strokes
+    else:
+        y = np.interp(x, cols[ok], path[ok])
     # NaN where the nearest column was not covered (a real gap, not bridged above)
     nearest = np.clip(np.round(x - trace.x0).astype(int), 0, len(path) - 1)
     y = np.where(inside & ok[nearest], y, np.nan)
