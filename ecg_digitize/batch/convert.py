@@ -163,7 +163,10 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
                              "or --overwrite to redo it", str(out))
         shutil.rmtree(staging_root(out), ignore_errors=True)  # leftovers of a killed run
         settled = settled_keys(manifest_path) if resume else set()
-        eng = make_engine(engine, workers=workers, scheduler=scheduler, max_in_flight=max_in_flight)
+        fn = digitize_fn or DEFAULT_DIGITIZE
+        preload = [fn.partition(":")[0] if isinstance(fn, str) else getattr(fn, "__module__", None)]
+        eng = make_engine(engine, workers=workers, scheduler=scheduler, max_in_flight=max_in_flight,
+                          preload=[m for m in preload if m and m != "__main__"])
         summary = BatchSummary(out=str(out), manifest=str(manifest_path), engine=eng.name,
                                workers=0 if scheduler else (workers or default_workers()),
                                classify=classify_note)
@@ -186,7 +189,7 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
                 bar.set_postfix(ok=summary.ok, failed=summary.failed, refresh=False)
 
             template = dict(out=str(out), formats=formats, replace=resume or overwrite, classify=classify,
-                            digitize_fn=digitize_fn or DEFAULT_DIGITIZE,
+                            digitize_fn=fn,
                             digitize_kwargs=dict(digitize_kwargs or {}))
             tasks = _tasks(inputs, out, pattern, template, resume, settled, summary, record, bar)
             try:

@@ -69,16 +69,21 @@ class LocalEngine:
     name = "local"
 
     def __init__(self, workers: int | None = None, max_in_flight: int | None = None,
-                 start_method: str | None = None):
+                 start_method: str | None = None, preload: Iterable[str] = ()):
         self.workers = workers or default_workers()
         self.max_in_flight = max_in_flight or 2 * self.workers + 2
         if start_method is None:
             start_method = "forkserver" if sys.platform.startswith("linux") else "spawn"
         self._ctx = multiprocessing.get_context(start_method)
+        self._preload = list(preload)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "LocalEngine":
         single_threaded_env()
+        if self._preload and self._ctx.get_start_method() == "forkserver":
+            # Import the digitizer once in the fork server: every worker (and every pool
+            # rebuilt after a crash) then starts with it loaded and shares its pages.
+            self._ctx.set_forkserver_preload(self._preload)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -254,12 +259,12 @@ _END = object()
 
 
 def make_engine(engine: str = "local", *, workers: int | None = None, scheduler: str | None = None,
-                max_in_flight: int | None = None):
+                max_in_flight: int | None = None, preload: Iterable[str] = ()):
     """Build an engine by name (``"local"`` or ``"dask"``; a scheduler implies ``"dask"``)."""
     if scheduler and engine == "local":
         engine = "dask"
     if engine == "local":
-        return LocalEngine(workers, max_in_flight)
+        return LocalEngine(workers, max_in_flight, preload=preload)
     if engine == "dask":
         return DaskEngine(workers, scheduler, max_in_flight)
     raise EcgDigitizeError(f"unknown engine {engine!r}; choose 'local' or 'dask'")

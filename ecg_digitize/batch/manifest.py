@@ -61,7 +61,7 @@ class ManifestWriter:
 
     def write(self, row: dict[str, Any]) -> None:
         row = {k: row.get(k) for k in FIELDS} | {k: v for k, v in row.items() if k not in FIELDS}
-        row["finished"] = row["finished"] or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        row["finished"] = row["finished"] or datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self._fh.write(json.dumps(row, default=str) + "\n")
         self._fh.flush()  # in the OS once flushed: survives SIGKILL of this process
 

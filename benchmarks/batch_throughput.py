@@ -1,0 +1,216 @@
+"""Batch engine throughput, overhead and memory on rendered pages, with the real digitize().
+
+Three measurements (issue 5 targets in brackets):
+
+1. plain ``digitize(path)`` in this process, one thread, seconds per page (the baseline),
+   and the time ``write_record`` adds (WFDB + JSON);
+2. ``convert()`` with the local engine at 1 and 2 workers over the same pages:
+   pages/s, scaling 2 vs 1 [>= 1.7x], and engine overhead per page = (1-worker wall time
+   per page - plain digitize time per page) / plain digitize time [<= 10 %]; the overhead
+   includes writing the outputs, start-up of the pool and IPC;
+3. a long run (``--pages N``, default 2,000) with 2 workers while resident memory of the
+   main process and of all its workers is sampled: start, quartiles and peak [flat].
+
+Pages are ``--distinct`` rendered pages (3x4+II, clean, ``--dpi``) hard-linked under many
+names, so rendering does not dominate. The load average is printed with every phase:
+this machine is shared, so read the numbers with it.
+
+    python benchmarks/batch_throughput.py [--pages 2000] [--throughput-pages 40] [--dpi 100]
+    python benchmarks/batch_throughput.py --quick        # 12 + 100 pages, a smoke test
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from ecg_digitize.batch import convert, read_manifest, write_record  # noqa: E402
+
+
+def load() -> str:
+    return "load avg %.1f %.1f %.1f" % os.getloadavg()
+
+
+def render_pages(folder: Path, distinct: int, dpi: float) -> list[Path]:
+    from PIL import Image
+
+    from ecg_digitize.synth import render, simulate_12lead
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in range(distinct):
+        sig, fs, leads = simulate_12lead(seed=seed)
+        img, _ = render(sig, fs, leads, layout="3x4+II", dpi=dpi, preset="clean", seed=seed)
+        path = folder / f"src{seed:03d}.png"
+        Image.fromarray(img).save(path)
+        paths.append(path)
+    return paths
+
+
+def link_pages(sources: list[Path], folder: Path, n: int) -> Path:
+    """``n`` input files named page00000.png ..., hard links to the rendered pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        target = folder / f"page{i:05d}.png"
+        try:
+            os.link(sources[i % len(sources)], target)
+        except OSError:
+            shutil.copyfile(sources[i % len(sources)], target)
+    return folder
+
+
+def plain_digitize(sources: list[Path], n: int, scratch: Path) -> dict:
+    """Serial digitize() here, one thread: the baseline an engine is measured against."""
+    import cv2
+
+    from ecg_digitize.digitizer import digitize
+
+    cv2.setNumThreads(1)
+    digitize(sources[0])  # warm-up: imports and caches are not per-page costs
+    t_dig, t_write, cpu = [], [], []
+    for i in range(n):
+        c0, t0 = time.process_time(), time.perf_counter()
+        rec = digitize(sources[i % len(sources)])
+        t1 = time.perf_counter()
+        write_record(rec, scratch, f"r{i:05d}", ["wfdb", "json"])
+        t_write.append(time.perf_counter() - t1)
+        t_dig.append(t1 - t0)
+        cpu.append(time.process_time() - c0)
+    return {"digitize_s": float(np.median(t_dig)), "digitize_mean_s": float(np.mean(t_dig)),
+            "write_s": float(np.median(t_write)), "cpu_s": float(np.median(cpu))}
+
+
+class RssSampler(threading.Thread):
+    """Resident memory of this process and of all its descendants, every ``period`` s."""
+
+    def __init__(self, period: float = 0.5):
+        super().__init__(daemon=True)
+        self.period, self.samples, self._stop = period, [], threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        t0 = time.perf_counter()
+        while not self._stop.is_set():
+            main_rss, total = me.memory_info().rss, me.memory_info().rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.samples.append((time.perf_counter() - t0, main_rss, total))
+            self._stop.wait(self.period)
+
+    def stop(self) -> np.ndarray:
+        self._stop.set()
+        self.join()
+        return np.array(self.samples)
+
+
+def engine_run(folder: Path, out: Path, workers: int, sample: bool = False) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    sampler = RssSampler() if sample else None
+    if sampler:
+        sampler.start()
+    t0 = time.perf_counter()
+    summary = convert([folder], out, workers=workers, progress=False)
+    wall = time.perf_counter() - t0
+    rows = read_manifest(out)
+    from datetime import datetime
+
+    ends = sorted(datetime.fromisoformat(r["finished"]).timestamp() for r in rows)
+    # Steady state: first to last completion, so pool start-up and imports are left out.
+    steady = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else float("nan")
+    result = {"workers": workers, "steady_s_per_page": steady, "pages": summary.pages, "ok": summary.ok, "failed": summary.failed,
+              "wall_s": wall, "pages_per_s": summary.pages / wall,
+              "worker_s_per_page": float(np.median([r["seconds"] for r in rows]))}
+    if sampler:
+        rss = sampler.stop()
+        result["rss"] = rss
+    return result
+
+
+def mb(x: float) -> str:
+    return f"{x / 2**20:.0f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000, help="pages of the memory run (default: %(default)s)")
+    parser.add_argument("--throughput-pages", type=int, default=40, help="pages per throughput run")
+    parser.add_argument("--distinct", type=int, default=20, help="distinct rendered pages")
+    parser.add_argument("--dpi", type=float, default=100)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--quick", action="store_true", help="12 throughput pages, 100 memory pages")
+    args = parser.parse_args()
+    if args.quick:
+        args.pages, args.throughput_pages, args.distinct = 100, 12, 6
+
+    work = Path(tempfile.mkdtemp(prefix="ecg-batch-bench-"))
+    figures: dict = {"dpi": args.dpi, "cores": os.cpu_count()}
+    try:
+        print(f"rendering {args.distinct} pages at {args.dpi:g} dpi ... ({load()})", flush=True)
+        sources = render_pages(work / "src", args.distinct, args.dpi)
+        tp = link_pages(sources, work / "tp", args.throughput_pages)
+
+        base = plain_digitize(sources, args.throughput_pages, work / "plain-out")
+        figures["plain"] = base
+        print(f"plain digitize(): {base['digitize_s']:.3f} s/page median (mean {base['digitize_mean_s']:.3f}, "
+              f"CPU {base['cpu_s']:.3f}); write wfdb+json {base['write_s'] * 1000:.1f} ms  ({load()})", flush=True)
+
+        runs = {}
+        for workers in (1, 2):
+            r = engine_run(tp, work / f"out{workers}", workers)
+            runs[workers] = r
+            print(f"local engine, {workers} worker(s): {r['pages']} pages in {r['wall_s']:.1f} s = "
+                  f"{r['pages_per_s']:.2f} pages/s; steady state {r['steady_s_per_page']:.3f} s/page "
+                  f"(worker-side {r['worker_s_per_page']:.3f} s/page)  ({load()})",
+                  flush=True)
+        scaling = runs[2]["pages_per_s"] / runs[1]["pages_per_s"]
+        per_page_1 = runs[1]["wall_s"] / runs[1]["pages"]
+        overhead = (per_page_1 - base["digitize_s"]) / base["digitize_s"]
+        steady = (runs[1]["steady_s_per_page"] - base["digitize_mean_s"]) / base["digitize_mean_s"]
+        steady_scaling = runs[1]["steady_s_per_page"] / runs[2]["steady_s_per_page"]
+        figures.update(runs={k: {kk: vv for kk, vv in v.items() if kk != "rss"} for k, v in runs.items()},
+                       scaling=scaling, steady_scaling=steady_scaling, overhead=overhead,
+                       steady_overhead=steady)
+        print(f"scaling 2 vs 1 workers: {scaling:.2f}x on wall time, {steady_scaling:.2f}x in steady state "
+              "[target >= 1.7x]")
+        print(f"engine overhead per page, 1 worker vs plain digitize(): {overhead * 100:+.1f} % on wall time "
+              f"(start-up included), {steady * 100:+.1f} % in steady state (vs the mean) [target <= 10 %]")
+
+        if not args.skip_memory:
+            mem = link_pages(sources, work / "mem", args.pages)
+            r = engine_run(mem, work / "out-mem", 2, sample=True)
+            rss = r.pop("rss")
+            n = len(rss)
+            q = [rss[min(n - 1, int(f * n)), 2] for f in (0.1, 0.25, 0.5, 0.75, 0.99)]
+            slope = np.polyfit(rss[n // 10:, 0], rss[n // 10:, 2], 1)[0] if n > 10 else float("nan")
+            figures["memory"] = dict(pages=r["pages"], wall_s=r["wall_s"], pages_per_s=r["pages_per_s"],
+                                     peak_total_rss=float(rss[:, 2].max()), peak_main_rss=float(rss[:, 1].max()),
+                                     total_rss_at=[float(x) for x in q], slope_bytes_per_s=float(slope))
+            print(f"memory run: {r['pages']} pages, 2 workers, {r['wall_s']:.0f} s ({r['pages_per_s']:.2f} pages/s, "
+                  f"{r['ok']} ok)  ({load()})")
+            print("  total RSS (main + workers) at 10/25/50/75/99 % of the run: "
+                  + " / ".join(mb(x) for x in q))
+            print(f"  peak total {mb(rss[:, 2].max())}, peak main process {mb(rss[:, 1].max())}, "
+                  f"trend after the first 10 %: {slope / 2**20 * 60:+.2f} MB/min")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
