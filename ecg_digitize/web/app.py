@@ -259,7 +259,7 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         """Liveness and load: version, workers, jobs pending, results stored, models present."""
         return {"status": "ok", "version": __version__, "workers": pool.workers,
                 "pending": pool.pending, "max_pending": pool.max_pending,
-                "results": len(store), "digitizer": resolver.available(),
+                "results": len(store), "digitizer": resolver.status(),
                 "models": _models_present(), "token_required": token is not None}
 
     @app.post("/api/digitize", dependencies=guarded, tags=["digitize"])
@@ -274,7 +274,7 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         boxes: str | None = Form(None, description="JSON list of lead boxes to use instead of "
                                  "the detected ones: [{lead, bbox:[x0,y0,x1,y1], t0?, t1?}]"),
         classify: bool = Form(False, description="also run the 1D classifiers"),
-    ) -> JSONResponse:
+    ) -> Response:
         """Digitize one page: the Record as JSON with lead boxes, and optional classification."""
         opts = _parse_options(layout, paper_speed, gain, page, method, fs, boxes, classify)
         data = await file.read(max_bytes + 1)
@@ -284,11 +284,17 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                            f"The upload is larger than the {max_bytes / 2**20:.0f} MB limit.")
         name = safe_name(file.filename)
         try:
-            result = await pool.run(_digitize_job, resolver, data, opts, name, max_pixels)
+            body = await pool.run(job, data, opts, name)
         except PoolBusy as exc:
             raise ApiError(503, "busy", f"The server is busy ({exc}); try again in a minute.",
                            {"Retry-After": "30"}) from exc
-        record, preview, seconds, classification = result
+        return Response(body, media_type="application/json")
+
+    def job(data: bytes, opts: Options, name: str) -> bytes:
+        # Storing and JSON-encoding (~0.5 MB for 12 leads) happen here, in the worker
+        # thread, so the event loop only moves bytes and stays responsive.
+        record, preview, seconds, classification = _digitize_job(resolver, data, opts, name,
+                                                                 max_pixels)
         rid = store.put(record, preview, name=name)
         payload = {"id": rid, "source": name, **record_payload(record),
                    "image": {"width": record.geometry.get("image_width"),
@@ -299,7 +305,7 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    "disclaimer": DISCLAIMER}
         if classification is not None:
             payload["classification"] = classification
-        return JSONResponse(payload)
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
     @app.get("/api/download/{rid}.{fmt}", dependencies=guarded, tags=["digitize"])
     async def download(rid: str, fmt: str) -> Response:
@@ -435,12 +441,13 @@ class _DigitizerResolver:
         except Exception as exc:  # reported by /api/health and on upload
             self._error = exc
 
-    def available(self) -> bool:
-        try:
-            self.get()
-            return True
-        except Exception:
-            return False
+    def status(self) -> str:
+        """``ready``, ``loading`` or ``unavailable: ...``; never imports (health must be instant)."""
+        if self._fn is not None:
+            return "ready"
+        if self._error is not None:
+            return f"unavailable: {self._error}"
+        return "loading"
 
     def accepts(self, name: str) -> bool:
         try:

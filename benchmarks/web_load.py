@@ -1,0 +1,174 @@
+"""Web tool timings: upload-to-result for one page, and concurrent uploads on loopback.
+
+Starts ``ecg-digitize serve`` on a free 127.0.0.1 port (a real uvicorn server), then
+
+1. uploads one rendered page ``--repeat`` times in a row (upload-to-result wall time as
+   the client sees it, and the server's own digitize time);
+2. sends ``--concurrent`` uploads at once, ``--rounds`` times, while polling
+   ``/api/health`` to see whether the server stays responsive; counts answers by status
+   and reads the server's resident memory (``/proc/<pid>/status``) after each round.
+
+Usage::
+
+    python benchmarks/web_load.py --dpi 200 --repeat 5 --concurrent 20 --rounds 3
+
+Timings on a shared machine are noisy: the script prints the load average with them.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(workers: int, max_pending: int) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "ecg_digitize.cli", "serve", "--port", str(port),
+           "--workers", str(workers), "--max-pending", str(max_pending), "--log-level", "warning"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                return proc, base, time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - t0 > 120:
+            raise RuntimeError("server did not start")
+        time.sleep(0.1)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def page_png(dpi: float, seed: int = 0) -> bytes:
+    from PIL import Image
+
+    from ecg_digitize.synth import render, simulate_12lead
+
+    sig, fs, leads = simulate_12lead(seed=seed)
+    image, _ = render(sig, fs, leads, layout="3x4+II", dpi=dpi, seed=seed, preset="scan")
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(base: str, data: bytes, timeout: float = 300) -> dict:
+    t0 = time.perf_counter()
+    try:
+        r = httpx.post(base + "/api/digitize", files={"file": ("page.png", data, "image/png")},
+                       timeout=timeout)
+        body = r.json()
+        return {"status": r.status_code, "wall": time.perf_counter() - t0,
+                "server": body.get("seconds"), "id": body.get("id"),
+                "n_leads": len(body.get("leads", []))}
+    except httpx.HTTPError as exc:
+        return {"status": None, "wall": time.perf_counter() - t0, "error": repr(exc)}
+
+
+def concurrent_round(base: str, data: bytes, n: int) -> dict:
+    """``n`` uploads at once; health polled every 0.25 s meanwhile."""
+    health: list[float] = []
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            t0 = time.perf_counter()
+            try:
+                httpx.get(base + "/api/health", timeout=30)
+                health.append(time.perf_counter() - t0)
+            except httpx.HTTPError:
+                health.append(float("inf"))
+            done.wait(0.25)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n) as ex:
+        results = list(ex.map(lambda _: upload(base, data), range(n)))
+    wall = time.perf_counter() - t0
+    done.set()
+    poller.join()
+    walls = sorted(r["wall"] for r in results)
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+    return {"n": n, "answered": sum(r["status"] is not None for r in results),
+            "statuses": statuses, "unique_ids": len({r.get("id") for r in results if r.get("id")}),
+            "round_wall_s": round(wall, 2), "pages_per_min": round(60 * n / wall, 1),
+            "latency_p50_s": round(statistics.median(walls), 2),
+            "latency_p95_s": round(walls[max(0, int(0.95 * n) - 1)], 2),
+            "latency_max_s": round(walls[-1], 2),
+            "health_polls": len(health),
+            "health_p50_ms": round(1000 * statistics.median(health), 1) if health else None,
+            "health_max_ms": round(1000 * max(health), 1) if health else None}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dpi", type=float, default=200)
+    ap.add_argument("--repeat", type=int, default=5, help="sequential single uploads")
+    ap.add_argument("--concurrent", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--max-pending", type=int, default=32)
+    ap.add_argument("--out", help="write the figures as JSON here")
+    args = ap.parse_args(argv)
+
+    data = page_png(args.dpi)
+    proc, base, startup = start_server(args.workers, args.max_pending)
+    report = {"dpi": args.dpi, "page_bytes": len(data), "workers": args.workers,
+              "cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
+              "startup_s": round(startup, 2), "rss_mb_start": rss_mb(proc.pid)}
+    try:
+        upload(base, data)  # first call pays lazy imports; not counted
+        single = [upload(base, data) for _ in range(args.repeat)]
+        assert all(s["status"] == 200 for s in single), single
+        report["single"] = {
+            "wall_s": [round(s["wall"], 2) for s in single],
+            "wall_median_s": round(statistics.median(s["wall"] for s in single), 2),
+            "server_median_s": round(statistics.median(s["server"] for s in single), 2)}
+        report["rss_mb_after_single"] = rss_mb(proc.pid)
+        report["rounds"] = []
+        for k in range(args.rounds):
+            rnd = concurrent_round(base, data, args.concurrent)
+            rnd["rss_mb_after"] = rss_mb(proc.pid)
+            report["rounds"].append(rnd)
+            print(f"round {k + 1}: {json.dumps(rnd)}", flush=True)
+        report["load_avg_end"] = os.getloadavg()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(json.dumps(report, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
