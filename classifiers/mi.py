@@ -101,6 +101,7 @@ def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list
     peaks = find_r_peaks(bandpass(ii, fs), fs) + offset
     r125 = np.round(peaks * BEAT_FS / fs).astype(int)
     out = np.zeros((peaks.size, len(model_leads), BEAT_LEN), dtype=np.float32)
+    filled: list[str] = []
     for j, lead in enumerate(model_leads):
         if lead.upper() not in upper:
             continue
@@ -121,4 +122,8 @@ def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list
         out[ok, j] = beat_windows(x125, r125[ok])
         if not ok.all():
             out[~ok, j] = np.median(out[ok, j], axis=0)  # this lead's median plotted beat
+            filled.append(lead)
+    if filled:
+        warnings.append(f"leads {' '.join(filled)} not plotted at every beat: their median "
+                        "plotted beat stands in")
     return out[..., None], list(model_leads), warnings

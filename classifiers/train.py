@@ -125,7 +125,7 @@ def train_ptbxl_mi(args) -> None:
     from .datasets.ptbxl import load_ptbxl_beats
     from ._tf import keras_setup
     from ._training import class_weights, fit_model
-    from .models import build_mi_head
+    from .models import TRUNK_OUTPUT, build_mi_head
 
     keras = keras_setup(args.threads, seed=args.seed)
     cache = Path(args.cache) / "ptbxl_beats.npz" if args.cache else None
@@ -136,13 +136,23 @@ def train_ptbxl_mi(args) -> None:
     cw = class_weights(d["mi"][d["fold"] <= 8], 2, power=1.0)
     variants = ["lead2", "12lead"] if args.variant == "both" else [args.variant]
     results = {}
+    beat_model = keras.saving.load_model(args.beat_model, safe_mode=True)
+    trunk = keras.Model(beat_model.inputs[0], beat_model.get_layer(TRUNK_OUTPUT).output)
+    # The trunk is frozen: compute its features once and fit only the head on them.
+    n_beats = d["beats"].shape[0]
+    emb = trunk.predict(d["beats"].reshape(-1, BEAT_LEN, 1), batch_size=2048, verbose=0)
+    emb = emb.reshape(n_beats, 12, -1)
     for variant in variants:
         keras.utils.set_random_seed(args.seed)
-        beat_model = keras.saving.load_model(args.beat_model, safe_mode=True)
         n_leads = 1 if variant == "lead2" else 12
         x = d["beats"][:, 1, :, None] if n_leads == 1 else d["beats"][:, :, :, None]
+        e = emb[:, 1] if n_leads == 1 else emb.reshape(n_beats, -1)
         model = build_mi_head(beat_model, n_leads=n_leads)
-        hist = fit_model(model, [x[tr]], y_beat[tr], [x[va]], y_beat[va], epochs=args.epochs,
+        head_in = keras.Input((e.shape[1],))
+        h = model.get_layer("mi_dropout")(head_in)
+        h = model.get_layer("mi_prob")(model.get_layer("mi_dense")(h))
+        head = keras.Model(head_in, h)  # shares its layers (and weights) with `model`
+        hist = fit_model(head, [e[tr]], y_beat[tr], [e[va]], y_beat[va], epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, loss="binary_crossentropy",
                          train_weights=cw[y_beat[tr].astype(int)],
                          val_weights=cw[y_beat[va].astype(int)], patience=args.patience,
