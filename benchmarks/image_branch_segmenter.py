@@ -1,0 +1,127 @@
+"""Benchmark: classical vs U-Net route on rendered PTB-XL fold-10 pages, per preset.
+
+For each page: render (3x4+II, 200 dpi, preset, seed), then
+
+* classical: ``digitize(image)``;
+* unet: ``rectify`` (photo geometry) -> ``trace_probability`` -> the same classical
+  pipeline with the probability map in place of its trace-darkness view (a monkeypatch of
+  ``digitizer.greyscale.trace_view`` for this run only: the wiring ``digitize(...,
+  method="unet")`` will do, see docs/image_branch.md).
+
+Prints mean Challenge-2024 SNR (failed pages count 0 dB, as a missing output would), the
+number of failures, pixel F1 of ``prob > 0.5`` against the exact trace mask, page-corner
+residual after rectification, and CPU seconds per page of each neural step.
+
+    python benchmarks/image_branch_segmenter.py --pages 6 --presets scan photo
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def probability_as_trace_view(prob: np.ndarray):
+    """Make the classical pipeline read ``prob`` as its trace darkness for one call."""
+    from ecg_digitize.digitizer import greyscale
+
+    original = greyscale.trace_view
+    greyscale.trace_view = lambda rgb: prob if rgb.shape[:2] == prob.shape else original(rgb)
+    try:
+        yield
+    finally:
+        greyscale.trace_view = original
+
+
+def corner_residual_mm(h_rect: np.ndarray, truth) -> float:
+    """Max distance (mm) of the grid-box corners from an axis-aligned rectangle after rectification."""
+    h_t = np.asarray(truth.geometry["homography"], float)
+    x0, y0, x1, y1 = truth.geometry["grid_box"]
+    src = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
+    p = np.c_[src, np.ones(4)] @ (h_rect @ h_t).T
+    p = p[:, :2] / p[:, 2:]
+    # best axis-aligned rectangle: fit x' = a x + b, y' = c y + d
+    ax = np.polyfit(src[:, 0], p[:, 0], 1)
+    ay = np.polyfit(src[:, 1], p[:, 1], 1)
+    fit = np.c_[np.polyval(ax, src[:, 0]), np.polyval(ay, src[:, 1])]
+    px_per_mm = truth.calibration.px_per_mm * 0.5 * (abs(ax[0]) + abs(ay[0]))
+    return float(np.max(np.linalg.norm(p - fit, axis=1)) / px_per_mm)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=6)
+    ap.add_argument("--presets", nargs="+", default=["scan", "photo"])
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+
+    import cv2
+
+    from ecg_digitize.digitizer import digitize
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.neural.geometry import rectify
+    from ecg_digitize.neural.segment import trace_probability
+    from ecg_digitize.neural.train_segment import pixel_scores
+    from ecg_digitize.synth import load_ptbxl, ptbxl_records, render
+
+    ids = ptbxl_records(folds=[10])[: a.pages]
+    trace_probability(np.full((64, 64, 3), 255, np.uint8), model=a.model)  # load once
+    table = {}
+    for preset in a.presets:
+        rows = []
+        for i, ecg_id in enumerate(ids):
+            sig, fs, leads = load_ptbxl(ecg_id)
+            img, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, preset=preset, seed=i)
+            r = {"ecg_id": ecg_id}
+            t = time.process_time()
+            try:
+                r["classical"] = float(score_record(digitize(img), truth).snr)
+            except Exception as exc:  # a failed page scores 0 dB
+                r["classical"], r["classical_error"] = 0.0, type(exc).__name__
+            r["classical_cpu_s"] = time.process_time() - t
+            t0 = time.perf_counter(); c0 = time.process_time()
+            rect, h = rectify(img)
+            r["rectify_s"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            prob = trace_probability(rect, model=a.model)
+            r["unet_s"] = time.perf_counter() - t1
+            r["unet_cpu_s"] = time.process_time() - c0
+            m = cv2.warpPerspective(truth.geometry["trace_mask"], h,
+                                    (rect.shape[1], rect.shape[0]), flags=cv2.INTER_NEAREST) > 0
+            r["pixels"] = pixel_scores(prob, m)
+            r["corner_mm"] = corner_residual_mm(h, truth)
+            try:
+                with probability_as_trace_view(prob):
+                    r["unet"] = float(score_record(digitize(rect), truth).snr)
+            except Exception as exc:
+                r["unet"], r["unet_error"] = 0.0, type(exc).__name__
+            rows.append(r)
+            print(preset, ecg_id, {k: (round(v, 2) if isinstance(v, float) else v)
+                                   for k, v in r.items() if k != "pixels"},
+                  "F1", round(r["pixels"]["F1"], 3), flush=True)
+        table[preset] = rows
+
+    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | pixel F1 | "
+          "corner mm | rectify s | unet s (wall) | unet CPU s")
+    for preset, rows in table.items():
+        def mean(k):
+            return float(np.mean([r[k] for r in rows]))
+        fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
+        print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
+              f"{mean('unet'):.2f} ({fails('unet')}) | "
+              f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
+              f"{np.median([r['corner_mm'] for r in rows]):.2f} | {mean('rectify_s'):.2f} | "
+              f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f}")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(table, fh, indent=1)
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""Long-term ECG image segmentation of PVC (V) and fusion (F) beats.
+
+After Hernandez-Fernandez et al., "Long-term ECG image segmentation", CinC 2023: a long
+single-lead ECG is cut into rows of a fixed number of samples and the rows are stacked
+into a square matrix, shown as a heat map. A segmentation network (DeepLabv3+-style, with
+atrous spatial pyramid pooling, small backbone trained from scratch) labels every pixel
+(= every sample) as other / V / F, and the mask maps back to sample ranges.
+
+Choices made here (documented in ``docs/image_branch.md``):
+
+- the signal is band-passed (0.5-40 Hz) and resampled to :data:`FS_IMAGE` = 64 Hz (QRS
+  complexes keep 5-10 samples; CPU training stays in minutes); one row holds
+  :data:`ROW` = 64 samples (1 s), one image :data:`ROWS` = 64 rows (64 s),
+  so the pixel above a sample is the sample one second earlier (a built-in RR context);
+- the network reads the normalised amplitude matrix itself (one channel); the colour
+  heat map is a display of the same numbers;
+- a beat's extent is 0.2 s before to 0.3 s after its R peak, cut at the midpoints to its
+  neighbours;
+- long signals are covered by windows overlapping by half and the class probabilities
+  averaged per sample.
+
+Examples
+--------
+>>> import numpy as np
+>>> from ecg_digitize.neural.longterm import to_image, from_image, ROWS, ROW
+>>> x = np.arange(1000.0)
+>>> img = to_image(x)
+>>> img.shape == (ROWS, ROW) and np.array_equal(from_image(img, 1000), x)
+True
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+FS_IMAGE = 64.0             # samples per second in the image
+ROW = 64                    # samples per image row (1 s)
+ROWS = 64                   # rows per image (64 s per image)
+WINDOW = ROW * ROWS         # samples per image
+CLASSES = ("other", "V", "F")
+BEAT_PRE, BEAT_POST = 0.2, 0.3   # beat extent around the R peak, seconds
+MODEL_NAME = "longterm-vf"
+
+
+def default_model_path() -> Path:
+    """``pretrained/longterm-vf.keras``."""
+    from ._keras import PRETRAINED
+
+    return PRETRAINED / f"{MODEL_NAME}.keras"
+
+
+# ------------------------------------------------------------------ signal <-> image
+def preprocess(signal, fs: float) -> np.ndarray:
+    """Band-pass 0.5-40 Hz at the native rate, resample to :data:`FS_IMAGE`; NaN -> 0.
+
+    Reuses the classifiers' preparation so both branches see signals alike.
+    """
+    from classifiers._preprocess import bandpass, resample
+
+    x = np.asarray(signal, dtype=float).ravel()
+    x = bandpass(x, fs)
+    x = np.nan_to_num(x, nan=0.0)
+    return resample(x, fs, FS_IMAGE).astype(np.float32)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Centre on the median and scale by the 99th percentile of |x|; clip to +-3.
+
+    Per window, so the image does not depend on the recording's gain.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        return x
+    c = x - np.median(x)
+    scale = float(np.percentile(np.abs(c), 99))
+    return np.clip(c / max(scale, 1e-6), -3.0, 3.0).astype(np.float32)
+
+
+def to_image(x: np.ndarray, rows: int = ROWS, row: int = ROW, fill: float = 0.0) -> np.ndarray:
+    """Stack ``x`` into a ``rows x row`` matrix, row after row, padding the end with ``fill``.
+
+    Examples
+    --------
+    >>> to_image(np.arange(6.0), rows=2, row=4)
+    array([[0., 1., 2., 3.],
+           [4., 5., 0., 0.]])
+    """
+    x = np.asarray(x)
+    out = np.full(rows * row, fill, dtype=x.dtype)
+    n = min(x.size, rows * row)
+    out[:n] = x[:n]
+    return out.reshape(rows, row)
+
+
+def from_image(img: np.ndarray, n: int | None = None) -> np.ndarray:
+    """Inverse of :func:`to_image`: the first ``n`` samples of the row-major matrix."""
+    flat = np.asarray(img).reshape(-1, *np.asarray(img).shape[2:])
+    return flat if n is None else flat[:n]
+
+
+def heatmap(img: np.ndarray, cmap: str = "jet") -> np.ndarray:
+    """Colour the normalised matrix (values in +-3) as an RGB uint8 heat map."""
+    import matplotlib
+
+    v = (np.clip(img, -3, 3) + 3) / 6
+    return (matplotlib.colormaps[cmap](v)[..., :3] * 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------ beats <-> masks
+def beat_windows(r_peaks, n: int, fs: float, pre: float = BEAT_PRE,
+                 post: float = BEAT_POST) -> np.ndarray:
+    """``(k, 2)`` start/stop (exclusive) of each beat, cut at midpoints to its neighbours.
+
+    Examples
+    --------
+    >>> beat_windows([100, 400], 1000, 100.0).tolist()
+    [[80, 131], [380, 431]]
+    """
+    r = np.asarray(r_peaks, dtype=int)
+    if r.size == 0:
+        return np.zeros((0, 2), dtype=int)
+    a = r - int(round(pre * fs))
+    b = r + int(round(post * fs)) + 1
+    mid = (r[:-1] + r[1:]) // 2
+    a[1:] = np.maximum(a[1:], mid + 1)
+    b[:-1] = np.minimum(b[:-1], mid + 1)
+    return np.stack([np.clip(a, 0, n), np.clip(b, 0, n)], axis=1)
+
+
+def label_vector(n: int, r_peaks, codes, fs: float) -> np.ndarray:
+    """Per-sample class codes (0 other, 1 V, 2 F) from beat positions and codes."""
+    out = np.zeros(n, dtype=np.uint8)
+    for (a, b), c in zip(beat_windows(r_peaks, n, fs), np.asarray(codes, dtype=int)):
+        if c:
+            out[a:b] = c
+    return out
+
+
+def mask_to_ranges(codes: np.ndarray, min_len: int = 1) -> list[tuple[int, int, int]]:
+    """Runs of equal non-zero codes as ``(start, stop, code)``, stop exclusive.
+
+    Examples
+    --------
+    >>> mask_to_ranges(np.array([0, 1, 1, 0, 2, 2, 2, 1]))
+    [(1, 3, 1), (4, 7, 2), (7, 8, 1)]
+    >>> mask_to_ranges(np.array([0, 1, 1, 0, 2, 2, 2, 1]), min_len=2)
+    [(1, 3, 1), (4, 7, 2)]
+    """
+    c = np.asarray(codes).ravel()
+    if c.size == 0:
+        return []
+    edges = np.flatnonzero(np.diff(c)) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [c.size]])
+    return [(int(a), int(b), int(c[a])) for a, b in zip(starts, stops)
+            if c[a] != 0 and b - a >= min_len]
+
+
+def window_starts(n: int, window: int = WINDOW, stride: int | None = None) -> list[int]:
+    """Starts of windows covering ``n`` samples with the given stride; the last ends at ``n``.
+
+    Examples
+    --------
+    >>> window_starts(10, window=4, stride=2)
+    [0, 2, 4, 6]
+    >>> window_starts(3, window=4)
+    [0]
+    """
+    stride = stride or window // 2
+    if n <= window:
+        return [0]
+    starts = list(range(0, n - window + 1, stride))
+    if starts[-1] != n - window:
+        starts.append(n - window)
+    return starts
+
+
+# ------------------------------------------------------------------ network
+def build_model(base: int = 8, rates=(3, 6, 12), n_classes: int = len(CLASSES)):
+    """DeepLabv3+-style segmenter for ``ROWS x ROW`` heat maps.
+
+    Backbone: two full-resolution convolutions, then two stages that halve the time axis
+    (rows keep full resolution: each row is a separate second); ASPP with a 1x1 branch,
+    3x3 branches dilated ``(1, r)`` along time, and an image-pooling branch; a decoder
+    that upsamples and joins the full-resolution features. About 45 k parameters at
+    ``base=8``.
+
+    Examples
+    --------
+    >>> m = build_model()  # doctest: +SKIP
+    >>> m.output_shape  # doctest: +SKIP
+    (None, 64, 64, 3)
+    """
+    from ._keras import conv_bn, keras_setup
+
+    keras = keras_setup()
+    from keras import layers
+
+    inp = keras.Input((ROWS, ROW, 1), name="heatmap")
+    s = conv_bn(inp, base, name="stem1")
+    s = conv_bn(s, base, name="stem2")
+    x = conv_bn(s, 2 * base, strides=(1, 2), name="down1")
+    y = conv_bn(x, 2 * base, name="res1a")
+    x = layers.Add(name="res1_add")([x, conv_bn(y, 2 * base, name="res1b")])
+    x = conv_bn(x, 4 * base, strides=(1, 2), name="down2")
+    y = conv_bn(x, 4 * base, name="res2a")
+    x = layers.Add(name="res2_add")([x, conv_bn(y, 4 * base, name="res2b")])
+    # ASPP: receptive fields from one beat to several along time, plus the whole image.
+    branches = [conv_bn(x, 2 * base, kernel=1, name="aspp_1x1")]
+    for r in rates:
+        branches.append(conv_bn(x, 2 * base, dilation=(1, r), name=f"aspp_r{r}"))
+    pool = layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pool")(x)
+    pool = conv_bn(pool, 2 * base, kernel=1, name="aspp_pool_proj")
+    branches.append(layers.UpSampling2D((ROWS, ROW // 4), name="aspp_pool_up")(pool))
+    x = layers.Concatenate(name="aspp_cat")(branches)
+    x = conv_bn(x, 2 * base, kernel=1, name="aspp_proj")
+    x = layers.UpSampling2D((1, 4), interpolation="bilinear", name="dec_up")(x)
+    x = layers.Concatenate(name="dec_cat")([x, s])
+    x = conv_bn(x, 2 * base, name="dec1")
+    out = layers.Conv2D(n_classes, 1, activation="softmax", name="probs")(x)
+    return keras.Model(inp, out, name="longterm_deeplab")
+
+
+def predict_probabilities(x: np.ndarray, model, batch_size: int = 8) -> np.ndarray:
+    """Per-sample class probabilities ``(n, 3)`` of a preprocessed signal at :data:`FS_IMAGE`.
+
+    Windows overlap by half; overlapping probabilities are averaged.
+    """
+    n = x.size
+    starts = window_starts(n)
+    imgs = np.stack([to_image(normalize(x[s:s + WINDOW])) for s in starts])[..., None]
+    probs = np.asarray(model.predict(imgs, batch_size=batch_size, verbose=0))
+    acc = np.zeros((max(n, WINDOW), probs.shape[-1]), dtype=np.float32)
+    cnt = np.zeros(max(n, WINDOW), dtype=np.float32)
+    for s, p in zip(starts, probs):
+        acc[s:s + WINDOW] += from_image(p)
+        cnt[s:s + WINDOW] += 1
+    return (acc / np.maximum(cnt, 1)[:, None])[:n]
+
+
+def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.04,
+                      return_probabilities: bool = False):
+    """Find PVC (``"V"``) and fusion (``"F"``) beats in a long single-lead ECG.
+
+    Parameters
+    ----------
+    signal : array-like, shape (n,)
+        One lead in millivolts (any gain works: each image is normalised). NaN is read as 0.
+    fs : float
+        Sampling rate in Hz.
+    model : keras.Model or str, optional
+        The segmenter or a ``.keras`` path; default ``pretrained/longterm-vf.keras``.
+    min_duration : float
+        Shorter predicted runs (seconds) are dropped as speckle.
+    return_probabilities : bool
+        Also return the per-sample probabilities at :data:`FS_IMAGE` (``(m, 3)``).
+
+    Returns
+    -------
+    list of (int, int, str)
+        ``(start, end, label)`` in samples of ``signal`` (end exclusive), label ``"V"`` or
+        ``"F"``, in time order.
+
+    Examples
+    --------
+    >>> import classifiers
+    >>> from classifiers.datasets.mitdb import load_mitdb_record  # doctest: +SKIP
+    >>> segs = classifiers.segment_long_term(x, 360)  # doctest: +SKIP
+    >>> segs[:2]  # doctest: +SKIP
+    [(2044, 2224, 'V'), (4590, 4770, 'V')]
+    """
+    from ._keras import load_pretrained
+
+    if model is None or isinstance(model, (str, Path)):
+        model = load_pretrained(str(model or default_model_path()))
+    x = preprocess(signal, fs)
+    probs = predict_probabilities(x, model)
+    codes = probs.argmax(axis=1)
+    scale = fs / FS_IMAGE
+    n = np.asarray(signal).size
+    out = []
+    for a, b, c in mask_to_ranges(codes, min_len=max(1, int(round(min_duration * FS_IMAGE)))):
+        out.append((int(round(a * scale)), min(n, int(round(b * scale))), CLASSES[c]))
+    return (out, probs) if return_probabilities else out
+
+
+# ------------------------------------------------------------------ display
+def plot_long_term(signal, fs: float, segments=None, *, start: float = 0.0, truth=None,
+                   ax=None, title: str | None = None):
+    """Show one 64 s heat-map image with predicted (and optionally true) V/F outlines.
+
+    Parameters
+    ----------
+    signal, fs : array-like, float
+        The long ECG.
+    segments : list of (start, end, label), optional
+        Output of :func:`segment_long_term` (samples of ``signal``); computed if omitted.
+    start : float
+        Seconds into the signal where the image begins.
+    truth : list of (start, end, label), optional
+        Reference ranges drawn as dashed outlines.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if segments is None:
+        segments = segment_long_term(signal, fs)
+    x = preprocess(signal, fs)
+    s0 = int(round(start * FS_IMAGE))
+    img = to_image(normalize(x[s0:s0 + WINDOW]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    ax.imshow(heatmap(img), interpolation="nearest", aspect="auto")
+    colors = {"V": "white", "F": "magenta"}
+
+    def draw(segs, style):
+        for a, b, lab in segs:
+            a, b = int(a * FS_IMAGE / fs) - s0, int(b * FS_IMAGE / fs) - s0
+            for lo in range(max(a, 0), min(b, WINDOW)):  # a range may wrap over rows
+                r, c = divmod(lo, ROW)
+                if lo == max(a, 0) or c == 0:
+                    stop = min(b, WINDOW, (r + 1) * ROW)
+                    ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), stop - lo, 1, fill=False,
+                                               ec=colors.get(lab, "k"), lw=1.0, ls=style))
+    if truth is not None:
+        draw(truth, "--")
+    draw(segments, "-")
+    ax.set_xlabel(f"sample in row ({FS_IMAGE:.0f} Hz, 1 row = {ROW / FS_IMAGE:.0f} s)")
+    ax.set_ylabel("row")
+    ax.set_title(title or "long-term ECG image: V white, F magenta (dashed: reference)")
+    return ax

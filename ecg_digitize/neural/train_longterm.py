@@ -1,0 +1,202 @@
+"""Train and score the long-term V/F segmenter: MIT-BIH DS1 -> DS2 (de Chazal split).
+
+Usage::
+
+    python -m ecg_digitize.neural.train_longterm --out pretrained/longterm-vf.keras
+    python -m ecg_digitize.neural.train_longterm --quick          # minutes, smoke run
+    python -m ecg_digitize.neural.train_longterm --eval-only --out pretrained/longterm-vf.keras
+
+Training images are 64 s windows at random offsets in the first 80 % of each DS1
+record (half of them placed around a V or F beat, F preferred, because F is rare);
+validation windows come from the last 20 %. DS2 is never seen in training; it is scored
+end to end through :func:`segment_long_term` on whole 30-minute records.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import longterm as lt
+
+CODE = {"V": 1, "F": 2}
+
+
+def load_record(record: int, path=None) -> dict:
+    """MLII of one MIT-BIH record with its AAMI beat codes (0 other, 1 V, 2 F).
+
+    Returns ``x`` (preprocessed, 64 Hz), ``y`` (per-sample codes at 64 Hz), ``raw``
+    (mV, 360 Hz), ``fs``, ``r_peak`` (360 Hz samples) and ``code`` per AAMI beat.
+    """
+    import wfdb
+
+    from classifiers.datasets.mitdb import AAMI_MAP
+    from ecg_digitize.datasets import dataset_path
+
+    base = Path(path) if path is not None else dataset_path("mitdb")
+    name = str(base / str(record))
+    rec = wfdb.rdrecord(name)
+    lead = rec.sig_name.index("MLII") if "MLII" in rec.sig_name else 0
+    raw = rec.p_signal[:, lead]
+    ann = wfdb.rdann(name, "atr")
+    sym = np.asarray(ann.symbol)
+    samp = np.asarray(ann.sample, dtype=int)
+    keep = np.isin(sym, list(AAMI_MAP))
+    sym, samp = sym[keep], samp[keep]
+    code = np.array([CODE.get(AAMI_MAP[s], 0) for s in sym], dtype=np.uint8)
+    x = lt.preprocess(raw, rec.fs)
+    r_img = np.round(samp * lt.FS_IMAGE / rec.fs).astype(int)
+    y = lt.label_vector(x.size, r_img, code, lt.FS_IMAGE)
+    return {"x": x, "y": y, "raw": raw, "fs": float(rec.fs), "r_peak": samp, "code": code,
+            "record": int(record)}
+
+
+def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float = 0.5):
+    """``n`` random images (``n, ROWS, ROW, 1``) and labels from a time part of each record."""
+    xs = np.zeros((n, lt.ROWS, lt.ROW, 1), np.float32)
+    ys = np.zeros((n, lt.ROWS, lt.ROW), np.uint8)
+    spans = [(int(part[0] * r["x"].size), int(part[1] * r["x"].size)) for r in recs]
+    lens = np.array([b - a - lt.WINDOW for a, b in spans], float)
+    # Rare-class anchors inside each part: F beats first, then V.
+    anchors = {k: [] for k in (1, 2)}
+    for i, (r, (a, b)) in enumerate(zip(recs, spans)):
+        for k in (1, 2):
+            pos = np.flatnonzero(r["y"][a:b] == k) + a
+            pos = pos[::16]   # one anchor per ~beat is plenty
+            anchors[k] += [(i, int(p)) for p in pos]
+    for j in range(n):
+        kind = rng.random()
+        if kind < focus and anchors[1]:
+            k = 2 if (anchors[2] and rng.random() < 0.5) else 1
+            i, p = anchors[k][rng.integers(len(anchors[k]))]
+            a, b = spans[i]
+            s = int(np.clip(p - rng.integers(lt.WINDOW), a, b - lt.WINDOW))
+        else:
+            i = int(rng.choice(len(recs), p=lens / lens.sum()))
+            a, b = spans[i]
+            s = int(rng.integers(a, b - lt.WINDOW))
+        xs[j, ..., 0] = lt.to_image(lt.normalize(recs[i]["x"][s:s + lt.WINDOW]))
+        ys[j] = lt.to_image(recs[i]["y"][s:s + lt.WINDOW])
+    return xs, ys
+
+
+def augment(batch, rng):
+    """Label-preserving: random gain, polarity kept, small noise."""
+    (x,) = batch
+    g = rng.uniform(0.8, 1.25, size=(x.shape[0], 1, 1, 1)).astype(np.float32)
+    noise = rng.normal(0, 0.03, size=x.shape).astype(np.float32)
+    return [np.clip(x * g + noise, -3, 3)]
+
+
+def score_records(recs: list[dict], model, min_duration: float = 0.04) -> dict:
+    """Beat-level Se / +P for V and F and pixel IoU, end to end on whole records.
+
+    A predicted range is a true positive when it overlaps the extent of an annotated
+    beat of its class; an annotated beat is detected when a predicted range of its class
+    overlaps it. IoU is over samples at 64 Hz (= image pixels), all records pooled.
+    """
+    tot = {lab: dict(tp_beats=0, n_beats=0, tp_ranges=0, n_ranges=0, inter=0, union=0)
+           for lab in ("V", "F")}
+    per_record = []
+    for r in recs:
+        segs, probs = lt.segment_long_term(r["raw"], r["fs"], model=model,
+                                           min_duration=min_duration, return_probabilities=True)
+        pred = probs.argmax(1)
+        win = lt.beat_windows(r["r_peak"], r["raw"].size, r["fs"])
+        row = {"record": r["record"]}
+        for lab, k in CODE.items():
+            t = tot[lab]
+            bw = win[r["code"] == k]
+            ranges = np.array([(a, b) for a, b, l in segs if l == lab], int).reshape(-1, 2)
+            hit_beat = [bool(np.any((ranges[:, 0] < e) & (s < ranges[:, 1]))) for s, e in bw]
+            hit_range = [bool(np.any((bw[:, 0] < b) & (a < bw[:, 1]))) for a, b in ranges]
+            t["tp_beats"] += sum(hit_beat); t["n_beats"] += len(bw)
+            t["tp_ranges"] += sum(hit_range); t["n_ranges"] += len(ranges)
+            t["inter"] += int(np.sum((pred == k) & (r["y"] == k)))
+            t["union"] += int(np.sum((pred == k) | (r["y"] == k)))
+            row[lab] = (int(sum(hit_beat)), len(bw), int(sum(hit_range)), len(ranges))
+        per_record.append(row)
+    out = {}
+    for lab, t in tot.items():
+        out[lab] = {"Se": t["tp_beats"] / max(t["n_beats"], 1),
+                    "+P": t["tp_ranges"] / max(t["n_ranges"], 1),
+                    "IoU": t["inter"] / max(t["union"], 1),
+                    "beats": t["n_beats"], "predicted_ranges": t["n_ranges"]}
+    out["per_record"] = per_record
+    return out
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=str(lt.default_model_path()))
+    p.add_argument("--n-train", type=int, default=1200)
+    p.add_argument("--n-val", type=int, default=160)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--base", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--time-limit", type=float, default=1500.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="tiny run: 3 train records, 2 epochs")
+    p.add_argument("--eval-only", action="store_true")
+    a = p.parse_args(argv)
+
+    from classifiers._training import class_weights, fit_model
+    from classifiers.datasets.mitdb import DS1, DS2
+
+    from ._keras import keras_setup
+
+    keras = keras_setup(a.threads, a.seed)
+    ds1 = DS1[:3] if a.quick else DS1
+    ds2 = DS2[:3] if a.quick else DS2
+    if a.quick:
+        a.n_train, a.n_val, a.epochs = 96, 32, 2
+    t0 = time.time()
+    out = Path(a.out)
+    info = {"command": "python -m ecg_digitize.neural.train_longterm " + " ".join(argv or
+            __import__("sys").argv[1:]), "train_records": list(ds1), "test_records": list(ds2)}
+    if not a.eval_only:
+        train_recs = [load_record(r) for r in ds1]
+        rng = np.random.default_rng(a.seed)
+        xtr, ytr = sample_windows(train_recs, a.n_train, rng, part=(0.0, 0.8))
+        xva, yva = sample_windows(train_recs, a.n_val, rng, part=(0.8, 1.0))
+        cw = class_weights(ytr.ravel(), 3, power=0.5)
+        print(f"data {time.time() - t0:.0f} s; pixel fractions "
+              f"{np.bincount(ytr.ravel(), minlength=3) / ytr.size}; class weights {cw}",
+              flush=True)
+        model = lt.build_model(base=a.base)
+        print(f"parameters {model.count_params()}", flush=True)
+        hist = fit_model(model, [xtr], ytr, [xva], yva, epochs=a.epochs, batch_size=a.batch,
+                         lr=a.lr, train_weights=cw[ytr].astype(np.float16),
+                         val_weights=cw[yva].astype(np.float32), augment=augment, patience=3,
+                         seed=a.seed, time_limit_s=a.time_limit)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        model.save(out)
+        info.update(train_seconds=round(hist["seconds"], 1), best_epoch=hist.get("best_epoch"),
+                    history=hist, parameters=int(model.count_params()),
+                    n_train=a.n_train, n_val=a.n_val, class_weights=cw.tolist())
+        del xtr, ytr, train_recs
+    model = keras.saving.load_model(out, safe_mode=True, compile=False)
+    t1 = time.time()
+    test_recs = [load_record(r) for r in ds2]
+    t2 = time.time()
+    res = score_records(test_recs, model)
+    secs = time.time() - t2
+    minutes = sum(r["raw"].size / r["fs"] for r in test_recs) / 60
+    info.update(ds2=res, ds2_inference_seconds=round(secs, 1),
+                ds2_minutes=round(minutes, 1), ds2_load_seconds=round(t2 - t1, 1))
+    for lab in ("V", "F"):
+        r = res[lab]
+        print(f"DS2 {lab}: Se {100 * r['Se']:.1f} %  +P {100 * r['+P']:.1f} %  "
+              f"IoU {r['IoU']:.3f}  ({r['beats']} beats, {r['predicted_ranges']} ranges)")
+    print(f"DS2 inference {secs:.0f} s for {minutes:.0f} min of ECG", flush=True)
+    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+if __name__ == "__main__":
+    main()

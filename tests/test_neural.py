@@ -1,0 +1,195 @@
+"""Fast tests of the image branch (``ecg_digitize.neural``): tiling, mask <-> sample ranges,
+geometry, network shapes, and tiny trainings that prove the loops learn (< 1 min in all)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ecg_digitize.datasets import has_dataset
+from ecg_digitize.neural import geometry, longterm as lt, tiling
+
+
+# ---------------------------------------------------------------- package hygiene
+def test_import_is_light():
+    code = ("import sys, ecg_digitize, ecg_digitize.neural, ecg_digitize.neural.longterm, "
+            "ecg_digitize.neural.segment, ecg_digitize.neural.geometry; "
+            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- tiling
+@pytest.mark.parametrize("shape", [(300, 500), (100, 90), (256, 256), (517, 263, 3)])
+def test_tiling_round_trip(shape):
+    img = np.random.default_rng(0).random(shape).astype(np.float32)
+    tiles, origins = tiling.tile(img, size=128, overlap=32)
+    assert tiles.shape[1:3] == (128, 128)
+    assert np.allclose(tiling.untile(tiles, origins, img.shape), img, atol=1e-6)
+
+
+def test_tiles_cover_every_pixel():
+    for n in (1, 127, 128, 129, 1000, 2339):
+        o = tiling.tile_origins(n, 128, 32)
+        covered = np.zeros(max(n, 128), bool)
+        for s in o:
+            covered[s:s + 128] = True
+        assert covered[:n].all() and o[-1] + 128 >= n
+
+
+# ---------------------------------------------------------------- long-term: signal <-> image
+def test_image_round_trip_and_layout():
+    x = np.arange(lt.WINDOW + 10, dtype=np.float32)
+    img = lt.to_image(x)
+    assert img.shape == (lt.ROWS, lt.ROW)
+    assert img[1, 0] == lt.ROW            # row r starts at sample r * ROW: one second per row
+    assert np.array_equal(lt.from_image(img), x[:lt.WINDOW])
+
+
+def test_beat_windows_do_not_overlap():
+    r = np.array([50, 80, 200, 600])
+    w = lt.beat_windows(r, 700, 100.0)
+    assert np.all(w[1:, 0] >= w[:-1, 1])
+    assert np.all((w[:, 0] <= r) & (r < w[:, 1]))
+
+
+def test_mask_maps_back_to_sample_ranges():
+    fs = lt.FS_IMAGE
+    r = np.array([100, 200, 300, 400, 500])
+    codes = np.array([0, 1, 0, 2, 1])
+    y = lt.label_vector(700, r, codes, fs)
+    ranges = lt.mask_to_ranges(y)
+    assert [c for *_, c in ranges] == [1, 2, 1]
+    w = lt.beat_windows(r, 700, fs)
+    assert [(a, b) for a, b, _ in ranges] == [tuple(w[1]), tuple(w[3]), tuple(w[4])]
+    # through the image and back: same ranges
+    img = lt.to_image(y)
+    assert lt.mask_to_ranges(lt.from_image(img, 700)) == ranges
+
+
+def test_window_starts_cover_signal():
+    for n in (10, lt.WINDOW, lt.WINDOW + 1, 5 * lt.WINDOW + 17):
+        s = lt.window_starts(n)
+        assert s[0] == 0 and (s[-1] + lt.WINDOW >= n)
+
+
+def test_normalize_is_gain_invariant():
+    x = np.sin(np.linspace(0, 60, 4000)).astype(np.float32)
+    assert np.allclose(lt.normalize(x), lt.normalize(7.5 * x + 3), atol=1e-5)
+
+
+def test_segment_long_term_maps_to_input_rate():
+    """A dummy 'model' that marks every sample V: one range covering the whole signal."""
+    class AllV:
+        def predict(self, imgs, batch_size=8, verbose=0):
+            p = np.zeros(imgs.shape[:3] + (3,), np.float32)
+            p[..., 1] = 1
+            return p
+
+    fs, n = 360.0, 360 * 100
+    segs = lt.segment_long_term(np.random.default_rng(0).normal(size=n), fs, model=AllV())
+    assert segs == [(0, n, "V")]
+
+
+# ---------------------------------------------------------------- geometry
+def test_rectify_undoes_a_known_perspective():
+    import cv2
+
+    page = np.full((300, 420, 3), 245, np.uint8)
+    page[::20] = (230, 120, 120)
+    page[:, ::20] = (230, 120, 120)
+    src = np.float32([[0, 0], [419, 0], [419, 299], [0, 299]])
+    dst = np.float32([[80, 60], [520, 90], [500, 400], [60, 420]])
+    hmat = cv2.getPerspectiveTransform(src, dst)
+    photo = cv2.warpPerspective(page, hmat, (600, 480), borderValue=(70, 80, 90))
+    out, h = geometry.rectify(photo)
+    comp = h @ hmat                       # clean page -> rectified: should be a scaling
+    comp /= comp[2, 2]
+    pts = np.c_[src, np.ones(4)] @ comp.T
+    pts = pts[:, :2] / pts[:, 2:]
+    sx = pts[1, 0] / 419
+    sy = pts[3, 1] / 299
+    assert np.max(np.abs(pts - src * [sx, sy])) < 4.0   # corners land on a rectangle
+    assert out.shape[0] > 250 and out.shape[1] > 350
+
+
+def test_rectify_leaves_scans_alone():
+    scan = np.full((200, 300, 3), 250, np.uint8)
+    scan[100, :] = 0
+    out, h = geometry.rectify(scan)
+    assert out is scan and np.array_equal(h, np.eye(3))
+
+
+# ---------------------------------------------------------------- networks (tiny trainings)
+def test_longterm_model_learns_wide_beats():
+    """Synthetic long ECG: narrow 'normal' spikes and wide 'PVC' bumps; a few hundred steps
+    of the real network must beat chance on held-out windows."""
+    from ecg_digitize.neural._keras import keras_setup
+
+    keras = keras_setup(2, seed=0)
+    rng = np.random.default_rng(0)
+
+    def make(n_img):
+        xs, ys = [], []
+        for _ in range(n_img):
+            n = lt.WINDOW
+            r = np.arange(20, n - 40, 50) + rng.integers(-5, 5, size=len(range(20, n - 40, 50)))
+            code = (rng.random(r.size) < 0.2).astype(int)
+            x = np.zeros(n, np.float32)
+            t = np.arange(-12, 13)
+            for p, c in zip(r, code):
+                width = 6.0 if c else 1.5
+                x[p + t] += np.exp(-0.5 * (t / width) ** 2)
+            xs.append(lt.to_image(lt.normalize(x + rng.normal(0, 0.05, n))))
+            ys.append(lt.to_image(lt.label_vector(n, r, code, lt.FS_IMAGE)))
+        return np.stack(xs)[..., None], np.stack(ys)
+
+    x, y = make(24)
+    model = lt.build_model(base=4)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=6, verbose=0)
+    xt, yt = make(4)
+    pred = model.predict(xt, verbose=0).argmax(-1)
+    inter = np.sum((pred == 1) & (yt == 1))
+    union = np.sum((pred == 1) | (yt == 1))
+    assert inter / union > 0.4
+
+
+def test_unet_learns_dark_lines_and_keeps_shape():
+    from ecg_digitize.neural._keras import keras_setup
+    from ecg_digitize.neural.segment import build_unet, trace_probability
+
+    keras = keras_setup(2, seed=0)
+    rng = np.random.default_rng(0)
+    x = np.full((16, 64, 64, 3), 0.95, np.float32)
+    y = np.zeros((16, 64, 64, 1), np.float32)
+    for i in range(16):
+        x[i, ::8] = (0.9, 0.5, 0.5)                   # pink grid: not trace
+        r = rng.integers(8, 56)
+        x[i, r:r + 2, :] = 0.1                         # dark trace
+        y[i, r:r + 2, :] = 1
+    model = build_unet(base=4)
+    model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=25, verbose=0)
+    page = (x[0] * 255).astype(np.uint8)
+    page = np.pad(page, ((0, 37), (0, 21), (0, 0)), mode="edge")   # odd, non-tile size
+    prob = trace_probability(page, model=model, tile_size=64, overlap=16)
+    assert prob.shape == page.shape[:2] and prob.dtype == np.float32
+    truth = np.pad(y[0, ..., 0], ((0, 37), (0, 21)), mode="edge") > 0
+    assert prob[truth].mean() > prob[~truth].mean() + 0.3
+
+
+# ---------------------------------------------------------------- shipped models (skip if absent)
+@pytest.mark.skipif(not lt.default_model_path().exists(), reason="pretrained/longterm-vf.keras absent")
+@pytest.mark.skipif(not has_dataset("mitdb"), reason="MIT-BIH not available")
+def test_pretrained_longterm_finds_pvcs_in_record_119():
+    from ecg_digitize.neural.train_longterm import load_record
+
+    rec = load_record(119)          # DS1: bigeminy, many PVCs
+    n = int(rec["fs"] * 300)
+    segs = lt.segment_long_term(rec["raw"][:n], rec["fs"])
+    v_true = rec["r_peak"][(rec["code"] == 1) & (rec["r_peak"] < n)]
+    v_pred = [(a, b) for a, b, lab in segs if lab == "V"]
+    hit = sum(any(a - 40 <= r < b + 40 for a, b in v_pred) for r in v_true)
+    assert v_true.size > 20 and hit / v_true.size > 0.7
