@@ -125,46 +125,50 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
 
 
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
-    """Cheapest path over runs; returns ``[(column, run index), ...]``."""
+    """Cheapest path over runs; returns ``[(column, run index), ...]``.
+
+    Plain Python over lists: a row has a few thousand runs and each looks back at the
+    last two columns that had ink, which is faster than numpy's per-call overhead here.
+    """
     skip = 1.5                         # per uncovered column
     gap = 1.0                          # per pixel of vertical gap between runs
     stray = 0.25 / (4 * px_per_mm)     # per column, per pixel away from the baseline
     jump = 6.0 * px_per_mm             # restarting after a long gap
     max_back = max(3, int(round(0.8 * px_per_mm)))
-    bounds = np.searchsorted(cols, np.arange(width + 1))
+    bounds = np.searchsorted(cols, np.arange(width + 1)).tolist()
     mids = (tops + bots) / 2.0
     # capped below the skip cost: ink that continues the path is always worth taking
-    unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
-    unary = unary.tolist()
+    unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm),
+                       0.8 * skip).tolist()
     tops_l, bots_l = tops.tolist(), bots.tolist()
-    cost = [0.0] * len(cols)
-    back = [-1] * len(cols)
-    best_any, best_any_idx = np.inf, -1   # min over finished columns of cost + skip*(W - x)
-    recent: list[int] = []                # columns (with runs) within max_back
-    best_end, best_end_idx = np.inf, -1
-    pending: list[int] = []
+    n_runs = len(tops_l)
+    cost = [0.0] * n_runs
+    back = [-1] * n_runs
+    inf = float("inf")
+    col_best = [inf] * width          # min over a column's runs of cost - skip * x
+    col_arg = [-1] * width
+    best_any, best_any_idx, ptr = inf, -1, 0
+    best_end, best_end_idx = inf, -1
+    recent: list[int] = []            # the last two columns with ink
     for x in range(width):
-        a, b = int(bounds[x]), int(bounds[x + 1])
-        # columns that fall out of the look-back window feed the long-jump minimum
-        while pending and pending[0] < x - max_back:
-            xp = pending.pop(0)
-            for j in range(int(bounds[xp]), int(bounds[xp + 1])):
-                v = cost[j] - skip * xp
-                if v < best_any:
-                    best_any, best_any_idx = v, j
+        a, b = bounds[x], bounds[x + 1]
         if a == b:
             continue
+        while ptr < x - max_back:     # columns leaving the look-back window feed long jumps
+            if col_best[ptr] < best_any:
+                best_any, best_any_idx = col_best[ptr], col_arg[ptr]
+            ptr += 1
+        recent = [xp for xp in recent if xp >= x - max_back]
+        jump_c = best_any + skip * (x - 1) + jump if best_any_idx >= 0 else inf
+        cb, ca = inf, -1
         for i in range(a, b):
             t_i, b_i = tops_l[i], bots_l[i]
-            c_best = skip * x            # start here: every earlier column uncovered
-            k_best = -1
-            if best_any_idx >= 0:
-                c = best_any + skip * (x - 1) + jump
-                if c < c_best:
-                    c_best, k_best = c, best_any_idx
+            c_best, k_best = skip * x, -1    # start here: every earlier column uncovered
+            if jump_c < c_best:
+                c_best, k_best = jump_c, best_any_idx
             for xp in recent:
                 base = skip * (x - xp - 1)
-                for j in range(int(bounds[xp]), int(bounds[xp + 1])):
+                for j in range(bounds[xp], bounds[xp + 1]):
                     d = t_i - bots_l[j] - 1
                     d2 = tops_l[j] - b_i - 1
                     if d2 > d:
@@ -172,13 +176,16 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
                     c = cost[j] + base + (gap * d if d > 0 else 0.0)
                     if c < c_best:
                         c_best, k_best = c, j
-            cost[i] = c_best + unary[i]
+            c_best += unary[i]
+            cost[i] = c_best
             back[i] = k_best
-            end = cost[i] + skip * (width - 1 - x)
+            if c_best - skip * x < cb:
+                cb, ca = c_best - skip * x, i
+            end = c_best + skip * (width - 1 - x)
             if end < best_end:
                 best_end, best_end_idx = end, i
-        recent = [xp for xp in recent if xp >= x - max_back + 1] + [x]
-        pending.append(x)
+        col_best[x], col_arg[x] = cb, ca
+        recent = recent[-1:] + [x]
     path = []
     i = best_end_idx
     while i >= 0:

@@ -79,6 +79,10 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
                               prominence=0.15 * profile.max())
     if len(peaks) == 0:
         raise NotAnEcgError("no ECG trace rows found")
+    # Every row spends most of its width near its baseline, so true rows give peaks of
+    # similar size; a much weaker one is a crowd of big waves between two rows.
+    prom = props["prominences"]
+    peaks = peaks[prom >= 0.3 * np.median(prom)]
     cols = np.nonzero(traces.any(axis=0))[0]
     rows = []
     h = mask.shape[0]

@@ -99,6 +99,9 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
     thr, mask = threshold.adaptive_otsu(trace_dark)
     if mask.sum() < 200:
         raise NotAnEcgError("no dark trace on the page after thresholding")
+    if mask.mean() > 0.25:
+        raise NotAnEcgError(f"{mask.mean():.0%} of the page is dark ink: a photo or a dark page, "
+                            "not an ECG line drawing")
 
     # ---- scale: grid, else dpi, else the standard row width (refined by the pulse below)
     dilated = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -144,7 +147,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         else:
             gain = 10.0
             guessed.append("mm_per_mv")
-            warnings.append("gain not measured (no calibration pulse): assumed 10 mm/mV")
+            warnings.append("gain not measured (no usable calibration pulse): assumed 10 mm/mV")
     if paper_speed is None:
         if pulse_speed is not None and scale_source == "grid":
             paper_speed = pulse_speed
@@ -178,8 +181,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
     left = [p.trace_bound for p in pulses if p is not None and p.side == "left"]
     right = [p.trace_bound for p in pulses if p is not None and p.side == "right"]
     x_start = float(np.median(left)) if left else float(np.median(starts))
-    x_end = float(np.median(right)) if right else float(np.median(ends))
+    x_end = float(np.median(ends if not right else right))
     span = x_end - x_start
+    _check_ecg_evidence(traces, starts, ends, scale_source, any(p is not None for p in pulses),
+                        min(rgb.shape[:2]), rgb.shape[1])
     layout_name, lead_order_note = _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings)
     n_rows_layout, _, _ = parse_layout(layout_name)
     if n_rows_layout and len(rows) != n_rows_layout + len(parse_layout(layout_name)[2]):
@@ -253,6 +258,33 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     return record
+
+
+def _check_ecg_evidence(traces, starts, ends, scale_source: str, has_pulse: bool, side: int,
+                        page_width: int) -> None:
+    """Traces are thin lines; without a grid or a pulse, only long continuous ones make
+    the page an ECG."""
+    width = float(np.median([t.line_width for t in traces]))
+    if width > 0.02 * side + 4:
+        raise NotAnEcgError(f"the dark shapes are {width:.0f} px thick blobs, not ECG trace lines")
+    if scale_source == "grid" or has_pulse:
+        return
+    cover, smooth = [], []
+    for t, a, b in zip(traces, starts, ends):
+        seg = slice(max(0, int(a) - t.x0), int(b) - t.x0 + 1)
+        cover.append(float(np.isfinite(t.y[seg]).mean()))
+        top, bot = t.top[seg], t.bottom[seg]
+        # consecutive runs that touch: a drawn line does, speckle does not
+        touch = (top[1:] <= bot[:-1] + 1) & (bot[1:] >= top[:-1] - 1)
+        both = np.isfinite(top[1:]) & np.isfinite(top[:-1])
+        smooth.append(float(touch[both].mean()) if both.any() else 0.0)
+    longest = float(np.max(ends - starts)) / page_width
+    weights = np.maximum(ends - starts, 1.0)  # long rows count more than specks
+    cover_m, smooth_m = np.average(cover, weights=weights), np.average(smooth, weights=weights)
+    if cover_m < 0.95 or smooth_m < 0.9 or longest < 0.3:
+        raise NotAnEcgError("no ECG grid, calibration pulse or continuous trace found "
+                            f"(trace coverage {cover_m:.0%}, continuity {smooth_m:.0%}, "
+                            f"longest row {longest:.0%} of the page width)")
 
 
 def _boundaries(panels, row_x0, px_per_s) -> dict[int, list[float]]:

@@ -1,0 +1,110 @@
+"""Digitizer stages on rendered pages with a known grid period, angle and layout."""
+import numpy as np
+import pytest
+
+from ecg_digitize.digitizer import calibration, deskew, extract, greyscale, grid, layout, threshold
+from ecg_digitize.synth import render
+
+
+@pytest.fixture(scope="module")
+def page(sim12):
+    sig, fs, leads = sim12
+    return render(sig, fs, leads, layout="3x4+II", seed=0)
+
+
+def _views(image):
+    return (threshold.normalise_background(greyscale.trace_view(image)),
+            threshold.normalise_background(greyscale.grid_view(image)))
+
+
+def test_colour_views_separate_grid_from_trace(page):
+    image, truth = page
+    tv = greyscale.trace_view(image)
+    trace = truth.geometry["trace_mask"] > 0
+    assert tv[trace].mean() > 0.6
+    grid_px = (greyscale.grid_view(image) > 0.3) & ~trace
+    assert tv[grid_px].mean() < 0.2  # the red grid nearly vanishes from the trace view
+
+
+@pytest.mark.parametrize("color", ["red", "grey"])
+def test_adaptive_otsu_keeps_trace_drops_grid(sim12, color):
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4", seed=1, grid_color=color, labels=False, header=False)
+    _, mask = threshold.adaptive_otsu(_views(image)[0])
+    trace = truth.geometry["trace_mask"] > 0
+    assert (mask & trace).sum() / trace.sum() > 0.95
+    assert (mask & ~trace).sum() / mask.sum() < 0.5  # what is left is anti-aliasing and the pulse
+
+
+@pytest.mark.parametrize("angle", [-3.0, 1.2, 4.5])
+def test_deskew_recovers_known_angle(sim12, angle):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, seed=2, distortions={"rotation": angle, "noise": 0.01})
+    assert deskew.estimate_skew(_views(image)[1]) == pytest.approx(angle, abs=0.05)
+
+
+@pytest.mark.parametrize("dpi,style", [(100, {}), (200, {"grid_style": "dotted", "grid_color": "pink"}),
+                                       (300, {"grid_color": "green"})])
+def test_grid_period_matches_dpi(sim12, dpi, style):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, dpi=dpi, seed=3, **style)
+    est = grid.estimate_grid(_views(image)[1])
+    assert est.px_per_mm == pytest.approx(dpi / 25.4, rel=2e-4)
+
+
+def test_no_grid_is_reported(sim12):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, seed=3, grid_style="none")
+    tv, gv = _views(image)
+    _, mask = threshold.adaptive_otsu(tv)
+    assert grid.estimate_grid(gv, trace_mask=mask).px_per_mm is None or \
+        ((gv > 0.08) & ~mask).mean() < 0.004  # the pipeline's no-grid test
+
+
+@pytest.mark.parametrize("gain", [5.0, 10.0, 20.0])
+def test_pulse_gives_gain(sim12, gain):
+    sig, fs, leads = sim12
+    image, truth = render(sig * (10.0 / gain), fs, leads, layout="3x4", gain=gain, seed=4)
+    tv, _ = _views(image)
+    _, mask = threshold.adaptive_otsu(tv)
+    ppm = 200 / 25.4
+    rows = layout.find_rows(mask, ppm)
+    pulses = []
+    for r in rows:
+        tr = extract.trace_row(mask, tv, r.y_lo, r.y_hi, r.baseline, r.x_lo - 15 * ppm, r.x_hi, px_per_mm=ppm)
+        pulses.append(calibration.find_pulse(tr, r.baseline, ppm))
+    found = [p for p in calibration.consistent(pulses) if p is not None]
+    assert len(found) >= 2
+    assert calibration.gain_from_pulses(found, ppm) == (gain, 25.0)
+
+
+@pytest.mark.parametrize("lay,n_rows", [("3x4", 3), ("3x4+II", 4), ("6x2", 6), ("12x1", 12)])
+def test_rows_and_baselines(sim12, lay, n_rows):
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout=lay, seed=5)
+    _, mask = threshold.adaptive_otsu(_views(image)[0])
+    rows = layout.find_rows(mask, 200 / 25.4)
+    assert len(rows) == n_rows
+    true_base = sorted({b["baseline_y"] for b in truth.geometry["boxes"]})
+    # the isoelectric level is within a few mm of the 0 mV line the renderer used
+    assert np.max(np.abs(np.array([r.baseline for r in rows]) - true_base)) < 4 * 200 / 25.4
+
+
+def test_trace_row_follows_a_known_curve():
+    mask = np.zeros((200, 600), bool)
+    x = np.arange(600)
+    y = np.round(100 + 40 * np.sin(x / 30)).astype(int)
+    for dy in (0, 1):
+        mask[y + dy, x] = True
+    mask[20:40, 300:320] = True  # a label-like blob far from the path
+    tr = extract.trace_row(mask, mask.astype(np.float32), 0, 199, 100.0, 0, 599, px_per_mm=8.0)
+    assert np.isfinite(tr.y).mean() > 0.99
+    assert np.nanmax(np.abs(tr.y - (y + 0.5))) < 1.5
+
+
+def test_layout_classification_rules():
+    assert layout.classify(3, {"quarters": 0.9, "half": 0.9}, 0.7) == "3x4"
+    assert layout.classify(6, {"quarters": 0.8, "half": 0.8}, 0.7) == "3x4+3"
+    assert layout.classify(12, {"quarters": 0, "half": 0}, 0.7) == "12x1"
+    assert layout.classify(12, {"quarters": 0, "half": 0}, 0.0) == "strip"
+    assert layout.classify(1, {}, 0.0) == "strip"
