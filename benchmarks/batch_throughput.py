@@ -96,12 +96,12 @@ class RssSampler(threading.Thread):
 
     def __init__(self, period: float = 0.5):
         super().__init__(daemon=True)
-        self.period, self.samples, self._stop = period, [], threading.Event()
+        self.period, self.samples, self._halt = period, [], threading.Event()
 
     def run(self) -> None:
         me = psutil.Process()
         t0 = time.perf_counter()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             main_rss, total = me.memory_info().rss, me.memory_info().rss
             for child in me.children(recursive=True):
                 try:
@@ -109,10 +109,10 @@ class RssSampler(threading.Thread):
                 except psutil.Error:
                     pass
             self.samples.append((time.perf_counter() - t0, main_rss, total))
-            self._stop.wait(self.period)
+            self._halt.wait(self.period)
 
     def stop(self) -> np.ndarray:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return np.array(self.samples)
 

@@ -194,8 +194,7 @@ def test_kill_then_resume_equals_uninterrupted_run(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_and_check_no_orphans(proc)
     killed_rows = len(read_manifest(out))
     assert 4 <= killed_rows < 12, "the run should have been killed mid-way"
     summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False, resume=True)
@@ -216,3 +215,14 @@ def test_torn_manifest_line_is_ignored(tmp_path):
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert sum(1 for line in lines if line.startswith('{"input": "/x.png", "pa')) == 1
     assert all(json.loads(line) for line in lines if not line.startswith('{"input": "/x.png", "pa'))
+
+
+def _kill_and_check_no_orphans(proc) -> None:
+    """SIGKILL the batch's main process; its workers and helpers must exit on their own."""
+    psutil = pytest.importorskip("psutil")
+    family = psutil.Process(proc.pid).children(recursive=True)
+    assert family, "the batch should have started worker processes"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(family, timeout=15)
+    assert not alive, f"orphans left running: {alive}"

@@ -90,7 +90,8 @@ class LocalEngine:
         self.close()
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._ctx, initializer=init_local_worker)
+        return ProcessPoolExecutor(workers, mp_context=self._ctx, initializer=init_local_worker,
+                                   initargs=(os.getpid(),))
 
     def close(self) -> None:
         if self._pool is not None:

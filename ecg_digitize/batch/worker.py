@@ -80,13 +80,48 @@ def set_parent_death_signal() -> None:
         pass
 
 
-def init_local_worker() -> None:
+def init_local_worker(main_pid: int | None = None) -> None:
     """Initializer of the local process pool."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     set_parent_death_signal()
+    if main_pid is not None:
+        _watch_main_process(main_pid)
     setup_worker()
+
+
+def _watch_main_process(pid: int, period: float = 0.5) -> None:
+    """Exit when the batch's main process is gone (e.g. SIGKILLed).
+
+    Under the fork server a worker's parent is the server, not the main process, and the
+    server lives as long as its workers do, so neither would notice on its own; the
+    workers would wait forever on a queue nobody writes to.
+    """
+    import threading
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ecg-digitize-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")  # zombie = dead
+        except OSError:
+            return False
+    try:  # no /proc: a signal-0 probe
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def run_task(task: Task) -> dict[str, Any]:
