@@ -38,8 +38,11 @@ setup(
                    "tensorflow>=2.16; platform_machine!='x86_64'",
                    "keras>=3.0"],
         "cluster": ["dask[distributed]>=2023.1"],
-        "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9"],
-        "test": ["pytest>=7.4"],
+        # swagger-ui-py ships Swagger UI's files, so /docs works offline.
+        "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9",
+                "swagger-ui-py>=23.9"],
+        # httpx: FastAPI's TestClient; playwright drives Debian's chromium (no browser download).
+        "test": ["pytest>=7.4", "httpx>=0.27", "playwright>=1.40"],
     },
     entry_points={
         "console_scripts": [
