@@ -40,7 +40,7 @@ setup(
         "cluster": ["dask[distributed]>=2023.1"],
         # swagger-ui-py ships Swagger UI's files, so /docs works offline.
         "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9",
-                "swagger-ui-py>=23.9"],
+                "swagger-ui-py>=25.7"],
         # httpx: FastAPI's TestClient; playwright drives Debian's chromium (no browser download).
         "test": ["pytest>=7.4", "httpx>=0.27", "playwright>=1.40"],
     },
