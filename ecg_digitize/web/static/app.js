@@ -11,6 +11,7 @@ const pageView = new PageView($("page"), (edited) => {
   $("rerun-boxes").disabled = !edited || state.busy;
   $("reset-boxes").disabled = !edited;
 });
+window.__ecg_pageview = pageView;
 
 // ------------------------------------------------------------------ choosing a file
 function choose(file) {
@@ -113,6 +114,7 @@ function digitize(boxes = null) {
 // ------------------------------------------------------------------ showing a result
 function showResult(r) {
   state.result = r;
+  window.__ecg_result = r;  // for scripted checks (the browser test) and the console
   $("result").hidden = false;
   const cal = r.calibration, guessed = new Set(cal.guessed || []);
   const g = (key, text) => (guessed.has(key) ? `${text} (assumed)` : text);
