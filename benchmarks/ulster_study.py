@@ -1,0 +1,286 @@
+"""Does digitizing cost accuracy? CinC 2017 rhythm classification from paper images, end to end.
+
+The Ulster University study (2019) printed CinC 2017 single-lead ECGs, digitized the
+images and fine-tuned a raw-signal rhythm network on the digitized signals. We repeat it
+with this toolkit's own parts:
+
+1. ``digitize`` stage: render each record as a single-lead strip page (long records wrap
+   into rows; paper styles and the ``scan`` preset vary with the record number), digitize
+   the page with :func:`ecg_digitize.digitize`, keep the digitized signal and the page's
+   SNR against the truth. Resumable: one ``.npz`` per record under ``--work``.
+2. ``evaluate`` stage: on the test fold (record numbers divisible by 5) score
+   (a) the raw model on raw signals, (b) the raw model on digitized signals,
+   (c) the model fine-tuned on digitized training-fold signals, on digitized signals;
+   F1 for N, A, O, ~ and the Challenge score (mean F1 of N, A, O); a figure of the three.
+   The fine-tuned model is saved as ``cinc2017-af-digitized``.
+
+Examples
+--------
+::
+
+    python benchmarks/ulster_study.py --quick                      # a few records, minutes
+    python benchmarks/ulster_study.py digitize --train 1200 --test all --workers 2
+    python benchmarks/ulster_study.py evaluate --out pretrained/cinc2017-af-digitized.keras
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = ("N", "A", "O", "~")
+# Paper styles cycled over the records: (grid colour, grid style, preset, dpi).
+STYLES = [
+    ("red", "solid", "clean", 150),
+    ("pink", "solid", "scan", 150),
+    ("orange", "solid", "clean", 120),
+    ("green", "dotted", "scan", 150),
+    ("grey", "solid", "clean", 150),
+]
+
+
+# ---------------------------------------------------------------------- stage 1
+def digitize_one(args_tuple) -> dict:
+    """Render and digitize one CinC record; write ``<work>/<record>.npz``; return a summary."""
+    record, number, work = args_tuple
+    out = Path(work) / f"{record}.npz"
+    if out.exists():
+        z = np.load(out)
+        return {"record": record, "snr": float(z["snr"]), "ok": bool(z["ok"]), "cached": True}
+    from classifiers.datasets.cinc2017 import CINC_FS, read_cinc2017_record
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import render
+
+    x = read_cinc2017_record(record)
+    grid, grid_style, preset, dpi = STYLES[number % len(STYLES)]
+    t0 = time.perf_counter()
+    image, truth = render(x[:, None], CINC_FS, ["I"], layout="strip", dpi=dpi, preset=preset,
+                          seed=number, grid_color=grid, grid_style=grid_style, header=False,
+                          max_rows=7)
+    try:
+        rec = digitize(image, fs=CINC_FS, layout="strip")  # the study knows its pages are strips
+        lead = int(np.argmax(np.isfinite(rec.signal).sum(axis=0)))
+        est = rec.signal[:, lead]
+        est_rec = type(truth)(est[:, None], fs=rec.fs, leads=["I"])
+        snr = score_record(est_rec, truth).snr
+        ok = True
+        error = ""
+    except Exception as exc:  # a failed page is a result of the study, not a crash
+        est, snr, ok, error = np.zeros(0), 0.0, False, f"{type(exc).__name__}: {exc}"
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez(tmp, digitized=est.astype(np.float32), fs=CINC_FS, snr=snr, ok=ok, error=error,
+             truth_seconds=truth.duration, seconds=time.perf_counter() - t0)
+    os.replace(tmp, out)  # atomic: a killed run never leaves half a file
+    return {"record": record, "snr": snr, "ok": ok, "cached": False}
+
+
+def stage_digitize(args) -> None:
+    from multiprocessing import Pool
+
+    from tqdm import tqdm
+
+    from classifiers.datasets.cinc2017 import cinc2017_labels
+
+    ref = cinc2017_labels()
+    test = ref[ref.test_fold]
+    train = ref[~ref.test_fold].sample(frac=1.0, random_state=0)  # a random, fixed subset
+    n_test = len(test) if args.test == "all" else int(args.test)
+    n_train = len(train) if args.train == "all" else int(args.train)
+    chosen = list(test.iloc[:n_test].itertuples()) + list(train.iloc[:n_train].itertuples())
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    jobs = [(r.record, int(r.number), str(work)) for r in chosen]
+    results = []
+    with Pool(args.workers) as pool:
+        for res in tqdm(pool.imap_unordered(digitize_one, jobs), total=len(jobs), desc="pages"):
+            results.append(res)
+    snr = np.array([r["snr"] for r in results if r["ok"]])
+    failed = sum(not r["ok"] for r in results)
+    print(f"{len(results)} pages, {failed} failed; mean SNR {snr.mean():.2f} dB, median {np.median(snr):.2f} dB")
+
+
+# ---------------------------------------------------------------------- stage 2
+def _load_digitized(work: Path, records) -> dict:
+    out = {}
+    for rec in records:
+        path = work / f"{rec}.npz"
+        if path.exists():
+            z = np.load(path)
+            out[rec] = (z["digitized"], float(z["snr"]), bool(z["ok"]))
+    return out
+
+
+def _prepare(x: np.ndarray, fs: float):
+    from classifiers._preprocess import hrv_features, prepare_rhythm_signal
+
+    x = np.nan_to_num(np.asarray(x, dtype=float))  # gaps between wrapped rows, if any
+    if x.size < fs:  # a failed page: one second of flat line, the model must say something
+        x = np.zeros(int(fs * 10))
+    x100 = prepare_rhythm_signal(x, fs)
+    return x100, hrv_features(x100)
+
+
+def _predict(net, signals) -> np.ndarray:
+    from classifiers.rhythm import predict_rhythm_probs
+
+    return np.array([np.argmax(predict_rhythm_probs(net, x)[0]) for x in signals])
+
+
+def _f1_table(y_true, y_pred) -> dict:
+    f1 = {}
+    for k, c in enumerate(CLASSES):
+        tp = np.sum((y_pred == k) & (y_true == k))
+        denom = np.sum(y_pred == k) + np.sum(y_true == k)
+        f1[c] = float(2 * tp / denom) if denom else float("nan")
+    f1["challenge"] = float(np.mean([f1["N"], f1["A"], f1["O"]]))
+    return f1
+
+
+def stage_evaluate(args) -> None:
+    from classifiers._models import load_model
+    from classifiers.datasets.cinc2017 import CINC_FS, cinc2017_labels, read_cinc2017_record
+
+    work = Path(args.work)
+    ref = cinc2017_labels()
+    label = {r: CLASSES.index(lab) for r, lab in zip(ref.record, ref.label)}
+    test_records = [r for r in ref.record[ref.test_fold] if (work / f"{r}.npz").exists()]
+    train_records = [r for r in ref.record[~ref.test_fold] if (work / f"{r}.npz").exists()]
+    dig = _load_digitized(work, test_records + train_records)
+    print(f"test pages {len(test_records)}, training pages {len(train_records)}")
+    y_test = np.array([label[r] for r in test_records])
+
+    raw_test = [_prepare(read_cinc2017_record(r), CINC_FS)[0] for r in test_records]
+    dig_test = [_prepare(dig[r][0], CINC_FS)[0] for r in test_records]
+    net = load_model("cinc2017-af")
+    results = {"raw model, raw signals": _f1_table(y_test, _predict(net, raw_test)),
+               "raw model, digitized": _f1_table(y_test, _predict(net, dig_test))}
+
+    tuned = fine_tune(args, [dig[r][0] for r in train_records],
+                      np.array([label[r] for r in train_records]))
+    results["fine-tuned, digitized"] = _f1_table(y_test, _predict(tuned, dig_test))
+    snr = np.array([dig[r][1] for r in test_records if dig[r][2]])
+    summary = {
+        "n_test_pages": len(test_records), "n_train_pages": len(train_records),
+        "test_snr_db_mean": float(snr.mean()) if snr.size else float("nan"),
+        "test_snr_db_median": float(np.median(snr)) if snr.size else float("nan"),
+        "test_pages_failed": int(sum(not dig[r][2] for r in test_records)),
+        "results": results,
+    }
+    _print_table(summary)
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(summary, indent=2))
+    _figure(results, Path(args.report).with_suffix(".png"))
+    print(f"wrote {args.report} and {Path(args.report).with_suffix('.png')}")
+
+
+def fine_tune(args, signals, labels):
+    """Continue training the shipped raw model on digitized training signals."""
+    from classifiers._models import load_model
+    from classifiers._tf import keras_setup
+    from classifiers._training import class_weights, fit_model
+    from classifiers._preprocess import rhythm_windows
+    from classifiers.datasets.cinc2017 import CINC_FS
+    from classifiers.train import _crop_batch, _save
+
+    keras_setup(seed=0)
+    prepared = [_prepare(x, CINC_FS) for x in signals]
+    x100 = [p[0] for p in prepared]
+    hrv = np.stack([p[1] for p in prepared]).astype(np.float32)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x100))
+    n_val = max(int(0.15 * len(idx)), 4)
+    val_idx, tr_idx = idx[:n_val], idx[n_val:]
+    cw = class_weights(labels[tr_idx], len(CLASSES), power=0.5)
+    val_x = np.stack([rhythm_windows(x100[i])[0] for i in val_idx])[:, :, None]
+    net = load_model("cinc2017-af")
+    net = _fresh_copy(net)
+    hist = fit_model(net, [tr_idx.astype("int64"), hrv[tr_idx]], labels[tr_idx],
+                     [val_x, hrv[val_idx]], labels[val_idx], epochs=args.epochs, batch_size=32,
+                     lr=args.lr, train_weights=cw[labels[tr_idx]], val_weights=cw[labels[val_idx]],
+                     augment=_crop_batch(x100, rng), patience=3, seed=0, verbose=2)
+    if args.out:
+        from classifiers._registry import model_info
+
+        info = {**model_info("cinc2017-af"), "name": "cinc2017-af-digitized",
+                "fine_tuned_from": "cinc2017-af",
+                "split_description": "fine-tuned on digitized renders of CinC 2017 training-fold "
+                                     "records (number not divisible by 5); 15 % of them for early "
+                                     "stopping; test fold never used",
+                "n_train": int(tr_idx.size), "n_val": int(val_idx.size),
+                "train_seconds": round(hist["seconds"], 1), "history": hist}
+        _save(net, Path(args.out), info)
+    return net
+
+
+def _fresh_copy(net):
+    """A trainable copy of a loaded model (its compile state is not reused)."""
+    import keras
+
+    copy = keras.models.clone_model(net)
+    copy.set_weights(net.get_weights())
+    if hasattr(net, "ecg_info"):
+        copy.ecg_info = net.ecg_info
+    return copy
+
+
+def _print_table(summary: dict) -> None:
+    print(f"\npages: test {summary['n_test_pages']} (failed {summary['test_pages_failed']}), "
+          f"train {summary['n_train_pages']}; test-page SNR mean {summary['test_snr_db_mean']:.2f} dB")
+    print(f"{'condition':<26}" + "".join(f"{c:>8}" for c in CLASSES) + f"{'F1 NAO':>9}")
+    for name, f1 in summary["results"].items():
+        print(f"{name:<26}" + "".join(f"{f1[c]:8.3f}" for c in CLASSES) + f"{f1['challenge']:9.3f}")
+
+
+def _figure(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    keys = list(CLASSES) + ["challenge"]
+    width = 0.8 / len(results)
+    for k, (name, f1) in enumerate(results.items()):
+        ax.bar(np.arange(len(keys)) + k * width, [f1[c] for c in keys], width, label=name)
+    ax.set_xticks(np.arange(len(keys)) + width * (len(results) - 1) / 2)
+    ax.set_xticklabels(["N", "AF", "Other", "Noisy", "F1 (N,A,O)"])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1 on the test fold")
+    ax.legend(fontsize=8)
+    ax.set_title("CinC 2017 rhythm: raw signals vs digitized paper images")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", nargs="?", choices=["digitize", "evaluate", "all"], default="all")
+    parser.add_argument("--work", default="runs/ulster", help="digitized pages (resumable)")
+    parser.add_argument("--train", default="600", help="training-fold records to digitize, or 'all'")
+    parser.add_argument("--test", default="all", help="test-fold records to digitize, or 'all'")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--out", default=None, help="save the fine-tuned model here (.keras)")
+    parser.add_argument("--report", default="runs/ulster/report.json")
+    parser.add_argument("--quick", action="store_true", help="12 train + 8 test records, 1 epoch")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.train, args.test, args.epochs = "12", "8", 1
+        args.work = args.work if args.work != "runs/ulster" else "runs/ulster-quick"
+        args.report = str(Path(args.work) / "report.json")
+    if args.stage in ("digitize", "all"):
+        stage_digitize(args)
+    if args.stage in ("evaluate", "all"):
+        stage_evaluate(args)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
