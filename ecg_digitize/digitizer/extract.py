@@ -236,7 +236,12 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
 
 
 def _row_centres(sub, cols, rows, dark, x_lo, max_width):
-    """Sub-pixel x centres of the horizontal runs of ``sub`` (rows x listed columns)."""
+    """Sub-pixel x centres of the strokes crossing each row of ``sub`` (rows x columns).
+
+    A run as wide as one stroke gives its darkness-weighted centre. A narrow spike's up-
+    and down-strokes can merge into one wider run: it gives two points, one stroke width
+    in from each end. Wider runs (a peak's cap, flat parts) are left to the column samples.
+    """
     padded = np.zeros((sub.shape[0], sub.shape[1] + 2), np.int8)
     padded[:, 1:-1] = sub
     d = np.diff(padded, axis=1)
@@ -246,16 +251,31 @@ def _row_centres(sub, cols, rows, dark, x_lo, max_width):
         return np.empty(0), np.empty(0)
     # skipped columns split strokes: a run may not straddle a jump in column numbers
     gaps = np.r_[0, np.cumsum(np.diff(cols) != 1)]
-    keep = ((e - s) <= max_width) & (gaps[e - 1] == gaps[s])
+    keep = gaps[e - 1] == gaps[s]
     r, s, e = r[keep], s[keep], e[keep]
+    if len(r) == 0:
+        return np.empty(0), np.empty(0)
+    widths = e - s
+    stroke = max(1.0, float(np.percentile(widths, 25)))  # one steep stroke's width
+    single = widths <= max(stroke + 1.5, 1.4 * stroke)
+    merged = ~single & (widths <= 4 * stroke + 2)
     w = dark[rows[:, None], (cols + x_lo)[None, :]].astype(np.float64) * sub
     cw = np.zeros((sub.shape[0], sub.shape[1] + 1))
     cwx = np.zeros_like(cw)
     cw[:, 1:] = np.cumsum(w, axis=1)
     cwx[:, 1:] = np.cumsum(w * cols[None, :], axis=1)
-    tot = cw[r, e] - cw[r, s]
-    xs = np.where(tot > 0, (cwx[r, e] - cwx[r, s]) / np.maximum(tot, 1e-12), (cols[s] + cols[e - 1]) / 2.0)
-    return xs.astype(float), rows[r].astype(float)
+    rs, ss, es = r[single], s[single], e[single]
+    tot = cw[rs, es] - cw[rs, ss]
+    xs = np.where(tot > 0, (cwx[rs, es] - cwx[rs, ss]) / np.maximum(tot, 1e-12),
+                  (cols[ss] + cols[es - 1]) / 2.0)
+    rm, sm, em = r[merged], s[merged], e[merged]
+    half = (stroke - 1) / 2.0
+    x_left = cols[sm] + half
+    x_right = cols[em - 1] - half
+    out_x = np.concatenate([xs, x_left, x_right]).astype(float)
+    out_y = np.concatenate([rows[rs], rows[rm], rows[rm]]).astype(float)
+    del max_width
+    return out_x, out_y
 
 
 def _column_values(top, bot, has, line_w, dark, x_lo):

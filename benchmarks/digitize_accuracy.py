@@ -1,0 +1,124 @@
+"""Accuracy and speed of ``ecg_digitize.digitize`` on rendered PTB-XL pages.
+
+Renders PTB-XL records of ``--folds`` (default: fold 10, the test fold, never used for
+tuning) under several conditions, digitizes each page and scores it with the
+PhysioNet/CinC 2024 SNR (:func:`ecg_digitize.metrics.score_record`). Prints one table
+row per condition: mean SNR over (record, lead) pairs, median, Pearson r, CPU seconds per
+page for ``digitize`` alone on one thread (pages/s), failures, and the process's peak
+memory.
+
+Usage::
+
+    python benchmarks/digitize_accuracy.py --quick          # 8 records per condition
+    python benchmarks/digitize_accuracy.py                  # every fold-10 record
+    python benchmarks/digitize_accuracy.py --source simulate -n 5
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+
+import numpy as np
+
+CONDITIONS = {
+    # name: (layout, preset, dpi)
+    "clean 200 dpi 3x4+II": ("3x4+II", "clean", 200),
+    "clean 100 dpi 3x4+II": ("3x4+II", "clean", 100),
+    "scan 200 dpi 3x4+II": ("3x4+II", "scan", 200),
+    "clean 200 dpi 3x4": ("3x4", "clean", 200),
+    "clean 200 dpi 3x4+II,V1,V5": ("3x4+II,V1,V5", "clean", 200),
+    "clean 200 dpi 6x2": ("6x2", "clean", 200),
+    "clean 200 dpi 12x1": ("12x1", "clean", 200),
+    "clean 200 dpi strip (II)": ("strip", "clean", 200),
+}
+TARGETS = {"clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0}
+LAYOUT_TARGET = 18.0
+
+
+def _sources(args):
+    from ecg_digitize.synth import load_ptbxl, ptbxl_records, simulate_12lead
+
+    if args.source == "simulate":
+        for seed in range(args.n):
+            yield f"sim{seed}", simulate_12lead(seed=seed), seed
+        return
+    ids = ptbxl_records(folds=args.folds)
+    if args.n:
+        ids = ids[: args.n]
+    for ecg_id in ids:
+        yield f"ptbxl{ecg_id}", load_ptbxl(ecg_id), ecg_id
+
+
+def run(args) -> int:
+    import cv2
+
+    from ecg_digitize import digitize
+    from ecg_digitize.errors import DigitizeError
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import render
+
+    cv2.setNumThreads(1)  # one core, as the target says
+    sources = list(_sources(args))
+    conditions = {k: v for k, v in CONDITIONS.items() if not args.only or any(o in k for o in args.only)}
+    print(f"{len(sources)} records ({args.source}{' folds ' + ','.join(map(str, args.folds)) if args.source == 'ptbxl' else ''}), "
+          f"{len(conditions)} conditions, fs=500 Hz output", flush=True)
+    header = f"{'condition':<28} {'pages':>5} {'fail':>4} {'mean SNR':>9} {'median':>7} {'r':>6} {'s/page':>7} {'pages/s':>7}  target"
+    print(header)
+    print("-" * len(header))
+    results = {}
+    for name, (lay, preset, dpi) in conditions.items():
+        lead_snr, rs, cpu, fails = [], [], [], 0
+        for rec_name, (sig, fs, leads), seed in sources:
+            style = {"strip_lead": "II"} if lay == "strip" else {}
+            image, truth = render(sig, fs, leads, layout=lay, preset=preset, dpi=dpi, seed=int(seed), **style)
+            t0 = time.process_time()
+            try:
+                est = digitize(image)
+            except DigitizeError as exc:
+                fails += 1
+                lead_snr.extend([0.0] * int(np.sum(np.isfinite(truth.signal).any(axis=0))))
+                if args.verbose:
+                    print(f"   {rec_name}: {exc}")
+                continue
+            cpu.append(time.process_time() - t0)
+            score = score_record(est, truth)
+            lead_snr.extend(s.snr for s in score.leads.values())
+            rs.append(score.pearson_r)
+            if args.verbose:
+                print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {cpu[-1]:.2f} s", flush=True)
+        mean = float(np.mean(lead_snr)) if lead_snr else float("nan")
+        target = TARGETS.get(name, LAYOUT_TARGET)
+        mark = "ok" if mean >= target else "MISSED"
+        spp = float(np.mean(cpu)) if cpu else float("nan")
+        print(f"{name:<28} {len(sources):5d} {fails:4d} {mean:9.2f} {float(np.median(lead_snr)):7.2f} "
+              f"{float(np.nanmean(rs)) if rs else float('nan'):6.3f} {spp:7.2f} {1 / spp:7.2f}  >= {target:g} dB {mark}",
+              flush=True)
+        results[name] = mean
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory of the whole benchmark process (renderer included): {peak_mb:.0f} MB")
+    print("s/page: CPU seconds of digitize() alone, OpenCV on one thread")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="8 records per condition")
+    p.add_argument("--source", choices=["ptbxl", "simulate"], default="ptbxl")
+    p.add_argument("--folds", default="10", help="PTB-XL strat_folds, e.g. 10 or 1-8 (default: 10)")
+    p.add_argument("-n", type=int, default=0, help="number of records (0: all in the folds)")
+    p.add_argument("--only", nargs="*", default=None, help="run conditions whose name contains any of these")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    lo, _, hi = args.folds.partition("-")
+    args.folds = list(range(int(lo), int(hi or lo) + 1))
+    if args.quick and not args.n:
+        args.n = 8
+    if args.source == "simulate" and not args.n:
+        args.n = 5
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
