@@ -195,6 +195,23 @@ def test_missing_file_field(client):
     assert r.status_code == 422 and "No file was uploaded" in r.json()["message"]
 
 
+@pytest.mark.parametrize("fmt", ["PDF", "JPEG"])
+def test_other_formats_match_python_call(client, page, fmt, tmp_path):
+    """Type by content (the name has no extension); same decoding as ``digitize(path)``."""
+    from PIL import Image
+
+    from ecg_digitize import digitize
+
+    im = Image.open(io.BytesIO(page[0]))
+    path = tmp_path / f"page.{fmt.lower()}"
+    im.save(path, format=fmt, **({"resolution": DPI} if fmt == "PDF" else {"quality": 92}))
+    r = client.post("/api/digitize", files={"file": ("no-extension", path.read_bytes())})
+    assert r.status_code == 200, r.text
+    body, rec = r.json(), digitize(path)
+    assert body["leads"] == rec.leads and body["layout"] == rec.layout
+    np.testing.assert_allclose(_signal(body), rec.signal, atol=6e-5, equal_nan=True)
+
+
 def test_pdf_page_out_of_range(client):
     from PIL import Image
 

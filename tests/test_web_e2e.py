@@ -107,7 +107,7 @@ def test_upload_in_browser(server, browser, sim12, tmp_path):
     from ecg_digitize.synth import render
 
     sig, fs, leads = sim12
-    image, _ = render(sig, fs, leads, layout="3x4+II", dpi=100, seed=1, preset="scan")
+    image, _ = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=1)
     page_png = tmp_path / "page.png"
     Image.fromarray(image).save(page_png)
     not_image = tmp_path / "notes.png"  # a text file with an image's name
@@ -171,7 +171,7 @@ def test_upload_in_browser(server, browser, sim12, tmp_path):
                                timeout=90_000)
         assert page.is_hidden("#error")
 
-        shot = _shot_dir(tmp_path) / "web_e2e_synthetic.jpg"
+        shot = tmp_path / "web_e2e_synthetic.jpg"
         page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
         assert shot.stat().st_size > 10_000
         # the OpenAPI page renders from the package's own Swagger UI files
