@@ -226,3 +226,34 @@ def _kill_and_check_no_orphans(proc) -> None:
     proc.wait()
     _, alive = psutil.wait_procs(family, timeout=15)
     assert not alive, f"orphans left running: {alive}"
+
+
+# ------------------------------------------------------------------ --classify
+def test_classify_outputs_are_summarised_for_the_manifest(monkeypatch):
+    import dataclasses
+    import types
+
+    import pandas as pd
+
+    from ecg_digitize.batch.convert import _classify_available
+    from ecg_digitize.batch.worker import classify_record
+
+    @dataclasses.dataclass
+    class Rhythm:
+        label: str
+        probabilities: dict
+
+    fake = types.ModuleType("classifiers")
+    fake.classify_rhythm = lambda rec: Rhythm("A", {"N": np.float32(0.1), "A": np.float32(0.9)})
+    fake.detect_mi = lambda rec: (_ for _ in ()).throw(ValueError("too short"))
+    fake.classify_beats = lambda rec: pd.DataFrame({"label": ["N", "N", "V"]})
+    monkeypatch.setitem(sys.modules, "classifiers", fake)
+    rec = Record(np.zeros((500, 1)), fs=500, leads=["II"])
+    out = classify_record(rec)
+    assert out["rhythm"] == {"label": "A", "probabilities": {"N": pytest.approx(0.1), "A": pytest.approx(0.9)}}
+    assert out["mi"] == {"error": "ValueError", "message": "too short"}
+    assert out["beats"] == {"n_beats": 3, "counts": {"N": 2, "V": 1}}
+    json.dumps(out)  # manifest-ready
+    assert _classify_available() == "on"
+    monkeypatch.setitem(sys.modules, "classifiers", None)  # not installed
+    assert _classify_available().startswith("skipped: classifiers are not installed")
