@@ -42,7 +42,7 @@ setup(
         "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9",
                 "swagger-ui-py>=25.7"],
         # httpx: FastAPI's TestClient; playwright drives Debian's chromium (no browser download).
-        "test": ["pytest>=7.4", "httpx>=0.27", "playwright>=1.40"],
+        "test": ["pytest>=7.4", "httpx>=0.27", "playwright>=1.40", "psutil>=5.9"],
     },
     entry_points={
         "console_scripts": [
