@@ -65,7 +65,7 @@ class BatchSummary:
         lines = [f"{self.pages} pages: {self.ok} converted, {self.failed} failed, {self.skipped} skipped"
                  + (f" ({self.already_done} already done)" if self.already_done else ""),
                  f"{self.seconds:.1f} s, {self.pages_per_s:.2f} pages/s "
-                 f"({self.engine} engine, {self.workers} workers)"]
+                 f"({self.engine} engine, {self.workers} worker{'s' if self.workers != 1 else ''})"]
         if self.failures:
             lines.append("failures: " + ", ".join(f"{k} {v}" for k, v in
                                                   sorted(self.failures.items(), key=lambda kv: -kv[1])))
