@@ -155,6 +155,8 @@ def test_rerun_refused_then_resume_and_overwrite(tmp_path, capsys):
 def test_config_errors(tmp_path):
     with pytest.raises(BatchError, match="format"):
         convert([tmp_path], tmp_path / "o", formats="wfdb,edf", digitize_fn=FAKE)
+    with pytest.raises(BatchError, match="also an input"):
+        convert([tmp_path], tmp_path, digitize_fn=FAKE)
     with pytest.raises(BatchError, match="exclude"):
         convert([tmp_path], tmp_path / "o", resume=True, overwrite=True, digitize_fn=FAKE)
     args = build_parser().parse_args(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "dask",

@@ -152,6 +152,8 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BatchError("the output path exists and is not a folder", str(out))
+    if any(os.path.isdir(i) and os.path.realpath(i) == os.path.realpath(out) for i in inputs):
+        raise BatchError("the output folder is also an input folder; choose another --out", str(out))
     classify_note = _classify_available() if classify else "off"
     classify = classify_note == "on"
 
