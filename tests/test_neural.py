@@ -171,7 +171,7 @@ def test_unet_learns_dark_lines_and_keeps_shape():
         y[i, r:r + 2, :] = 1
     model = build_unet(base=4)
     model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy")
-    model.fit(x, y, batch_size=8, epochs=25, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=40, verbose=0)  # margin ~0.85 vs 0.3 needed
     page = (x[0] * 255).astype(np.uint8)
     page = np.pad(page, ((0, 37), (0, 21), (0, 0)), mode="edge")   # odd, non-tile size
     prob = trace_probability(page, model=model, tile_size=64, overlap=16)

@@ -29,5 +29,7 @@ def conv_bn(x, filters: int, kernel=3, strides=1, dilation=1, name: str | None =
 
     x = layers.Conv2D(filters, kernel, strides=strides, dilation_rate=dilation, padding="same",
                       use_bias=False, name=None if name is None else name + "_conv")(x)
-    x = layers.BatchNormalization(name=None if name is None else name + "_bn")(x)
+    # momentum 0.9: short CPU trainings (a few hundred steps) must still settle the
+    # moving statistics used at inference (0.99 leaves them near their initial values).
+    x = layers.BatchNormalization(momentum=0.9, name=None if name is None else name + "_bn")(x)
     return layers.ReLU(name=None if name is None else name + "_relu")(x)
