@@ -92,7 +92,8 @@ def train_mitbih(args) -> None:
     cw = class_weights(y[tr_idx], len(AAMI_CLASSES), power=args.weight_power, cap=args.weight_cap)
     print("class counts", np.bincount(y[tr_idx], minlength=5), "weights", np.round(cw, 2))
     model = build_kachuee(len(AAMI_CLASSES), rr_features=True,
-                          rr_mean=rr[tr_idx].mean(0), rr_var=rr[tr_idx].var(0))
+                          rr_mean=rr[tr_idx].mean(0), rr_var=rr[tr_idx].var(0),
+                          trunk_dropout=args.trunk_dropout)
     hist = fit_model(model, [x[tr_idx], rr[tr_idx]], y[tr_idx], [x[val_idx], rr[val_idx]],
                      y[val_idx], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      train_weights=cw[y[tr_idx]], val_weights=cw[y[val_idx]],
@@ -101,7 +102,8 @@ def train_mitbih(args) -> None:
     info = {"name": "mitbih-aami5", "task": "beats", "classes": list(AAMI_CLASSES),
             "fs": BEAT_FS, "beat_len": BEAT_LEN, "inputs": ["beat", "rr"],
             "split": args.split, "split_description": split_desc, "seed": args.seed,
-            "class_weights": cw.round(4).tolist(), "n_train_beats": int(tr_idx.size),
+            "class_weights": cw.round(4).tolist(), "trunk_dropout": args.trunk_dropout,
+            "weight_power": args.weight_power, "weight_cap": args.weight_cap, "n_train_beats": int(tr_idx.size),
             "train_seconds": round(hist["seconds"], 1), "epochs_run": len(hist["loss"]),
             "best_epoch": hist.get("best_epoch"), "history": hist,
             "test_records": list(DS2) if args.split == "inter" else "random 20 % (seed)",
@@ -273,6 +275,7 @@ def main(argv=None) -> None:
     sp.add_argument("--split", choices=["inter", "random"], default="inter")
     sp.add_argument("--weight-power", type=float, default=0.5)
     sp.add_argument("--weight-cap", type=float, default=20.0)
+    sp.add_argument("--trunk-dropout", type=float, default=0.0)
     sp = sub.add_parser("ptbxl-mi", help="MI transfer model")
     common(sp, "pretrained/ptbxl-mi.keras", 30, 64, 1e-3)
     sp.add_argument("--beat-model", default="pretrained/mitbih-aami5.keras")

@@ -15,7 +15,7 @@ TRUNK_OUTPUT = "trunk_flatten"   # name of the layer the MI transfer reuses
 
 
 def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float = 0.1,
-                  rr_mean=None, rr_var=None):
+                  rr_mean=None, rr_var=None, trunk_dropout: float = 0.0):
     """Build the beat classifier.
 
     Parameters
@@ -29,6 +29,9 @@ def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float =
         Dropout before the dense head.
     rr_mean, rr_var : array-like, optional
         Training mean and variance of the RR features (a built-in Normalization layer).
+    trunk_dropout : float
+        Extra dropout on the convolutional features only (not the RR features), so the
+        head cannot lean on the shape of one training patient's beats alone.
 
     Returns
     -------
@@ -53,6 +56,8 @@ def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float =
         x = layers.ReLU(name=f"trunk_b{i}_relu")(x)
         x = layers.MaxPooling1D(5, strides=2, name=f"trunk_b{i}_pool")(x)
     x = layers.Flatten(name=TRUNK_OUTPUT)(x)
+    if trunk_dropout:
+        x = layers.Dropout(trunk_dropout, name="trunk_dropout")(x)
     inputs = [beat]
     if rr_features:
         rr = keras.Input((N_RR_FEATURES,), name="rr")
