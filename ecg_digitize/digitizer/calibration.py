@@ -64,8 +64,9 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     runs = list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
     if side == "right":
         runs = runs[::-1]
+    bottoms = trace.bottom[lo:hi]
     for s, e in runs:
-        height = _plateau_height(seg, int(s), int(e), px_per_mm, level)
+        height = _plateau_height(seg, int(s), int(e), px_per_mm, level, bottoms)
         if height is not None:
             break
     else:
@@ -80,7 +81,8 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound))
 
 
-def _plateau_height(seg, s: int, e: int, px_per_mm: float, level: float) -> float | None:
+def _plateau_height(seg, s: int, e: int, px_per_mm: float, level: float,
+                    bottoms: np.ndarray | None = None) -> float | None:
     """Height (px) of a flat plateau ``seg[s:e]`` above its feet, or None if not pulse-like."""
     width = e - s
     if not (1.5 * px_per_mm <= width <= 14 * px_per_mm):
@@ -93,9 +95,22 @@ def _plateau_height(seg, s: int, e: int, px_per_mm: float, level: float) -> floa
     before = seg[max(0, s - int(1.5 * px_per_mm)):max(0, s - 1)]
     after = seg[e + 1:e + int(1.5 * px_per_mm)]
     feet = np.r_[before[np.isfinite(before)], after[np.isfinite(after)]]
-    foot = float(np.median(feet)) if len(feet) else level
-    height = foot - float(np.median(inner))
-    return height if height >= 2.5 * px_per_mm else None
+    top_level = float(np.median(inner))
+    feet = feet[feet > top_level + 2.5 * px_per_mm]
+    if len(feet):
+        foot = float(np.median(feet))
+    elif bottoms is not None:
+        # no foot drawn (the pulse stands alone): its vertical edges end at the foot level
+        k = max(2, int(0.5 * px_per_mm))
+        edges = np.r_[bottoms[max(0, s - k):s + 1], bottoms[max(0, e - 1):e + k]]
+        edges = edges[np.isfinite(edges)]
+        if not len(edges):
+            return None
+        foot = float(np.max(edges)) - 0.5 * max(1.0, 0.25 * px_per_mm)
+    else:
+        foot = level
+    height = foot - top_level
+    return height if height >= 4.0 * px_per_mm else None  # 0.5 mV at the lowest gain is 2.5 mm
 
 
 def _after_gap(cov: np.ndarray, edge: int, px_per_mm: float, direction: int) -> int:
@@ -130,6 +145,9 @@ def consistent(pulses: list[Pulse | None]) -> list[Pulse | None]:
     [False, False, True, True]
     """
     found = [p for p in pulses if p is not None]
+    # Machines draw a pulse on every row (or at least most): a lone one is a flat wave.
+    if len(pulses) >= 3 and len(found) < len(pulses) / 2:
+        return [None] * len(pulses)
     if len(found) < 2:
         return pulses
     h = float(np.median([p.height_px for p in found]))

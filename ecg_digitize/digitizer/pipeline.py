@@ -330,7 +330,7 @@ def _name_rhythm(traces, x_start, span, k) -> list[str]:
     """Name each rhythm strip by the short panel it matches best where they overlap."""
     names = []
     for r in range(3, 3 + k):
-        best, best_c = None, 0.8
+        best, best_c, corr = None, 0.8, {}
         for idx, lead in enumerate(STANDARD_LEADS):
             col, row = divmod(idx, 3)
             a = x_start + col * span / 4 + 0.1 * span / 4
@@ -341,8 +341,13 @@ def _name_rhythm(traces, x_start, span, k) -> list[str]:
             if ok.sum() < 20 or np.std(ya[ok]) == 0 or np.std(yb[ok]) == 0:
                 continue
             c = float(np.corrcoef(ya[ok], yb[ok])[0, 1])
+            corr[lead] = c
             if c > best_c:
                 best, best_c = lead, c
+        # limb leads look alike: keep the standard rhythm lead unless another is clearly better
+        std = lay.DEFAULT_RHYTHM[k][r - 3]
+        if best is not None and corr.get(std, -1.0) >= 0.7 and best_c - corr[std] < 0.1:
+            best = std
         names.append(best)
     defaults = [d for d in lay.DEFAULT_RHYTHM[k]]
     out = []
