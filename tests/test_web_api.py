@@ -258,8 +258,15 @@ def test_token_required():
         assert c.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.get("/api/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/api/health", headers={"X-Token": "s3cret"}).status_code == 200
-        assert c.get("/api/health?token=s3cret").status_code == 200
+        # never in the URL: it would end up in access logs and browser histories
+        assert c.get("/api/health?token=s3cret").status_code == 401
+        assert c.get("/api/health", headers={"Authorization": "Basic s3cret"}).status_code == 401
         assert c.post("/api/digitize", files={"file": ("p.png", b"x")}).status_code == 401
+        assert c.get("/api/download/" + "A" * 24 + ".csv").status_code == 401
+        assert c.get("/api/image/" + "A" * 24 + ".jpg").status_code == 401
+        # /docs offers the token through its "Authorize" button
+        schemes = c.get("/openapi.json").json()["components"]["securitySchemes"]
+        assert {"HTTPBearer", "APIKeyHeader"} <= set(schemes)
 
 
 def test_token_from_environment(monkeypatch):

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +21,7 @@ CHROMIUM = Path(os.environ.get("ECG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STARTUP_LIMIT_S = 10.0  # the bound for `ecg-digitize serve` on CPU (CPU seconds)
+TOKEN = "e2e-secret-token"
 STARTUP_WALL_LIMIT_S = 60.0  # wall clock, generous: CI shares its cores with training jobs
 
 pytestmark = [
@@ -64,6 +66,8 @@ def serve(*extra: str):
                 with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
                     if r.status == 200:
                         break
+            except urllib.error.HTTPError:
+                break  # it answered (401 when a token is required): it is up
             except OSError:
                 pass
             if time.perf_counter() - t0 > 60:
@@ -80,7 +84,8 @@ def serve(*extra: str):
 
 @pytest.fixture(scope="module")
 def server():
-    with serve() as (base, startup, _):
+    # With a token: the page must ask for it, then fetch preview and downloads with it.
+    with serve("--token", TOKEN) as (base, startup, _):
         yield base, startup
 
 
@@ -121,16 +126,18 @@ def test_upload_in_browser(server, browser, sim12, tmp_path):
     try:
         page = ctx.new_page()
         errors: list[str] = []
+        urls: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: urls.append(r.url))
         page.goto(base + "/")
         assert "not a medical device" in page.inner_text("#disclaimer")
 
-        # a readable error, not a stack trace
-        page.set_input_files("#file", str(not_image))
-        page.wait_for_selector("#error:not([hidden])", timeout=30_000)
-        assert "not a PNG, JPEG, TIFF, BMP or PDF" in page.inner_text("#error")
-
+        # no token yet: the server refuses and the page asks for it
         page.set_input_files("#file", str(page_png))
+        page.wait_for_selector("#token-form:not([hidden])", timeout=30_000)
+        assert "access token" in page.inner_text("#error")
+        page.fill("#token", TOKEN)
+        page.click("#token-form button")  # sends the same file again, with the token
         page.wait_for_selector("#result:not([hidden])", timeout=90_000)
         page.wait_for_function("() => Number(document.getElementById('page').dataset.traces) > 0",
                                timeout=30_000)
@@ -174,6 +181,15 @@ def test_upload_in_browser(server, browser, sim12, tmp_path):
         shot = tmp_path / "web_e2e_synthetic.jpg"
         page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
         assert shot.stat().st_size > 10_000
+        # a readable error, not a stack trace
+        page.set_input_files("#file", str(not_image))
+        page.wait_for_selector("#error:not([hidden])", timeout=30_000)
+        assert "not a PNG, JPEG, TIFF, BMP or PDF" in page.inner_text("#error")
+
+        # the token went in headers only: never in a URL (access logs, history)
+        assert any("/api/image/" in u for u in urls) and any("/api/download/" in u for u in urls)
+        assert not [u for u in urls if TOKEN in u], urls
+
         # the OpenAPI page renders from the package's own Swagger UI files
         page.goto(base + "/docs")
         page.wait_for_selector(".opblock", timeout=30_000)
@@ -196,6 +212,8 @@ def test_real_scan_in_browser(server, browser, tmp_path):
     try:
         page = ctx.new_page()
         page.goto(base + "/")
+        page.evaluate(f"() => sessionStorage.setItem('ecg-token', '{TOKEN}')")
+        page.reload()
         page.set_input_files("#file", str(_khan_scan()))
         page.wait_for_selector("#result:not([hidden])", timeout=120_000)
         page.wait_for_function("() => Number(document.getElementById('page').dataset.traces) > 0",

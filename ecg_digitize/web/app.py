@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
@@ -137,8 +138,9 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
     Parameters
     ----------
     token : str, optional
-        When set, every ``/api/`` call must carry it (``Authorization: Bearer <token>``,
-        an ``X-Token`` header, or ``?token=`` for links and images). Falls back to the
+        When set, every ``/api/`` call must carry it in a header (``Authorization:
+        Bearer <token>`` or ``X-Token``); a ``?token=`` query parameter is refused, so the
+        token never ends up in a URL or an access log. Falls back to the
         ``ECG_DIGITIZE_TOKEN`` environment variable; pass ``""`` to disable explicitly.
     max_bytes : int
         Largest upload (default 25 MB); more is refused with 413.
@@ -187,8 +189,9 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         title="ecg-digitize web tool",
         version=__version__,
         description=("Upload a picture of a paper ECG, get calibrated signals back. "
-                     f"{DISCLAIMER} When the server runs with a token, send it as "
-                     "`Authorization: Bearer <token>` (or `X-Token`, or `?token=`)."),
+                     f"{DISCLAIMER} When the server runs with a token, send it in a header: "
+                     "`Authorization: Bearer <token>` (or `X-Token: <token>`); it is never "
+                     "accepted in the URL."),
         docs_url=None, redoc_url=None, lifespan=lifespan,
     )
     app.state.pool, app.state.store, app.state.token = pool, store, token
@@ -221,17 +224,19 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
             message = "No file was uploaded: send the page image in the multipart field 'file'."
         return _error(422, "bad_request", message)
 
-    async def require_token(request: Request) -> None:
-        if token is None:
-            return
-        auth = request.headers.get("authorization", "")
-        given = (auth[7:] if auth.lower().startswith("bearer ") else None) \
-            or request.headers.get("x-token") or request.query_params.get("token") or ""
+    # Headers only: a token in the query string would land in access logs and histories.
+    # Declared as security schemes so /docs offers an "Authorize" button.
+    bearer = HTTPBearer(auto_error=False, description="the server's access token")
+    x_token = APIKeyHeader(name="X-Token", auto_error=False, description="the same token")
+
+    async def require_token(creds: HTTPAuthorizationCredentials | None = Security(bearer),
+                            header: str | None = Security(x_token)) -> None:
+        given = (creds.credentials if creds is not None else None) or header or ""
         if not secrets.compare_digest(given.encode(), token.encode()):
             raise ApiError(401, "unauthorized", "This server needs an access token: enter the "
                            "token you were given.", {"WWW-Authenticate": "Bearer"})
 
-    guarded = [Depends(require_token)]
+    guarded = [Depends(require_token)] if token is not None else []
 
     # ------------------------------------------------------------------ pages and docs
     @app.get("/", include_in_schema=False)

@@ -52,7 +52,31 @@ let resizeTimer;
 window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => pageView.draw(), 150); });
 
 // ------------------------------------------------------------------ talking to the server
-const withToken = (url) => (state.token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(state.token)}` : url);
+// With a token, files are fetched with the Authorization header and handed over as blob
+// URLs, so the token never appears in a URL (or in a server's access log).
+async function authedBlobUrl(url) {
+  const r = await fetch(url, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!r.ok) {
+    let msg = `The server answered ${r.status}.`;
+    try { msg = (await r.json()).message || msg; } catch { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return URL.createObjectURL(await r.blob());
+}
+
+function authedLink(a, filename = null) {
+  a.onclick = async (e) => {
+    if (!state.token) return;  // no token: the plain link works
+    e.preventDefault();
+    try {
+      const tmp = document.createElement("a");
+      tmp.href = await authedBlobUrl(a.href);
+      if (filename) tmp.download = filename; else tmp.target = "_blank";
+      tmp.click();
+      setTimeout(() => URL.revokeObjectURL(tmp.href), 60_000);
+    } catch (err) { showError(err.message); }
+  };
+}
 
 function setBusy(busy, text = "") {
   state.busy = busy;
@@ -128,7 +152,11 @@ function showResult(r) {
   ];
   $("summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", String(v))]));
   $("warnings").replaceChildren(...(r.warnings || []).map((w) => el("li", w)));
-  for (const f of ["zip", "csv", "json"]) $(`dl-${f}`).href = withToken(r.downloads[f]);
+  const stem = "ecg_" + r.source.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9]/g, "_").slice(0, 40);
+  for (const f of ["zip", "csv", "json"]) {
+    $(`dl-${f}`).href = r.downloads[f];
+    authedLink($(`dl-${f}`), `${stem}.${f}`);
+  }
   const q = (r.quality && r.quality.leads) || {};
   $("leads").tBodies[0].replaceChildren(...r.leads.map((lead, j) => {
     const plotted = r.signal[j].filter((v) => v !== null).length / r.fs;
@@ -141,7 +169,8 @@ function showResult(r) {
   const img = new Image();
   img.onload = () => { pageView.show(r, img); $("rerun-boxes").disabled = true; $("reset-boxes").disabled = true; };
   img.onerror = () => showError("The page preview could not be loaded.");
-  img.src = withToken(r.image.preview);
+  if (state.token) authedBlobUrl(r.image.preview).then((u) => { img.src = u; }, (err) => showError(err.message));
+  else img.src = r.image.preview;
   showClasses(r.classification);
 }
 
@@ -175,7 +204,8 @@ function showClasses(c) {
     }
     if (x) {
       const a = el("a", `model card: ${x.model}`);
-      a.href = withToken(x.card); a.target = "_blank"; a.rel = "noopener";
+      a.href = x.card; a.target = "_blank"; a.rel = "noopener";
+      authedLink(a);
       div.append(a);
     }
     return div;
