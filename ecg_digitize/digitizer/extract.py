@@ -138,8 +138,12 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
     bounds = np.searchsorted(cols, np.arange(width + 1)).tolist()
     mids = (tops + bots) / 2.0
     # capped below the skip cost: ink that continues the path is always worth taking
-    unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm),
-                       0.8 * skip).tolist()
+    unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
+    # Runs thinner than the pen are specks (anti-aliasing between two close strokes, grid
+    # remnants): where a speck and the trace both touch the path, take the trace.
+    lengths = bots - tops + 1
+    pen = float(np.clip(np.median(lengths), 1.0, max(1.0, 0.6 * px_per_mm)))
+    unary = (unary - 0.5 * np.minimum(lengths, pen) / pen).tolist()
     tops_l, bots_l = tops.tolist(), bots.tolist()
     n_runs = len(tops_l)
     cost = [0.0] * n_runs
@@ -300,22 +304,36 @@ def _column_values(top, bot, has, line_w, dark, x_lo):
         w = np.where(inside, w, 0.0)
         tot = w.sum(axis=1)
         y[short] = np.where(tot > 0, (w * rows).sum(axis=1) / np.maximum(tot, 1e-9), mid[short])
-    # Long runs: peak, trough or slope, judged against the covered neighbours.
+    # Long runs: peak, trough or slope. A column is a peak when its ink reaches higher
+    # than both neighbours' (a trough: lower), and where several neighbouring columns
+    # reach the same height (the pen's round cap) only the middle one is; the pen's centre
+    # is half a line width inside the ink's edge. Other long runs are slope columns: their
+    # middle (the polyline replaces them by the strokes' row crossings).
     half = (line_w - 1) / 2.0
-    pos = np.arange(width)
-    for x in np.nonzero(long_run)[0]:
-        prev = idx[idx < x]
-        nxt = idx[idx > x]
-        p_mid = mid[prev[-1]] if len(prev) else mid[x]
-        n_mid = mid[nxt[0]] if len(nxt) else mid[x]
-        margin = 0.5 * line_w
-        up = top[x] < min(p_mid, n_mid) - margin
-        down = bot[x] > max(p_mid, n_mid) + margin
-        if up and (not down or (min(p_mid, n_mid) - top[x]) >= (bot[x] - max(p_mid, n_mid))):
-            y[x] = top[x] + half
-        elif down:
-            y[x] = bot[x] - half
-        else:
-            y[x] = mid[x]
-    del pos
+    y[long_run] = mid[long_run]
+    y[_extremes(top, has, long_run, -1)] = top[_extremes(top, has, long_run, -1)] + half
+    lows = _extremes(bot, has, long_run, +1)
+    y[lows] = bot[lows] - half
     return y
+
+
+def _extremes(edge, has, long_run, sign: int) -> np.ndarray:
+    """Columns among ``long_run`` where ``edge`` (tops, sign -1; bottoms, +1) has a local
+    extreme over the covered columns, the middle one of a tied stretch."""
+    idx = np.nonzero(has)[0]
+    e = sign * edge[idx]               # larger = more extreme
+    out = []
+    n = len(idx)
+    k = 0
+    while k < n:
+        j = k
+        while j + 1 < n and e[j + 1] == e[k] and idx[j + 1] - idx[j] <= 2:
+            j += 1
+        left = e[k - 1] if k > 0 else -np.inf
+        right = e[j + 1] if j + 1 < n else -np.inf
+        if e[k] > left and e[k] > right:
+            c = idx[(k + j) // 2]
+            if long_run[c]:
+                out.append(c)
+        k = j + 1
+    return np.array(out, dtype=int)
