@@ -102,14 +102,15 @@ def evaluate_ptbxl_mi(model: str = "ptbxl-mi", cache: Path | None = None,
     """Record-level AUC / sensitivity / specificity on fold 10 and folds 9+10."""
     from .datasets.ptbxl import load_ptbxl_beats
     from ._models import load_model
-    from .train import _record_probs
+    from .mi import record_probabilities
 
     net = load_model(model)
     info = net.ecg_info
     d = load_ptbxl_beats(cache=cache / "ptbxl_beats.npz" if cache else None)
     x = d["beats"][:, 1, :, None] if info.get("n_leads", 1) == 1 else d["beats"][..., None]
     probs = net.predict(x, batch_size=1024, verbose=0)[:, 0]
-    rec = _record_probs(probs, d["beat_record"], d["fold"].size)
+    rec = record_probabilities(probs, d["beat_record"], d["fold"].size,
+                               info.get("aggregation", "mean"))
     thr = float(info.get("threshold", 0.5))
     res = {"variant": info.get("variant"), "n_records_without_beats": int(np.isnan(rec).sum())}
     for key, folds in (("fold10", (10,)), ("folds9_10", (9, 10)), ("train_folds1_8", range(1, 9))):

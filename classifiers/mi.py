@@ -14,7 +14,7 @@ from ._preprocess import BEAT_FS, BEAT_LEN, BEAT_PRE, bandpass, beat_windows, fi
 class MIResult:
     """Outcome of :func:`detect_mi`."""
 
-    probability: float                # mean beat probability of MI
+    probability: float                # record probability of MI (beats combined)
     label: str                        # "MI" or "not MI"
     threshold: float
     n_beats: int
@@ -31,8 +31,8 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
     """Estimate whether an ECG shows myocardial infarction (acute or old, PTB-XL "MI").
 
     Beats are cut around R peaks and scored by the frozen convolutional trunk of the
-    MIT-BIH beat network with a head trained on PTB-XL; the record's probability is the
-    mean over its beats.
+    MIT-BIH beat network with a head trained on PTB-XL; the record's probability combines
+    its beats as the model says (``mean_logit`` for the shipped linear head).
 
     Parameters
     ----------
@@ -83,8 +83,27 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
         inputs, used, warnings = _twelve_lead_beats(signal, fs, leads, info["leads"])
     if len(inputs) == 0:
         return MIResult(float("nan"), "unknown", thr, 0, used, warnings + ["no beats found"])
-    prob = float(net.predict(inputs, batch_size=512, verbose=0)[:, 0].mean())
+    beat_probs = net.predict(inputs, batch_size=512, verbose=0)[:, 0]
+    how = info.get("aggregation", "mean")
+    prob = float(record_probabilities(beat_probs, np.zeros(len(beat_probs), int), 1, how)[0])
     return MIResult(prob, "MI" if prob >= thr else "not MI", thr, len(inputs), used, warnings)
+
+
+def record_probabilities(beat_probs: np.ndarray, beat_record: np.ndarray, n_records: int,
+                         how: str = "mean") -> np.ndarray:
+    """Combine beat probabilities into one per record (NaN for a record without beats).
+
+    ``how="mean"`` averages probabilities; ``"mean_logit"`` averages log-odds, which for a
+    linear head equals scoring the record's mean beat embedding.
+    """
+    if how not in ("mean", "mean_logit"):
+        raise ValueError(f"unknown aggregation {how!r}")
+    p = np.clip(np.asarray(beat_probs, float), 1e-7, 1 - 1e-7)
+    v = np.log(p / (1 - p)) if how == "mean_logit" else p
+    sums = np.bincount(beat_record, weights=v, minlength=n_records)
+    counts = np.bincount(beat_record, minlength=n_records)
+    out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return 1 / (1 + np.exp(-out)) if how == "mean_logit" else out
 
 
 def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list[str], list[str]]:

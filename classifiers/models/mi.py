@@ -10,7 +10,8 @@ from .._preprocess import BEAT_LEN
 from .kachuee import TRUNK_OUTPUT
 
 
-def build_mi_head(beat_model, n_leads: int = 1, dropout: float = 0.3, units: int = 32):
+def build_mi_head(beat_model, n_leads: int = 1, dropout: float = 0.3, units: int = 32,
+                  feature_mean=None, feature_var=None, l2: float = 0.0):
     """Build an MI detector on the frozen trunk of a trained beat model.
 
     Parameters
@@ -22,7 +23,12 @@ def build_mi_head(beat_model, n_leads: int = 1, dropout: float = 0.3, units: int
     dropout : float
         Dropout before the new dense layer.
     units : int
-        Width of the new dense layer.
+        Width of the new dense layer; 0 gives a linear (logistic) head, whose beat logits
+        can be averaged over a record exactly like its mean embedding.
+    feature_mean, feature_var : array-like, optional
+        Training statistics of the trunk features (a built-in Normalization layer).
+    l2 : float
+        L2 penalty on the head's weights (small data sets).
 
     Returns
     -------
@@ -48,7 +54,11 @@ def build_mi_head(beat_model, n_leads: int = 1, dropout: float = 0.3, units: int
         inp = keras.Input((n_leads, BEAT_LEN, 1), name="beats12")
         x = layers.TimeDistributed(trunk, name="per_lead_trunk")(inp, training=False)
         x = layers.Flatten(name="leads_flatten")(x)
+    if feature_mean is not None:
+        x = layers.Normalization(mean=feature_mean, variance=feature_var, name="mi_norm")(x)
     x = layers.Dropout(dropout, name="mi_dropout")(x)
-    x = layers.Dense(units, activation="relu", name="mi_dense")(x)
-    out = layers.Dense(1, activation="sigmoid", name="mi_prob")(x)
+    reg = keras.regularizers.L2(l2) if l2 else None
+    if units:
+        x = layers.Dense(units, activation="relu", kernel_regularizer=reg, name="mi_dense")(x)
+    out = layers.Dense(1, activation="sigmoid", kernel_regularizer=reg, name="mi_prob")(x)
     return keras.Model(inp, out, name=f"mi_transfer_{n_leads}lead")
