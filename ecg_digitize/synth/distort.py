@@ -146,10 +146,12 @@ def wrinkles(page, mask, amplitude, rng):
     h, w = page.shape[:2]
     dx = _smooth_field((h, w), rng, 300) * amplitude
     dy = _smooth_field((h, w), rng, 300) * amplitude
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    map_x, map_y = gx + dx, gy + dy
-    page = cv2.remap(page, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    map_x = dx + np.arange(w, dtype=np.float32)[None, :]
+    map_y = dy + np.arange(h, dtype=np.float32)[:, None]
+    # fixed-point maps: remap runs about twice as fast and both images share them
+    m1, m2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+    page = cv2.remap(page, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask = cv2.remap(mask, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     shade = 1 + 0.02 * amplitude * cv2.Sobel(dx, cv2.CV_32F, 1, 0, ksize=3)
     return page * np.clip(shade, 0.7, 1.2)[..., None], mask, np.eye(3)
 
