@@ -108,3 +108,50 @@ def test_layout_classification_rules():
     assert layout.classify(12, {"quarters": 0, "half": 0}, 0.7) == "12x1"
     assert layout.classify(12, {"quarters": 0, "half": 0}, 0.0) == "strip"
     assert layout.classify(1, {}, 0.0) == "strip"
+    # rows that follow one another in time are a wrapped strip, whatever their count
+    assert layout.classify(6, {"quarters": 0.2, "half": 0.0, "quarters_all": 0.1, "half_all": 0.0,
+                               "lower_all": 0.1}, 0.05) == "strip"
+    assert layout.classify(3, {"quarters": 0.3, "half": 0.3}, 0.02) == "strip"
+
+
+@pytest.fixture(scope="module")
+def sim30():
+    from ecg_digitize.synth import simulate_12lead
+
+    sig, fs, leads = simulate_12lead(duration=30, fs=300, seed=3)
+    return sig[:, [1]], fs, ["II"]
+
+
+@pytest.mark.parametrize("lay", ["3x4", "3x4+II", "3x4+II,V1,V5", "6x2", "12x1"])
+def test_end_to_end_layouts(sim12, lay):
+    """Each 12-lead layout is recognised, scores well and has no time lag (time zero)."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout=lay, seed=7)
+    rec = digitize(image)
+    assert rec.layout == lay
+    score = score_record(rec, truth)
+    assert score.snr > 18
+    assert abs(np.median([s.lag for s in score.leads.values()])) <= 1
+
+
+@pytest.mark.parametrize("rows", [3, 6])
+def test_end_to_end_wrapped_strip(sim30, rows):
+    """A long single lead wrapped into rows: recognised as a strip, no drift row to row."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import snr
+
+    sig, fs, leads = sim30
+    if rows == 6:  # 60 s
+        sig = np.r_[sig, sig]
+    image, truth = render(sig, fs, leads, layout="strip", dpi=150, seed=1, header=False)
+    rec = digitize(image, fs=fs)
+    assert rec.layout == "strip"
+    est, t = rec.signal[:, 0], truth.signal[:, 0]
+    n = min(len(est), len(t))
+    per_row = int(10 * fs)
+    lags = [snr(est[k:k + per_row], t[k:k + per_row], fs).lag for k in range(0, n - per_row + 1, per_row)]
+    assert len(lags) == rows and max(abs(x) for x in lags) <= 1
+    assert snr(est[:n], t[:n], fs).snr > 15

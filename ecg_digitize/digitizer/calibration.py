@@ -60,6 +60,11 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     if not up.any():
         return None
     # candidate plateaus: runs of "up" columns, nearest the row's end first
+    # A plateau is flat: split the high stretches where the path steps (a pulse edge
+    # joined to its foot, when the foot itself lies above the row's baseline).
+    step = np.zeros(len(seg), bool)
+    step[1:] = np.abs(np.diff(seg)) > max(1.0, 0.2 * px_per_mm)
+    up &= ~step
     d = np.diff(np.r_[0, up.view(np.int8), 0])
     runs = list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
     if side == "right":

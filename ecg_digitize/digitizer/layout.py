@@ -93,8 +93,10 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
         base = float(np.sum(w * np.arange(lo, hi)) / max(w.sum(), 1e-9))
         up = peaks[k - 1] if k > 0 else max(0.0, p - 1.5 * (peaks[1] - p if len(peaks) > 1 else 25 * px_per_mm))
         down = peaks[k + 1] if k + 1 < len(peaks) else min(h - 1.0, p + 1.2 * (p - peaks[k - 1] if k > 0 else 25 * px_per_mm))
-        # Horizontal extent: columns with long-trace ink within +-3 mm of the baseline.
-        near = traces[max(0, int(base - 3 * px_per_mm)):int(base + 3 * px_per_mm) + 1]
+        # Horizontal extent: columns with long-trace ink near the baseline (within 3 mm,
+        # or a third of the way to the neighbouring rows when they are further).
+        reach = max(3 * px_per_mm, 0.33 * min(p - up, down - p))
+        near = traces[max(0, int(base - reach)):int(base + reach) + 1]
         xs = np.nonzero(near.any(axis=0))[0]
         if len(xs) < 5 * px_per_mm:
             continue
@@ -144,7 +146,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     """Choose the layout from the row count, column-break evidence and simultaneity.
 
     ``breaks`` maps ``"quarters"`` (mean evidence at 1/4 and 3/4 of the upper rows) and
-    ``"half"`` (at 1/2) to 0..1.
+    ``"half"`` (at 1/2) to 0..1; for 6 rows, optionally ``"quarters_all"``, ``"half_all"``
+    (over all six rows) and ``"lower_all"`` (every break position of rows 4-6).
+    ``simultaneous`` is :func:`simultaneity` over all rows: rows of a 12-lead layout are
+    recorded at the same time, the rows of a wrapped single-lead strip one after another.
 
     Examples
     --------
@@ -153,15 +158,29 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     '3x4+1'
     >>> classify(6, {"quarters": 0.0, "half": 0.9}, 0.6)
     '6x2'
+    >>> classify(6, {"quarters": 0.2, "half": 0.0}, 0.05)  # six rows of one long strip
+    'strip'
     """
     q, h = breaks.get("quarters", 0.0), breaks.get("half", 0.0)
+    if n_rows <= 1:
+        return "strip"
+    if simultaneous < 0.3:
+        return "strip"
+    # a very regular rhythm can line rows up by chance; 3 to 6 rows of a 12-lead page
+    # also break into columns
+    if n_rows != 12 and simultaneous < 0.5 and max(q, h) < 0.3:
+        return "strip"
     if n_rows == 12:
-        return "12x1" if simultaneous > 0.3 else "strip"
+        return "12x1"
     if n_rows == 6:
+        if "half_all" in breaks:
+            # 6x2: every row breaks at half width only; 3x4+3: the upper rows break at
+            # quarters and the three rhythm strips do not break at all
+            six_two = breaks["half_all"] - breaks["quarters_all"]
+            three_four = q - breaks["lower_all"]
+            return "6x2" if six_two > three_four else "3x4+3"
         return "6x2" if h > 0.5 and q < 0.4 else "3x4+3"
     if n_rows in (3, 4, 5):
-        if max(q, h) < 0.2 and simultaneous < 0.3:
-            return "strip"
         return "3x4" if n_rows == 3 else f"3x4+{n_rows - 3}"
     if n_rows < 3 or n_rows > 6:
         return "strip"

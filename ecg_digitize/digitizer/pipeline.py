@@ -10,6 +10,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from ..errors import CalibrationError, DigitizeError, LayoutError, NotAnEcgError
 from ..record import STANDARD_LEADS, Calibration, Record
@@ -395,17 +396,19 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     breaks = {"quarters": float(ev[:, [0, 2]].mean()), "half": float(ev[:, 1].mean())}
     if n == 6:
         ev6 = lay.row_breaks(traces, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
-        breaks = {"quarters": float(ev6[:, [0, 2]].mean()), "half": float(ev6[:, 1].mean())}
-    sim_rows = traces[: min(n, 12)] if n in (12,) else traces[: min(3, n)]
+        breaks.update({"quarters_all": float(ev6[:, [0, 2]].mean()), "half_all": float(ev6[:, 1].mean()),
+                       "lower_all": float(ev6[3:].mean())})
+    # Every 12-lead layout shows all its rows over the same seconds (QRS complexes line
+    # up down the page); the rows of a wrapped strip follow one another.
     sims = []
-    for tr in sim_rows:
+    for tr in traces[:12]:
         a = int(x_start - tr.x0)
         sims.append(tr.y[max(0, a): max(0, a) + int(span)])
     simult = lay.simultaneity(sims) if len(sims) > 1 else 0.0
     kind = lay.classify(n, breaks, simult)
     if kind.startswith("3x4+"):
         k = int(kind[4:])
-        names = _name_rhythm(traces, x_start, span, k)
+        names = _name_rhythm(traces, x_start, span, k, px_per_mm)
         kind = "3x4+" + ",".join(names)
     if kind == "strip":
         warnings.append("single-lead strip: the lead's name is not read from the page (called II)")
@@ -413,21 +416,44 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     return kind, note
 
 
-def _name_rhythm(traces, x_start, span, k) -> list[str]:
-    """Name each rhythm strip by the short panel it matches best where they overlap."""
+def _same_curve(ta, tb, a: float, b: float, max_shift: int) -> float | None:
+    """How much two rows' paths over page columns ``a..b`` are the same curve: 1 minus
+    their residual over their amplitude (offsets removed), at the best horizontal shift
+    up to ``max_shift`` px (rows of a scan or photo are not perfectly aligned). None
+    when they do not even correlate."""
+    ya = _slice(ta, a, b)
+    sigma = max(1.0, max_shift / 2)
+    best = None
+    for d in range(-max_shift, max_shift + 1):
+        yb = _slice(tb, a + d, b + d)
+        ok = np.isfinite(ya) & np.isfinite(yb)
+        if ok.sum() < 20 or np.std(ya[ok]) == 0 or np.std(yb[ok]) == 0:
+            continue
+        if float(np.corrcoef(ya[ok], yb[ok])[0, 1]) < 0.5:
+            continue
+        # the same lead is the same curve, amplitude included (II and aVF correlate too)
+        # compared smoothed over ~1 mm: a sharp QRS a pixel apart is still the same curve
+        da = gaussian_filter1d(ya[ok] - np.median(ya[ok]), sigma)
+        db = gaussian_filter1d(yb[ok] - np.median(yb[ok]), sigma)
+        c = 1.0 - float(np.sqrt(np.mean((da - db) ** 2)) / (0.5 * (np.std(da) + np.std(db))))
+        best = c if best is None else max(best, c)
+    return best
+
+
+def _name_rhythm(traces, x_start, span, k, px_per_mm: float = 8.0) -> list[str]:
+    """Name each rhythm strip by the short panel it matches best where they overlap
+    (the same curve at the same seconds, see :func:`_same_curve`)."""
     names = []
+    max_shift = max(1, int(round(1.0 * px_per_mm)))
     for r in range(3, 3 + k):
         best, best_c, corr = None, 0.8, {}
         for idx, lead in enumerate(STANDARD_LEADS):
             col, row = divmod(idx, 3)
             a = x_start + col * span / 4 + 0.1 * span / 4
             b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
-            ya = _slice(traces[r], a, b)
-            yb = _slice(traces[row], a, b)
-            ok = np.isfinite(ya) & np.isfinite(yb)
-            if ok.sum() < 20 or np.std(ya[ok]) == 0 or np.std(yb[ok]) == 0:
+            c = _same_curve(traces[r], traces[row], a, b, max_shift)
+            if c is None:
                 continue
-            c = float(np.corrcoef(ya[ok], yb[ok])[0, 1])
             corr[lead] = c
             if c > best_c:
                 best, best_c = lead, c
