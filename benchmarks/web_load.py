@@ -11,6 +11,7 @@ Starts ``ecg-digitize serve`` on a free 127.0.0.1 port (a real uvicorn server), 
 Usage::
 
     python benchmarks/web_load.py --dpi 200 --repeat 5 --concurrent 20 --rounds 3
+    python benchmarks/web_load.py --dpi 200 --repeat 3 --rounds 6 --ttl 20   # memory without the store
 
 Timings on a shared machine are noisy: the script prints the load average with them.
 """
@@ -38,10 +39,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int, max_pending: int) -> tuple[subprocess.Popen, str, float]:
+def start_server(workers: int, max_pending: int,
+                 ttl: float | None = None) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     cmd = [sys.executable, "-m", "ecg_digitize.cli", "serve", "--port", str(port),
            "--workers", str(workers), "--max-pending", str(max_pending), "--log-level", "warning"]
+    if ttl is not None:
+        cmd += ["--ttl", str(ttl)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
     base = f"http://127.0.0.1:{port}"
@@ -64,6 +68,24 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux): start-up cost independent of load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def health_idle_ms(base: str, n: int = 20) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        httpx.get(base + "/api/health", timeout=30)
+        times.append(time.perf_counter() - t0)
+    return round(1000 * statistics.median(times), 1)
 
 
 def page_png(dpi: float, seed: int = 0) -> bytes:
@@ -137,27 +159,42 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--max-pending", type=int, default=32)
+    ap.add_argument("--ttl", type=float, default=None,
+                    help="result lifetime passed to serve (default: serve's, 1 hour). The "
+                         "server keeps every result until it expires (at most 200), so memory "
+                         "grows with results by design; a short --ttl shows what is left")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args(argv)
 
     data = page_png(args.dpi)
-    proc, base, startup = start_server(args.workers, args.max_pending)
-    report = {"dpi": args.dpi, "page_bytes": len(data), "workers": args.workers,
+    proc, base, startup = start_server(args.workers, args.max_pending, args.ttl)
+    report = {"dpi": args.dpi, "page_bytes": len(data), "workers": args.workers, "ttl_s": args.ttl,
               "cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
-              "startup_s": round(startup, 2), "rss_mb_start": rss_mb(proc.pid)}
+              "startup_s": round(startup, 2), "startup_cpu_s": cpu_s(proc.pid),
+              "rss_mb_start": rss_mb(proc.pid)}
     try:
+        report["health_idle_p50_ms"] = health_idle_ms(base)
         upload(base, data)  # first call pays lazy imports; not counted
+        cpu0, load0 = cpu_s(proc.pid), os.getloadavg()
         single = [upload(base, data) for _ in range(args.repeat)]
+        cpu1 = cpu_s(proc.pid)
         assert all(s["status"] == 200 for s in single), single
         report["single"] = {
             "wall_s": [round(s["wall"], 2) for s in single],
             "wall_median_s": round(statistics.median(s["wall"] for s in single), 2),
-            "server_median_s": round(statistics.median(s["server"] for s in single), 2)}
+            "server_median_s": round(statistics.median(s["server"] for s in single), 2),
+            # server CPU seconds per page: what a page costs, independent of machine load
+            "server_cpu_s_per_page": (round((cpu1 - cpu0) / len(single), 2)
+                                      if cpu0 is not None and cpu1 is not None else None),
+            "load_avg": [round(x, 2) for x in load0]}
         report["rss_mb_after_single"] = rss_mb(proc.pid)
         report["rounds"] = []
         for k in range(args.rounds):
+            load = os.getloadavg()
             rnd = concurrent_round(base, data, args.concurrent)
             rnd["rss_mb_after"] = rss_mb(proc.pid)
+            rnd["results_stored"] = httpx.get(base + "/api/health", timeout=30).json().get("results")
+            rnd["load_avg_before"] = [round(x, 2) for x in load]
             report["rounds"].append(rnd)
             print(f"round {k + 1}: {json.dumps(rnd)}", flush=True)
         report["load_avg_end"] = os.getloadavg()
