@@ -27,6 +27,7 @@ class Pulse:
     height_px: float
     width_px: float
     trace_bound: int
+    foot_y: float = float("nan")  # page row of the pulse's foot: the row's 0 mV line
 
 
 def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
@@ -83,7 +84,9 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
         bound = _after_gap(cov, x_right - trace.x0, px_per_mm, +1) + trace.x0
     else:
         bound = _after_gap(cov, x_left - trace.x0, px_per_mm, -1) + trace.x0
-    return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound))
+    inner = seg[s:e][max(1, width // 5): max(2, width - width // 5)]
+    foot_y = float(np.median(inner)) + float(height)
+    return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound), foot_y)
 
 
 def _plateau_height(seg, s: int, e: int, px_per_mm: float, level: float,

@@ -219,8 +219,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         if p.row >= len(traces):
             continue
         tr = traces[p.row]
+        pulse = pulses[p.row]
         n, v, base = signals.panel_samples(tr, row_x0[p.row], p, fs, px_per_s, px_per_mv, px_per_mm,
-                                           boundaries=boundaries.get(p.row, ()))
+                                           boundaries=boundaries.get(p.row, ()),
+                                           zero_y=None if pulse is None else pulse.foot_y)
         keep = n < n_total
         n, v = n[keep], v[keep]
         j = leads.index(p.lead)

@@ -62,12 +62,15 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 
 
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
-                  px_per_mm: float, boundaries=()) -> tuple[np.ndarray, np.ndarray, float]:
-    """Sample indices, values (mV) and isoelectric level (page y) of one panel.
+                  px_per_mm: float, boundaries=(), zero_y: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sample indices, values (mV) and 0 mV level (page y) of one panel.
 
     ``trace`` is the row's :class:`~.extract.RowTrace`; ``panel`` a
     :class:`~ecg_digitize.synth.layouts.Panel`; ``boundaries`` page columns where
-    the row changes lead.
+    the row changes lead. ``zero_y``: the row's 0 mV line where the page shows it (the
+    foot of its calibration pulse); it is used when the panel's isoelectric level lies
+    within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.
     """
     n0 = int(np.ceil(panel.t0 * fs - 1e-9))
     n1 = int(np.ceil(panel.t1 * fs - 1e-9))
@@ -96,6 +99,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
         good = ~near_b & np.isfinite(y)
         y = np.where(near_b, np.interp(np.arange(len(y)), np.nonzero(good)[0], y[good]), y)
     base = isoelectric(y, px_per_mm)
+    if zero_y is not None and np.isfinite(zero_y) and abs(base - zero_y) <= px_per_mv:
+        base = float(zero_y)
     v = (base - y) / px_per_mv
     if getattr(panel, "inverted", False):
         v = -v
