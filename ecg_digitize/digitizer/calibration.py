@@ -65,9 +65,11 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     # joined to its foot, when the foot itself lies above the row's baseline).
     step = np.zeros(len(seg), bool)
     step[1:] = np.abs(np.diff(seg)) > max(1.0, 0.2 * px_per_mm)
-    up &= ~step
     d = np.diff(np.r_[0, up.view(np.int8), 0])
-    runs = list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+    runs = []
+    for s0, e0 in zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]):
+        cuts = [int(s0)] + [int(i) for i in np.nonzero(step[s0 + 1:e0])[0] + s0 + 1] + [int(e0)]
+        runs.extend(zip(cuts[:-1], cuts[1:]))
     if side == "right":
         runs = runs[::-1]
     bottoms = trace.bottom[lo:hi]
