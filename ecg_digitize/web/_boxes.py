@@ -36,7 +36,8 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
     -------
     Record
         Leads read from the boxes (NaN elsewhere), the base run's calibration, the new
-        boxes in ``geometry["boxes"]``, quality recomputed.
+        boxes in ``geometry["boxes"]``, quality recomputed. Each lead keeps the 0 mV line
+        the automatic run used for it while its box still spans that line.
     """
     from ..digitizer import deskew, extract, greyscale, quality, signals, threshold
     from ..digitizer.load import load_image
@@ -55,6 +56,7 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
         dark = deskew.rotate(dark, -angle, border=0.0)
     _, mask = threshold.adaptive_otsu(dark)
 
+    base_boxes = list(base.geometry.get("boxes") or [])
     leads = list(base.leads) + [b["lead"] for b in boxes if b["lead"] not in base.leads]
     leads = list(dict.fromkeys(leads))
     spans = [(b["bbox"][2] - b["bbox"][0]) / px_per_s for b in boxes]
@@ -71,7 +73,8 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
                                   int(x0), int(np.ceil(x1)), px_per_mm=px_per_mm)
         panel = SimpleNamespace(lead=box["lead"], t0=t0, t1=t0 + span, x_offset_s=0.0,
                                 inverted=bool(box.get("inverted", False)))
-        n, v, level = signals.panel_samples(trace, x0, panel, fs, px_per_s, px_per_mv, px_per_mm)
+        n, v, level = signals.panel_samples(trace, x0, panel, fs, px_per_s, px_per_mv, px_per_mm,
+                                            zero_y=_zero_line(box, base_boxes))
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(box["lead"])] = v
@@ -90,3 +93,24 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
                     + ["lead boxes were set by hand"])
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     return record
+
+
+def _zero_line(box: dict, base_boxes: list[dict]) -> float | None:
+    """The 0 mV line (page y) the automatic run used for this lead, if it lies in ``box``.
+
+    The pipeline takes 0 mV from the row's calibration-pulse foot when the lead's
+    isoelectric level is within 1 mV of it; the line is a property of the page, so a
+    corrected box keeps it as long as the box still spans it (``panel_samples`` applies
+    the same 1 mV rule). A ``baseline_y`` sent with the box wins. None: isoelectric level.
+    """
+    y0, y1 = box["bbox"][1], box["bbox"][3]
+    given = box.get("baseline_y")
+    if isinstance(given, (int, float)) and np.isfinite(given) and y0 <= given <= y1:
+        return float(given)
+    levels = [float(b["baseline_y"]) for b in base_boxes
+              if b.get("lead") == box["lead"] and isinstance(b.get("baseline_y"), (int, float))
+              and np.isfinite(b["baseline_y"]) and y0 <= b["baseline_y"] <= y1]
+    if not levels:
+        return None
+    middle = (y0 + y1) / 2
+    return min(levels, key=lambda y: abs(y - middle))
