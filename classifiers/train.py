@@ -28,8 +28,11 @@ from ._preprocess import BEAT_FS, BEAT_LEN, RHYTHM_FS, RHYTHM_WIN
 
 
 def _machine() -> str:
+    import tensorflow as tf  # already loaded by the training run
+
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or "default"
     return f"{platform.machine()} {os.cpu_count()} logical CPUs ({platform.processor() or 'cpu'}), " \
-           f"TF threads {os.environ.get('ECG_CLASSIFY_THREADS', '2')}"
+           f"TF threads {threads}"
 
 
 def _save(model, out: Path, info: dict) -> None:
