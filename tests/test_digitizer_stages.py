@@ -144,8 +144,10 @@ def test_end_to_end_wrapped_strip(sim30, rows):
     from ecg_digitize.metrics import snr
 
     sig, fs, leads = sim30
-    if rows == 6:  # 60 s
-        sig = np.r_[sig, sig]
+    if rows == 6:  # 60 s (not the 30 s twice: rows 4-6 would repeat rows 1-3 like rhythm strips)
+        from ecg_digitize.synth import simulate_12lead
+
+        sig = np.r_[sig, simulate_12lead(duration=30, fs=300, seed=4, heart_rate=83)[0][:, [1]]]
     image, truth = render(sig, fs, leads, layout="strip", dpi=150, seed=1, header=False)
     rec = digitize(image, fs=fs)
     assert rec.layout == "strip"
@@ -153,5 +155,5 @@ def test_end_to_end_wrapped_strip(sim30, rows):
     n = min(len(est), len(t))
     per_row = int(10 * fs)
     lags = [snr(est[k:k + per_row], t[k:k + per_row], fs).lag for k in range(0, n - per_row + 1, per_row)]
-    assert len(lags) == rows and max(abs(x) for x in lags) <= 1
+    assert len(lags) == rows and max(abs(x) for x in lags) <= 2  # was 7 per row before the fix
     assert snr(est[:n], t[:n], fs).snr > 15

@@ -128,18 +128,33 @@ def row_breaks(traces: list, x_start: float, span: float, fractions, px_per_mm: 
     return out
 
 
-def simultaneity(signals: list[np.ndarray]) -> float:
+def simultaneity(signals: list[np.ndarray], *, sigma: float = 3.0, max_lag: int = 0) -> float:
     """Mean correlation of the rows' slope magnitudes: near 1 when rows are recorded at the
-    same time (QRS complexes line up), near 0 for consecutive pieces of one strip."""
+    same time (QRS complexes line up), near 0 for consecutive pieces of one strip.
+
+    Each pair is compared at its best shift up to ``max_lag`` px (a photo's perspective
+    shifts rows against each other), after smoothing by ``sigma`` px.
+    """
     acts = []
     n = min(len(s) for s in signals)
     for s in signals:
         d = np.abs(np.diff(np.nan_to_num(s[:n], nan=np.nanmedian(s))))
-        acts.append(gaussian_filter1d(d, 3))
-    if len(acts) < 2:
+        a = gaussian_filter1d(d, sigma)
+        acts.append((a - a.mean()) / (a.std() + 1e-12))
+    if len(acts) < 2 or n < 4 * max_lag + 10:
         return 0.0
-    c = np.corrcoef(np.array(acts))
-    return float(np.nanmean(c[np.triu_indices(len(acts), 1)]))
+    vals = []
+    for i in range(len(acts)):
+        for j in range(i + 1, len(acts)):
+            a, b = acts[i], acts[j]
+            best = -1.0
+            for lag in range(-max_lag, max_lag + 1):
+                x = a[max(0, lag): n - 1 + min(0, lag)]
+                y = b[max(0, -lag): n - 1 - max(0, lag)]
+                c = float(np.mean((x - x.mean()) * (y - y.mean())) / (x.std() * y.std() + 1e-12))
+                best = max(best, c)
+            vals.append(best)
+    return float(np.mean(vals))
 
 
 def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
@@ -164,14 +179,16 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     q, h = breaks.get("quarters", 0.0), breaks.get("half", 0.0)
     if n_rows <= 1:
         return "strip"
-    if simultaneous < 0.3:
-        return "strip"
-    # a very regular rhythm can line rows up by chance; 3 to 6 rows of a 12-lead page
-    # also break into columns
-    if n_rows != 12 and simultaneous < 0.5 and max(q, h) < 0.3:
-        return "strip"
     if n_rows == 12:
-        return "12x1"
+        return "12x1" if simultaneous > 0.3 else "strip"
+    # 3 to 6 rows of a 12-lead page break into columns, and a rhythm strip repeats one of
+    # the panels above it (``"rhythm_match"``, 0..1); on photos the simultaneity is blurred
+    # by the extraction, so a strip also needs rows without clear column breaks.
+    # Three rows have no rhythm strip to match, and a very regular rhythm can line up a
+    # strip's rows by chance: they need more simultaneity.
+    if breaks.get("rhythm_match", 0.0) < 0.8 and max(q, h) < 0.6 and \
+            simultaneous < (0.45 if n_rows == 3 else 0.3):
+        return "strip"
     if n_rows == 6:
         if "half_all" in breaks:
             # 6x2: every row breaks at half width only; 3x4+3: the upper rows break at

@@ -406,7 +406,10 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     for tr in traces[:12]:
         a = int(x_start - tr.x0)
         sims.append(tr.y[max(0, a): max(0, a) + int(span)])
-    simult = lay.simultaneity(sims) if len(sims) > 1 else 0.0
+    simult = (lay.simultaneity(sims, sigma=max(3.0, 0.8 * px_per_mm), max_lag=int(round(2 * px_per_mm)))
+              if len(sims) > 1 else 0.0)
+    if 4 <= n <= 6:
+        breaks["rhythm_match"] = _rhythm_match(traces, x_start, span, px_per_mm)
     kind = lay.classify(n, breaks, simult)
     if kind.startswith("3x4+"):
         k = int(kind[4:])
@@ -439,6 +442,21 @@ def _same_curve(ta, tb, a: float, b: float, max_shift: int) -> float | None:
         db = gaussian_filter1d(yb[ok] - np.median(yb[ok]), sigma)
         c = 1.0 - float(np.sqrt(np.mean((da - db) ** 2)) / (0.5 * (np.std(da) + np.std(db))))
         best = c if best is None else max(best, c)
+    return best
+
+
+def _rhythm_match(traces, x_start, span, px_per_mm: float) -> float:
+    """How well the 4th row repeats one of the 12 panels of the three rows above it
+    (best :func:`_same_curve`, 0 when none correlates)."""
+    best = 0.0
+    shift = max(1, int(round(1.0 * px_per_mm)))
+    for idx in range(12):
+        col, row = divmod(idx, 3)
+        a = x_start + col * span / 4 + 0.1 * span / 4
+        b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
+        c = _same_curve(traces[3], traces[row], a, b, shift)
+        if c is not None:
+            best = max(best, c)
     return best
 
 
