@@ -242,8 +242,13 @@ def train_cinc2017(args) -> None:
     cw = class_weights(y[tr_idx], len(RHYTHM_CLASSES), power=args.weight_power)
     print("train", np.bincount(y[tr_idx]), "val", np.bincount(y[val_idx]), "weights", cw.round(2))
     val_x = np.stack([rhythm_windows(d["signals"][i])[0] for i in val_idx])[:, :, None]
-    model = build_resnet1d(len(RHYTHM_CLASSES), width=args.width, n_blocks=args.blocks,
-                           hrv_mean=hrv[tr_idx].mean(0), hrv_var=hrv[tr_idx].var(0) + 1e-6)
+    if args.init:  # continue training a saved model (a warm restart of the schedule)
+        import keras
+
+        model = keras.saving.load_model(args.init, safe_mode=True)
+    else:
+        model = build_resnet1d(len(RHYTHM_CLASSES), width=args.width, n_blocks=args.blocks,
+                               hrv_mean=hrv[tr_idx].mean(0), hrv_var=hrv[tr_idx].var(0) + 1e-6)
     print("parameters", model.count_params())
     hist = fit_model(model, [tr_idx.astype("int64"), hrv[tr_idx]], y[tr_idx],
                      [val_x, hrv[val_idx]], y[val_idx], epochs=args.epochs,
@@ -261,7 +266,17 @@ def train_cinc2017(args) -> None:
             "class_weights": cw.round(4).tolist(), "train_seconds": round(hist["seconds"], 1),
             "epochs_run": len(hist["loss"]), "best_epoch": hist.get("best_epoch"),
             "history": hist, "seed": args.seed}
+    if args.init:
+        info["continued_from"] = _continued_from(args.init)
     _save(model, Path(args.out), info)
+
+
+def _continued_from(path: str) -> dict:
+    """The earlier run a continued training starts from (its command, epochs, seconds)."""
+    side = Path(path).with_suffix(".json")
+    info = json.loads(side.read_text()) if side.exists() else {}
+    return {"model": str(path), **{k: info.get(k) for k in
+                                   ("command", "epochs_run", "best_epoch", "train_seconds")}}
 
 
 # ---------------------------------------------------------------------- CLI
@@ -302,6 +317,7 @@ def main(argv=None) -> None:
     common(sp, "pretrained/cinc2017-af.keras", 40, 32, 2e-3)
     sp.add_argument("--width", type=int, default=16)
     sp.add_argument("--blocks", type=int, default=8)
+    sp.add_argument("--init", default=None, help="a .keras model to continue training from")
     sp.add_argument("--weight-power", type=float, default=0.5)
     args = p.parse_args(argv)
     {"mitbih": train_mitbih, "ptbxl-mi": train_ptbxl_mi,
