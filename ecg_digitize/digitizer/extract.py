@@ -225,6 +225,7 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
             sub = (rows[:, None] >= top[cols][None, :]) & (rows[:, None] <= bot[cols][None, :])
             # columns are contiguous except for skipped ones; keep them apart
             gx, gy = _row_centres(sub, cols, rows, dark, x_lo, max_width=1.6 * line_w + 1)
+            gx, gy = _destair(gx, gy)
             pts_x.append(gx)
             pts_y.append(gy)
             # extremes of the stroke group: keep the column samples that are peaks/troughs
@@ -237,6 +238,27 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
     ok = np.isfinite(py)
     order = np.argsort(px[ok], kind="stable")
     return px[ok][order], py[ok][order]
+
+
+def _destair(gx, gy, tol=0.05):
+    """Collapse each vertical stair of the row crossings into its middle point.
+
+    Where a steep stroke's horizontal runs are solid ink, consecutive rows give the same
+    centre x (quantised to half a pixel) and the crossings form a staircase: a vertical
+    stretch of rows at one x, then a jump. The centre line passes the middle of each
+    stair, so a stretch of consecutive rows with the same x becomes one point at its mean y.
+    """
+    if len(gx) < 3:
+        return gx, gy
+    key = np.round(gx / tol)
+    order = np.lexsort((gy, key))
+    k, y = key[order], gy[order]
+    new = np.r_[True, (k[1:] != k[:-1]) | (y[1:] - y[:-1] > 1.5)]
+    grp = np.cumsum(new) - 1
+    cnt = np.bincount(grp)
+    out_x = np.bincount(grp, weights=gx[order]) / cnt
+    out_y = np.bincount(grp, weights=y) / cnt
+    return out_x, out_y
 
 
 def _row_centres(sub, cols, rows, dark, x_lo, max_width):
