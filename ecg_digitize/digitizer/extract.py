@@ -264,7 +264,8 @@ def _destair(gx, gy, tol=0.05):
 def _row_centres(sub, cols, rows, dark, x_lo, max_width):
     """Sub-pixel x centres of the strokes crossing each row of ``sub`` (rows x columns).
 
-    A run as wide as one stroke gives its darkness-weighted centre. A narrow spike's up-
+    A run as wide as one stroke gives its darkness-weighted centre, the anti-aliased pixel
+    either side (below the trace threshold) included. A narrow spike's up-
     and down-strokes can merge into one wider run: it gives two points, one stroke width
     in from each end. Wider runs (a peak's cap, flat parts) are left to the column samples.
     """
@@ -292,8 +293,18 @@ def _row_centres(sub, cols, rows, dark, x_lo, max_width):
     cwx[:, 1:] = np.cumsum(w * cols[None, :], axis=1)
     rs, ss, es = r[single], s[single], e[single]
     tot = cw[rs, es] - cw[rs, ss]
-    xs = np.where(tot > 0, (cwx[rs, es] - cwx[rs, ss]) / np.maximum(tot, 1e-12),
-                  (cols[ss] + cols[es - 1]) / 2.0)
+    totx = cwx[rs, es] - cwx[rs, ss]
+    # the anti-aliased pixel either side of the run (below the trace threshold) carries
+    # the stroke's sub-pixel position: add it with its darkness
+    h, w_page = dark.shape
+    for side in (-1, 1):
+        xc = (cols[ss] - 1 if side < 0 else cols[es - 1] + 1) + x_lo
+        okc = (xc >= 0) & (xc < w_page)
+        wd = np.where(okc, dark[rows[rs], np.clip(xc, 0, w_page - 1)], 0.0).astype(np.float64)
+        wd = np.clip(wd, 0.0, None)
+        tot = tot + wd
+        totx = totx + wd * (xc - x_lo)
+    xs = np.where(tot > 0, totx / np.maximum(tot, 1e-12), (cols[ss] + cols[es - 1]) / 2.0)
     rm, sm, em = r[merged], s[merged], e[merged]
     half = (stroke - 1) / 2.0
     x_left = cols[sm] + half
