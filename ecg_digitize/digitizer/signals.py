@@ -90,8 +90,10 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     # NaN where the nearest column was not covered (a real gap, not bridged above)
     nearest = np.clip(np.round(x - trace.x0).astype(int), 0, len(path) - 1)
     y = np.where(inside & ok[nearest], y, np.nan)
-    # Keep away from lead changes: hold the nearest sample of this panel instead.
-    guard = max(2.0, 0.5 * px_per_mm)
+    # Keep away from lead changes: hold the nearest sample of this panel instead. The
+    # separator tick is one pen line wide (~0.3 mm); a wider guard flattens QRS complexes
+    # that sit at a panel's edge.
+    guard = max(1.0, 0.25 * px_per_mm)
     near_b = np.zeros(len(x), bool)
     for xb in boundaries:
         near_b |= np.abs(x - xb) < guard
