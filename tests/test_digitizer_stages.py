@@ -157,3 +157,31 @@ def test_end_to_end_wrapped_strip(sim30, rows):
     lags = [snr(est[k:k + per_row], t[k:k + per_row], fs).lag for k in range(0, n - per_row + 1, per_row)]
     assert len(lags) == rows and max(abs(x) for x in lags) <= 2  # was 7 per row before the fix
     assert snr(est[:n], t[:n], fs).snr > 15
+
+
+def test_grid_of_equal_lines_is_recognised_as_1mm_with_a_thick_pen():
+    """Paper without major lines: the comb's "5 mm" is the 1 mm spacing (real strip scans)."""
+    import cv2
+
+    from ecg_digitize.digitizer import grid
+    from ecg_digitize.digitizer.pipeline import _grid_lines_are_1mm, pen_thickness_px
+
+    h, w = 600, 2400
+    dark = np.zeros((h, w), np.float32)
+    dark[:, ::24] = 0.3        # equal lines every 24 px (1 mm at 610 dpi)
+    dark[::24, :] = 0.3
+    ppm = grid.estimate_grid(dark).px_per_mm
+    assert ppm == pytest.approx(24 / 5, rel=0.02)        # the comb alone says 4.8 px/mm
+    assert grid.minor_line_contrast(dark, ppm) < 1.5
+    mask = np.zeros((h, w), np.uint8)
+    x = np.arange(w)
+    pts = np.c_[x, 300 + 20 * np.sin(x / 300)].astype(np.int32)   # mostly flat, like a baseline
+    cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, 1, 5)   # a 5 px (0.2 mm) pen
+    mask = mask.astype(bool)
+    assert 4 <= pen_thickness_px(mask) <= 8                      # cv2 draws it 5-7 px thick
+    assert _grid_lines_are_1mm(dark, None, mask, ppm)
+    # a proper grid (minor and major lines) is never rescaled
+    dark2 = np.zeros((h, w), np.float32)
+    dark2[:, ::5], dark2[::5, :] = 0.15, 0.15
+    dark2[:, ::25], dark2[::25, :] = 0.4, 0.4
+    assert not _grid_lines_are_1mm(dark2, None, mask, 5.0)

@@ -119,6 +119,39 @@ class _Spectrum:
         return float(np.sum(wh * hs * hs) / np.sum(wh * hs * fh))
 
 
+def minor_line_contrast(grid_dark: np.ndarray, px_per_mm: float,
+                        trace_mask: np.ndarray | None = None) -> float:
+    """How much the 1 mm lines stand out from the 5 mm period's neighbouring harmonics.
+
+    A real ECG grid has minor lines (or dots) every 1 mm between major lines every 5 mm, so
+    the 5th harmonic of the 5 mm period is a bump above the 4th and 6th (> 1.5 on every
+    grid page seen). A grid of equal lines (some paper prints no major lines) gives about
+    1: then the "5 mm" period the comb found may really be 1 mm. Returns the larger ratio
+    of the two directions.
+
+    Examples
+    --------
+    >>> from ecg_digitize.synth import render, simulate_12lead
+    >>> from ecg_digitize.digitizer.greyscale import grid_view
+    >>> sig, fs, leads = simulate_12lead(seed=0)
+    >>> img, truth = render(sig, fs, leads, dpi=150)
+    >>> minor_line_contrast(grid_view(img), 150 / 25.4) > 1.5
+    True
+    """
+    g = grid_dark if trace_mask is None else np.where(trace_mask, 0.0, grid_dark)
+    h, w = g.shape
+    core = g[h // 10: h - h // 10, w // 10: w - w // 10]
+    period = 5 * px_per_mm
+    ratios = []
+    for profile in (core.mean(axis=0), core.mean(axis=1)):
+        spec = _Spectrum(profile, 40.0)
+        if spec.power is None or 6 / period >= 0.5:
+            continue
+        p4, p5, p6 = spec.at(np.array([4, 5, 6]) / period)
+        ratios.append(float(p5 / (0.5 * (p4 + p6) + 1e-12)))
+    return max(ratios) if ratios else float("inf")
+
+
 def _fix_octave(spec: _Spectrum, period: float, min_period: float) -> float:
     """Halve ``period`` while its odd harmonics are missing (the comb locked onto 2x)."""
     while period / 2 >= min_period:

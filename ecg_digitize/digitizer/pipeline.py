@@ -121,6 +121,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
             xs = np.nonzero(provisional.any(axis=0))[0]
             span = (xs[-1] - xs[0]) if len(xs) else rgb.shape[1] * 0.8
             px_per_mm, scale_source = span / STANDARD_ROW_MM, "page width"
+    if scale_source == "grid" and _grid_lines_are_1mm(grid_dark, dilated, mask, px_per_mm):
+        px_per_mm *= 5
+        warnings.append("the grid has no distinct 5 mm lines and the pen would be over 0.6 mm "
+                        "wide: its lines were read as 1 mm apart")
     if not (1.0 <= px_per_mm <= 60.0):
         raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
 
@@ -262,6 +266,29 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     return record
+
+
+def pen_thickness_px(mask: np.ndarray) -> float:
+    """Median over columns of the thinnest vertical ink run: the pen width on flat stretches."""
+    thinnest = []
+    for col in mask[:, ::3].T:
+        d = np.diff(np.r_[0, col.view(np.uint8), 0].astype(np.int8))
+        starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+        if len(starts):
+            thinnest.append(int((ends - starts).min()))
+    return float(np.median(thinnest)) if thinnest else 0.0
+
+
+def _grid_lines_are_1mm(grid_dark, trace_mask, mask, px_per_mm: float) -> bool:
+    """True when the grid's "5 mm" period is really 1 mm: equal lines and an implausible pen.
+
+    Paper without major lines has no 1 mm-vs-5 mm contrast in its spectrum, so the comb
+    takes the line spacing for 5 mm. The pen decides: ECG pens draw 0.1-0.5 mm, so a
+    trace over 0.6 mm wide at that scale means the scale is five times too small.
+    """
+    if grid.minor_line_contrast(grid_dark, px_per_mm, trace_mask) >= 1.5:
+        return False
+    return pen_thickness_px(mask) / px_per_mm > 0.6
 
 
 def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
