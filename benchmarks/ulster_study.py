@@ -161,12 +161,17 @@ def stage_evaluate(args) -> None:
     results = {"raw model, raw signals": _f1_table(y_test, _predict(net, raw_test)),
                "raw model, digitized": _f1_table(y_test, _predict(net, dig_test))}
 
-    tuned = fine_tune(args, [dig[r][0] for r in train_records],
-                      np.array([label[r] for r in train_records]))
+    signals = [dig[r][0] for r in train_records]
+    labels = [label[r] for r in train_records]
+    if args.mix_raw:  # rehearsal: the raw recordings of the same records beside their pages
+        signals += [read_cinc2017_record(r) for r in train_records]
+        labels += labels
+    tuned = fine_tune(args, signals, np.array(labels))
     results["fine-tuned, digitized"] = _f1_table(y_test, _predict(tuned, dig_test))
     snr = np.array([dig[r][1] for r in test_records if dig[r][2]])
     summary = {
         "n_test_pages": len(test_records), "n_train_pages": len(train_records),
+        "fine_tune": {"lr": args.lr, "epochs": args.epochs, "mix_raw": args.mix_raw},
         "test_snr_db_mean": float(snr.mean()) if snr.size else float("nan"),
         "test_snr_db_median": float(np.median(snr)) if snr.size else float("nan"),
         "test_pages_failed": int(sum(not dig[r][2] for r in test_records)),
@@ -213,8 +218,15 @@ def fine_tune(args, signals, labels):
                                      "records (number not divisible by 5); 15 % of them for early "
                                      "stopping; test fold never used",
                 "n_train": int(tr_idx.size), "n_val": int(val_idx.size),
+                "lr": args.lr, "epochs": args.epochs, "mix_raw": args.mix_raw,
                 "train_seconds": round(hist["seconds"], 1), "history": hist}
+        info.pop("continued_from", None)  # the base model's own history is in its card
+        info.update(epochs_run=len(hist["loss"]), best_epoch=hist.get("best_epoch"))
         _save(net, Path(args.out), info)
+        side = Path(args.out).with_suffix(".json")  # _save names the train module; say what ran
+        meta = json.loads(side.read_text())
+        meta["command"] = "python benchmarks/ulster_study.py " + " ".join(sys.argv[1:])
+        side.write_text(json.dumps(meta, indent=2))
     return net
 
 
@@ -267,6 +279,8 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--mix-raw", action="store_true",
+                        help="fine-tune on the raw recordings of the same records too (rehearsal)")
     parser.add_argument("--out", default=None, help="save the fine-tuned model here (.keras)")
     parser.add_argument("--report", default="runs/ulster/report.json")
     parser.add_argument("--quick", action="store_true", help="12 train + 8 test records, 1 epoch")
