@@ -61,7 +61,9 @@ def load_image(image: Any, *, page: int = 0, source: str | None = None) -> PageI
     --------
     >>> import numpy as np
     >>> from ecg_digitize.digitizer.load import load_image
-    >>> page = load_image(np.full((300, 400), 0.5) * np.eye(1)[0, 0] + np.eye(300, 400))
+    >>> img = np.full((300, 400), 255, np.uint8)
+    >>> img[140:150, :] = 0                              # a dark band on white paper
+    >>> page = load_image(img)
     >>> page.rgb.shape, page.source
     ((300, 400, 3), 'array')
     """
