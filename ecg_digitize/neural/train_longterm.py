@@ -31,26 +31,16 @@ def load_record(record: int, path=None) -> dict:
     Returns ``x`` (preprocessed, 64 Hz), ``y`` (per-sample codes at 64 Hz), ``raw``
     (mV, 360 Hz), ``fs``, ``r_peak`` (360 Hz samples) and ``code`` per AAMI beat.
     """
-    import wfdb
+    from classifiers.datasets.mitdb import AAMI_MAP, read_mitdb_mlii
 
-    from classifiers.datasets.mitdb import AAMI_MAP
-    from ecg_digitize.datasets import dataset_path
-
-    base = Path(path) if path is not None else dataset_path("mitdb")
-    name = str(base / str(record))
-    rec = wfdb.rdrecord(name)
-    lead = rec.sig_name.index("MLII") if "MLII" in rec.sig_name else 0
-    raw = rec.p_signal[:, lead]
-    ann = wfdb.rdann(name, "atr")
-    sym = np.asarray(ann.symbol)
-    samp = np.asarray(ann.sample, dtype=int)
+    raw, fs, sym, samp = read_mitdb_mlii(record, path)
     keep = np.isin(sym, list(AAMI_MAP))
     sym, samp = sym[keep], samp[keep]
     code = np.array([CODE.get(AAMI_MAP[s], 0) for s in sym], dtype=np.uint8)
-    x = lt.preprocess(raw, rec.fs)
-    r_img = np.round(samp * lt.FS_IMAGE / rec.fs).astype(int)
+    x = lt.preprocess(raw, fs)
+    r_img = np.round(samp * lt.FS_IMAGE / fs).astype(int)
     y = lt.label_vector(x.size, r_img, code, lt.FS_IMAGE)
-    return {"x": x, "y": y, "raw": raw, "fs": float(rec.fs), "r_peak": samp, "code": code,
+    return {"x": x, "y": y, "raw": raw, "fs": fs, "r_peak": samp, "code": code,
             "record": int(record)}
 
 
