@@ -1,4 +1,5 @@
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -19,3 +20,19 @@ def sim12():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def kill_and_check_no_orphans():
+    """SIGKILL a batch's main process; its workers and helpers must exit on their own."""
+    psutil = pytest.importorskip("psutil")
+
+    def kill(proc) -> None:
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert family, "the batch should have started worker processes"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _, alive = psutil.wait_procs(family, timeout=15)
+        assert not alive, f"orphans left running: {alive}"
+
+    return kill

@@ -7,7 +7,6 @@ killed with SIGKILL mid-way and resumed equals an uninterrupted run. The dask en
 a loopback LocalCluster gives the same records as the local one.
 """
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -133,7 +132,7 @@ def small(archive, tmp_path_factory, sim12):
     return root, ref
 
 
-def test_killed_run_resumes_to_the_same_outputs(small, tmp_path, capsys):
+def test_killed_run_resumes_to_the_same_outputs(small, tmp_path, capsys, kill_and_check_no_orphans):
     root, ref = small
     out = tmp_path / "converted"
     cmd = [sys.executable, "-m", "ecg_digitize.cli", "batch", str(root), "--out", str(out),
@@ -146,7 +145,7 @@ def test_killed_run_resumes_to_the_same_outputs(small, tmp_path, capsys):
             not manifest.exists() or sum(1 for line in manifest.open() if '"ok"' in line) < 2):
         time.sleep(0.01)
     assert proc.poll() is None, "the run finished before it could be killed"
-    _kill_and_check_no_orphans(proc)
+    kill_and_check_no_orphans(proc)
     n_good = sum(1 for r in read_manifest(ref) if r["status"] == "ok")
     assert 2 <= sum(1 for r in read_manifest(out) if r["status"] == "ok") < n_good
     # a plain rerun refuses (exit code 2); a resumed one finishes the job (in-process: faster)
@@ -176,12 +175,3 @@ def test_dask_engine_on_loopback_cluster_matches_local(small, tmp_path):
     assert all(r["worker"] for r in read_manifest(out) if r["status"] != "skipped")
 
 
-def _kill_and_check_no_orphans(proc) -> None:
-    """SIGKILL the batch's main process; its workers and helpers must exit on their own."""
-    psutil = pytest.importorskip("psutil")
-    family = psutil.Process(proc.pid).children(recursive=True)
-    assert family, "the batch should have started worker processes"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    _, alive = psutil.wait_procs(family, timeout=15)
-    assert not alive, f"orphans left running: {alive}"

@@ -6,7 +6,6 @@ digitize() is exercised in test_batch.py.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -180,7 +179,7 @@ def test_local_engine_bounds_tasks_in_flight():
     assert sorted(results) == list(range(40))
 
 
-def test_kill_then_resume_equals_uninterrupted_run(tmp_path):
+def test_kill_then_resume_equals_uninterrupted_run(tmp_path, kill_and_check_no_orphans):
     root = _archive(tmp_path / "in", 0)
     for i in range(12):
         (root / f"p{i:02d}.png").write_text(f"SLOW {i}")
@@ -196,7 +195,7 @@ def test_kill_then_resume_equals_uninterrupted_run(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and (not manifest.exists() or len(manifest.read_text().splitlines()) < 4):
         time.sleep(0.05)
-    _kill_and_check_no_orphans(proc)
+    kill_and_check_no_orphans(proc)
     killed_rows = len(read_manifest(out))
     assert 4 <= killed_rows < 12, "the run should have been killed mid-way"
     summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False, resume=True)
@@ -217,17 +216,6 @@ def test_torn_manifest_line_is_ignored(tmp_path):
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert sum(1 for line in lines if line.startswith('{"input": "/x.png", "pa')) == 1
     assert all(json.loads(line) for line in lines if not line.startswith('{"input": "/x.png", "pa'))
-
-
-def _kill_and_check_no_orphans(proc) -> None:
-    """SIGKILL the batch's main process; its workers and helpers must exit on their own."""
-    psutil = pytest.importorskip("psutil")
-    family = psutil.Process(proc.pid).children(recursive=True)
-    assert family, "the batch should have started worker processes"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    _, alive = psutil.wait_procs(family, timeout=15)
-    assert not alive, f"orphans left running: {alive}"
 
 
 # ------------------------------------------------------------------ --classify
