@@ -41,15 +41,25 @@ def cinc2017_score(per_class: dict) -> float:
     return float(np.mean([per_class[c]["F1"] for c in ("N", "A", "O")]))
 
 
-def binary_report(y_true, prob, threshold: float = 0.5) -> dict:
-    """AUC, sensitivity and specificity at ``threshold`` for a 0/1 reference."""
+def binary_report(y_true, prob, threshold: float = 0.5, n_boot: int = 2000) -> dict:
+    """AUC (with a bootstrap 95 % interval), sensitivity and specificity at ``threshold``.
+
+    The interval resamples records with replacement ``n_boot`` times (seed 0); with a
+    handful of positives it is wide, and it says so.
+    """
     from sklearn.metrics import roc_auc_score
 
     y_true, prob = np.asarray(y_true, int), np.asarray(prob, float)
     pred = prob >= threshold
     pos, neg = y_true == 1, y_true == 0
     auc = float(roc_auc_score(y_true, prob)) if pos.any() and neg.any() else float("nan")
-    return {"auc": auc, "sensitivity": float(pred[pos].mean()) if pos.any() else float("nan"),
+    rng, boot = np.random.default_rng(0), []
+    for _ in range(n_boot if np.isfinite(auc) else 0):
+        i = rng.integers(0, y_true.size, y_true.size)
+        if 0 < y_true[i].sum() < y_true.size:
+            boot.append(roc_auc_score(y_true[i], prob[i]))
+    ci = [float(v) for v in np.percentile(boot, [2.5, 97.5])] if boot else [float("nan")] * 2
+    return {"auc": auc, "auc_ci95": ci, "sensitivity": float(pred[pos].mean()) if pos.any() else float("nan"),
             "specificity": float((~pred[neg]).mean()) if neg.any() else float("nan"),
             "threshold": threshold, "n": int(y_true.size), "n_positive": int(pos.sum()),
             "confusion": confusion(y_true, pred.astype(int), 2).tolist()}

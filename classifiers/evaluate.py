@@ -155,7 +155,9 @@ def _summary(name: str, res: dict) -> str:
     elif name == "ptbxl-mi":
         for key in ("fold10", "folds9_10"):
             r = res[key]
-            lines.append(f"{key}: AUC {r['auc']:.3f}, Se {_fmt(r['sensitivity'])} %, "
+            lo, hi = r["auc_ci95"]
+            lines.append(f"{key}: AUC {r['auc']:.3f} (95 % CI {lo:.2f}-{hi:.2f}), "
+                         f"Se {_fmt(r['sensitivity'])} %, "
                          f"Sp {_fmt(r['specificity'])} % (n={r['n']}, MI={r['n_positive']})")
     else:
         pc = res["per_class"]

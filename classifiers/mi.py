@@ -89,6 +89,15 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
     return MIResult(prob, "MI" if prob >= thr else "not MI", thr, len(inputs), used, warnings)
 
 
+def per_record_mean(values: np.ndarray, beat_record: np.ndarray, n_records: int) -> np.ndarray:
+    """Mean of per-beat values (rows) per record; NaN for a record without beats."""
+    values = np.asarray(values, float)
+    sums = np.zeros((n_records,) + values.shape[1:])
+    np.add.at(sums, beat_record, values)
+    counts = np.bincount(beat_record, minlength=n_records).reshape((-1,) + (1,) * (values.ndim - 1))
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
 def record_probabilities(beat_probs: np.ndarray, beat_record: np.ndarray, n_records: int,
                          how: str = "mean") -> np.ndarray:
     """Combine beat probabilities into one per record (NaN for a record without beats).
@@ -100,9 +109,7 @@ def record_probabilities(beat_probs: np.ndarray, beat_record: np.ndarray, n_reco
         raise ValueError(f"unknown aggregation {how!r}")
     p = np.clip(np.asarray(beat_probs, float), 1e-7, 1 - 1e-7)
     v = np.log(p / (1 - p)) if how == "mean_logit" else p
-    sums = np.bincount(beat_record, weights=v, minlength=n_records)
-    counts = np.bincount(beat_record, minlength=n_records)
-    out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    out = per_record_mean(v, beat_record, n_records)
     return 1 / (1 + np.exp(-out)) if how == "mean_logit" else out
 
 

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -117,19 +116,11 @@ def train_mitbih(args) -> None:
 
 
 # ---------------------------------------------------------------------- PTB-XL MI
-def _record_mean(values: np.ndarray, beat_record: np.ndarray, n_records: int) -> np.ndarray:
-    """Mean of per-beat rows per record (NaN rows for a record without beats)."""
-    sums = np.zeros((n_records,) + values.shape[1:])
-    np.add.at(sums, beat_record, values)
-    counts = np.bincount(beat_record, minlength=n_records).reshape((-1,) + (1,) * (values.ndim - 1))
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
 def train_ptbxl_mi(args) -> None:
     from sklearn.metrics import roc_auc_score
 
     from .datasets.ptbxl import load_ptbxl_beats
-    from .mi import record_probabilities
+    from .mi import per_record_mean, record_probabilities
     from ._tf import keras_setup
     from ._training import class_weights, fit_model
     from .models import TRUNK_OUTPUT, build_mi_head
@@ -156,7 +147,7 @@ def train_ptbxl_mi(args) -> None:
         n_leads = 1 if variant == "lead2" else 12
         x = d["beats"][:, 1, :, None] if n_leads == 1 else d["beats"][:, :, :, None]
         e = emb[:, 1] if n_leads == 1 else emb.reshape(n_beats, -1)
-        e_rec = _record_mean(e, d["beat_record"], n_rec)
+        e_rec = per_record_mean(e, d["beat_record"], n_rec)
         model = build_mi_head(beat_model, n_leads=n_leads, units=args.units, dropout=args.dropout,
                               feature_mean=e_rec[tr].mean(0), feature_var=e_rec[tr].var(0) + 1e-6,
                               l2=args.l2)
