@@ -179,9 +179,9 @@ def test_grid_of_equal_lines_is_recognised_as_1mm_with_a_thick_pen():
     cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, 1, 5)   # a 5 px (0.2 mm) pen
     mask = mask.astype(bool)
     assert 4 <= pen_thickness_px(mask) <= 8                      # cv2 draws it 5-7 px thick
-    assert _grid_lines_are_1mm(dark, None, mask, ppm)
+    assert _grid_lines_are_1mm(grid.minor_line_contrast(dark, ppm), mask, ppm)
     # a proper grid (minor and major lines) is never rescaled
     dark2 = np.zeros((h, w), np.float32)
     dark2[:, ::5], dark2[::5, :] = 0.15, 0.15
     dark2[:, ::25], dark2[::25, :] = 0.4, 0.4
-    assert not _grid_lines_are_1mm(dark2, None, mask, 5.0)
+    assert not _grid_lines_are_1mm(grid.minor_line_contrast(dark2, 5.0), mask, 5.0)

@@ -23,6 +23,7 @@ class GridEstimate:
     px_per_mm_x: float | None
     px_per_mm_y: float | None
     strength: float = 0.0
+    minor_contrast: float = float("inf")  # see :func:`minor_line_contrast`
 
     @property
     def px_per_mm(self) -> float | None:
@@ -124,8 +125,8 @@ def minor_line_contrast(grid_dark: np.ndarray, px_per_mm: float,
     """How much the 1 mm lines stand out from the 5 mm period's neighbouring harmonics.
 
     A real ECG grid has minor lines (or dots) every 1 mm between major lines every 5 mm, so
-    the 5th harmonic of the 5 mm period is a bump above the 4th and 6th (> 1.5 on every
-    grid page seen). A grid of equal lines (some paper prints no major lines) gives about
+    the 5th harmonic of the 5 mm period is a bump above the 4th and 6th (2 or more on
+    every grid page seen). A grid of equal lines (some paper prints no major lines) gives about
     1: then the "5 mm" period the comb found may really be 1 mm. Returns the larger ratio
     of the two directions.
 
@@ -138,13 +139,22 @@ def minor_line_contrast(grid_dark: np.ndarray, px_per_mm: float,
     >>> minor_line_contrast(grid_view(img), 150 / 25.4) > 1.5
     True
     """
+    core = _core(grid_dark, trace_mask)
+    spectra = (_Spectrum(core.mean(axis=0), 40.0), _Spectrum(core.mean(axis=1), 40.0))
+    return _minor_contrast(spectra, 5 * px_per_mm)
+
+
+def _core(grid_dark: np.ndarray, trace_mask: np.ndarray | None) -> np.ndarray:
+    """The page without its margins (they only add noise), trace pixels blanked."""
     g = grid_dark if trace_mask is None else np.where(trace_mask, 0.0, grid_dark)
     h, w = g.shape
-    core = g[h // 10: h - h // 10, w // 10: w - w // 10]
-    period = 5 * px_per_mm
+    return g[h // 10: h - h // 10, w // 10: w - w // 10]
+
+
+def _minor_contrast(spectra, period: float) -> float:
+    """Power at the 5th harmonic of ``period`` over the mean of the 4th and 6th (max over spectra)."""
     ratios = []
-    for profile in (core.mean(axis=0), core.mean(axis=1)):
-        spec = _Spectrum(profile, 40.0)
+    for spec in spectra:
         if spec.power is None or 6 / period >= 0.5:
             continue
         p4, p5, p6 = spec.at(np.array([4, 5, 6]) / period)
@@ -188,12 +198,7 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     >>> round(estimate_grid(grid_view(img)).px_per_mm, 2)  # 150 / 25.4
     5.91
     """
-    g = grid_dark
-    if trace_mask is not None:
-        g = np.where(trace_mask, 0.0, grid_dark)
-    # The central part of the page holds the grid; margins only add noise.
-    h, w = g.shape
-    core = g[h // 10: h - h // 10, w // 10: w - w // 10]
+    core = _core(grid_dark, trace_mask)
     sx, sy = _Spectrum(core.mean(axis=0), 40.0), _Spectrum(core.mean(axis=1), 40.0)
     if sx.power is None or sy.power is None:
         return GridEstimate(None, None, 0.0)
@@ -212,4 +217,4 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
     if abs(px / py - 1) > 0.03:
         return GridEstimate(None, None, strength)
-    return GridEstimate(px, py, strength)
+    return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))

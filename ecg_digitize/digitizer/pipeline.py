@@ -121,7 +121,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
             xs = np.nonzero(provisional.any(axis=0))[0]
             span = (xs[-1] - xs[0]) if len(xs) else rgb.shape[1] * 0.8
             px_per_mm, scale_source = span / STANDARD_ROW_MM, "page width"
-    if scale_source == "grid" and _grid_lines_are_1mm(grid_dark, dilated, mask, px_per_mm):
+    if scale_source == "grid" and _grid_lines_are_1mm(est.minor_contrast, mask, px_per_mm):
         px_per_mm *= 5
         warnings.append("the grid has no distinct 5 mm lines and the pen would be over 0.6 mm "
                         "wide: its lines were read as 1 mm apart")
@@ -279,14 +279,15 @@ def pen_thickness_px(mask: np.ndarray) -> float:
     return float(np.median(thinnest)) if thinnest else 0.0
 
 
-def _grid_lines_are_1mm(grid_dark, trace_mask, mask, px_per_mm: float) -> bool:
+def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
     """True when the grid's "5 mm" period is really 1 mm: equal lines and an implausible pen.
 
     Paper without major lines has no 1 mm-vs-5 mm contrast in its spectrum, so the comb
     takes the line spacing for 5 mm. The pen decides: ECG pens draw 0.1-0.5 mm, so a
     trace over 0.6 mm wide at that scale means the scale is five times too small.
     """
-    if grid.minor_line_contrast(grid_dark, px_per_mm, trace_mask) >= 1.5:
+    # real grids: 2 or more; equal-line paper about 1 (up to 1.5 once deskewed)
+    if minor_contrast >= 1.75:   # grid.minor_line_contrast
         return False
     return pen_thickness_px(mask) / px_per_mm > 0.6
 
