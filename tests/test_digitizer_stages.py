@@ -36,6 +36,19 @@ def test_adaptive_otsu_keeps_trace_drops_grid(sim12, color):
     assert (mask & ~trace).sum() / mask.sum() < 0.5  # what is left is anti-aliasing and the pulse
 
 
+def test_adaptive_otsu_keeps_tall_thick_strokes(sim12):
+    # a 4 mV QRS drawn with a 0.45 mm pen is a long straight vertical run, like a grid
+    # line; taking it for grid used to push the threshold until the whole trace vanished
+    sig, fs, leads = sim12
+    big = sig.copy()
+    for lead in ("V1", "V2", "V3", "V4"):
+        big[:, leads.index(lead)] *= 4.0 / np.nanmax(np.abs(big[:, leads.index(lead)]))
+    image, truth = render(big, fs, leads, layout="3x4", seed=1, trace_width_mm=0.45)
+    _, mask = threshold.adaptive_otsu(_views(image)[0])
+    trace = truth.geometry["trace_mask"] > 0
+    assert (mask & trace).sum() / trace.sum() > 0.95
+
+
 @pytest.mark.parametrize("angle", [-3.0, 1.2, 4.5])
 def test_deskew_recovers_known_angle(sim12, angle):
     sig, fs, leads = sim12

@@ -143,18 +143,21 @@ def simultaneity(signals: list[np.ndarray], *, sigma: float = 3.0, max_lag: int 
         acts.append((a - a.mean()) / (a.std() + 1e-12))
     if len(acts) < 2 or n < 4 * max_lag + 10:
         return 0.0
-    vals = []
-    for i in range(len(acts)):
-        for j in range(i + 1, len(acts)):
-            a, b = acts[i], acts[j]
-            best = -1.0
-            for lag in range(-max_lag, max_lag + 1):
-                x = a[max(0, lag): n - 1 + min(0, lag)]
-                y = b[max(0, -lag): n - 1 - max(0, lag)]
-                c = float(np.mean((x - x.mean()) * (y - y.mean())) / (x.std() * y.std() + 1e-12))
-                best = max(best, c)
-            vals.append(best)
-    return float(np.mean(vals))
+    acts = np.array(acts)
+    upper = np.triu_indices(len(acts), k=1)
+    best = np.full(len(upper[0]), -1.0)
+    for lag in range(-max_lag, max_lag + 1):
+        # every pair at once: row i shifted against row j
+        x = _standardise(acts[:, max(0, lag): n - 1 + min(0, lag)])
+        y = _standardise(acts[:, max(0, -lag): n - 1 - max(0, lag)])
+        corr = (x @ y.T) / x.shape[1]
+        best = np.maximum(best, corr[upper])
+    return float(np.mean(best))
+
+
+def _standardise(rows: np.ndarray) -> np.ndarray:
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    return centred / (centred.std(axis=1, keepdims=True) + 1e-12)
 
 
 def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:

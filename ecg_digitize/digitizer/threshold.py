@@ -63,10 +63,26 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
 
 def line_mask(mask: np.ndarray, *, h_len: int, v_len: int) -> np.ndarray:
     """Foreground pixels on straight horizontal runs >= ``h_len`` or vertical runs >= ``v_len``."""
+    horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len)
+    return horiz | vert
+
+
+def grid_line_mask(mask: np.ndarray, *, h_len: int, v_len: int) -> np.ndarray:
+    """Like :func:`line_mask`, but vertical runs count only beside horizontal ones.
+
+    A tall QRS drawn with a thick pen is a long straight vertical run, like a grid line;
+    alone, such runs are the trace's own and are kept. A horizontal run of ``h_len`` (a
+    fifth of the page) is grid: a trace is that flat only where a lead is missing.
+    """
+    horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len)
+    return horiz | vert if horiz.any() else horiz
+
+
+def _straight_runs(mask: np.ndarray, *, h_len: int, v_len: int) -> tuple[np.ndarray, np.ndarray]:
     m = mask.view(np.uint8) if mask.dtype == bool else mask
     horiz = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
     vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
-    return (horiz | vert).astype(bool)
+    return horiz.astype(bool), vert.astype(bool)
 
 
 def _line_lengths(shape) -> tuple[int, int]:
@@ -80,7 +96,8 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
 
     Starts at Otsu's threshold and, while more than ``max_line_fraction`` of the
     foreground lies on long straight lines (grid), moves to Otsu's threshold of the
-    remaining foreground. Long straight lines left at the end are removed from the mask.
+    remaining foreground. Long straight lines left at the end are removed from the mask (vertical ones only
+    beside horizontal ones: see :func:`grid_line_mask`).
 
     Returns
     -------
@@ -108,6 +125,7 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     if fg_values.size == 0:
         return 1.0, np.zeros(dark.shape, bool)
     t = max(otsu(fg_values), 0.12)
+    core = 0.9 * float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
     for _ in range(max_iter):
         m = small > t
         n = int(m.sum())
@@ -120,9 +138,11 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
         t_next = otsu((above - t) / max(1e-6, 1 - t)) * (1 - t) + t
         if t_next <= t + 0.01:
             t_next = t + 0.05
-        if t_next >= 0.95:
+        if t_next >= min(0.95, core):
+            # the "lines" left are the trace's own (tall strokes of a thick pen);
+            # a threshold at the pen's darkness would erase the trace with them
             break
         t = t_next
     mask = dark > t
-    mask &= ~line_mask(mask, h_len=h_len, v_len=v_len)
+    mask &= ~grid_line_mask(mask, h_len=h_len, v_len=v_len)
     return float(t), mask

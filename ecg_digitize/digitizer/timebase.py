@@ -1,0 +1,102 @@
+"""Stage 8a: the time axis of a page, to a fraction of a pixel.
+
+The score aligns a digitized lead with the truth only to whole samples, so time zero must
+be right to well under one sample (0.4 px at 200 dpi). The reference is the pen's ends
+(:func:`pen_end`, :func:`time_axis`): every layout has them, but how far the ink reaches
+past the last sample depends on the pen's cap (round, square, none), which the page does
+not tell; a round cap is assumed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# The last sample of a row is drawn one sample period before the row's end; the source's
+# rate is unknown, 500 Hz is the common one (the error for others is a fraction of a pixel).
+SOURCE_DT = 1.0 / 500
+
+
+def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
+    """Sub-pixel page column where the pen's centre line ends (``direction`` +1) or
+    starts (-1), given the last (first) ink column ``col`` of a row's path.
+
+    The ink reaches past the end point by the pen's round cap. Measured in coverage:
+    a column's darkness summed across the line, over that of a full column of flat line
+    (the pen's width ``w``), gives the fraction of the column the ink covers; the cap's
+    area equals a full-width strip ``pi/4 * w/2`` long.
+    """
+    k = col - trace.x0
+    n = len(trace.y)
+    inner = np.arange(k - direction * 12, k - direction * 3, direction)
+    inner = inner[(inner >= 0) & (inner < n)]
+    flat = inner[np.isfinite(trace.top[inner]) & (trace.bottom[inner] - trace.top[inner] + 1 <= 1.5 * trace.line_width + 1)]
+    if not len(flat) or not (0 <= k < n) or not np.isfinite(trace.top[k]):
+        return col - direction * max(0.0, (trace.line_width - 1) / 2)
+    h, w = dark.shape
+
+    def column_ink(c_page, lo, hi):
+        lo, hi = max(0, int(lo)), min(h, int(hi) + 1)
+        if not 0 <= c_page < w or hi <= lo:
+            return 0.0
+        return float(dark[lo:hi, c_page].sum())
+
+    pad = 2 + int(trace.line_width)
+    full = float(np.median([column_ink(trace.x0 + c, trace.top[c] - pad, trace.bottom[c] + pad) for c in flat]))
+    if full <= 0.5:
+        return col - direction * max(0.0, (trace.line_width - 1) / 2)
+    lo = np.nanmin(trace.top[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) - pad
+    hi = np.nanmax(trace.bottom[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) + pad
+    # columns from 3 inside the end (taken as full) to 2 past it
+    edge = (k - direction * 3) + direction * 0.5
+    covered = sum(min(1.0, column_ink(trace.x0 + c, lo, hi) / full)
+                  for c in range(k - direction * 2, k + direction * 3, direction))
+    ink_end = edge + direction * covered
+    return float(trace.x0 + ink_end - direction * (np.pi / 4) * full / 2)
+
+
+def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
+              ) -> tuple[float, float, float]:
+    """Page columns of time zero and of the row's last sample, and the seconds a row shows.
+
+    ``starts`` and ``ends`` are where each row's pen line starts and ends (:func:`pen_end`).
+    Where a calibration pulse sits at one end, that end of the trace is
+    uncertain (the pulse's foot may run into it), so the other end is measured and the
+    row length, snapped to a whole tenth of a second when within 0.04 s of one (machines
+    print 2.5, 5 or 10 s rows), places it. Rows that stop early (the last row of a
+    wrapped strip) are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.timebase import time_axis
+    >>> x0, x1, T = time_axis(np.array([100.5, 100.0, 99.5]), np.array([1084.3, 1084.0, 1084.1]),
+    ...                       [None] * 3, 3.937, 98.43)
+    >>> round(x0, 1), round(T, 2)
+    (100.0, 10.0)
+    """
+    left_pulse = np.array([p is not None and p.side == "left" for p in pulses])
+    right_pulse = np.array([p is not None and p.side == "right" for p in pulses])
+    tol = 1.0 * px_per_mm
+
+    def edge(values, free, side):
+        # the rows without a pulse at this end, when they are most rows; else every row
+        v = values[free] if free.mean() > 0.5 else values
+        v = v[v >= v.max() - tol] if side == "end" else v[v <= v.min() + tol]
+        return float(np.median(v))
+
+    x_start = edge(starts, ~left_pulse, "start")
+    x_end = edge(ends, ~right_pulse, "end")
+    start_sure, end_sure = (~left_pulse).mean() > 0.5, (~right_pulse).mean() > 0.5
+    seconds = (x_end - x_start) / px_per_s + SOURCE_DT
+    snapped = round(seconds * 10) / 10
+    if abs(seconds - snapped) <= 0.04 and snapped > 0:
+        length = (snapped - SOURCE_DT) * px_per_s
+        if end_sure and not start_sure:
+            x_start = x_end - length
+        elif start_sure and not end_sure:
+            x_end = x_start + length
+        else:
+            mid = (x_start + x_end) / 2
+            x_start, x_end = mid - length / 2, mid + length / 2
+        seconds = snapped
+    return x_start, x_end, seconds
+
