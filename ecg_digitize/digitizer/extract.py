@@ -215,24 +215,21 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
     pts_y = [y[xs_col]]
     if steep.any():
         d = np.diff(np.r_[0, steep.view(np.int8), 0])
+        groups = []
         for s, e in zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]):
-            a, b = max(0, s - 1), min(width, e + 1)
-            cols = np.arange(a, b)
-            cols = cols[has[cols]]
-            y_min, y_max = int(np.nanmin(top[cols])), int(np.nanmax(bot[cols]))
-            # only this path's ink: the chosen runs of these columns
-            rows = np.arange(y_min, y_max + 1)
-            sub = (rows[:, None] >= top[cols][None, :]) & (rows[:, None] <= bot[cols][None, :])
-            # columns are contiguous except for skipped ones; keep them apart
-            gx, gy = _row_centres(sub, cols, rows, dark, x_lo, max_width=1.6 * line_w + 1)
-            gx, gy = _destair(gx, gy)
-            pts_x.append(gx)
-            pts_y.append(gy)
-            # extremes of the stroke group: keep the column samples that are peaks/troughs
-            ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
-                                        (np.abs(y[cols] - bot[cols]) < line_w))]
-            pts_x.append(ext.astype(float))
-            pts_y.append(y[ext])
+            cols = np.arange(max(0, s - 1), min(width, e + 1))
+            groups.append(cols[has[cols]])
+        # every group's row crossings in one pass (one group per call was the slow part)
+        gx, gy, gid = _row_centres(groups, top, bot, dark, x_lo)
+        gx, gy = _destair(gx, gy, gid)
+        pts_x.append(gx)
+        pts_y.append(gy)
+        # extremes of the stroke groups: keep the column samples that are peaks/troughs
+        cols = np.concatenate(groups)
+        ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
+                                    (np.abs(y[cols] - bot[cols]) < line_w))]
+        pts_x.append(ext.astype(float))
+        pts_y.append(y[ext])
     px = np.concatenate(pts_x) + x_lo
     py = np.concatenate(pts_y)
     ok = np.isfinite(py)
@@ -240,20 +237,21 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
     return px[ok][order], py[ok][order]
 
 
-def _destair(gx, gy, tol=0.05):
+def _destair(gx, gy, group, tol=0.05):
     """Collapse each vertical stair of the row crossings into its middle point.
 
     Where a steep stroke's horizontal runs are solid ink, consecutive rows give the same
     centre x (quantised to half a pixel) and the crossings form a staircase: a vertical
     stretch of rows at one x, then a jump. The centre line passes the middle of each
-    stair, so a stretch of consecutive rows with the same x becomes one point at its mean y.
+    stair, so a stretch of consecutive rows with the same x (in one stroke ``group``)
+    becomes one point at its mean y.
     """
     if len(gx) < 3:
         return gx, gy
     key = np.round(gx / tol)
-    order = np.lexsort((gy, key))
-    k, y = key[order], gy[order]
-    new = np.r_[True, (k[1:] != k[:-1]) | (y[1:] - y[:-1] > 1.5)]
+    order = np.lexsort((gy, key, group))
+    k, y, g = key[order], gy[order], group[order]
+    new = np.r_[True, (k[1:] != k[:-1]) | (g[1:] != g[:-1]) | (y[1:] - y[:-1] > 1.5)]
     grp = np.cumsum(new) - 1
     cnt = np.bincount(grp)
     out_x = np.bincount(grp, weights=gx[order]) / cnt
@@ -261,36 +259,46 @@ def _destair(gx, gy, tol=0.05):
     return out_x, out_y
 
 
-def _row_centres(sub, cols, rows, dark, x_lo, max_width):
-    """Sub-pixel x centres of the strokes crossing each row of ``sub`` (rows x columns).
+def _row_centres(groups, top, bot, dark, x_lo):
+    """Sub-pixel x centres of the strokes crossing each image row, per group of steep
+    columns (``groups``: arrays of covered columns); returns ``(x, y, group)``.
 
-    A run as wide as one stroke gives its darkness-weighted centre, the anti-aliased pixel
-    either side (below the trace threshold) included. A narrow spike's up-
-    and down-strokes can merge into one wider run: it gives two points, one stroke width
-    in from each end. Wider runs (a peak's cap, flat parts) are left to the column samples.
+    Only the path's own ink counts: the chosen run of each column. A run as wide as one
+    stroke gives its darkness-weighted centre, the anti-aliased pixel either side (below
+    the trace threshold) included. A narrow spike's up- and down-strokes can merge into
+    one wider run: it gives two points, one stroke width in from each end. Wider runs (a
+    peak's cap, flat parts) are left to the column samples. The groups are laid side by
+    side with an empty column between them, so no run joins two groups.
     """
+    cols = np.concatenate([np.r_[g, -1] for g in groups])      # -1: the empty separator
+    gid = np.concatenate([np.full(len(g) + 1, k) for k, g in enumerate(groups)])
+    real = cols >= 0
+    rows = np.arange(int(np.nanmin(top[cols[real]])), int(np.nanmax(bot[cols[real]])) + 1)
+    c_top = np.where(real, top[np.maximum(cols, 0)], np.inf)
+    c_bot = np.where(real, bot[np.maximum(cols, 0)], -np.inf)
+    sub = (rows[:, None] >= c_top[None, :]) & (rows[:, None] <= c_bot[None, :])
     padded = np.zeros((sub.shape[0], sub.shape[1] + 2), np.int8)
     padded[:, 1:-1] = sub
     d = np.diff(padded, axis=1)
     r, s = np.nonzero(d == 1)
     _, e = np.nonzero(d == -1)
-    if len(r) == 0:
-        return np.empty(0), np.empty(0)
     # skipped columns split strokes: a run may not straddle a jump in column numbers
     gaps = np.r_[0, np.cumsum(np.diff(cols) != 1)]
     keep = gaps[e - 1] == gaps[s]
     r, s, e = r[keep], s[keep], e[keep]
     if len(r) == 0:
-        return np.empty(0), np.empty(0)
+        return np.empty(0), np.empty(0), np.empty(0, int)
     widths = e - s
-    stroke = max(1.0, _quartile(widths))  # one steep stroke's width
-    single = widths <= max(stroke + 1.5, 1.4 * stroke)
+    run_gid = gid[s]
+    stroke = np.maximum(1.0, _group_quartiles(widths, run_gid, len(groups)))[run_gid]
+    single = widths <= np.maximum(stroke + 1.5, 1.4 * stroke)
     merged = ~single & (widths <= 4 * stroke + 2)
-    w = dark[rows[:, None], (cols + x_lo)[None, :]].astype(np.float64) * sub
+    safe_cols = np.maximum(cols, 0)
+    w = dark[rows[:, None], (safe_cols + x_lo)[None, :]].astype(np.float64) * sub
     cw = np.zeros((sub.shape[0], sub.shape[1] + 1))
     cwx = np.zeros_like(cw)
     cw[:, 1:] = np.cumsum(w, axis=1)
-    cwx[:, 1:] = np.cumsum(w * cols[None, :], axis=1)
+    cwx[:, 1:] = np.cumsum(w * safe_cols[None, :], axis=1)
     rs, ss, es = r[single], s[single], e[single]
     tot = cw[rs, es] - cw[rs, ss]
     totx = cwx[rs, es] - cwx[rs, ss]
@@ -306,22 +314,27 @@ def _row_centres(sub, cols, rows, dark, x_lo, max_width):
         totx = totx + wd * (xc - x_lo)
     xs = np.where(tot > 0, totx / np.maximum(tot, 1e-12), (cols[ss] + cols[es - 1]) / 2.0)
     rm, sm, em = r[merged], s[merged], e[merged]
-    half = (stroke - 1) / 2.0
-    x_left = cols[sm] + half
-    x_right = cols[em - 1] - half
-    out_x = np.concatenate([xs, x_left, x_right]).astype(float)
+    half = (stroke[merged] - 1) / 2.0
+    out_x = np.concatenate([xs, cols[sm] + half, cols[em - 1] - half]).astype(float)
     out_y = np.concatenate([rows[rs], rows[rm], rows[rm]]).astype(float)
-    del max_width
-    return out_x, out_y
+    out_g = np.concatenate([gid[ss], gid[sm], gid[sm]])
+    return out_x, out_y, out_g
 
 
-def _quartile(values: np.ndarray) -> float:
-    """``np.percentile(values, 25)`` without its overhead (called once per stroke group)."""
-    v = np.sort(values)
-    pos = 0.25 * (len(v) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return float(v[lo] + (pos - lo) * (v[hi] - v[lo]))
+def _group_quartiles(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """``np.percentile(values[group == k], 25)`` for every group ``k`` at once (1 where empty)."""
+    order = np.lexsort((values, group))
+    v, g = values[order].astype(float), group[order]
+    counts = np.bincount(g, minlength=n_groups)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    out = np.ones(n_groups)
+    has = counts > 0
+    pos = 0.25 * (counts[has] - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, counts[has] - 1)
+    base = starts[has]
+    out[has] = v[base + lo] + (pos - lo) * (v[base + hi] - v[base + lo])
+    return out
 
 
 def _column_values(top, bot, has, line_w, dark, x_lo):
