@@ -8,15 +8,14 @@ round to the next. Small (100 dpi) pages keep it within about half a minute on 2
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from _server import serve
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
@@ -26,12 +25,6 @@ N_CONCURRENT = 20
 ROUNDS = 2
 DEADLINE_S = 240          # the whole test, start-up included
 MAX_RSS_GROWTH_MB = 60    # between rounds; the result store adds ~20 x 0.6 MB by design
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -84,21 +77,8 @@ def test_concurrent_uploads_on_loopback(sim12):
     Image.fromarray(image).save(buf, format="PNG")
     data = buf.getvalue()
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ecg_digitize.cli", "serve", "--port", str(port),
-                             "--workers", "2", "--max-pending", "32", "--log-level", "warning"])
-    try:
-        while True:
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "server exited"
-            assert time.perf_counter() - start < 60, "server did not start in 60 s"
-            time.sleep(0.1)
+    with serve("--workers", "2", "--max-pending", "32") as (base, _, proc):
         rss, ids = [], set()
         for k in range(ROUNDS):
             results, health = _round(base, data)
@@ -116,9 +96,3 @@ def test_concurrent_uploads_on_loopback(sim12):
         if rss[0] is not None:
             assert rss[-1] - rss[0] < MAX_RSS_GROWTH_MB, rss
         assert time.perf_counter() - start < DEADLINE_S
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
