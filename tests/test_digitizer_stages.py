@@ -150,6 +150,18 @@ def test_end_to_end_layouts(sim12, lay):
     assert abs(np.median([s.lag for s in score.leads.values()])) <= 1
 
 
+@pytest.mark.parametrize("heart_rate", [60, 72])
+def test_regular_strip_with_aligned_rows_is_not_a_3x4_page(heart_rate):
+    """At 60 or 72 bpm a 10 s row holds a whole number of beats, so the rows of a wrapped
+    strip line up like a 12-lead page's; the beats' unchanging shape tells them apart."""
+    from ecg_digitize import digitize
+    from ecg_digitize.synth import simulate_12lead
+
+    sig, fs, _ = simulate_12lead(duration=30, fs=300, seed=5, heart_rate=heart_rate)
+    image, _ = render(sig[:, [1]], fs, ["II"], layout="strip", dpi=150, seed=2, header=False)
+    assert digitize(image, fs=fs).layout == "strip"
+
+
 @pytest.mark.parametrize("rows", [3, 6])
 def test_end_to_end_wrapped_strip(sim30, rows):
     """A long single lead wrapped into rows: recognised as a strip, no drift row to row."""

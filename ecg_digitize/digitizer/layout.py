@@ -155,6 +155,41 @@ def simultaneity(signals: list[np.ndarray], *, sigma: float = 3.0, max_lag: int 
     return float(np.mean(best))
 
 
+def beats_alike_across_columns(signals: list[np.ndarray], px_per_mm: float,
+                               n_columns: int = 4) -> float:
+    """How alike a row's beats are across column positions, given how alike they are inside one.
+
+    A 3x4 row shows four leads, so its beats change shape at each quarter; a wrapped strip
+    shows one lead, so a beat looks like every other. Returns the mean correlation of beat
+    shapes from different columns, less any shortfall against beats of the same column
+    (near 1 for a strip, near 0 for a 12-lead row); 0 when a row has too few beats.
+    """
+    scores = []
+    half = int(3 * px_per_mm)  # 0.12 s each side of the QRS at 25 mm/s
+    for y in signals:
+        if not np.isfinite(y).any():
+            continue
+        y = np.where(np.isfinite(y), y, np.nanmedian(y))
+        activity = gaussian_filter1d(np.abs(np.diff(y)), px_per_mm)
+        peaks, _ = find_peaks(activity, distance=int(8 * px_per_mm))
+        if not len(peaks):
+            continue
+        # QRS complexes only: a tall T wave is steep too, but less than the QRS beside it
+        peaks = peaks[activity[peaks] >= 0.6 * np.percentile(activity[peaks], 90)]
+        peaks = peaks[(peaks > half) & (peaks < len(y) - half)]
+        if len(peaks) < 4:
+            continue
+        beats = _standardise(np.array([y[k - half:k + half] for k in peaks]))
+        corr = beats @ beats.T / beats.shape[1]
+        column = peaks * n_columns // len(y)
+        same = (column[:, None] == column[None, :]) & ~np.eye(len(peaks), dtype=bool)
+        other = column[:, None] != column[None, :]
+        if same.any() and other.any():
+            within, across = corr[same].mean(), corr[other].mean()
+            scores.append(across - max(0.0, within - across))
+    return float(np.mean(scores)) if scores else 0.0
+
+
 def _standardise(rows: np.ndarray) -> np.ndarray:
     centred = rows - rows.mean(axis=1, keepdims=True)
     return centred / (centred.std(axis=1, keepdims=True) + 1e-12)
@@ -164,8 +199,9 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     """Choose the layout from the row count, column-break evidence and simultaneity.
 
     ``breaks`` maps ``"quarters"`` (mean evidence at 1/4 and 3/4 of the upper rows) and
-    ``"half"`` (at 1/2) to 0..1; for 6 rows, optionally ``"quarters_all"``, ``"half_all"``
-    (over all six rows) and ``"lower_all"`` (every break position of rows 4-6).
+    ``"half"`` (at 1/2) to 0..1; for 3 rows, optionally ``"beats_alike"``
+    (:func:`beats_alike_across_columns`); for 6 rows, optionally ``"quarters_all"``,
+    ``"half_all"`` (over all six rows) and ``"lower_all"`` (every break position of rows 4-6).
     ``simultaneous`` is :func:`simultaneity` over all rows: rows of a 12-lead layout are
     recorded at the same time, the rows of a wrapped single-lead strip one after another.
 
@@ -178,6 +214,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     '6x2'
     >>> classify(6, {"quarters": 0.2, "half": 0.0}, 0.05)  # six rows of one long strip
     'strip'
+    >>> classify(3, {"quarters": 0.17, "half": 0.67}, 0.09)  # QRS where separators would be
+    'strip'
+    >>> classify(3, {"quarters": 0.0, "half": 0.0, "beats_alike": 0.95}, 0.9)  # 60 bpm, rows aligned
+    'strip'
     """
     q, h = breaks.get("quarters", 0.0), breaks.get("half", 0.0)
     if n_rows <= 1:
@@ -189,6 +229,15 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     # by the extraction, so a strip also needs rows without clear column breaks.
     # Three rows have no rhythm strip to match, and a very regular rhythm can line up a
     # strip's rows by chance: they need more simultaneity.
+    # Three rows that are not simultaneous at all are a strip unless every row breaks at
+    # every column position: QRS complexes of a strip that happen to sit at the break
+    # positions look like separators in some rows, never in all of them.
+    # A very regular rhythm lines up a strip's rows as well as a 12-lead page's, but its
+    # beats keep one shape along the row (``"beats_alike"``, see
+    # :func:`beats_alike_across_columns`).
+    one_lead = simultaneous < 0.2 or breaks.get("beats_alike", 0.0) >= 0.7
+    if n_rows == 3 and one_lead and min(q, h) < 0.9:
+        return "strip"
     if breaks.get("rhythm_match", 0.0) < 0.8 and max(q, h) < 0.6 and \
             simultaneous < (0.45 if n_rows == 3 else 0.3):
         return "strip"
