@@ -10,14 +10,13 @@ Usage::
 import sys
 import numpy as np
 from pathlib import Path
-from classifiers.datasets.cinc2017 import RHYTHM_CLASSES, load_cinc2017
+from classifiers.datasets.cinc2017 import RHYTHM_CLASSES, cinc2017_split, load_cinc2017
 from classifiers._models import load_model
 from classifiers.rhythm import predict_rhythm_probs
 from classifiers._metrics import classification_report, cinc2017_score
 d = load_cinc2017(cache=Path("runs/cache/cinc2017.npz"), progress=False)
-y = d["label"]; rng = np.random.default_rng(0); pool = np.flatnonzero(~d["test_fold"])
-val_idx = np.concatenate([rng.permutation(pool[y[pool] == c])[:int(0.1 * (y[pool] == c).sum())]
-                          for c in range(len(RHYTHM_CLASSES))])
+y = d["label"]
+_, val_idx = cinc2017_split(y, d["test_fold"], seed=0)
 for m in sys.argv[1:]:
     net = load_model(m)
     pred = np.array([int(np.argmax(predict_rhythm_probs(net, d["signals"][i])[0])) for i in val_idx])

@@ -80,25 +80,41 @@ def digitize_one(args_tuple) -> dict:
     return {"record": record, "snr": snr, "ok": ok, "cached": False}
 
 
+def study_records(test: str = "all", val: str = "all", train: str = "all") -> dict:
+    """The study's records by role, from the split ``cinc2017-af`` was trained with.
+
+    ``test``: the test fold in order; ``val``: the base model's validation records (early
+    stopping and the choice of the fine-tuned epoch); ``train``: a fixed random subset of
+    the base model's training records. Each argument is a count or ``"all"``.
+    """
+    from classifiers.datasets.cinc2017 import RHYTHM_CLASSES, cinc2017_labels, cinc2017_split
+
+    ref = cinc2017_labels()
+    y = np.array([RHYTHM_CLASSES.index(lab) for lab in ref.label])
+    tr_idx, val_idx = cinc2017_split(y, ref.test_fold.to_numpy(), seed=0)
+    tr_idx = np.random.default_rng(0).permutation(tr_idx)
+    test_idx = np.flatnonzero(ref.test_fold.to_numpy())
+
+    def first(idx, n):
+        return [(ref.record[i], int(ref.number[i])) for i in (idx if n == "all" else idx[:int(n)])]
+
+    return {"test": first(test_idx, test), "val": first(np.sort(val_idx), val),
+            "train": first(tr_idx, train)}
+
+
 def stage_digitize(args) -> None:
     from multiprocessing import Pool
 
     from tqdm import tqdm
 
-    from classifiers.datasets.cinc2017 import cinc2017_labels
-
-    ref = cinc2017_labels()
-    test = ref[ref.test_fold]
-    train = ref[~ref.test_fold].sample(frac=1.0, random_state=0)  # a random, fixed subset
-    n_test = len(test) if args.test == "all" else int(args.test)
-    n_train = len(train) if args.train == "all" else int(args.train)
-    chosen = list(test.iloc[:n_test].itertuples()) + list(train.iloc[:n_train].itertuples())
+    roles = study_records(args.test, args.val, args.train)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    jobs = [(r.record, int(r.number), str(work)) for r in chosen]
+    jobs = [(rec, number, str(work)) for role in ("test", "val", "train") for rec, number in roles[role]]
     results = []
     with Pool(args.workers) as pool:
-        for res in tqdm(pool.imap_unordered(digitize_one, jobs), total=len(jobs), desc="pages"):
+        for res in tqdm(pool.imap_unordered(digitize_one, jobs), total=len(jobs), desc="pages",
+                        mininterval=30):
             results.append(res)
     snr = np.array([r["snr"] for r in results if r["ok"]])
     failed = sum(not r["ok"] for r in results)
@@ -149,32 +165,41 @@ def stage_evaluate(args) -> None:
     work = Path(args.work)
     ref = cinc2017_labels()
     label = {r: CLASSES.index(lab) for r, lab in zip(ref.record, ref.label)}
-    test_records = [r for r in ref.record[ref.test_fold] if (work / f"{r}.npz").exists()]
-    train_records = [r for r in ref.record[~ref.test_fold] if (work / f"{r}.npz").exists()]
-    dig = _load_digitized(work, test_records + train_records)
-    print(f"test pages {len(test_records)}, training pages {len(train_records)}")
-    y_test = np.array([label[r] for r in test_records])
+    roles = {role: [r for r, _ in recs if (work / f"{r}.npz").exists()]
+             for role, recs in study_records().items()}
+    dig = _load_digitized(work, [r for recs in roles.values() for r in recs])
+    print("pages: " + ", ".join(f"{role} {len(recs)}" for role, recs in roles.items()))
 
-    raw_test = [_prepare(read_cinc2017_record(r), CINC_FS)[0] for r in test_records]
-    dig_test = [_prepare(dig[r][0], CINC_FS)[0] for r in test_records]
+    def prepared(records, raw=False):
+        return [_prepare(read_cinc2017_record(r) if raw else dig[r][0], CINC_FS)[0] for r in records]
+
+    def labels(records):
+        return np.array([label[r] for r in records])
+
+    y_test, y_val = labels(roles["test"]), labels(roles["val"])
+    dig_test, dig_val = prepared(roles["test"]), prepared(roles["val"])
     net = load_model("cinc2017-af")
-    results = {"raw model, raw signals": _f1_table(y_test, _predict(net, raw_test)),
+    results = {"raw model, raw signals": _f1_table(y_test, _predict(net, prepared(roles["test"], raw=True))),
                "raw model, digitized": _f1_table(y_test, _predict(net, dig_test))}
+    # validation pages decide whether fine-tuning helped; the test fold is only reported
+    validation = {"raw model, digitized": _f1_table(y_val, _predict(net, dig_val))}
 
-    signals = [dig[r][0] for r in train_records]
-    labels = [label[r] for r in train_records]
+    signals = [dig[r][0] for r in roles["train"]]
+    y_train = labels(roles["train"])
     if args.mix_raw:  # rehearsal: the raw recordings of the same records beside their pages
-        signals += [read_cinc2017_record(r) for r in train_records]
-        labels += labels
-    tuned = fine_tune(args, signals, np.array(labels))
+        signals += [read_cinc2017_record(r) for r in roles["train"]]
+        y_train = np.concatenate([y_train, y_train])
+    tuned = fine_tune(args, signals, y_train, dig_val, y_val)
+    validation["fine-tuned, digitized"] = _f1_table(y_val, _predict(tuned, dig_val))
     results["fine-tuned, digitized"] = _f1_table(y_test, _predict(tuned, dig_test))
-    snr = np.array([dig[r][1] for r in test_records if dig[r][2]])
+    snr = np.array([dig[r][1] for r in roles["test"] if dig[r][2]])
     summary = {
-        "n_test_pages": len(test_records), "n_train_pages": len(train_records),
+        "n_pages": {role: len(recs) for role, recs in roles.items()},
         "fine_tune": {"lr": args.lr, "epochs": args.epochs, "mix_raw": args.mix_raw},
         "test_snr_db_mean": float(snr.mean()) if snr.size else float("nan"),
         "test_snr_db_median": float(np.median(snr)) if snr.size else float("nan"),
-        "test_pages_failed": int(sum(not dig[r][2] for r in test_records)),
+        "test_pages_failed": int(sum(not dig[r][2] for r in roles["test"])),
+        "validation": validation,
         "results": results,
     }
     _print_table(summary)
@@ -184,12 +209,16 @@ def stage_evaluate(args) -> None:
     print(f"wrote {args.report} and {Path(args.report).with_suffix('.png')}")
 
 
-def fine_tune(args, signals, labels):
-    """Continue training the shipped raw model on digitized training signals."""
+def fine_tune(args, signals, labels, val_signals, val_labels):
+    """Continue training the shipped raw model on digitized training signals.
+
+    ``val_signals`` are prepared (100 Hz) digitized validation pages: early stopping on
+    their class-weighted loss.
+    """
     from classifiers._models import load_model
     from classifiers._tf import keras_setup
     from classifiers._training import class_weights, fit_model
-    from classifiers._preprocess import rhythm_windows
+    from classifiers._preprocess import hrv_features, rhythm_windows
     from classifiers.datasets.cinc2017 import CINC_FS
     from classifiers.train import _crop_batch, _save
 
@@ -197,27 +226,25 @@ def fine_tune(args, signals, labels):
     prepared = [_prepare(x, CINC_FS) for x in signals]
     x100 = [p[0] for p in prepared]
     hrv = np.stack([p[1] for p in prepared]).astype(np.float32)
+    cw = class_weights(labels, len(CLASSES), power=0.5)
+    val_x = np.stack([rhythm_windows(x)[0] for x in val_signals])[:, :, None]
+    val_hrv = np.stack([hrv_features(x) for x in val_signals]).astype(np.float32)
+    net = _fresh_copy(load_model("cinc2017-af"))
     rng = np.random.default_rng(0)
-    idx = rng.permutation(len(x100))
-    n_val = max(int(0.15 * len(idx)), 4)
-    val_idx, tr_idx = idx[:n_val], idx[n_val:]
-    cw = class_weights(labels[tr_idx], len(CLASSES), power=0.5)
-    val_x = np.stack([rhythm_windows(x100[i])[0] for i in val_idx])[:, :, None]
-    net = load_model("cinc2017-af")
-    net = _fresh_copy(net)
-    hist = fit_model(net, [tr_idx.astype("int64"), hrv[tr_idx]], labels[tr_idx],
-                     [val_x, hrv[val_idx]], labels[val_idx], epochs=args.epochs, batch_size=32,
-                     lr=args.lr, train_weights=cw[labels[tr_idx]], val_weights=cw[labels[val_idx]],
-                     augment=_crop_batch(x100, rng), patience=3, seed=0, verbose=2)
+    hist = fit_model(net, [np.arange(len(x100), dtype="int64"), hrv], labels,
+                     [val_x, val_hrv], val_labels, epochs=args.epochs, batch_size=32,
+                     lr=args.lr, train_weights=cw[labels], val_weights=cw[val_labels],
+                     augment=_crop_batch(x100, rng), patience=args.patience, seed=0, verbose=2,
+                     time_limit_s=args.time_limit)
     if args.out:
         from classifiers._registry import model_info
 
         info = {**model_info("cinc2017-af"), "name": "cinc2017-af-digitized",
                 "fine_tuned_from": "cinc2017-af",
-                "split_description": "fine-tuned on digitized renders of CinC 2017 training-fold "
-                                     "records (number not divisible by 5); 15 % of them for early "
-                                     "stopping; test fold never used",
-                "n_train": int(tr_idx.size), "n_val": int(val_idx.size),
+                "split_description": "fine-tuned on digitized renders of the training records of "
+                                     "cinc2017-af (test fold: number divisible by 5, never used); "
+                                     "early stopping on digitized renders of its validation records",
+                "n_train": len(x100), "n_val": len(val_signals),
                 "lr": args.lr, "epochs": args.epochs, "mix_raw": args.mix_raw,
                 "train_seconds": round(hist["seconds"], 1), "history": hist}
         info.pop("continued_from", None)  # the base model's own history is in its card
@@ -242,11 +269,13 @@ def _fresh_copy(net):
 
 
 def _print_table(summary: dict) -> None:
-    print(f"\npages: test {summary['n_test_pages']} (failed {summary['test_pages_failed']}), "
-          f"train {summary['n_train_pages']}; test-page SNR mean {summary['test_snr_db_mean']:.2f} dB")
-    print(f"{'condition':<26}" + "".join(f"{c:>8}" for c in CLASSES) + f"{'F1 NAO':>9}")
-    for name, f1 in summary["results"].items():
-        print(f"{name:<26}" + "".join(f"{f1[c]:8.3f}" for c in CLASSES) + f"{f1['challenge']:9.3f}")
+    pages = summary["n_pages"]
+    print(f"\npages: test {pages['test']} (failed {summary['test_pages_failed']}), validation "
+          f"{pages['val']}, train {pages['train']}; test-page SNR mean {summary['test_snr_db_mean']:.2f} dB")
+    for title, table in (("validation pages", summary["validation"]), ("test fold", summary["results"])):
+        print(f"{title:<26}" + "".join(f"{c:>8}" for c in CLASSES) + f"{'F1 NAO':>9}")
+        for name, f1 in table.items():
+            print(f"  {name:<24}" + "".join(f"{f1[c]:8.3f}" for c in CLASSES) + f"{f1['challenge']:9.3f}")
 
 
 def _figure(results: dict, path: Path) -> None:
@@ -274,19 +303,22 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", nargs="?", choices=["digitize", "evaluate", "all"], default="all")
     parser.add_argument("--work", default="runs/ulster", help="digitized pages (resumable)")
-    parser.add_argument("--train", default="600", help="training-fold records to digitize, or 'all'")
+    parser.add_argument("--train", default="all", help="base-model training records to digitize, or 'all'")
+    parser.add_argument("--val", default="all", help="base-model validation records to digitize, or 'all'")
     parser.add_argument("--test", default="all", help="test-fold records to digitize, or 'all'")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=None, help="stop fine-tuning after this many s")
     parser.add_argument("--mix-raw", action="store_true",
                         help="fine-tune on the raw recordings of the same records too (rehearsal)")
     parser.add_argument("--out", default=None, help="save the fine-tuned model here (.keras)")
     parser.add_argument("--report", default="runs/ulster/report.json")
-    parser.add_argument("--quick", action="store_true", help="12 train + 8 test records, 1 epoch")
+    parser.add_argument("--quick", action="store_true", help="12 train, 6 validation, 8 test records, 1 epoch")
     args = parser.parse_args(argv)
     if args.quick:
-        args.train, args.test, args.epochs = "12", "8", 1
+        args.train, args.val, args.test, args.epochs = "12", "6", "8", 1
         args.work = args.work if args.work != "runs/ulster" else "runs/ulster-quick"
         args.report = str(Path(args.work) / "report.json")
     if args.stage in ("digitize", "all"):

@@ -4,7 +4,36 @@ from __future__ import annotations
 import numpy as np
 
 from ._input import select_lead
-from ._preprocess import prepare_beats
+from ._preprocess import beat_templates, prepare_beats
+
+
+def beat_model_inputs(info: dict, beats: np.ndarray, rr: np.ndarray,
+                      groups: np.ndarray | None = None) -> list:
+    """The input arrays a beat model's card (``ecg_info``) asks for.
+
+    ``"beat+template"`` models get each beat beside the patient's usual beat
+    (:func:`~classifiers._preprocess.beat_templates`, per ``groups`` recording).
+    """
+    x = beats[:, :, None].astype("float32")
+    if "beat+template" in info.get("inputs", ()):
+        x = np.concatenate([x, beat_templates(beats, groups)[:, :, None]], axis=2)
+    return [x, rr.astype("float32")]
+
+
+def beat_labels(probs: np.ndarray, rr: np.ndarray, info: dict) -> np.ndarray:
+    """Class index per beat: the most probable class, then the prematurity rule.
+
+    AAMI's S class is the supraventricular *premature* beat: a beat the network calls N
+    that comes earlier than ``s_prematurity`` times the local mean RR interval is called
+    S. Networks trained on DS1 learn little of this across patients (most DS1 S beats
+    come from one record), so the rule is applied after the network when the model card
+    sets the threshold (chosen on DS1 only, see the card).
+    """
+    label = probs.argmax(1)
+    threshold = info.get("s_prematurity")
+    if threshold:
+        label = np.where((label == 0) & (rr[:, 3] < threshold), 1, label)
+    return label
 
 
 def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
@@ -69,9 +98,9 @@ def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
         df = pd.DataFrame(columns=cols)
         warnings.append("no beats found")
     else:
-        probs = net.predict([beats[:, :, None], rr], batch_size=1024, verbose=0)
+        probs = net.predict(beat_model_inputs(net.ecg_info, beats, rr), batch_size=1024, verbose=0)
         df = pd.DataFrame(probs, columns=cols[3:])
-        df.insert(0, "label", [classes[i] for i in probs.argmax(1)])
+        df.insert(0, "label", [classes[i] for i in beat_labels(probs, rr, net.ecg_info)])
         df.insert(0, "time", (peaks + offset) / fs)
         df.insert(0, "r_peak", peaks + offset)
     df.attrs.update({"lead": lead, "fs": fs, "model": model, "warnings": warnings})

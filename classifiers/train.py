@@ -63,6 +63,7 @@ def augment_beats(xb, rng):
 
 
 def train_mitbih(args) -> None:
+    from .beats import beat_model_inputs
     from .datasets.mitdb import AAMI_CLASSES, ALL_RECORDS, DS1, DS2, load_mitdb
     from ._tf import keras_setup
     from ._training import class_weights, fit_model
@@ -88,21 +89,22 @@ def train_mitbih(args) -> None:
         val_idx, tr_idx = rest[:n_val], rest[n_val:]
         split_desc = "random beat-level 80/20 over all 48 records (seed %d); 10 %% of the 80 %% " \
                      "held for early stopping; intra-patient, comparable to Kachuee 2018" % args.seed
-    x = data["beats"][:, :, None].astype("float32")
-    rr = data["rr"].astype("float32")
+    info_inputs = ["beat+template", "rr"] if args.template else ["beat", "rr"]
+    x, rr = beat_model_inputs({"inputs": info_inputs}, data["beats"], data["rr"], data["record"])
     y = data["label"]
     cw = class_weights(y[tr_idx], len(AAMI_CLASSES), power=args.weight_power, cap=args.weight_cap)
     print("class counts", np.bincount(y[tr_idx], minlength=5), "weights", np.round(cw, 2))
     model = build_kachuee(len(AAMI_CLASSES), rr_features=True,
                           rr_mean=rr[tr_idx].mean(0), rr_var=rr[tr_idx].var(0),
-                          trunk_dropout=args.trunk_dropout)
+                          trunk_dropout=args.trunk_dropout, template=args.template)
     hist = fit_model(model, [x[tr_idx], rr[tr_idx]], y[tr_idx], [x[val_idx], rr[val_idx]],
                      y[val_idx], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      train_weights=cw[y[tr_idx]], val_weights=cw[y[val_idx]],
                      augment=augment_beats, patience=args.patience, seed=args.seed,
                      time_limit_s=args.time_limit)
     info = {"name": "mitbih-aami5", "task": "beats", "classes": list(AAMI_CLASSES),
-            "fs": BEAT_FS, "beat_len": BEAT_LEN, "inputs": ["beat", "rr"],
+            "fs": BEAT_FS, "beat_len": BEAT_LEN, "inputs": info_inputs,
+            "s_prematurity": args.s_prematurity,
             "split": args.split, "split_description": split_desc, "seed": args.seed,
             "class_weights": cw.round(4).tolist(), "trunk_dropout": args.trunk_dropout,
             "weight_power": args.weight_power, "weight_cap": args.weight_cap, "n_train_beats": int(tr_idx.size),
@@ -135,6 +137,10 @@ def train_ptbxl_mi(args) -> None:
     variants = ["lead2", "12lead"] if args.variant == "both" else [args.variant]
     results = {}
     beat_model = keras.saving.load_model(args.beat_model, safe_mode=True)
+    if beat_model.inputs[0].shape[-1] != 1:
+        raise SystemExit(f"{args.beat_model}: its trunk reads a beat and the patient's template "
+                         "(2 channels); the MI transfer needs a single-channel beat model, e.g. "
+                         "one trained without --template (see pretrained/ptbxl-mi.md)")
     trunk = keras.Model(beat_model.inputs[0], beat_model.get_layer(TRUNK_OUTPUT).output)
     # The trunk is frozen: compute its features once. The head is fitted on each record's
     # mean beat embedding (one example per record, its own label) rather than on beats that
@@ -210,7 +216,7 @@ def _crop_batch(signals, rng):
 
 
 def train_cinc2017(args) -> None:
-    from .datasets.cinc2017 import RHYTHM_CLASSES, load_cinc2017
+    from .datasets.cinc2017 import RHYTHM_CLASSES, cinc2017_split, load_cinc2017
     from ._preprocess import rhythm_windows
     from ._tf import keras_setup
     from ._training import class_weights, fit_model
@@ -221,11 +227,7 @@ def train_cinc2017(args) -> None:
     d = load_cinc2017(args.data, cache)
     y = d["label"]
     rng = np.random.default_rng(args.seed)
-    pool = np.flatnonzero(~d["test_fold"])
-    # stratified 10 % validation from the non-test records
-    val_idx = np.concatenate([rng.permutation(pool[y[pool] == c])[:int(0.1 * (y[pool] == c).sum())]
-                              for c in range(len(RHYTHM_CLASSES))])
-    tr_idx = np.setdiff1d(pool, val_idx)
+    tr_idx, val_idx = cinc2017_split(y, d["test_fold"], seed=args.seed)
     if args.subset:
         tr_idx, val_idx = tr_idx[:args.subset], val_idx[:max(args.subset // 4, 8)]
     assert not d["test_fold"][tr_idx].any() and not d["test_fold"][val_idx].any()
@@ -295,6 +297,11 @@ def main(argv=None) -> None:
     sp.add_argument("--weight-power", type=float, default=0.5)
     sp.add_argument("--weight-cap", type=float, default=20.0)
     sp.add_argument("--trunk-dropout", type=float, default=0.0)
+    sp.add_argument("--template", action="store_true",
+                    help="give the network each beat beside the patient's running-median beat")
+    sp.add_argument("--s-prematurity", type=float, default=0.0,
+                    help="call S a beat the network calls N whose RR is below this fraction of "
+                         "the local mean (0: off)")
     sp = sub.add_parser("ptbxl-mi", help="MI transfer model")
     common(sp, "pretrained/ptbxl-mi.keras", 300, 32, 1e-2)
     sp.add_argument("--beat-model", default="pretrained/mitbih-aami5.keras")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from ecg_digitize.datasets import has_dataset
 from classifiers import _preprocess as pp
 from classifiers._metrics import binary_report, cinc2017_score, classification_report
 from classifiers._registry import model_path
+from classifiers.datasets import RHYTHM_CLASSES
 
 
 def _shipped(name):
@@ -48,6 +50,25 @@ def test_rr_features_regular_rhythm_and_premature_beat():
     assert f.shape == (10, pp.N_RR_FEATURES)
     assert f[5, 3] < 0.7 < f[5, 4]          # short before, long after
     assert np.isclose(f[0, 0], f[0, 2])     # first beat: pre filled with the local mean
+
+
+def test_beat_templates_stay_inside_each_recording():
+    beats = np.vstack([np.tile(np.hanning(pp.BEAT_LEN), (9, 1)),
+                       np.tile(-np.hanning(pp.BEAT_LEN), (5, 1))])
+    beats[3] *= 3  # one odd beat in the first recording
+    t = pp.beat_templates(beats, groups=np.repeat([0, 1], [9, 5]))
+    assert np.allclose(t[:9], np.hanning(pp.BEAT_LEN))   # the odd beat does not move it
+    assert np.allclose(t[9:], -np.hanning(pp.BEAT_LEN))  # nor does the other recording
+
+
+def test_prematurity_rule_turns_only_early_n_beats_into_s():
+    from classifiers.beats import beat_labels
+
+    probs = np.eye(5)[[0, 0, 2, 0]]           # N, N, V, N
+    rr = np.ones((4, pp.N_RR_FEATURES))
+    rr[[1, 2], 3] = 0.7                       # beats 1 (N) and 2 (V) come early
+    assert beat_labels(probs, rr, {}).tolist() == [0, 0, 2, 0]
+    assert beat_labels(probs, rr, {"s_prematurity": 0.85}).tolist() == [0, 1, 2, 0]
 
 
 def test_bandpass_keeps_nan_gaps_and_removes_offset():
@@ -125,6 +146,39 @@ def test_cinc2017_labels_and_test_fold():
     d = load_cinc2017(limit=3, progress=False)
     assert len(d["signals"]) == 3 and d["hrv"].shape == (3, pp.N_HRV_FEATURES)
     assert abs(d["signals"][0].size / pp.RHYTHM_FS - 30.0) < 0.1  # A00001 is 30 s
+
+
+@cinc
+def test_cinc2017_split_matches_the_shipped_model_card():
+    from classifiers.datasets import cinc2017_labels
+    from classifiers.datasets.cinc2017 import cinc2017_split
+
+    ref = cinc2017_labels()
+    y = np.array([RHYTHM_CLASSES.index(lab) for lab in ref.label])
+    tr, va = cinc2017_split(y, ref.test_fold.to_numpy())
+    assert (tr.size, va.size) == (6143, 680)  # as in pretrained/cinc2017-af.md
+    assert not set(tr) & set(va) and not ref.test_fold.to_numpy()[np.concatenate([tr, va])].any()
+    tr2, va2 = cinc2017_split(y, ref.test_fold.to_numpy())
+    assert np.array_equal(va, va2)  # the same draw every time: the validation set stays clean
+
+
+@cinc
+@_shipped("cinc2017-af")
+def test_ulster_study_quick_runs_end_to_end(tmp_path):
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import ulster_study
+
+    ulster_study.main(["--quick", "--workers", "1", "--work", str(tmp_path)])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["n_pages"] == {"test": 8, "val": 6, "train": 12}
+    assert report["test_pages_failed"] == 0 and report["test_snr_db_mean"] > 10
+    for table in (report["results"], report["validation"]):
+        for f1 in table.values():
+            assert 0 <= f1["challenge"] <= 1
+    assert (tmp_path / "report.png").stat().st_size > 0
 
 
 @ptbxl

@@ -40,6 +40,44 @@ def cinc2017_labels(path: str | Path | None = None) -> "pandas.DataFrame":
     return ref
 
 
+def cinc2017_split(labels: np.ndarray, test_fold: np.ndarray, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation indices of the non-test records, as ``cinc2017-af`` was trained.
+
+    A stratified 10 % of the records outside the test fold is the validation set (early
+    stopping, model choices); the rest is the training set. The test fold is in neither.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Class index per record, in ``REFERENCE.csv`` order.
+    test_fold : ndarray of bool
+        True for the held-out test records (number divisible by 5).
+    seed : int
+        The draw of the validation records (``cinc2017-af`` used 0).
+
+    Returns
+    -------
+    train_idx, val_idx : ndarray of int
+        Sorted training indices and the validation indices (grouped by class).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classifiers.datasets.cinc2017 import cinc2017_split
+    >>> y = np.arange(100) % 4; test = np.arange(100) % 5 == 0
+    >>> tr, va = cinc2017_split(y, test)
+    >>> len(tr), len(va), bool(test[tr].any() or test[va].any())
+    (72, 8, False)
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    pool = np.flatnonzero(~np.asarray(test_fold, dtype=bool))
+    val_idx = np.concatenate([rng.permutation(pool[labels[pool] == c])[:int(0.1 * (labels[pool] == c).sum())]
+                              for c in range(len(RHYTHM_CLASSES))])
+    return np.setdiff1d(pool, val_idx), val_idx
+
+
 def read_cinc2017_record(record: str, path: str | Path | None = None) -> np.ndarray:
     """One recording in mV (1000 ADC units per mV, as in the headers)."""
     from scipy.io import loadmat

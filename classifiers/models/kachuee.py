@@ -15,7 +15,8 @@ TRUNK_OUTPUT = "trunk_flatten"   # name of the layer the MI transfer reuses
 
 
 def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float = 0.1,
-                  rr_mean=None, rr_var=None, trunk_dropout: float = 0.0):
+                  rr_mean=None, rr_var=None, trunk_dropout: float = 0.0,
+                  template: bool = False):
     """Build the beat classifier.
 
     Parameters
@@ -32,6 +33,9 @@ def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float =
     trunk_dropout : float
         Extra dropout on the convolutional features only (not the RR features), so the
         head cannot lean on the shape of one training patient's beats alone.
+    template : bool
+        A second input channel with the patient's usual beat
+        (:func:`classifiers._preprocess.beat_templates`), so the network can compare.
 
     Returns
     -------
@@ -47,7 +51,7 @@ def build_kachuee(n_classes: int = 5, rr_features: bool = True, dropout: float =
     import keras
     from keras import layers
 
-    beat = keras.Input((BEAT_LEN, 1), name="beat")
+    beat = keras.Input((BEAT_LEN, 2 if template else 1), name="beat")
     x = layers.Conv1D(32, 5, padding="same", name="trunk_conv0")(beat)
     for i in range(5):
         y = layers.Conv1D(32, 5, padding="same", activation="relu", name=f"trunk_b{i}_conv1")(x)
