@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ecg_digitize.datasets import has_dataset
-from ecg_digitize.neural import geometry, longterm as lt, tiling
+from ecg_digitize.neural import geometry, longterm as lt, segment as sg, tiling
 
 
 # ---------------------------------------------------------------- package hygiene
@@ -193,3 +193,26 @@ def test_pretrained_longterm_finds_pvcs_in_record_119():
     v_pred = [(a, b) for a, b, lab in segs if lab == "V"]
     hit = sum(any(a - 40 <= r < b + 40 for a, b in v_pred) for r in v_true)
     assert v_true.size > 20 and hit / v_true.size > 0.7
+
+
+def test_unet_method_without_weights_says_what_is_missing(monkeypatch, tmp_path, sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.synth import render
+
+    monkeypatch.setattr(sg, "default_model_path", lambda: tmp_path / "absent.keras")
+    image, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0)
+    with pytest.raises(FileNotFoundError, match="method='classical'"):
+        digitize(image, method="unet")
+
+
+@pytest.mark.skipif(not sg.default_model_path().exists(), reason="pretrained/unet-trace.keras absent")
+def test_unet_method_digitizes_a_scanned_page(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import render
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", preset="scan", dpi=200, seed=3)
+    rec = digitize(image, method="unet")
+    assert rec.geometry["method"] == "unet" and rec.layout == "3x4+II"
+    assert score_record(rec, truth).snr > 12

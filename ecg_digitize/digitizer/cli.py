@@ -26,6 +26,8 @@ def add_digitize_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paper-speed", type=float, default=None, help="mm/s (default: detect, else 25)")
     p.add_argument("--gain", type=float, default=None, help="mm/mV (default: detect, else 10)")
     p.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default: 0)")
+    p.add_argument("--method", default="classical", choices=["classical", "unet"],
+                   help="trace pixels from the classical threshold or the U-Net (photos)")
     p.set_defaults(func=run_digitize)
     return p
 
@@ -39,7 +41,7 @@ def run_digitize(args) -> int:
     if unknown:
         raise SystemExit(f"ecg-digitize digitize: unknown format(s) {unknown}; choose from {list(FORMATS)}")
     record = digitize(args.image, fs=args.fs, layout=args.layout, paper_speed=args.paper_speed,
-                      gain=args.gain, page=args.page)
+                      gain=args.gain, page=args.page, method=args.method)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = Path(args.image).stem

@@ -21,6 +21,8 @@ from .load import PageImage, load_image
 from .timebase import SOURCE_DT, pen_end, time_axis
 
 MM_PER_INCH = 25.4
+METHODS = ("classical", "unet")
+UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -41,8 +43,12 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     paper_speed, gain : float, optional
         mm/s and mm/mV. ``None``: from the calibration pulse, else the 25 mm/s and
         10 mm/mV standard (then listed in ``record.calibration.guessed``).
-    method : {"classical"}
-        The pipeline (a neural one may join later).
+    method : {"classical", "unet"}
+        Where the trace pixels come from: ``"classical"`` thresholds the page's darkness
+        (adaptive Otsu, no weights); ``"unet"`` takes the trace probability of the U-Net
+        segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
+        after undoing a photo's perspective. Both then share every later stage; the
+        Record's ``geometry["method"]`` says which ran.
     page : int
         PDF page (0-based).
 
@@ -71,24 +77,28 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     >>> score_record(rec, truth).snr > 20
     True
     """
-    if method != "classical":
-        raise ValueError(f"unknown method {method!r}; only 'classical' is available")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     if layout != "auto":
         parse_layout(layout)  # fail early on a malformed layout
     pg = load_image(image, page=page)
     try:
-        return _digitize_page(pg, fs=fs, layout=layout, paper_speed=paper_speed, gain=gain)
+        return _digitize_page(pg, fs=fs, layout=layout, paper_speed=paper_speed, gain=gain,
+                              method=method)
     except DigitizeError as exc:
         if exc.source:
             raise
         raise type(exc)(exc.reason, pg.source) from exc
 
 
-def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
+def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method="classical") -> Record:
     warnings: list[str] = []
     guessed: list[str] = []
     rgb = pg.rgb
-    trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
+    if method == "unet":
+        rgb, trace_dark = _unet_trace_view(rgb, warnings)
+    else:
+        trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
 
     angle = deskew.estimate_skew(grid_dark)
@@ -98,7 +108,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         trace_dark = deskew.rotate(trace_dark, -angle, border=0.0)
         grid_dark = deskew.rotate(grid_dark, -angle, border=0.0)
 
-    thr, mask = threshold.adaptive_otsu(trace_dark)
+    if method == "unet":
+        thr, mask = UNET_THRESHOLD, trace_dark >= UNET_THRESHOLD
+    else:
+        thr, mask = threshold.adaptive_otsu(trace_dark)
     if mask.sum() < 200:
         raise NotAnEcgError("no dark trace on the page after thresholding")
     if mask.mean() > 0.25:
@@ -252,6 +265,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
             "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
             "x_start": x_start, "x_end": x_end,
             "threshold": thr,
+            "method": method,
             "scale_source": scale_source,
             "grid_strength": est.strength,
             "pulses": [None if p is None else {"side": p.side, "x_left": p.x_left, "x_right": p.x_right,
@@ -264,6 +278,20 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain) -> Record:
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     return record
+
+
+def _unet_trace_view(rgb: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The page with a photo's perspective undone, and its U-Net trace probability."""
+    from ..neural.geometry import rectify
+    from ..neural.segment import default_model_path, trace_probability
+
+    if not default_model_path().exists():
+        raise FileNotFoundError(f"method='unet' needs {default_model_path()}, which this "
+                                "installation does not have; use method='classical'")
+    rgb, homography = rectify(rgb)
+    if not np.allclose(homography, np.eye(3)):
+        warnings.append("perspective undone from the page outline (method='unet')")
+    return rgb, trace_probability(rgb)
 
 
 def pen_thickness_px(mask: np.ndarray) -> float:
