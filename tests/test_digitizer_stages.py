@@ -162,6 +162,19 @@ def test_regular_strip_with_aligned_rows_is_not_a_3x4_page(heart_rate):
     assert digitize(image, fs=fs).layout == "strip"
 
 
+def test_blurred_dotted_grid_keeps_its_5mm_scale(sim30):
+    """A scanned dotted grid hides its 5 mm lines and widens the pen, but it is not paper
+    of equal 1 mm lines: the scale must stay (it was read five times too large)."""
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim30
+    image, truth = render(sig, fs, leads, layout="strip", dpi=150, preset="scan", seed=15,
+                          grid_color="green", grid_style="dotted", header=False)
+    rec = digitize(image, fs=fs, layout="strip")
+    assert abs(rec.calibration.px_per_mm - truth.calibration.px_per_mm) < 0.1
+    assert abs(rec.duration - 30) < 1
+
+
 @pytest.mark.parametrize("rows", [3, 6])
 def test_end_to_end_wrapped_strip(sim30, rows):
     """A long single lead wrapped into rows: recognised as a strip, no drift row to row."""

@@ -305,17 +305,26 @@ def pen_thickness_px(mask: np.ndarray) -> float:
     return float(np.median(thinnest)) if thinnest else 0.0
 
 
+MAX_TRACE_SPAN_MM = 300.0  # the ink of a paper ECG spans at most about an A4/Letter width
+
+
 def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
-    """True when the grid's "5 mm" period is really 1 mm: equal lines and an implausible pen.
+    """True when the grid's "5 mm" period is really 1 mm: equal lines, an implausible pen
+    and an implausibly wide trace.
 
     Paper without major lines has no 1 mm-vs-5 mm contrast in its spectrum, so the comb
-    takes the line spacing for 5 mm. The pen decides: ECG pens draw 0.1-0.5 mm, so a
-    trace over 0.6 mm wide at that scale means the scale is five times too small.
+    takes the line spacing for 5 mm. ECG pens draw 0.1-0.5 mm: read five times too small,
+    such a pen looks 1-2.5 mm wide. A blurred scan of dotted paper also hides the 5 mm
+    lines and widens the pen, to 0.7-0.85 mm on our renders, so a pen of 0.6-0.95 mm only
+    counts when the ink also spans more than any ECG paper is wide.
     """
     # real grids: 2 or more; equal-line paper about 1 (up to 1.5 once deskewed)
     if minor_contrast >= 1.75:   # grid.minor_line_contrast
         return False
-    return pen_thickness_px(mask) / px_per_mm > 0.6
+    pen_mm = pen_thickness_px(mask) / px_per_mm
+    cols = np.flatnonzero(mask.any(axis=0))
+    span_mm = (cols[-1] - cols[0]) / px_per_mm if len(cols) else 0.0
+    return pen_mm > 0.95 or (pen_mm > 0.6 and span_mm > MAX_TRACE_SPAN_MM)
 
 
 def _check_ecg_evidence(traces, starts, ends, scale_source: str, has_pulse: bool, side: int,
