@@ -19,7 +19,8 @@ y = d["label"]
 _, val_idx = cinc2017_split(y, d["test_fold"], seed=0)
 for m in sys.argv[1:]:
     net = load_model(m)
-    pred = np.array([int(np.argmax(predict_rhythm_probs(net, d["signals"][i])[0])) for i in val_idx])
+    pred = np.array([int(np.argmax(predict_rhythm_probs(net, d["signals"][i], d["hrv"][i])[0]))
+                     for i in val_idx])
     rep = classification_report(y[val_idx], pred, RHYTHM_CLASSES)
     print(m, "validation n", len(val_idx), "F1", {k: round(v["F1"], 3) for k, v in rep["per_class"].items()},
           "score", round(cinc2017_score(rep["per_class"]), 4))

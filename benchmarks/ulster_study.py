@@ -143,7 +143,8 @@ def _load_digitized(work: Path, records) -> dict:
     return out
 
 
-def _prepare(x: np.ndarray, fs: float):
+def _prepare(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """A recording or digitized page as the rhythm model reads it: (100 Hz signal, HRV features)."""
     from classifiers._preprocess import hrv_features, prepare_rhythm_signal
 
     x = np.nan_to_num(np.asarray(x, dtype=float))  # gaps between wrapped rows, if any
@@ -153,20 +154,28 @@ def _prepare(x: np.ndarray, fs: float):
     return x100, hrv_features(x100)
 
 
-def _predict(net, signals) -> np.ndarray:
+def _predict(net, prepared) -> np.ndarray:
     from classifiers.rhythm import predict_rhythm_probs
 
-    return np.array([np.argmax(predict_rhythm_probs(net, x)[0]) for x in signals])
+    return np.array([np.argmax(predict_rhythm_probs(net, x, hrv)[0]) for x, hrv in prepared])
 
 
 def _f1_table(y_true, y_pred) -> dict:
-    f1 = {}
-    for k, c in enumerate(CLASSES):
-        tp = np.sum((y_pred == k) & (y_true == k))
-        denom = np.sum(y_pred == k) + np.sum(y_true == k)
-        f1[c] = float(2 * tp / denom) if denom else float("nan")
-    f1["challenge"] = float(np.mean([f1["N"], f1["A"], f1["O"]]))
-    return f1
+    """F1 per class and the Challenge score (mean F1 of N, A, O)."""
+    from classifiers._metrics import cinc2017_score, classification_report
+
+    per_class = classification_report(y_true, y_pred, CLASSES)["per_class"]
+    return {**{c: per_class[c]["F1"] for c in CLASSES}, "challenge": cinc2017_score(per_class)}
+
+
+def _snr_by_style(dig: dict, records) -> dict:
+    """Mean digitization SNR of the pages of each paper style (failed pages count 0 dB)."""
+    out = {}
+    for style in STYLES:
+        snr = [dig[r][1] if dig[r][2] else 0.0 for r in records if page_style(int(r[1:])) == style]
+        if snr:
+            out[" ".join(map(str, style))] = {"pages": len(snr), "snr_db_mean": float(np.mean(snr))}
+    return out
 
 
 def stage_evaluate(args) -> None:
@@ -182,7 +191,7 @@ def stage_evaluate(args) -> None:
     print("pages: " + ", ".join(f"{role} {len(recs)}" for role, recs in roles.items()))
 
     def prepared(records, raw=False):
-        return [_prepare(read_cinc2017_record(r) if raw else dig[r][0], CINC_FS)[0] for r in records]
+        return [_prepare(read_cinc2017_record(r) if raw else dig[r][0], CINC_FS) for r in records]
 
     def labels(records):
         return np.array([label[r] for r in records])
@@ -194,16 +203,16 @@ def stage_evaluate(args) -> None:
                "raw model, digitized": _f1_table(y_test, _predict(net, dig_test))}
     # validation pages decide whether fine-tuning helped; the test fold is only reported
     validation = {"raw model, digitized": _f1_table(y_val, _predict(net, dig_val))}
-
-    signals = [dig[r][0] for r in roles["train"]]
-    y_train = labels(roles["train"])
-    if args.mix_raw and not args.tuned:  # rehearsal: raw recordings beside their pages
-        signals += [read_cinc2017_record(r) for r in roles["train"]]
-        y_train = np.concatenate([y_train, y_train])
     if args.tuned:  # a model fine-tuned earlier on these training and validation pages
         tuned = load_model(args.tuned)
     else:
-        tuned = fine_tune(args, signals, y_train, dig_val, y_val)
+        train = roles["train"]
+        signals, y_train = [dig[r][0] for r in train], labels(train)
+        if args.mix_raw:  # rehearsal: the raw recordings beside their pages
+            signals += [read_cinc2017_record(r) for r in train]
+            y_train = np.concatenate([y_train, y_train])
+        tuned = fine_tune(args, prepared_signals=[_prepare(x, CINC_FS) for x in signals],
+                          labels=y_train, val=dig_val, val_labels=y_val)
     validation["fine-tuned, digitized"] = _f1_table(y_val, _predict(tuned, dig_val))
     results["fine-tuned, digitized"] = _f1_table(y_test, _predict(tuned, dig_test))
     snr = np.array([dig[r][1] for r in roles["test"] if dig[r][2]])
@@ -214,6 +223,7 @@ def stage_evaluate(args) -> None:
         "test_snr_db_mean": float(snr.mean()) if snr.size else float("nan"),
         "test_snr_db_median": float(np.median(snr)) if snr.size else float("nan"),
         "test_pages_failed": int(sum(not dig[r][2] for r in roles["test"])),
+        "test_snr_by_style": _snr_by_style(dig, roles["test"]),
         "validation": validation,
         "results": results,
     }
@@ -224,26 +234,24 @@ def stage_evaluate(args) -> None:
     print(f"wrote {args.report} and {Path(args.report).with_suffix('.png')}")
 
 
-def fine_tune(args, signals, labels, val_signals, val_labels):
+def fine_tune(args, prepared_signals, labels, val, val_labels):
     """Continue training the shipped raw model on digitized training signals.
 
-    ``val_signals`` are prepared (100 Hz) digitized validation pages: early stopping on
-    their class-weighted loss.
+    ``prepared_signals`` and ``val`` are :func:`_prepare` pairs (100 Hz signal, HRV
+    features); early stopping on the class-weighted loss of the validation pages.
     """
     from classifiers._models import load_model
     from classifiers._tf import keras_setup
     from classifiers._training import class_weights, fit_model
-    from classifiers._preprocess import hrv_features, rhythm_windows
-    from classifiers.datasets.cinc2017 import CINC_FS
+    from classifiers._preprocess import rhythm_windows
     from classifiers.train import _crop_batch, _save
 
     keras_setup(seed=0)
-    prepared = [_prepare(x, CINC_FS) for x in signals]
-    x100 = [p[0] for p in prepared]
-    hrv = np.stack([p[1] for p in prepared]).astype(np.float32)
+    x100 = [x for x, _ in prepared_signals]
+    hrv = np.stack([h for _, h in prepared_signals]).astype(np.float32)
     cw = class_weights(labels, len(CLASSES), power=0.5)
-    val_x = np.stack([rhythm_windows(x)[0] for x in val_signals])[:, :, None]
-    val_hrv = np.stack([hrv_features(x) for x in val_signals]).astype(np.float32)
+    val_x = np.stack([rhythm_windows(x)[0] for x, _ in val])[:, :, None]
+    val_hrv = np.stack([h for _, h in val]).astype(np.float32)
     net = _fresh_copy(load_model("cinc2017-af"))
     rng = np.random.default_rng(0)
     hist = fit_model(net, [np.arange(len(x100), dtype="int64"), hrv], labels,
@@ -259,7 +267,7 @@ def fine_tune(args, signals, labels, val_signals, val_labels):
                 "split_description": "fine-tuned on digitized renders of the training records of "
                                      "cinc2017-af (test fold: number divisible by 5, never used); "
                                      "early stopping on digitized renders of its validation records",
-                "n_train": len(x100), "n_val": len(val_signals),
+                "n_train": len(x100), "n_val": len(val),
                 "lr": args.lr, "epochs": args.epochs, "mix_raw": args.mix_raw,
                 "train_seconds": round(hist["seconds"], 1), "history": hist}
         info.pop("continued_from", None)  # the base model's own history is in its card
@@ -287,6 +295,8 @@ def _print_table(summary: dict) -> None:
     pages = summary["n_pages"]
     print(f"\npages: test {pages['test']} (failed {summary['test_pages_failed']}), validation "
           f"{pages['val']}, train {pages['train']}; test-page SNR mean {summary['test_snr_db_mean']:.2f} dB")
+    for style, v in summary["test_snr_by_style"].items():
+        print(f"  test pages on {style}: {v['pages']}, SNR mean {v['snr_db_mean']:.2f} dB")
     for title, table in (("validation pages", summary["validation"]), ("test fold", summary["results"])):
         print(f"{title:<26}" + "".join(f"{c:>8}" for c in CLASSES) + f"{'F1 NAO':>9}")
         for name, f1 in table.items():

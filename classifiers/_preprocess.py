@@ -15,6 +15,7 @@ BEAT_LEN = 187           # ... 187 samples (1.5 s)
 BEAT_PRE = 62            # R peak sits at sample 62: 0.5 s before, 1.0 s after (P wave and T wave)
 RR_CONTEXT = 10          # beats on each side for the local RR mean and amplitude scale
 N_RR_FEATURES = 5
+RR_PRE_OVER_LOCAL = 3    # column of :func:`rr_features`: pre-RR over the local mean RR
 TEMPLATE_BEATS = 81      # the patient's own beat shape: running median over 40 beats each side
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._input import select_lead
-from ._preprocess import beat_templates, prepare_beats
+from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prepare_beats
 
 
 def beat_model_inputs(info: dict, beats: np.ndarray, rr: np.ndarray,
@@ -32,7 +32,7 @@ def beat_labels(probs: np.ndarray, rr: np.ndarray, info: dict) -> np.ndarray:
     label = probs.argmax(1)
     threshold = info.get("s_prematurity")
     if threshold:
-        label = np.where((label == 0) & (rr[:, 3] < threshold), 1, label)
+        label = np.where((label == 0) & (rr[:, RR_PRE_OVER_LOCAL] < threshold), 1, label)
     return label
 
 
@@ -71,8 +71,9 @@ def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
     The model was trained on MIT-BIH lead MLII (a lead II analogue) from 22 patients
     (DS1). On the unseen DS2 patients: V Se 94 % / +P 89 %, S Se 85 % / +P 41 % (early
     sinus beats are called S too); see ``pretrained/mitbih-aami5.md``. The ``prob_*``
-    columns are the network's, before the prematurity rule that may turn N into S. A 2D array with 12 columns is read as the standard
-    12-lead order (column 1 = II); other 2D arrays use their first column.
+    columns are the network's, before the prematurity rule that may turn N into S.
+    A 2D array with 12 columns is read as the standard 12-lead order (column 1 = II);
+    other 2D arrays use their first column.
 
     Examples
     --------

@@ -140,7 +140,8 @@ def evaluate_cinc2017(model: str = "cinc2017-af", cache: Path | None = None,
     net = load_model(model)
     d = load_cinc2017(cache=cache / "cinc2017.npz" if cache else None, progress=False)
     test = np.flatnonzero(d["test_fold"])
-    pred = np.array([int(np.argmax(predict_rhythm_probs(net, d["signals"][i])[0])) for i in test])
+    pred = np.array([int(np.argmax(predict_rhythm_probs(net, d["signals"][i], d["hrv"][i])[0]))
+                     for i in test])
     rep = classification_report(d["label"][test], pred, RHYTHM_CLASSES)
     rep["challenge_score_F1_NAO"] = cinc2017_score(rep["per_class"])
     rep["split"] = "CinC 2017 training set, records with number divisible by 5 (never trained on)"

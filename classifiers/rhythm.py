@@ -32,10 +32,16 @@ class RhythmResult:
         return self.label == "A"
 
 
-def predict_rhythm_probs(net, x100: np.ndarray) -> tuple[np.ndarray, int]:
-    """Mean class probabilities over 30 s windows (half-overlapping) of a prepared signal."""
+def predict_rhythm_probs(net, x100: np.ndarray, hrv: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, int]:
+    """Mean class probabilities over 30 s windows (half-overlapping) of a prepared signal.
+
+    ``hrv``: the signal's :func:`hrv_features` when already computed (R-peak detection is
+    the slow part of a prediction).
+    """
     wins = rhythm_windows(x100)
-    hrv = np.repeat(hrv_features(x100)[None], len(wins), axis=0)
+    hrv = hrv_features(x100) if hrv is None else hrv
+    hrv = np.repeat(np.asarray(hrv)[None], len(wins), axis=0)
     probs = net.predict([wins[:, :, None], hrv], batch_size=64, verbose=0)
     return probs.mean(0), len(wins)
 

@@ -224,20 +224,18 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
         return "strip"
     if n_rows == 12:
         return "12x1" if simultaneous > 0.3 else "strip"
-    # 3 to 6 rows of a 12-lead page break into columns, and a rhythm strip repeats one of
-    # the panels above it (``"rhythm_match"``, 0..1); on photos the simultaneity is blurred
-    # by the extraction, so a strip also needs rows without clear column breaks.
-    # Three rows have no rhythm strip to match, and a very regular rhythm can line up a
-    # strip's rows by chance: they need more simultaneity.
-    # Three rows that are not simultaneous at all are a strip unless every row breaks at
-    # every column position: QRS complexes of a strip that happen to sit at the break
-    # positions look like separators in some rows, never in all of them.
-    # A very regular rhythm lines up a strip's rows as well as a 12-lead page's, but its
-    # beats keep one shape along the row (``"beats_alike"``, see
-    # :func:`beats_alike_across_columns`).
+    # Three rows show one lead when they are not simultaneous at all, or when their beats
+    # keep one shape along the row (``"beats_alike"``: a very regular rhythm lines up a
+    # strip's rows like a 12-lead page's). Only separators in every row at every column
+    # position outweigh that: a strip's QRS complexes sit at break positions in some rows,
+    # never in all of them.
     one_lead = simultaneous < 0.2 or breaks.get("beats_alike", 0.0) >= 0.7
     if n_rows == 3 and one_lead and min(q, h) < 0.9:
         return "strip"
+    # 3 to 6 rows of a 12-lead page break into columns, and a rhythm strip repeats one of
+    # the panels above it (``"rhythm_match"``, 0..1); on photos the simultaneity is blurred
+    # by the extraction, so a strip also needs rows without clear column breaks. Three
+    # rows have no rhythm strip to match: they need more simultaneity.
     if breaks.get("rhythm_match", 0.0) < 0.8 and max(q, h) < 0.6 and \
             simultaneous < (0.45 if n_rows == 3 else 0.3):
         return "strip"

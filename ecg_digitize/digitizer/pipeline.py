@@ -134,8 +134,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method="clas
             px_per_mm, scale_source = span / STANDARD_ROW_MM, "page width"
     if scale_source == "grid" and _grid_lines_are_1mm(est.minor_contrast, mask, px_per_mm):
         px_per_mm *= 5
-        warnings.append("the grid has no distinct 5 mm lines and the pen would be over 0.6 mm "
-                        "wide: its lines were read as 1 mm apart")
+        warnings.append("the grid has no distinct 5 mm lines and at that scale the pen would be "
+                        "implausibly wide: its lines were read as 1 mm apart")
     if not (1.0 <= px_per_mm <= 60.0):
         raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
 
