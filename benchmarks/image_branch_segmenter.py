@@ -4,7 +4,9 @@ For each page: render (3x4+II, 200 dpi, preset, seed), then
 
 * classical: ``digitize(image)``;
 * unet: ``digitize(image, method="unet")``: ``rectify`` (photo geometry), then
-  ``trace_probability`` in place of the classical trace threshold, then the same stages.
+  ``trace_probability`` in place of the classical trace threshold, then the same stages;
+* auto: ``digitize(image, method="auto")``: the U-Net route only where the classical
+  reading is weak (``--fold 9`` prints each route's quality score, which chose the rule).
 
 Prints mean Challenge-2024 SNR (failed pages count 0 dB, as a missing output would), the
 number of failures, pixel F1 of ``prob > 0.5`` against the exact trace mask, page-corner
@@ -41,6 +43,8 @@ def main(argv=None):
     ap.add_argument("--pages", type=int, default=6)
     ap.add_argument("--presets", nargs="+", default=["scan", "photo"])
     ap.add_argument("--model", default=None, help="U-Net for the pixel scores (digitize uses pretrained/)")
+    ap.add_argument("--fold", type=int, default=10,
+                    help="PTB-XL fold; 9 (validation) for choosing thresholds, 10 for reporting")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
 
@@ -53,7 +57,7 @@ def main(argv=None):
     from ecg_digitize.neural.train_segment import pixel_scores
     from ecg_digitize.synth import load_ptbxl, ptbxl_records, render
 
-    ids = ptbxl_records(folds=[10])[: a.pages]
+    ids = ptbxl_records(folds=[a.fold])[: a.pages]
     trace_probability(np.full((64, 64, 3), 255, np.uint8), model=a.model)  # load once
     table = {}
     for preset in a.presets:
@@ -64,7 +68,9 @@ def main(argv=None):
             r = {"ecg_id": ecg_id}
             t = time.process_time()
             try:
-                r["classical"] = float(score_record(digitize(img), truth).snr)
+                rec = digitize(img, method="classical")
+                r["classical"] = float(score_record(rec, truth).snr)
+                r["classical_quality"] = rec.quality["overall"]
             except Exception as exc:  # a failed page scores 0 dB
                 r["classical"], r["classical_error"] = 0.0, type(exc).__name__
             r["classical_cpu_s"] = time.process_time() - t
@@ -80,27 +86,38 @@ def main(argv=None):
             r["corner_mm"] = corner_residual_mm(h, truth)
             c0 = time.process_time()
             try:
-                r["unet"] = float(score_record(digitize(img, method="unet"), truth).snr)
+                rec = digitize(img, method="unet")
+                r["unet"] = float(score_record(rec, truth).snr)
+                r["unet_quality"] = rec.quality["overall"]
             except Exception as exc:
                 r["unet"], r["unet_error"] = 0.0, type(exc).__name__
             r["unet_cpu_s"] = time.process_time() - c0  # the whole route, page to Record
+            c0 = time.process_time()
+            try:
+                rec = digitize(img, method="auto")
+                r["auto"], r["auto_route"] = float(score_record(rec, truth).snr), rec.geometry["method"]
+            except Exception as exc:
+                r["auto"], r["auto_error"] = 0.0, type(exc).__name__
+            r["auto_cpu_s"] = time.process_time() - c0
             rows.append(r)
             print(preset, ecg_id, {k: (round(v, 2) if isinstance(v, float) else v)
                                    for k, v in r.items() if k != "pixels"},
                   "F1", round(r["pixels"]["F1"], 3), flush=True)
         table[preset] = rows
 
-    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | pixel F1 | "
-          "corner mm | rectify s | U-Net s (wall) | unet route CPU s/page")
+    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | "
+          "auto SNR dB (fails, U-Net chosen) | pixel F1 | corner mm | rectify s | U-Net s (wall) | "
+          "unet route CPU s/page | auto CPU s/page")
     for preset, rows in table.items():
         def mean(k):
             return float(np.mean([r[k] for r in rows]))
         fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
         print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
               f"{mean('unet'):.2f} ({fails('unet')}) | "
+              f"{mean('auto'):.2f} ({fails('auto')}, {sum(r.get('auto_route') == 'unet' for r in rows)}) | "
               f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
               f"{np.median([r['corner_mm'] for r in rows]):.2f} | {mean('rectify_s'):.2f} | "
-              f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f}")
+              f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(table, fh, indent=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,3 +217,85 @@ def test_unet_method_digitizes_a_scanned_page(sim12):
     rec = digitize(image, method="unet")
     assert rec.geometry["method"] == "unet" and rec.layout == "3x4+II"
     assert score_record(rec, truth).snr > 12
+
+
+def _fake_routes(monkeypatch, results: dict):
+    """Make ``_digitize_page`` return (or raise) a canned outcome per method."""
+    from ecg_digitize.digitizer import pipeline
+    from ecg_digitize.record import Record
+
+    def fake(pg, *, method, **_):
+        outcome = results[method]
+        if isinstance(outcome, Exception):
+            raise outcome
+        n_leads, quality = outcome
+        sig = np.full((100, 12), np.nan)
+        sig[:, :n_leads] = 0.1
+        rec = Record(sig, fs=100, leads=list(pipeline.STANDARD_LEADS), geometry={"method": method})
+        rec.quality = {"overall": quality}
+        return rec
+
+    monkeypatch.setattr(pipeline, "_digitize_page", fake)
+    monkeypatch.setattr(sg, "default_model_path", lambda: Path(__file__))  # "weights exist"
+
+
+def _page() -> np.ndarray:
+    """Any loadable page: the routes are faked."""
+    page = np.full((300, 400), 255, np.uint8)
+    page[100:200, 20:380] = 0
+    return page
+
+
+@pytest.mark.parametrize("classical, unet, chosen", [
+    ((12, 0.9), (12, 0.95), "classical"),      # trustworthy classical reading: kept
+    ((12, 0.5), (12, 0.4), "unet"),            # weak classical reading: the U-Net's
+    ((1, 1.0), (12, 0.6), "unet"),             # a 12-lead page read as one strip
+    ((12, 0.5), (3, 0.9), "classical"),        # the U-Net read fewer leads
+    ("fail", (12, 0.6), "unet"),               # classical failed
+    ((12, 0.5), "fail", "classical"),          # U-Net failed
+])
+def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
+    from ecg_digitize import digitize
+    from ecg_digitize.errors import LayoutError
+
+    def outcome(v):
+        return LayoutError("no rows") if v == "fail" else v
+
+    _fake_routes(monkeypatch, {"classical": outcome(classical), "unet": outcome(unet)})
+    rec = digitize(_page(), method="auto")
+    assert rec.geometry["method"] == chosen
+    assert any("U-Net route" in w for w in rec.warnings) == (chosen == "unet")
+
+
+def test_auto_method_reraises_when_both_routes_fail(monkeypatch):
+    from ecg_digitize import digitize
+    from ecg_digitize.errors import LayoutError
+
+    _fake_routes(monkeypatch, {"classical": LayoutError("no rows"), "unet": LayoutError("no rows")})
+    with pytest.raises(LayoutError, match="no rows"):
+        digitize(_page(), method="auto")
+
+
+def test_lead_images_are_alike_across_resolutions_and_blank_where_not_plotted(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.neural.lead_images import CHANNELS, CROP_H, IMAGE_SHAPE, lead_image_stack
+    from ecg_digitize.synth import render
+
+    stacks = []
+    for dpi in (100, 200):
+        page, _ = render(*sim12, layout="3x4+II", dpi=dpi, seed=1)
+        stacks.append(lead_image_stack(page, digitize(page)).astype(float))
+    assert stacks[0].shape == IMAGE_SHAPE
+    slots = stacks[0].reshape(len(CHANNELS[0]), CROP_H, -1, 3)
+    assert (slots.max(axis=(1, 2)) > 100).all()        # every lead has ink in its slot
+    r = np.corrcoef(stacks[0].ravel(), stacks[1].ravel())[0, 1]
+    assert r > 0.6, r                                   # same picture at either resolution (0.97)
+
+    strip, _ = render(*sim12, layout="strip", dpi=100, seed=1)
+    rec = digitize(strip)
+    stack = lead_image_stack(strip, rec).reshape(len(CHANNELS[0]), CROP_H, -1, 3)
+    shown = {(k, c) for c, group in enumerate(CHANNELS) for k, lead in enumerate(group)
+             if lead in {b["lead"] for b in rec.geometry["boxes"]}}
+    for c, group in enumerate(CHANNELS):
+        for k in range(len(group)):
+            assert (stack[k, :, :, c].max() > 100) == ((k, c) in shown)

@@ -21,8 +21,12 @@ from .load import PageImage, load_image
 from .timebase import SOURCE_DT, pen_end, time_axis
 
 MM_PER_INCH = 25.4
-METHODS = ("classical", "unet")
+METHODS = ("classical", "unet", "auto")
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
+# method="auto" keeps a classical Record of at least this overall quality (chosen on PTB-XL
+# fold-9 renders with `benchmarks/image_branch_segmenter.py --fold 9`: below it the U-Net
+# route read scan pages better, above it the classical route was as good or better).
+AUTO_MIN_QUALITY = 0.75
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -43,12 +47,15 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     paper_speed, gain : float, optional
         mm/s and mm/mV. ``None``: from the calibration pulse, else the 25 mm/s and
         10 mm/mV standard (then listed in ``record.calibration.guessed``).
-    method : {"classical", "unet"}
+    method : {"classical", "unet", "auto"}
         Where the trace pixels come from: ``"classical"`` thresholds the page's darkness
         (adaptive Otsu, no weights); ``"unet"`` takes the trace probability of the U-Net
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
-        after undoing a photo's perspective. Both then share every later stage; the
-        Record's ``geometry["method"]`` says which ran.
+        after undoing a photo's perspective. Both then share every later stage.
+        ``"auto"`` runs the classical route and keeps it when it read several leads with
+        an overall quality of at least :data:`AUTO_MIN_QUALITY`; otherwise it also runs the
+        U-Net route and keeps that one unless it failed or read fewer leads. The Record's
+        ``geometry["method"]`` says which route produced it.
     page : int
         PDF page (0-based).
 
@@ -82,16 +89,55 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     if layout != "auto":
         parse_layout(layout)  # fail early on a malformed layout
     pg = load_image(image, page=page)
+    options = dict(fs=fs, layout=layout, paper_speed=paper_speed, gain=gain)
     try:
-        return _digitize_page(pg, fs=fs, layout=layout, paper_speed=paper_speed, gain=gain,
-                              method=method)
+        if method == "auto":
+            return _digitize_auto(pg, **options)
+        return _digitize_page(pg, method=method, **options)
     except DigitizeError as exc:
         if exc.source:
             raise
         raise type(exc)(exc.reason, pg.source) from exc
 
 
-def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method="classical") -> Record:
+def _plotted_leads(record: Record) -> int:
+    return int(np.isfinite(record.signal).any(axis=0).sum())
+
+
+def _digitize_auto(pg: PageImage, **options) -> Record:
+    """The classical Record when it looks trustworthy, else the U-Net route's (see ``digitize``)."""
+    from ..neural.segment import default_model_path
+
+    classical, error = None, None
+    try:
+        classical = _digitize_page(pg, method="classical", **options)
+    except DigitizeError as exc:
+        error = exc
+    if classical is not None and (_plotted_leads(classical) > 1
+                                  and classical.quality["overall"] >= AUTO_MIN_QUALITY):
+        return classical
+    if not default_model_path().exists():
+        if classical is None:
+            raise error
+        classical.warnings.append("method='auto': the classical reading looks weak, and the U-Net "
+                                  "route is unavailable without pretrained/unet-trace.keras")
+        return classical
+    try:
+        learned = _digitize_page(pg, method="unet", **options)
+    except DigitizeError:
+        if classical is None:
+            raise error from None
+        return classical
+    if classical is not None and _plotted_leads(learned) < _plotted_leads(classical):
+        return classical
+    why = (f"the classical route failed ({error.reason})" if classical is None else
+           f"the classical reading had {_plotted_leads(classical)} lead(s) with quality "
+           f"{classical.quality['overall']:.2f}")
+    learned.warnings.append(f"method='auto' chose the U-Net route: {why}")
+    return learned
+
+
+def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> Record:
     warnings: list[str] = []
     guessed: list[str] = []
     rgb = pg.rgb
