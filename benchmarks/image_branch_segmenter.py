@@ -38,6 +38,28 @@ def corner_residual_mm(h_rect: np.ndarray, truth) -> float:
     return float(np.max(np.linalg.norm(p - fit, axis=1)) / px_per_mm)
 
 
+def plotted_leads(record) -> int:
+    return int(np.isfinite(record.signal).any(axis=0).sum())
+
+
+def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)) -> dict:
+    """Mean SNR of method='auto''s rule at other quality thresholds, from the two routes' rows.
+
+    The rule: keep the classical reading when it has more than one lead and quality >= t,
+    else the U-Net's unless it failed or read fewer leads (as in ``pipeline._digitize_auto``).
+    """
+    out = {}
+    for t in thresholds:
+        snr = []
+        for r in rows:
+            c_ok = "classical_error" not in r
+            keep = c_ok and r["classical_leads"] > 1 and r["classical_quality"] >= t
+            u_ok = "unet_error" not in r and (not c_ok or r["unet_leads"] >= r["classical_leads"])
+            snr.append(r["classical"] if keep or not u_ok else r["unet"])
+        out[t] = float(np.mean(snr))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=6)
@@ -71,6 +93,7 @@ def main(argv=None):
                 rec = digitize(img, method="classical")
                 r["classical"] = float(score_record(rec, truth).snr)
                 r["classical_quality"] = rec.quality["overall"]
+                r["classical_leads"] = plotted_leads(rec)
             except Exception as exc:  # a failed page scores 0 dB
                 r["classical"], r["classical_error"] = 0.0, type(exc).__name__
             r["classical_cpu_s"] = time.process_time() - t
@@ -89,6 +112,7 @@ def main(argv=None):
                 rec = digitize(img, method="unet")
                 r["unet"] = float(score_record(rec, truth).snr)
                 r["unet_quality"] = rec.quality["overall"]
+                r["unet_leads"] = plotted_leads(rec)
             except Exception as exc:
                 r["unet"], r["unet_error"] = 0.0, type(exc).__name__
             r["unet_cpu_s"] = time.process_time() - c0  # the whole route, page to Record
@@ -118,6 +142,9 @@ def main(argv=None):
               f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
               f"{np.median([r['corner_mm'] for r in rows]):.2f} | {mean('rectify_s'):.2f} | "
               f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
+    print("\nmethod='auto' rule at other quality thresholds (mean SNR dB per preset):")
+    for preset, rows in table.items():
+        print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(table, fh, indent=1)

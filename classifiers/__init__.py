@@ -11,6 +11,7 @@ Main functions
 classify_beats(signal, fs, r_peaks=None) -> pandas.DataFrame
 classify_rhythm(signal, fs) -> RhythmResult
 detect_mi(signal, fs, leads=None) -> MIResult
+segment_long_term(signal, fs) -> [(start, end, "V" | "F"), ...]
 load_model(name), available_models()
 """
 from __future__ import annotations
@@ -26,6 +27,8 @@ _LAZY = {
     "RhythmResult": "classifiers.rhythm",
     "detect_mi": "classifiers.mi",
     "MIResult": "classifiers.mi",
+    "segment_long_term": "classifiers.longterm",
+    "plot_long_term": "classifiers.longterm",
     "load_model": "classifiers._models",
     "available_models": "classifiers._models",
 }
@@ -37,5 +40,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'classifiers' has no attribute {name!r}")
 
 
-__all__ = ["classify_beats", "classify_rhythm", "detect_mi", "load_model", "available_models",
+__all__ = ["classify_beats", "classify_rhythm", "detect_mi", "segment_long_term", "plot_long_term",
+           "load_model", "available_models",
            "RhythmResult", "MIResult", "AAMI_CLASSES", "RHYTHM_CLASSES"]

@@ -65,16 +65,6 @@ def run_digitize(args) -> int:
     return 0
 
 
-def deskewed_page(image, record, *, page: int = 0):
-    """The page image in the frame the Record's geometry is measured in (deskewed RGB)."""
-    from .deskew import rotate
-    from .load import load_image
-
-    rgb = load_image(image, page=page).rgb
-    angle = float(record.geometry.get("skew_deg") or 0.0)
-    return rotate(rgb, -angle, border=(255, 255, 255)) if angle else rgb
-
-
 def save_overlay(image, record, path, *, page: int = 0) -> Path:
     """Draw the recovered traces and lead boxes over the (deskewed) page and save a PNG."""
     import matplotlib
@@ -83,8 +73,9 @@ def save_overlay(image, record, path, *, page: int = 0) -> Path:
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_overlay
+    from .pipeline import page_as_measured
 
-    fig = plot_overlay(deskewed_page(image, record, page=page), record, color="#0050ff")
+    fig = plot_overlay(page_as_measured(image, record, page=page), record, color="#0050ff")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

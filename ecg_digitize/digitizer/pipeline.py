@@ -140,9 +140,9 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
 def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> Record:
     warnings: list[str] = []
     guessed: list[str] = []
-    rgb = pg.rgb
+    rgb, homography = pg.rgb, None
     if method == "unet":
-        rgb, trace_dark = _unet_trace_view(rgb, warnings)
+        rgb, homography, trace_dark = _unet_trace_view(rgb, warnings)
     else:
         trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
@@ -308,6 +308,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
             "boxes": boxes,
             "skew_deg": float(angle),
             "image_shape": list(rgb.shape[:2]),
+            # the U-Net route's perspective correction (original image -> measured page)
+            "homography": None if homography is None else homography.tolist(),
             "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
             "x_start": x_start, "x_end": x_end,
             "threshold": thr,
@@ -326,8 +328,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     return record
 
 
-def _unet_trace_view(rgb: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The page with a photo's perspective undone, and its U-Net trace probability."""
+def _unet_trace_view(rgb: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The page with a photo's perspective undone, the homography, and its U-Net trace probability."""
     from ..neural.geometry import rectify
     from ..neural.segment import default_model_path, trace_probability
 
@@ -337,7 +339,23 @@ def _unet_trace_view(rgb: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, 
     rgb, homography = rectify(rgb)
     if not np.allclose(homography, np.eye(3)):
         warnings.append("perspective undone from the page outline (method='unet')")
-    return rgb, trace_probability(rgb)
+    return rgb, homography, trace_probability(rgb)
+
+
+def page_as_measured(image: Any, record: Record, *, page: int = 0) -> np.ndarray:
+    """The page image (RGB) in the frame ``record.geometry`` is measured in.
+
+    The U-Net route's perspective correction is re-applied, then the page is deskewed, so
+    lead boxes and traces of the Record line up with it (overlays, lead crops, previews).
+    """
+    rgb = load_image(image, page=page).rgb
+    homography = record.geometry.get("homography")
+    if homography is not None:
+        h, w = record.geometry["image_shape"]
+        rgb = cv2.warpPerspective(rgb, np.asarray(homography, float), (w, h),
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    angle = float(record.geometry.get("skew_deg") or 0.0)
+    return deskew.rotate(rgb, -angle, border=(255, 255, 255)) if angle else rgb
 
 
 def pen_thickness_px(mask: np.ndarray) -> float:

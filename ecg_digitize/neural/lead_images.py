@@ -58,16 +58,11 @@ def lead_image_stack(image: Any, record) -> np.ndarray:
     """
     import cv2
 
-    from ..digitizer import deskew, greyscale, threshold
-    from ..digitizer.load import load_image
+    from ..digitizer import greyscale, threshold
+    from ..digitizer.pipeline import page_as_measured
 
-    rgb = load_image(image).rgb
-    if record.geometry.get("method") == "unet":  # its boxes live on the rectified page
-        from .geometry import rectify
-
-        rgb = rectify(rgb)[0]
-    view = threshold.normalise_background(greyscale.trace_view(rgb))
-    view = deskew.rotate(view, -float(record.geometry.get("skew_deg", 0.0)), border=0.0)
+    # the frame the boxes were measured in: a photo's perspective undone, deskewed
+    view = threshold.normalise_background(greyscale.trace_view(page_as_measured(image, record)))
 
     cal = record.calibration
     px_per_s = cal.px_per_mm * cal.mm_per_s

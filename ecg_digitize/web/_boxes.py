@@ -39,8 +39,8 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
         boxes in ``geometry["boxes"]``, quality recomputed. Each lead keeps the 0 mV line
         the automatic run used for it while its box still spans that line.
     """
-    from ..digitizer import deskew, extract, greyscale, quality, signals, threshold
-    from ..digitizer.load import load_image
+    from ..digitizer import extract, greyscale, quality, signals, threshold
+    from ..digitizer.pipeline import page_as_measured
     from ..record import Record
 
     base = digitize_fn(image, **options)
@@ -49,11 +49,8 @@ def digitize_with_boxes(image: Any, boxes: list[dict], *, digitize_fn: Callable[
     px_per_s, px_per_mv = px_per_mm * cal.mm_per_s, px_per_mm * cal.mm_per_mv
     fs = float(base.fs)
 
-    rgb = load_image(image).rgb
-    dark = threshold.normalise_background(greyscale.trace_view(rgb))
-    angle = float(base.geometry.get("skew_deg") or 0.0)
-    if abs(angle) > 0.02:  # the same deskew the pipeline applied before measuring boxes
-        dark = deskew.rotate(dark, -angle, border=0.0)
+    # the frame the pipeline measured its boxes in (perspective undone, deskewed)
+    dark = threshold.normalise_background(greyscale.trace_view(page_as_measured(image, base)))
     _, mask = threshold.adaptive_otsu(dark)
 
     base_boxes = list(base.geometry.get("boxes") or [])

@@ -492,22 +492,11 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
     record.source = name
     record.geometry.setdefault("image_width", upload.width)
     record.geometry.setdefault("image_height", upload.height)
-    preview, _ = preview_jpeg(_as_digitized(upload.image, record))
+    from ..digitizer.pipeline import page_as_measured
+
+    preview, _ = preview_jpeg(page_as_measured(upload.image, record))
     classification = classify_record(record) if opts.classify else None
     return record, preview, time.perf_counter() - start, classification
-
-
-def _as_digitized(image: Any, record: Any) -> Any:
-    """The page as the digitizer measured it: its boxes are in the deskewed page's pixels."""
-    angle = float(record.geometry.get("skew_deg") or 0.0)
-    if abs(angle) <= 0.02:
-        return image
-    import numpy as np
-
-    from ..digitizer.deskew import rotate
-
-    rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
-    return rotate(rgb, -angle, border=(255, 255, 255))
 
 
 _PREFIX = {
