@@ -20,24 +20,10 @@ route and set, and the image route's three-class accuracy on the renders::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
-
-
-def unique_images(folder: Path) -> list[Path]:
-    """Image files of ``folder``, the first of each set of byte-identical copies."""
-    seen, out = set(), []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in {".jpg", ".jpeg", ".png"}:
-            continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
-            out.append(path)
-    return out
 
 
 def both_routes(page, record, net) -> dict:
@@ -100,7 +86,7 @@ def renders(presets, n_records: int | None, net) -> dict:
 
 def khan(net) -> dict:
     from ecg_digitize import digitize
-    from ecg_digitize.datasets import dataset_path, has_dataset
+    from ecg_digitize.datasets import dataset_path, has_dataset, unique_images
     from ecg_digitize.errors import DigitizeError
 
     if not has_dataset("khan2021"):
@@ -109,7 +95,7 @@ def khan(net) -> dict:
     root = dataset_path("khan2021")
     rows, y, failed = [], [], []
     for folder, is_mi in (("normal", 0), ("mi", 1)):
-        for path in unique_images(root / folder):
+        for path in unique_images(root / folder, recursive=False):
             try:
                 record = digitize(path)
             except DigitizeError as exc:

@@ -41,3 +41,26 @@ def dataset_path(name: str) -> Path:
 def has_dataset(name: str) -> bool:
     """True when ``data_dir() / name`` exists (used by tests to skip cleanly)."""
     return (data_dir() / name).exists()
+
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+def unique_images(folder: str | Path, *, recursive: bool = True) -> list[Path]:
+    """Image files under ``folder``, sorted, keeping the first of each byte-identical set.
+
+    Some public sets (khan2021) repeat the same file under other names; counting them
+    twice would inflate any score, so de-duplicate by content hash before splitting.
+    """
+    import hashlib
+
+    paths = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
+    seen, out = set(), []
+    for path in sorted(paths):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            out.append(path)
+    return out

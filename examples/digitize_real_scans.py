@@ -8,30 +8,15 @@ self-consistency, or the reason it failed.
 
 Usage::
 
-    python examples/digitize_real_scans.py --out out/real_scans [--limit 5]
+    python examples/digitize_real_scans.py --out out/real_scans [--limit 5] [--method auto]
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from pathlib import Path
 
 SETS = ("khan2021", "ecg-image-kit-photos", "tereshchenko-strips")
-SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def images(root: Path, name: str) -> list[Path]:
-    """The set's images, with byte-identical duplicates dropped (khan2021 has some)."""
-    seen, out = set(), []
-    for path in sorted((root / name).rglob("*")):
-        if path.suffix.lower() not in SUFFIXES:
-            continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
-            out.append(path)
-    return out
 
 
 def main(argv=None) -> int:
@@ -39,12 +24,14 @@ def main(argv=None) -> int:
 
     matplotlib.use("Agg")
     from ecg_digitize import DigitizeError, digitize
-    from ecg_digitize.datasets import data_dir
+    from ecg_digitize.datasets import data_dir, unique_images
     from ecg_digitize.digitizer.cli import save_overlay
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="out/real_scans", help="folder for overlays (default: %(default)s)")
     p.add_argument("--limit", type=int, default=0, help="at most this many images per set")
+    p.add_argument("--method", default="classical", choices=["classical", "unet", "auto"],
+                   help="digitize route (default: %(default)s)")
     args = p.parse_args(argv)
     root = data_dir()
     counts = {"ok": 0, "failed": 0}
@@ -52,12 +39,12 @@ def main(argv=None) -> int:
         if not (root / name).exists():
             print(f"{name}: not found under {root}, skipped")
             continue
-        paths = images(root, name)[: args.limit or None]
+        paths = unique_images(root / name)[: args.limit or None]
         print(f"== {name}: {len(paths)} images")
         for path in paths:
             t0 = time.perf_counter()
             try:
-                rec = digitize(path)
+                rec = digitize(path, method=args.method)
             except DigitizeError as exc:
                 counts["failed"] += 1
                 print(f"  FAIL {path.name}: {exc.reason}")
@@ -66,7 +53,7 @@ def main(argv=None) -> int:
             overlay = save_overlay(path, rec, Path(args.out) / name / (path.stem + ".png"))
             cal = rec.calibration
             sc = rec.quality.get("self_consistency_db", {}).get("mean")
-            print(f"  ok   {path.name}: {rec.layout}, {cal.px_per_mm:.2f} px/mm, {cal.mm_per_s:g} mm/s, "
+            print(f"  ok   {path.name}: {rec.geometry['method']}, {rec.layout}, {cal.px_per_mm:.2f} px/mm, {cal.mm_per_s:g} mm/s, "
                   f"{cal.mm_per_mv:g} mm/mV, guessed={cal.guessed or '-'}, quality {rec.quality['overall']:.2f}, "
                   f"self-consistency {sc if sc is not None else 'n/a'} dB, {time.perf_counter() - t0:.1f} s "
                   f"-> {overlay}")
