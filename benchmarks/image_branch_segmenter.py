@@ -46,7 +46,8 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
     """Mean SNR of method='auto''s rule at other quality thresholds, from the two routes' rows.
 
     The rule: keep the classical reading when it has more than one lead and quality >= t,
-    else the U-Net's unless it failed or read fewer leads (as in ``pipeline._digitize_auto``).
+    else the U-Net's when it read more leads, or as many at no lower quality, or when the
+    classical route failed (as in ``pipeline._digitize_auto``).
     """
     out = {}
     for t in thresholds:
@@ -54,7 +55,8 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
         for r in rows:
             c_ok = "classical_error" not in r
             keep = c_ok and r["classical_leads"] > 1 and r["classical_quality"] >= t
-            u_ok = "unet_error" not in r and (not c_ok or r["unet_leads"] >= r["classical_leads"])
+            u_ok = "unet_error" not in r and (not c_ok or r["unet_leads"] > r["classical_leads"] or (
+                r["unet_leads"] == r["classical_leads"] and r["unet_quality"] >= r["classical_quality"]))
             snr.append(r["classical"] if keep or not u_ok else r["unet"])
         out[t] = float(np.mean(snr))
     return out

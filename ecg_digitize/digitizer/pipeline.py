@@ -54,8 +54,9 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         after undoing a photo's perspective. Both then share every later stage.
         ``"auto"`` runs the classical route and keeps it when it read several leads with
         an overall quality of at least :data:`AUTO_MIN_QUALITY`; otherwise it also runs the
-        U-Net route and keeps that one unless it failed or read fewer leads. The Record's
-        ``geometry["method"]`` says which route produced it.
+        U-Net route and keeps that one when it read more leads, or as many at no lower
+        quality (or when the classical route failed). The Record's ``geometry["method"]``
+        says which route produced it.
     page : int
         PDF page (0-based).
 
@@ -104,6 +105,12 @@ def _plotted_leads(record: Record) -> int:
     return int(np.isfinite(record.signal).any(axis=0).sum())
 
 
+def _u_net_reads_better(classical: Record, learned: Record) -> bool:
+    """More leads, or as many at no lower quality (real scans read weakly by both stay classical)."""
+    n_c, n_u = _plotted_leads(classical), _plotted_leads(learned)
+    return n_u > n_c or (n_u == n_c and learned.quality["overall"] >= classical.quality["overall"])
+
+
 def _digitize_auto(pg: PageImage, **options) -> Record:
     """The classical Record when it looks trustworthy, else the U-Net route's (see ``digitize``)."""
     from ..neural.segment import default_model_path
@@ -128,7 +135,7 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
         if classical is None:
             raise error from None
         return classical
-    if classical is not None and _plotted_leads(learned) < _plotted_leads(classical):
+    if classical is not None and not _u_net_reads_better(classical, learned):
         return classical
     why = (f"the classical route failed ({error.reason})" if classical is None else
            f"the classical reading had {_plotted_leads(classical)} lead(s) with quality "
