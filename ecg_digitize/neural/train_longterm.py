@@ -184,7 +184,10 @@ def main(argv=None) -> dict:
         print(f"DS2 {lab}: Se {100 * r['Se']:.1f} %  +P {100 * r['+P']:.1f} %  "
               f"IoU {r['IoU']:.3f}  ({r['beats']} beats, {r['predicted_ranges']} ranges)")
     print(f"DS2 inference {secs:.0f} s for {minutes:.0f} min of ECG", flush=True)
-    out.with_suffix(".json").write_text(json.dumps(info, indent=1))
+    sidecar = out.with_suffix(".json")
+    if a.eval_only and sidecar.exists():  # keep the training record, refresh the scores
+        info = {**json.loads(sidecar.read_text()), **{k: v for k, v in info.items() if k != "command"}}
+    sidecar.write_text(json.dumps(info, indent=1))
     return info
 
 
