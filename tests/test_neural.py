@@ -303,3 +303,25 @@ def test_lead_images_are_alike_across_resolutions_and_blank_where_not_plotted(si
     for c, group in enumerate(CHANNELS):
         for k in range(len(group)):
             assert (stack[k, :, :, c].max() > 100) == ((k, c) in shown)
+
+
+def test_image_classifier_reads_a_rendered_page(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.neural.image_classifier import CLASSES, build_model, classify_image
+    from ecg_digitize.synth import render
+
+    page, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0)
+    res = classify_image(page, digitize(page), model=build_model(base=4))  # untrained
+    assert res.label in CLASSES and set(res.probabilities) == set(CLASSES)
+    assert abs(sum(res.probabilities.values()) - 1) < 1e-4 and not res.warnings
+
+
+@pytest.mark.skipif(not has_dataset("ptbxl"), reason="PTB-XL not in ECG_DATA_DIR")
+def test_image_classifier_training_quick_run(tmp_path):
+    import json
+
+    from ecg_digitize.neural.train_image_classifier import main
+
+    info = main(["--quick", "--out", str(tmp_path / "m.keras")])
+    assert (tmp_path / "m.keras").exists() and info["train_pages"] > 0
+    assert json.loads((tmp_path / "m.json").read_text())["val_fold"] == 9

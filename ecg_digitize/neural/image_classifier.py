@@ -46,14 +46,17 @@ def label_of(norm: bool, mi: bool) -> int:
 
 
 def build_model(base: int = 16, dropout: float = 0.3):
-    """A small VGG-style CNN: four conv blocks, global average pooling, softmax over CLASSES."""
+    """A small VGG-style CNN: a strided stem, four conv blocks, global average pooling, softmax."""
     from keras import layers, models
 
     from ._keras import conv_bn
 
     x_in = layers.Input(IMAGE_SHAPE, name="leads")
     x = layers.Rescaling(1.0 / 255)(x_in)
-    for i, mult in enumerate((1, 2, 4, 6)):
+    # A strided stem: the crops are 51 px per second, finer than MI features need, and
+    # full-resolution convolutions would take most of the CPU time.
+    x = conv_bn(x, base, kernel=5, strides=2)
+    for mult in (1, 2, 4, 6):
         x = conv_bn(x, base * mult)
         x = conv_bn(x, base * mult)
         x = layers.MaxPooling2D(2)(x)
