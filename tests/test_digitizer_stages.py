@@ -223,3 +223,19 @@ def test_grid_of_equal_lines_is_recognised_as_1mm_with_a_thick_pen():
     dark2[:, ::5], dark2[::5, :] = 0.15, 0.15
     dark2[:, ::25], dark2[::25, :] = 0.4, 0.4
     assert not _grid_lines_are_1mm(grid.minor_line_contrast(dark2, 5.0), mask, 5.0)
+
+
+def test_stretched_grid_is_measured_per_axis_and_squared(sim12):
+    import cv2
+
+    from ecg_digitize.digitizer.pipeline import _square_grid
+
+    img, truth = render(*sim12, layout="3x4+II", dpi=150, seed=0)
+    h, w = img.shape[:2]
+    stretched = cv2.resize(img, (int(w * 1.05), h), interpolation=cv2.INTER_LINEAR)
+    px, py = grid.axis_periods(threshold.normalise_background(greyscale.grid_view(stretched)))
+    assert px / py == pytest.approx(1.05, abs=0.01)
+    squared, hom = _square_grid(stretched, np.eye(3))
+    assert hom[0, 0] == pytest.approx(1 / 1.05, abs=0.01)
+    est = grid.estimate_grid(greyscale.grid_view(squared))
+    assert est.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)

@@ -175,6 +175,43 @@ def _fix_octave(spec: _Spectrum, period: float, min_period: float) -> float:
     return period
 
 
+def _profile_spectra(grid_dark: np.ndarray, trace_mask: np.ndarray | None):
+    """Column/row profile spectra, candidate periods, their combs and the joint 5 mm period."""
+    core = _core(grid_dark, trace_mask)
+    sx, sy = _Spectrum(core.mean(axis=0), 40.0), _Spectrum(core.mean(axis=1), 40.0)
+    if sx.power is None or sy.power is None:
+        return None
+    # A grid is square: one comb over both directions (each normalised) picks the period,
+    # so rows of traces or text, periodic in y only, cannot win.
+    periods = _candidate_periods(2.0, 40.0, min(core.shape))
+    cx, cy = sx.comb(periods), sy.comb(periods)
+    score = cx / cx.max() + cy / cy.max()
+    best = float(periods[int(np.argmax(score))])
+    best = min(_fix_octave(sx, best, 10.0), _fix_octave(sy, best, 10.0))
+    return sx, sy, periods, cx, cy, best
+
+
+def axis_periods(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
+                 tolerance: float = 0.15) -> tuple[float, float] | None:
+    """The grid's 5 mm period in px along x and along y, allowed to differ by ``tolerance``.
+
+    :func:`estimate_grid` wants a square grid; a photo whose perspective was undone from
+    the sheet's outline can be stretched a few percent in one direction, and this measures
+    by how much (each direction's own comb maximum near the joint period). ``None`` when
+    there is no profile to measure.
+    """
+    spectra = _profile_spectra(grid_dark, trace_mask)
+    if spectra is None:
+        return None
+    sx, sy, periods, cx, cy, best = spectra
+    near = (periods > (1 - tolerance) * best) & (periods < (1 + tolerance) * best)
+    if not near.any():
+        return None
+    px = float(periods[near][int(np.argmax(cx[near]))])
+    py = float(periods[near][int(np.argmax(cy[near]))])
+    return sx.refine(px), sy.refine(py)
+
+
 def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
                   min_strength: float = 8.0) -> GridEstimate:
     """Grid period along x and y from column and row profiles of the grid view.
@@ -198,17 +235,10 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     >>> round(estimate_grid(grid_view(img)).px_per_mm, 2)  # 150 / 25.4
     5.91
     """
-    core = _core(grid_dark, trace_mask)
-    sx, sy = _Spectrum(core.mean(axis=0), 40.0), _Spectrum(core.mean(axis=1), 40.0)
-    if sx.power is None or sy.power is None:
+    spectra = _profile_spectra(grid_dark, trace_mask)
+    if spectra is None:
         return GridEstimate(None, None, 0.0)
-    # A grid is square: one comb over both directions (each normalised) picks the period,
-    # so rows of traces or text, periodic in y only, cannot win.
-    periods = _candidate_periods(2.0, 40.0, min(core.shape))
-    cx, cy = sx.comb(periods), sy.comb(periods)
-    score = cx / cx.max() + cy / cy.max()
-    best = float(periods[int(np.argmax(score))])
-    best = min(_fix_octave(sx, best, 10.0), _fix_octave(sy, best, 10.0))
+    sx, sy, periods, cx, cy, best = spectra
     i = int(np.argmin(np.abs(periods - best)))
     strengths = (cx[i] / N_HARMONICS / sx.floor, cy[i] / N_HARMONICS / sy.floor)
     strength = float(min(strengths))
