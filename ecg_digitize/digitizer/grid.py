@@ -192,13 +192,14 @@ def _profile_spectra(grid_dark: np.ndarray, trace_mask: np.ndarray | None):
 
 
 def axis_periods(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
-                 tolerance: float = 0.15) -> tuple[float, float] | None:
+                 tolerance: float = 0.08) -> tuple[float, float] | None:
     """The grid's 5 mm period in px along x and along y, allowed to differ by ``tolerance``.
 
     :func:`estimate_grid` wants a square grid; a photo whose perspective was undone from
     the sheet's outline can be stretched a few percent in one direction, and this measures
     by how much (each direction's own comb maximum near the joint period). ``None`` when
-    there is no profile to measure.
+    there is no profile to measure. The default tolerance was chosen on fold-9 photo
+    renders (9.64 dB for 0.08 against 9.00 for 0.15, where a wrong grid octave can pass).
     """
     spectra = _profile_spectra(grid_dark, trace_mask)
     if spectra is None:
