@@ -38,10 +38,6 @@ def corner_residual_mm(h_rect: np.ndarray, truth) -> float:
     return float(np.max(np.linalg.norm(p - fit, axis=1)) / px_per_mm)
 
 
-def plotted_leads(record) -> int:
-    return int(np.isfinite(record.signal).any(axis=0).sum())
-
-
 def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)) -> dict:
     """Mean SNR of method='auto''s rule at other quality thresholds, from the two routes' rows.
 
@@ -95,7 +91,7 @@ def main(argv=None):
                 rec = digitize(img, method="classical")
                 r["classical"] = float(score_record(rec, truth).snr)
                 r["classical_quality"] = rec.quality["overall"]
-                r["classical_leads"] = plotted_leads(rec)
+                r["classical_leads"] = sum(f > 0 for f in rec.plotted_fraction().values())
             except Exception as exc:  # a failed page scores 0 dB
                 r["classical"], r["classical_error"] = 0.0, type(exc).__name__
             r["classical_cpu_s"] = time.process_time() - t
@@ -114,7 +110,7 @@ def main(argv=None):
                 rec = digitize(img, method="unet")
                 r["unet"] = float(score_record(rec, truth).snr)
                 r["unet_quality"] = rec.quality["overall"]
-                r["unet_leads"] = plotted_leads(rec)
+                r["unet_leads"] = sum(f > 0 for f in rec.plotted_fraction().values())
             except Exception as exc:
                 r["unet"], r["unet_error"] = 0.0, type(exc).__name__
             r["unet_cpu_s"] = time.process_time() - c0  # the whole route, page to Record

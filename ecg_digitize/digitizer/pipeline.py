@@ -103,7 +103,7 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
 
 
 def _plotted_leads(record: Record) -> int:
-    return int(np.isfinite(record.signal).any(axis=0).sum())
+    return sum(f > 0 for f in record.plotted_fraction().values())
 
 
 def _u_net_reads_better(classical: Record, learned: Record) -> bool:

@@ -107,7 +107,7 @@ def classify_image(image: Any, record=None, *, model=None) -> ImageClassResult:
     stack = lead_image_stack(image, record)
     net = load_pretrained(str(model or default_model_path())) if not hasattr(model, "predict") else model
     probs = np.asarray(net.predict(stack[None], verbose=0))[0]
-    missing = [n for i, n in enumerate(record.leads) if not np.isfinite(record.signal[:, i]).any()]
+    missing = [lead for lead, f in record.plotted_fraction().items() if f == 0]
     warnings = [f"lead(s) {', '.join(missing)} not on the page: blank in the image"] if missing else []
     return ImageClassResult(CLASSES[int(np.argmax(probs))],
                             {c: float(p) for c, p in zip(CLASSES, probs)}, warnings=warnings)
