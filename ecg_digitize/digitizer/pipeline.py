@@ -24,9 +24,9 @@ MM_PER_INCH = 25.4
 METHODS = ("classical", "unet", "auto")
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
 # method="auto" keeps a classical Record of at least this overall quality without trying the
-# U-Net (chosen on PTB-XL fold-9 renders: `benchmarks/image_branch_segmenter.py --fold 9`
-# prints the rule's mean SNR per threshold; scan pages peak from 0.85 on, clean ones are
-# unchanged at any threshold, and a lower one saves the U-Net's time on more pages).
+# U-Net. Chosen on PTB-XL fold-9 renders (`benchmarks/image_branch_segmenter.py --fold 9
+# --seeds index` prints the rule's mean SNR per threshold): scan pages peak from 0.85 on,
+# clean ones are unchanged at any threshold, and a lower one saves U-Net runs.
 AUTO_MIN_QUALITY = 0.85
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
