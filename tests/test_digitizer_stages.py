@@ -239,3 +239,24 @@ def test_stretched_grid_is_measured_per_axis_and_squared(sim12):
     assert hom[0, 0] == pytest.approx(1 / 1.05, abs=0.01)
     est = grid.estimate_grid(greyscale.grid_view(squared))
     assert est.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)
+
+
+def test_time_axis_ignores_a_row_whose_pulse_was_missed():
+    from ecg_digitize.digitizer.calibration import Pulse
+    from ecg_digitize.digitizer.timebase import time_axis
+
+    px_per_mm = 7.0
+    px_per_s = 25 * px_per_mm
+    x0 = 130.0                                   # where every row's trace truly starts
+    pulse = Pulse("left", 84, 115, 70.0, 31.0, 131, 0.0)
+    # rows 1 and 3 carry pulses too, missed: their pen starts at the pulse (84); rows 0 and
+    # 2 start where the ink comes back after the pulse, a little late (faint ink lost)
+    starts = np.array([x0 + 6, 84.0, x0 + 8, 84.0])
+    ends = np.full(4, x0 + (10 - 1 / 500) * px_per_s)
+    x_start, x_end, seconds = time_axis(starts, ends, [pulse, None, pulse, None], px_per_mm, px_per_s)
+    assert seconds == pytest.approx(10.0)
+    assert x_start == pytest.approx(x0, abs=0.01)
+    # with no pulse found anywhere nothing tells the pulses from the trace: the earliest
+    # rows give time zero (this is why the U-Net is trained to mark pulses as ink)
+    x_start, _, _ = time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s)
+    assert x_start < 90

@@ -151,3 +151,21 @@ def test_plan_panels_6x2():
     panels = plan_panels("6x2", row_seconds=10)
     assert [p.lead for p in panels if p.col == 1] == ["V1", "V2", "V3", "V4", "V5", "V6"]
     assert all(p.t0 == 5.0 for p in panels if p.col == 1)
+
+
+@pytest.mark.parametrize("preset", ["clean", "photo"])
+def test_pulse_mask_marks_the_calibration_pulses_only(sim12, preset):
+    sig, fs, leads = sim12
+    _, truth = render(sig, fs, leads, layout="3x4+II", seed=1, preset=preset)
+    pulses, trace = truth.geometry["pulse_mask"], truth.geometry["trace_mask"]
+    assert pulses.dtype == bool and pulses.any()
+    assert not (pulses & (trace > 0)).any()          # disjoint from the leads' labels
+    assert trace.max() == len(truth.geometry["boxes"])  # no pulse label left in the trace mask
+    if preset == "clean":                             # one pulse per row, inside its box
+        inside = np.zeros_like(pulses)
+        for p in truth.geometry["cal_pulses"]:
+            x0, y0, x1, y1 = np.round(p["bbox"]).astype(int)
+            inside[y0 - 2:y1 + 3, x0 - 2:x1 + 3] = True
+        assert pulses[~inside].sum() == 0 and len(truth.geometry["cal_pulses"]) == 4
+    _, none = render(sig, fs, leads, layout="3x4+II", seed=1, preset=preset, cal_pulse="none")
+    assert not none.geometry["pulse_mask"].any()

@@ -13,6 +13,9 @@ import numpy as np
 # The last sample of a row is drawn one sample period before the row's end; the source's
 # rate is unknown, 500 Hz is the common one (the error for others is a fraction of a pixel).
 SOURCE_DT = 1.0 / 500
+# A measured row length within this of a whole tenth of a second is taken as that length.
+SNAP_S = 0.04
+SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
 
 
 def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
@@ -61,7 +64,9 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     Where a calibration pulse sits at one end, that end of the trace is
     uncertain (the pulse's foot may run into it), so the other end is measured and the
     row length, snapped to a whole tenth of a second when within 0.04 s of one (machines
-    print 2.5, 5 or 10 s rows), places it. Rows that stop early (the last row of a
+    print 2.5, 5 or 10 s rows; up to 0.1 s longer next to a pulse), places it. A row
+    without a detected pulse whose pen starts inside the pulses found on other rows has
+    a missed pulse, and its start is not used. Rows that stop early (the last row of a
     wrapped strip) are left out.
 
     Examples
@@ -73,13 +78,22 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     >>> round(x0, 1), round(T, 2)
     (100.0, 10.0)
     """
+    starts, ends = np.asarray(starts, float), np.asarray(ends, float)
     left_pulse = np.array([p is not None and p.side == "left" for p in pulses])
     right_pulse = np.array([p is not None and p.side == "right" for p in pulses])
     tol = 1.0 * px_per_mm
+    # Rows share their ends, and a page prints a pulse on every row or on none: a row whose
+    # pen reaches into the pulses found on other rows has one too, missed (broken or faint
+    # ink), and its end is the pulse's, not the trace's.
+    hidden_left = _inside_found_pulses(starts, left_pulse, pulses, "left", tol)
+    hidden_right = _inside_found_pulses(ends, right_pulse, pulses, "right", tol)
+    left_pulse, right_pulse = left_pulse | hidden_left, right_pulse | hidden_right
 
     def edge(values, free, side):
         # the rows without a pulse at this end, when they are most rows; else every row
-        v = values[free] if free.mean() > 0.5 else values
+        # whose end was measured on the trace itself
+        hidden = hidden_left if side == "start" else hidden_right
+        v = values[free] if free.mean() > 0.5 else values[~hidden]
         v = v[v >= v.max() - tol] if side == "end" else v[v <= v.min() + tol]
         return float(np.median(v))
 
@@ -87,8 +101,8 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     x_end = edge(ends, ~right_pulse, "end")
     start_sure, end_sure = (~left_pulse).mean() > 0.5, (~right_pulse).mean() > 0.5
     seconds = (x_end - x_start) / px_per_s + SOURCE_DT
-    snapped = round(seconds * 10) / 10
-    if abs(seconds - snapped) <= 0.04 and snapped > 0:
+    snapped = _row_length(seconds, next_to_pulse=not (start_sure and end_sure))
+    if snapped is not None:
         length = (snapped - SOURCE_DT) * px_per_s
         if end_sure and not start_sure:
             x_start = x_end - length
@@ -100,3 +114,26 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
         seconds = snapped
     return x_start, x_end, seconds
 
+
+def _row_length(seconds: float, next_to_pulse: bool) -> float | None:
+    """The whole tenth of a second a measured row length stands for, or ``None``."""
+    nearest = round(seconds * 10) / 10
+    if abs(seconds - nearest) <= SNAP_S and nearest > 0:
+        return nearest
+    # An end next to a pulse is measured where the ink comes back after the pulse's gap,
+    # and faint ink there is lost: the row may be longer than measured, hardly shorter.
+    longer = np.ceil(seconds * 10) / 10
+    if next_to_pulse and longer - seconds <= SNAP_S_LONGER_NEXT_TO_PULSE:
+        return float(longer)
+    return None
+
+
+def _inside_found_pulses(edges: np.ndarray, with_pulse: np.ndarray, pulses, side: str,
+                         tol: float) -> np.ndarray:
+    """Rows without a detected pulse whose trace end lies within the pulses found on other rows."""
+    found = [p for p, k in zip(pulses, with_pulse) if k]
+    if not found:
+        return np.zeros(len(edges), bool)
+    if side == "left":
+        return ~with_pulse & (edges < np.median([p.x_right for p in found]) - tol)
+    return ~with_pulse & (edges > np.median([p.x_left for p in found]) + tol)

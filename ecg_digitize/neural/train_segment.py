@@ -8,7 +8,10 @@ Usage::
 Pages are drawn by :func:`ecg_digitize.synth.render` from PTB-XL train folds 1-8
 (validation: fold 9; fold 10 is left for the benchmark) or, without PTB-XL, from
 ``simulate_12lead``. Each page gets a random preset (scan / photo, a few clean), layout,
-resolution and seed; training sees 128 px crops, two thirds of them centred on trace ink.
+resolution and seed; training sees 128 px crops, two thirds of them centred on ink.
+The target is the pen's ink that the digitizer reads: the traces and the calibration
+pulses (which give the gain and the time axis), not the grid, text or separators.
+``--init`` starts from earlier weights (fine-tuning) instead of from scratch.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def _signals(folds, n: int, seed: int):
 
 
 def render_pages(folds, n: int, seed: int, presets=("scan", "photo")):
-    """Yield ``(image, trace_mask_bool, preset)`` for ``n`` random pages."""
+    """Yield ``(image, ink_mask_bool, pulse_mask_bool, preset)`` for ``n`` random pages."""
     from ecg_digitize.synth import render
 
     rng = np.random.default_rng(seed)
@@ -44,19 +47,24 @@ def render_pages(folds, n: int, seed: int, presets=("scan", "photo")):
         preset = presets[i % len(presets)]
         img, truth = render(sig, fs, leads, layout=str(rng.choice(LAYOUTS)), preset=preset,
                             dpi=float(rng.choice([150, 200, 200, 250])), seed=seed * 1000 + i)
-        yield img, truth.geometry["trace_mask"] > 0, preset
+        pulses = truth.geometry["pulse_mask"]
+        yield img, (truth.geometry["trace_mask"] > 0) | pulses, pulses, preset
 
 
-def crops(image, mask, k: int, size: int, rng, on_trace: float = 2 / 3):
-    """``k`` random ``size`` crops, a fraction centred on trace pixels."""
+def crops(image, mask, k: int, size: int, rng, on_trace: float = 2 / 3, focus=None,
+          on_focus: float = 0.1):
+    """``k`` random ``size`` crops: a fraction ``on_trace`` centred on ``mask`` pixels, of
+    which a share ``on_focus`` on ``focus`` pixels (rare ink, such as calibration pulses)."""
     h, w = mask.shape
     ys, xs = np.nonzero(mask)
+    fy, fx = np.nonzero(focus) if focus is not None else (ys[:0], xs[:0])
     out_x = np.zeros((k, size, size, 3), np.uint8)
     out_y = np.zeros((k, size, size), np.uint8)
     for j in range(k):
         if ys.size and rng.random() < on_trace:
-            t = rng.integers(ys.size)
-            cy, cx = ys[t] + rng.integers(-size // 3, size // 3 + 1), xs[t] + rng.integers(-size // 3, size // 3 + 1)
+            py, px = (fy, fx) if fy.size and rng.random() < on_focus else (ys, xs)
+            t = rng.integers(py.size)
+            cy, cx = py[t] + rng.integers(-size // 3, size // 3 + 1), px[t] + rng.integers(-size // 3, size // 3 + 1)
         else:
             cy, cx = rng.integers(h), rng.integers(w)
         y0 = int(np.clip(cy - size // 2, 0, h - size))
@@ -69,8 +77,8 @@ def crops(image, mask, k: int, size: int, rng, on_trace: float = 2 / 3):
 def make_set(folds, n_pages: int, per_page: int, size: int, seed: int, presets=("scan", "photo")):
     rng = np.random.default_rng(seed)
     xs, ys = [], []
-    for img, m, _ in render_pages(folds, n_pages, seed, presets):
-        a, b = crops(img, m, per_page, size, rng)
+    for img, m, pulses, _ in render_pages(folds, n_pages, seed, presets):
+        a, b = crops(img, m, per_page, size, rng, focus=pulses)
         xs.append(a); ys.append(b)
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -112,6 +120,7 @@ def main(argv=None) -> dict:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--time-limit", type=float, default=1500.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", default=None, help="start from these weights (fine-tune)")
     p.add_argument("--quick", action="store_true")
     a = p.parse_args(argv)
     if a.quick:
@@ -127,7 +136,11 @@ def main(argv=None) -> dict:
     xva, yva = make_set([9], max(2, a.pages // 8), a.per_page, a.size, a.seed + 500)
     print(f"data {time.time() - t0:.0f} s: {len(xtr)} train / {len(xva)} val crops, "
           f"trace fraction {ytr.mean():.4f}", flush=True)
-    model = sg.build_unet(base=a.base)
+    if a.init:
+        from ._keras import load_pretrained
+        model = load_pretrained(a.init)
+    else:
+        model = sg.build_unet(base=a.base)
     print(f"parameters {model.count_params()}", flush=True)
     w_tr = np.where(ytr > 0, a.pos_weight, 1.0).astype(np.float16)
     w_va = np.where(yva > 0, a.pos_weight, 1.0).astype(np.float32)

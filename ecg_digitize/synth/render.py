@@ -12,6 +12,7 @@ from .distort import PRESETS, apply_distortions, sample_preset
 from .layouts import Panel, n_rows_of, parse_layout, plan_panels
 
 MM_PER_INCH = 25.4
+PULSE_LABEL = 255   # calibration pulses' pixels while the mask is distorted (then split off)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     truth : Record
         The plotted samples (NaN where a lead was not drawn) and, in ``truth.geometry``,
         the lead boxes, the trace mask (``trace_mask``: 0 background, k+1 for box k),
-        the grid origin, the homography of any geometric distortion, and the distortions.
+        the calibration pulses' pixels (``pulse_mask``, boolean), the grid origin, the homography of any geometric distortion, and the distortions.
 
     Examples
     --------
@@ -125,11 +126,17 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     np.maximum(ink, _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)), out=ink)
     image = _draw.compose(_rgb255(paper.paper_color), _rgb255(_draw.color_rgb(paper.grid_color) * 255),
                           grid, _rgb255(paper.trace_color), ink)
-    mask = _draw.polyline_labels(shape, curves, range(1, len(curves) + 1), thickness)
+    # pulses first, so that the trace keeps the pixels where a pulse's foot meets it
+    pulse_lines = extras["lines"][: len(extras["pulses"])]
+    mask = _draw.polyline_labels(shape, pulse_lines + curves,
+                                 [PULSE_LABEL] * len(pulse_lines) + list(range(1, len(curves) + 1)),
+                                 thickness)
 
     params = sample_preset(preset, seed) if distortions is None else dict(distortions)
     rng = np.random.default_rng(seed)
     out, mask, homography = apply_distortions(image, mask, params, rng, px_per_mm)
+    pulse_mask = mask == PULSE_LABEL
+    mask[pulse_mask] = 0
 
     truth = Record(
         truth_signal, fs=fs, leads=leads, layout=layout,
@@ -146,6 +153,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
             "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
             "dpi": dpi,
             "trace_mask": mask,
+            "pulse_mask": pulse_mask,
         },
     )
     return out, truth

@@ -33,7 +33,7 @@ def simulate_12lead(duration: float = 10.0, fs: float = 500.0, heart_rate: float
 
     df = nk.ecg_simulate(duration=int(np.ceil(duration)), sampling_rate=int(fs), heart_rate=heart_rate,
                          method="multileads", random_state=seed)
-    sig = df[list(STANDARD_LEADS)].to_numpy(dtype=float)[: int(round(duration * fs))]
+    sig = df[list(STANDARD_LEADS)].to_numpy(dtype=float, copy=True)[: int(round(duration * fs))]
     lead_i, lead_ii = sig[:, 0], sig[:, 1]
     sig[:, 2] = lead_ii - lead_i
     sig[:, 3] = -(lead_i + lead_ii) / 2
