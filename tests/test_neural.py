@@ -115,6 +115,38 @@ def test_rectify_undoes_a_known_perspective():
     assert out.shape[0] > 250 and out.shape[1] > 350
 
 
+def _sheet_photo(corners, shadow=None):
+    """A gridded white sheet on a grey table; ``shadow``: polygon darkened to 45 %, blurred."""
+    import cv2
+
+    img = np.full((480, 640, 3), (120, 125, 118), np.float32)
+    sheet = np.zeros((480, 640), np.uint8)
+    cv2.fillPoly(sheet, [np.int32(corners)], 1)
+    img[sheet > 0] = (245, 243, 240)
+    img[(sheet > 0) & (np.arange(640)[None, :] % 12 == 0)] = (235, 150, 150)
+    if shadow is not None:
+        light = np.ones((480, 640), np.float32)
+        cv2.fillPoly(light, [np.int32(shadow)], 0.45)
+        img *= cv2.GaussianBlur(light, (0, 0), 12)[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_find_page_keeps_a_shadowed_corner():
+    corners = np.array([[60, 50], [590, 70], [575, 430], [70, 420]], float)
+    # a shadow over the top-right corner: the paper there turns as dark as the lit table
+    photo = _sheet_photo(corners, shadow=[[380, 0], [640, 0], [640, 260], [380, 260]])
+    found = geometry.find_page(photo)
+    assert found is not None
+    assert np.max(np.linalg.norm(found - corners, axis=1)) < 6
+
+
+def test_find_page_brings_back_a_corner_out_of_view():
+    corners = np.array([[60, -25], [590, 40], [575, 430], [70, 420]], float)
+    found = geometry.find_page(_sheet_photo(corners))
+    assert found is not None
+    assert np.linalg.norm(found[0] - corners[0]) < 12    # the clipped corner, 25 px above the frame
+
+
 def test_rectify_leaves_scans_alone():
     scan = np.full((200, 300, 3), 250, np.uint8)
     scan[100, :] = 0

@@ -2,9 +2,11 @@
 
 The sheet is told from the table or background by colour: the image border is mostly
 background in a photo, so pixels far (in Lab colour) from the border's median colour are
-paper. The convex hull of the large such regions (a shadow may cut the sheet in pieces)
-is reduced to a quadrilateral, and a homography
-maps it to an upright rectangle whose sides keep the sheet's measured lengths.
+paper. Shadowed paper, which colour loses, is won back by a watershed that stops at the
+sheet's sharp edge. The outline's convex hull is reduced to a quadrilateral whose sides
+are refitted as lines to the outline (corners out of view come back as the sides'
+intersections), and a homography maps it to an upright rectangle whose sides keep the
+sheet's measured lengths.
 
 Scans with no background (the sheet fills the frame) are returned unchanged with the
 identity; so is any image where no plausible quadrilateral is found. Smooth bending
@@ -27,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 WORK_SIDE = 800          # detection runs on a copy of about this many pixels on its long side
+MAX_CORNER_SKEW_DEG = 40  # a sheet's corners stay this close to square under a front-on camera
 
 
 def _border_colour_distance(lab: np.ndarray) -> np.ndarray:
@@ -67,22 +70,15 @@ def find_page(image: np.ndarray, *, min_area: float = 0.25, max_area: float = 0.
     s = min(1.0, WORK_SIDE / max(h, w))
     small = cv2.resize(img, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (5, 5), 0)
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
-    dist = _border_colour_distance(lab)
-    d8 = np.clip(dist * (255.0 / max(float(dist.max()), 1e-6)), 0, 255).astype(np.uint8)
-    _, fg = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     k = max(3, int(0.01 * max(small.shape[:2])) | 1)
-    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
-    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
-    contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    sheet = _sheet_region(small, _colour_foreground(small, k), k)
+    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
-    # A shadow across the sheet can cut it in pieces: hull of every large piece together.
     total = float(small.shape[0] * small.shape[1])
-    big = [c for c in contours if cv2.contourArea(c) > 0.02 * total]
-    hull = cv2.convexHull(np.concatenate(big or [max(contours, key=cv2.contourArea)]))
-    area = cv2.contourArea(hull) / float(small.shape[0] * small.shape[1])
-    if not (min_area <= area <= max_area):
+    outline = max(contours, key=cv2.contourArea)
+    hull = cv2.convexHull(outline)
+    if not (min_area <= cv2.contourArea(hull) / total <= max_area):
         return None
     quad = None
     peri = cv2.arcLength(hull, True)
@@ -93,7 +89,112 @@ def find_page(image: np.ndarray, *, min_area: float = 0.25, max_area: float = 0.
             break
     if quad is None:   # rounded or clipped outline: its best-fitting rotated rectangle
         quad = cv2.boxPoints(cv2.minAreaRect(hull))
-    return order_corners(np.asarray(quad, float) / s)
+    quad = fit_sides(order_corners(quad), outline.reshape(-1, 2), small.shape[:2])
+    if not _rectangle_in_perspective(quad):
+        return None
+    return quad / s
+
+
+def _rectangle_in_perspective(quad: np.ndarray, max_off_square_deg: float = MAX_CORNER_SKEW_DEG) -> bool:
+    """Whether every corner of ``quad`` (ordered) is within ``max_off_square_deg`` of 90 deg,
+    as for a sheet photographed from the front; other shapes are shadows or clutter."""
+    for i in range(4):
+        a, b = quad[i - 1] - quad[i], quad[(i + 1) % 4] - quad[i]
+        cos = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-9))
+        if abs(np.degrees(np.arccos(np.clip(cos, -1, 1))) - 90) > max_off_square_deg:
+            return False
+    return True
+
+
+def _colour_foreground(small: np.ndarray, k: int) -> np.ndarray:
+    """Pixels far (Otsu, in Lab) from the frame border's colour: the sheet where it is lit."""
+    import cv2
+
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    dist = _border_colour_distance(lab)
+    d8 = np.clip(dist * (255.0 / max(float(dist.max()), 1e-6)), 0, 255).astype(np.uint8)
+    _, fg = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+
+
+def _sheet_region(small: np.ndarray, fg: np.ndarray, k: int) -> np.ndarray:
+    """The whole sheet, shadowed parts included, as a uint8 mask.
+
+    A shadow darkens paper towards the table's colour, so colour alone loses shadowed
+    paper. Watershed from sure paper (the largest piece of the colour foreground, eroded)
+    and sure table (the frame's border outside it): the two floods meet on the sheet's sharp edge, not on a
+    shadow's soft one. Thin ink (grid, traces) is median-filtered away first.
+    """
+    import cv2
+
+    h, w = fg.shape
+    b = max(2, int(0.02 * min(h, w)))
+    border = np.zeros((h, w), bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    # sure paper: the largest piece of the eroded foreground (a shadow on the table is far
+    # from the table's colour too, but it is a smaller piece)
+    n, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.erode(fg, np.ones((3 * k, 3 * k), np.uint8)))
+    if n < 2 or not (border & (fg == 0)).any():
+        return fg
+    markers = np.zeros((h, w), np.int32)
+    markers[border & (fg == 0)] = 1
+    markers[pieces == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = 2
+    cv2.watershed(cv2.medianBlur(small, 7), markers)
+    return ((markers == 2) * 255).astype(np.uint8)
+
+
+def fit_sides(quad: np.ndarray, outline: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Refine a quadrilateral: each side becomes the line fitted to the outline points along
+    it, and the corners their intersections.
+
+    Corners cut off by the frame (a sheet photographed partly out of view) come back as
+    the sides' intersection outside the image; outline points on the frame's edge are not
+    the sheet's and are left out. A side with too few points keeps its place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rough = np.array([[12, 9], [88, 11], [91, 89], [9, 92]], float)   # a polygon's corners
+    >>> t = np.arange(10, 91, dtype=float)                                   # the outline: a square
+    >>> square = np.concatenate([np.c_[t, 0 * t + 10], np.c_[0 * t + 90, t],
+    ...                          np.c_[t[::-1], 0 * t + 90], np.c_[0 * t + 10, t[::-1]]])
+    >>> fit_sides(rough, square, (100, 100)).round().tolist()
+    [[10.0, 10.0], [90.0, 10.0], [90.0, 90.0], [10.0, 90.0]]
+    """
+    import cv2
+
+    quad = np.asarray(quad, float)
+    pts = np.asarray(outline, float)
+    h, w = shape
+    # within 2 px of the frame's edge (a watershed leaves the outermost pixels unlabelled)
+    on_frame = (pts[:, 0] <= 1) | (pts[:, 1] <= 1) | (pts[:, 0] >= w - 2) | (pts[:, 1] >= h - 2)
+    pts = pts[~on_frame]
+    lines = []
+    for i in range(4):
+        a, c = quad[i], quad[(i + 1) % 4]
+        length = float(np.linalg.norm(c - a))
+        u = (c - a) / max(length, 1e-9)
+        along, across = (pts - a) @ u, (pts - a) @ np.array([-u[1], u[0]])
+        near = (along > 0.1 * length) & (along < 0.9 * length) & (np.abs(across) < 0.02 * length + 3)
+        if near.sum() < 10:
+            lines.append((a, u))
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(pts[near].astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0], float), np.array([vx, vy], float)))
+    corners = []
+    for i in range(4):   # corner i joins side i-1 (ending at it) and side i (starting at it)
+        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
+        m = np.array([d1, -d2]).T
+        if abs(np.linalg.det(m)) < 1e-6:
+            corners.append(quad[i])
+            continue
+        corners.append(p1 + np.linalg.solve(m, p2 - p1)[0] * d1)
+    corners = np.array(corners)
+    # a fit that moves a corner by a quarter of the frame went wrong: keep the polygon's
+    if np.max(np.linalg.norm(corners - quad, axis=1)) > 0.25 * max(h, w):
+        return quad
+    return corners
 
 
 def rectify(image: np.ndarray, *, corners=None):
