@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 WORK_SIDE = 800          # detection runs on a copy of about this many pixels on its long side
-MAX_CORNER_SKEW_DEG = 40  # a sheet's corners stay this close to square under a front-on camera
+MAX_CORNER_SKEW_DEG = 25  # a sheet's corners stay this close to square unless shot very obliquely
 
 
 def _border_colour_distance(lab: np.ndarray) -> np.ndarray:
