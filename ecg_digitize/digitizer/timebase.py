@@ -84,16 +84,18 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     tol = 1.0 * px_per_mm
     # Rows share their ends, and a page prints a pulse on every row or on none: a row whose
     # pen reaches into the pulses found on other rows has one too, missed (broken or faint
-    # ink), and its end is the pulse's, not the trace's.
+    # ink). Its path ran off the trace there, so neither of its ends is used.
     hidden_left = _inside_found_pulses(starts, left_pulse, pulses, "left", tol)
     hidden_right = _inside_found_pulses(ends, right_pulse, pulses, "right", tol)
     left_pulse, right_pulse = left_pulse | hidden_left, right_pulse | hidden_right
+    trusted = ~(hidden_left | hidden_right)
+    if not trusted.any():
+        trusted[:] = True
 
     def edge(values, free, side):
-        # the rows without a pulse at this end, when they are most rows; else every row
-        # whose end was measured on the trace itself
-        hidden = hidden_left if side == "start" else hidden_right
-        v = values[free] if free.mean() > 0.5 else values[~hidden]
+        # the trusted rows without a pulse at this end, when they are most; else every trusted row
+        rows = free & trusted if (free & trusted).sum() > 0.5 * trusted.sum() else trusted
+        v = values[rows]
         v = v[v >= v.max() - tol] if side == "end" else v[v <= v.min() + tol]
         return float(np.median(v))
 
