@@ -249,6 +249,9 @@ def test_unet_method_digitizes_a_scanned_page(sim12):
     rec = digitize(image, method="unet")
     assert rec.geometry["method"] == "unet" and rec.layout == "3x4+II"
     assert score_record(rec, truth).snr > 12
+    # the network marks the calibration pulses as ink: they give the gain and time zero
+    assert sum(p is not None for p in rec.geometry["pulses"]) >= 3
+    assert "mm_per_mv" not in rec.calibration.guessed
     # overlays and lead crops use the frame the boxes were measured in
     from ecg_digitize.digitizer.pipeline import page_as_measured
     assert page_as_measured(image, rec).shape[:2] == tuple(rec.geometry["image_shape"])

@@ -160,6 +160,8 @@ def main(argv=None) -> dict:
             "best_epoch": hist.get("best_epoch"), "history": hist,
             "parameters": int(model.count_params()), "val_pixels": val,
             "n_train_crops": int(len(xtr)), "n_val_crops": int(len(xva))}
+    if a.init and Path(a.init).with_suffix(".json").exists():   # the lineage, for the card
+        info["fine_tuned_from"] = json.loads(Path(a.init).with_suffix(".json").read_text())
     out.with_suffix(".json").write_text(json.dumps(info, indent=1))
     return info
 
