@@ -17,6 +17,7 @@ Examples
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,17 @@ import numpy as np
 from .tiling import tile, untile
 
 MODEL_NAME = "unet-trace"
+MODEL_ENV = "ECG_DIGITIZE_UNET"
 TILE = 256
 OVERLAP = 32
 
 
 def default_model_path() -> Path:
-    """``pretrained/unet-trace.keras``."""
+    """``pretrained/unet-trace.keras``, or the file named by the environment variable
+    ``ECG_DIGITIZE_UNET`` (your own weights, or a training stage to compare)."""
     from ._keras import PRETRAINED
 
-    return PRETRAINED / f"{MODEL_NAME}.keras"
+    return Path(os.environ.get(MODEL_ENV) or PRETRAINED / f"{MODEL_NAME}.keras")
 
 
 def build_unet(base: int = 8, depth: int = 3):
