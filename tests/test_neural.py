@@ -232,9 +232,9 @@ def test_unet_method_without_weights_says_what_is_missing(monkeypatch, tmp_path,
     from ecg_digitize import digitize
     from ecg_digitize.synth import render
 
-    monkeypatch.setattr(sg, "default_model_path", lambda: tmp_path / "absent.keras")
+    monkeypatch.setenv("ECG_DIGITIZE_UNET", str(tmp_path / "absent.keras"))  # weights named, not there
     image, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0)
-    with pytest.raises(FileNotFoundError, match="method='classical'"):
+    with pytest.raises(FileNotFoundError, match="absent.keras.*method='classical'"):
         digitize(image, method="unet")
 
 
