@@ -5,8 +5,8 @@ For each page: render (3x4+II, 200 dpi, preset, seed), then
 * classical: ``digitize(image)``;
 * unet: ``digitize(image, method="unet")``: ``rectify`` (photo geometry), then
   ``trace_probability`` in place of the classical trace threshold, then the same stages;
-* auto: ``digitize(image, method="auto")``: the U-Net route only where the classical
-  reading is weak (``--fold 9`` prints each route's quality score, which chose the rule).
+* auto: ``digitize(image, method="auto")``: both routes, the better-scored reading kept
+  (``--fold 9`` prints each route's quality and the sweep that chose this rule).
 
 Prints mean Challenge-2024 SNR (failed pages count 0 dB, as a missing output would), the
 number of failures, pixel F1 of ``prob > 0.5`` against the exact ink mask (traces and
@@ -42,12 +42,13 @@ def corner_residual_mm(h_rect: np.ndarray, truth) -> float:
     return float(np.max(np.linalg.norm(p - fit, axis=1)) / px_per_mm)
 
 
-def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)) -> dict:
-    """Mean SNR of method='auto''s rule at other quality thresholds, from the two routes' rows.
+def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.01)) -> dict:
+    """Mean SNR of a cheaper method='auto' at quality thresholds ``t``, from the two routes' rows.
 
-    The rule: keep the classical reading when it has more than one lead and quality >= t,
-    else the U-Net's when it read more leads, or as many at no lower quality, or when the
-    classical route failed (as in ``pipeline._digitize_auto``).
+    The rule: keep the classical reading without running the U-Net when it has more than
+    one lead and quality >= t, else the U-Net's when it read more leads, or as many at no
+    lower quality, or when the classical route failed. ``t`` above 1 never skips the U-Net:
+    that is ``pipeline._digitize_auto`` (chosen on fold 9, where it scored best).
     """
     out = {}
     for t in thresholds:
@@ -60,6 +61,29 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
             snr.append(r["classical"] if keep or not u_ok else r["unet"])
         out[t] = float(np.mean(snr))
     return out
+
+
+def summarize(table: dict, routes=ROUTES) -> None:
+    """Print the per-preset table and the auto-rule sweep from the measured rows."""
+    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | "
+          "auto SNR dB (fails, U-Net chosen) | pixel F1 | corner mm median/max | rectify s | U-Net s (wall) | "
+          "unet route CPU s/page | auto CPU s/page")
+    for preset, rows in table.items():
+        def mean(k):  # NaN for a route that was not run
+            return float(np.mean([r.get(k, np.nan) for r in rows]))
+        fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
+        print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
+              f"{mean('unet'):.2f} ({fails('unet')}) | "
+              f"{mean('auto'):.2f} ({fails('auto')}, {sum(r.get('auto_route') == 'unet' for r in rows)}) | "
+              f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
+              f"{np.median([r['corner_mm'] for r in rows]):.2f}/{np.max([r['corner_mm'] for r in rows]):.1f} | "
+              f"{mean('rectify_s'):.2f} | "
+              f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
+    print("\nmethod='auto' skipping the U-Net above a classical quality threshold (mean SNR dB per preset; "
+          "1.01 = never skip, as digitize does):")
+    for preset, rows in table.items():
+        if {"classical", "unet"} <= set(routes):
+            print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))
 
 
 def main(argv=None):
@@ -77,8 +101,15 @@ def main(argv=None):
                     help="distortion seed per page: the record's ecg_id (each fold its own "
                          "distortions, as in digitize_accuracy) or the page's index 0..n-1 "
                          "(how the fold-9 choices of method='auto' and grid squaring were made)")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, help="write the per-page rows here")
+    ap.add_argument("--summarize", default=None, metavar="JSON",
+                    help="print the tables of an earlier run's --json rows, measuring nothing")
     a = ap.parse_args(argv)
+    if a.summarize:
+        with open(a.summarize) as fh:
+            table = json.load(fh)
+        summarize(table, [k for k in ROUTES if all(k in r for rows in table.values() for r in rows)])
+        return table
     if a.model:
         os.environ["ECG_DIGITIZE_UNET"] = a.model
 
@@ -146,24 +177,7 @@ def main(argv=None):
                   "F1", round(r["pixels"]["F1"], 3), flush=True)
         table[preset] = rows
 
-    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | "
-          "auto SNR dB (fails, U-Net chosen) | pixel F1 | corner mm median/max | rectify s | U-Net s (wall) | "
-          "unet route CPU s/page | auto CPU s/page")
-    for preset, rows in table.items():
-        def mean(k):  # NaN for a route that was not run
-            return float(np.mean([r.get(k, np.nan) for r in rows]))
-        fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
-        print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
-              f"{mean('unet'):.2f} ({fails('unet')}) | "
-              f"{mean('auto'):.2f} ({fails('auto')}, {sum(r.get('auto_route') == 'unet' for r in rows)}) | "
-              f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
-              f"{np.median([r['corner_mm'] for r in rows]):.2f}/{np.max([r['corner_mm'] for r in rows]):.1f} | "
-              f"{mean('rectify_s'):.2f} | "
-              f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
-    print("\nmethod='auto' rule at other quality thresholds (mean SNR dB per preset):")
-    for preset, rows in table.items():
-        if {"classical", "unet"} <= set(a.routes):
-            print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))
+    summarize(table, a.routes)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(table, fh, indent=1)

@@ -285,9 +285,9 @@ def _page() -> np.ndarray:
 
 
 @pytest.mark.parametrize("classical, unet, chosen", [
-    ((12, 0.9), (12, 0.95), "classical"),      # trustworthy classical reading: kept
-    ((12, 0.5), (12, 0.6), "unet"),            # weak classical reading, better U-Net one
-    ((12, 0.6), (12, 0.4), "classical"),       # both weak: the better of the two
+    ((12, 0.9), (12, 0.95), "unet"),           # a good classical reading, a better U-Net one
+    ((12, 0.95), (12, 0.9), "classical"),      # the better-scored reading is kept
+    ((12, 0.6), (12, 0.4), "classical"),
     ((1, 1.0), (12, 0.4), "unet"),             # a 12-lead page read as one strip
     ((12, 0.5), (3, 0.9), "classical"),        # the U-Net read fewer leads
     ("fail", (12, 0.6), "unet"),               # classical failed

@@ -23,11 +23,6 @@ from .timebase import SOURCE_DT, pen_end, time_axis
 MM_PER_INCH = 25.4
 METHODS = ("classical", "unet", "auto")
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
-# method="auto" keeps a classical Record of at least this overall quality without trying the
-# U-Net. Chosen on PTB-XL fold-9 renders (`benchmarks/image_branch_segmenter.py --fold 9
-# --seeds index` prints the rule's mean SNR per threshold): scan pages peak from 0.85 on,
-# clean ones are unchanged at any threshold, and a lower one saves U-Net runs.
-AUTO_MIN_QUALITY = 0.85
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -53,11 +48,10 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         (adaptive Otsu, no weights); ``"unet"`` takes the trace probability of the U-Net
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
         after undoing a photo's perspective. Both then share every later stage.
-        ``"auto"`` runs the classical route and keeps it when it read several leads with
-        an overall quality of at least :data:`AUTO_MIN_QUALITY`; otherwise it also runs the
-        U-Net route and keeps that one when it read more leads, or as many at no lower
-        quality (or when the classical route failed). The Record's ``geometry["method"]``
-        says which route produced it.
+        ``"auto"`` runs both routes and keeps the U-Net's Record when it read more leads,
+        or as many at no lower overall quality (or when the classical route failed); it
+        costs both routes' time. The Record's ``geometry["method"]`` says which route
+        produced it.
     page : int
         PDF page (0-based).
 
@@ -113,7 +107,12 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
 
 
 def _digitize_auto(pg: PageImage, **options) -> Record:
-    """The classical Record when it looks trustworthy, else the U-Net route's (see ``digitize``)."""
+    """Both routes' Records, and the better one kept (see ``digitize``).
+
+    Both always run: on PTB-XL fold-9 renders, skipping the U-Net when the classical
+    reading scored a high quality lost 0.1-0.4 dB on scan and clean pages at every
+    threshold tried (``benchmarks/image_branch_segmenter.py --fold 9`` prints the sweep).
+    """
     from ..neural.segment import default_model_path
 
     classical, error = None, None
@@ -121,14 +120,11 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
         classical = _digitize_page(pg, method="classical", **options)
     except DigitizeError as exc:
         error = exc
-    if classical is not None and (_plotted_leads(classical) > 1
-                                  and classical.quality["overall"] >= AUTO_MIN_QUALITY):
-        return classical
     if not default_model_path().exists():
         if classical is None:
             raise error
-        classical.warnings.append("method='auto': the classical reading looks weak, and the U-Net "
-                                  "route is unavailable without pretrained/unet-trace.keras")
+        classical.warnings.append("method='auto': the U-Net route is unavailable without "
+                                  f"{default_model_path()}; the classical reading is returned")
         return classical
     try:
         learned = _digitize_page(pg, method="unet", **options)
@@ -140,7 +136,8 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
         return classical
     why = (f"the classical route failed ({error.reason})" if classical is None else
            f"the classical reading had {_plotted_leads(classical)} lead(s) with quality "
-           f"{classical.quality['overall']:.2f}")
+           f"{classical.quality['overall']:.2f}, the U-Net's {_plotted_leads(learned)} with "
+           f"{learned.quality['overall']:.2f}")
     learned.warnings.append(f"method='auto' chose the U-Net route: {why}")
     return learned
 
