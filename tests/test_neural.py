@@ -291,6 +291,7 @@ def _page() -> np.ndarray:
     ((1, 1.0), (12, 0.4), "unet"),             # a 12-lead page read as one strip
     ((12, 0.5), (3, 0.9), "classical"),        # the U-Net read fewer leads
     ("fail", (12, 0.6), "unet"),               # classical failed
+    ("fail", (1, 0.26), "refused"),            # ... and the U-Net reading is too weak to stand
     ((12, 0.5), "fail", "classical"),          # U-Net failed
 ])
 def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
@@ -301,6 +302,10 @@ def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
         return LayoutError("no rows") if v == "fail" else v
 
     _fake_routes(monkeypatch, {"classical": outcome(classical), "unet": outcome(unet)})
+    if chosen == "refused":
+        with pytest.raises(LayoutError, match=r"no rows \(method='auto'.* 0.26"):
+            digitize(_page(), method="auto")
+        return
     rec = digitize(_page(), method="auto")
     assert rec.geometry["method"] == chosen
     assert any("U-Net route" in w for w in rec.warnings) == (chosen == "unet")

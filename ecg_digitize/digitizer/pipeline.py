@@ -23,6 +23,9 @@ from .timebase import SOURCE_DT, pen_end, time_axis
 MM_PER_INCH = 25.4
 METHODS = ("classical", "unet", "auto")
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
+# method="auto" replaces a classical refusal by the U-Net's reading only from this overall
+# quality on (the U-Net route's readings of fold-9 renders all score 0.52 or more).
+AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -49,8 +52,9 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
         after undoing a photo's perspective. Both then share every later stage.
         ``"auto"`` runs both routes and keeps the U-Net's Record when it read more leads,
-        or as many at no lower overall quality (or when the classical route failed); it
-        costs both routes' time. The Record's ``geometry["method"]`` says which route
+        or as many at no lower overall quality, or when the classical route failed and
+        the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`;
+        it costs both routes' time. The Record's ``geometry["method"]`` says which route
         produced it.
     page : int
         PDF page (0-based).
@@ -134,6 +138,10 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
         return classical
     if classical is not None and not _u_net_reads_better(classical, learned):
         return classical
+    if classical is None and learned.quality["overall"] < AUTO_MIN_QUALITY_OVER_REFUSAL:
+        # a clear refusal is worth more than a reading this weak
+        raise type(error)(f"{error.reason} (method='auto': the U-Net route's reading scored "
+                          f"only {learned.quality['overall']:.2f} overall quality)") from error
     why = (f"the classical route failed ({error.reason})" if classical is None else
            f"the classical reading had {_plotted_leads(classical)} lead(s) with quality "
            f"{classical.quality['overall']:.2f}, the U-Net's {_plotted_leads(learned)} with "
