@@ -66,7 +66,7 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     row length, snapped to a whole tenth of a second when within 0.04 s of one (machines
     print 2.5, 5 or 10 s rows; up to 0.1 s longer next to a pulse), places it. A row
     without a detected pulse whose pen starts inside the pulses found on other rows has
-    a missed pulse, and its start is not used. Rows that stop early (the last row of a
+    a missed pulse, and neither of its ends is used. Rows that stop early (the last row of a
     wrapped strip) are left out.
 
     Examples
