@@ -10,7 +10,8 @@ For each page: render (3x4+II, 200 dpi, preset, seed), then
 
 Prints mean Challenge-2024 SNR (failed pages count 0 dB, as a missing output would), the
 number of failures, pixel F1 of ``prob > 0.5`` against the exact ink mask (traces and
-calibration pulses), grid-corner residual after rectification (median and worst page), and CPU seconds per page of each neural step.
+calibration pulses), grid-corner residual after rectification (median and worst page),
+and CPU seconds per page of each neural step.
 
     python benchmarks/image_branch_segmenter.py --pages 6 --presets scan photo
 """
@@ -86,6 +87,26 @@ def summarize(table: dict, routes=ROUTES) -> None:
             print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))
 
 
+def score_route(image, truth, method: str) -> dict:
+    """``digitize(image, method=method)`` scored against ``truth``: SNR (0 dB and the error's
+    class when it fails, as a missing output would), quality, plotted leads, the route
+    the Record came from and CPU seconds, under keys prefixed with the method."""
+    from ecg_digitize.digitizer import digitize
+    from ecg_digitize.metrics import score_record
+
+    t = time.process_time()
+    try:
+        rec = digitize(image, method=method)
+        out = {method: float(score_record(rec, truth).snr),
+               f"{method}_quality": rec.quality["overall"],
+               f"{method}_leads": sum(f > 0 for f in rec.plotted_fraction().values()),
+               f"{method}_route": rec.geometry["method"]}
+    except Exception as exc:  # noqa: BLE001 - every failure is a 0 dB page
+        out = {method: 0.0, f"{method}_error": type(exc).__name__}
+    out[f"{method}_cpu_s"] = time.process_time() - t
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=6)
@@ -115,8 +136,6 @@ def main(argv=None):
 
     import cv2
 
-    from ecg_digitize.digitizer import digitize
-    from ecg_digitize.metrics import score_record
     from ecg_digitize.neural.geometry import rectify
     from ecg_digitize.neural.segment import trace_probability
     from ecg_digitize.neural.train_segment import pixel_scores
@@ -132,16 +151,6 @@ def main(argv=None):
             seed = ecg_id if a.seeds == "record" else i
             img, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, preset=preset, seed=seed)
             r = {"ecg_id": ecg_id}
-            if "classical" in a.routes:
-                t = time.process_time()
-                try:
-                    rec = digitize(img, method="classical")
-                    r["classical"] = float(score_record(rec, truth).snr)
-                    r["classical_quality"] = rec.quality["overall"]
-                    r["classical_leads"] = sum(f > 0 for f in rec.plotted_fraction().values())
-                except Exception as exc:  # a failed page scores 0 dB
-                    r["classical"], r["classical_error"] = 0.0, type(exc).__name__
-                r["classical_cpu_s"] = time.process_time() - t
             t0 = time.perf_counter()
             rect, h = rectify(img)
             r["rectify_s"] = time.perf_counter() - t0
@@ -153,24 +162,8 @@ def main(argv=None):
                                     (rect.shape[1], rect.shape[0]), flags=cv2.INTER_NEAREST) > 0
             r["pixels"] = pixel_scores(prob, m)
             r["corner_mm"] = corner_residual_mm(h, truth)
-            if "unet" in a.routes:
-                c0 = time.process_time()
-                try:
-                    rec = digitize(img, method="unet")
-                    r["unet"] = float(score_record(rec, truth).snr)
-                    r["unet_quality"] = rec.quality["overall"]
-                    r["unet_leads"] = sum(f > 0 for f in rec.plotted_fraction().values())
-                except Exception as exc:
-                    r["unet"], r["unet_error"] = 0.0, type(exc).__name__
-                r["unet_cpu_s"] = time.process_time() - c0  # the whole route, page to Record
-            if "auto" in a.routes:
-                c0 = time.process_time()
-                try:
-                    rec = digitize(img, method="auto")
-                    r["auto"], r["auto_route"] = float(score_record(rec, truth).snr), rec.geometry["method"]
-                except Exception as exc:
-                    r["auto"], r["auto_error"] = 0.0, type(exc).__name__
-                r["auto_cpu_s"] = time.process_time() - c0
+            for method in a.routes:
+                r.update(score_route(img, truth, method))
             rows.append(r)
             print(preset, ecg_id, {k: (round(v, 2) if isinstance(v, float) else v)
                                    for k, v in r.items() if k != "pixels"},
