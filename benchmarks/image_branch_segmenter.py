@@ -73,11 +73,12 @@ def summarize(table: dict, routes=ROUTES) -> None:
         def mean(k):  # NaN for a route that was not run
             return float(np.mean([r.get(k, np.nan) for r in rows]))
         fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
+        corners = [r["corner_mm"] for r in rows]
         print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
               f"{mean('unet'):.2f} ({fails('unet')}) | "
               f"{mean('auto'):.2f} ({fails('auto')}, {sum(r.get('auto_route') == 'unet' for r in rows)}) | "
               f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
-              f"{np.median([r['corner_mm'] for r in rows]):.2f}/{np.max([r['corner_mm'] for r in rows]):.1f} | "
+              f"{np.median(corners):.2f}/{np.max(corners):.1f} | "
               f"{mean('rectify_s'):.2f} | "
               f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
     print("\nmethod='auto' skipping the U-Net above a classical quality threshold (mean SNR dB per preset; "

@@ -32,9 +32,13 @@ WORK_SIDE = 800          # detection runs on a copy of about this many pixels on
 MAX_CORNER_SKEW_DEG = 25  # a sheet's corners stay this close to square unless shot very obliquely
 
 
+def _border_width(h: int, w: int) -> int:
+    """Width in pixels of the frame's border strip, taken as table in a photo."""
+    return max(2, int(0.02 * min(h, w)))
+
+
 def _border_colour_distance(lab: np.ndarray) -> np.ndarray:
-    h, w = lab.shape[:2]
-    b = max(2, int(0.02 * min(h, w)))
+    b = _border_width(*lab.shape[:2])
     border = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
                              lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)])
     ref = np.median(border, axis=0)
@@ -123,13 +127,14 @@ def _sheet_region(small: np.ndarray, fg: np.ndarray, k: int) -> np.ndarray:
 
     A shadow darkens paper towards the table's colour, so colour alone loses shadowed
     paper. Watershed from sure paper (the largest piece of the colour foreground, eroded)
-    and sure table (the frame's border outside it): the two floods meet on the sheet's sharp edge, not on a
-    shadow's soft one. Thin ink (grid, traces) is median-filtered away first.
+    and sure table (the frame's border outside it): the two floods meet on the sheet's
+    sharp edge, not on a shadow's soft one. Thin ink (grid, traces) is median-filtered
+    away first.
     """
     import cv2
 
     h, w = fg.shape
-    b = max(2, int(0.02 * min(h, w)))
+    b = _border_width(h, w)
     border = np.zeros((h, w), bool)
     border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
     # sure paper: the largest piece of the eroded foreground (a shadow on the table is far

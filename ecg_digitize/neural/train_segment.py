@@ -64,7 +64,9 @@ def crops(image, mask, k: int, size: int, rng, on_trace: float = 2 / 3, focus=No
         if ys.size and rng.random() < on_trace:
             py, px = (fy, fx) if fy.size and rng.random() < on_focus else (ys, xs)
             t = rng.integers(py.size)
-            cy, cx = py[t] + rng.integers(-size // 3, size // 3 + 1), px[t] + rng.integers(-size // 3, size // 3 + 1)
+            jitter = size // 3
+            cy = py[t] + rng.integers(-jitter, jitter + 1)
+            cx = px[t] + rng.integers(-jitter, jitter + 1)
         else:
             cy, cx = rng.integers(h), rng.integers(w)
         y0 = int(np.clip(cy - size // 2, 0, h - size))

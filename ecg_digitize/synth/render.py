@@ -82,7 +82,8 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     truth : Record
         The plotted samples (NaN where a lead was not drawn) and, in ``truth.geometry``,
         the lead boxes, the trace mask (``trace_mask``: 0 background, k+1 for box k),
-        the calibration pulses' pixels (``pulse_mask``, boolean), the grid origin, the homography of any geometric distortion, and the distortions.
+        the calibration pulses' pixels (``pulse_mask``, boolean), the grid origin, the
+        homography of any geometric distortion, and the distortions.
 
     Examples
     --------
