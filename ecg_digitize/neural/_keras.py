@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from pathlib import Path
+
+import numpy as np
 
 PRETRAINED = Path(__file__).resolve().parent.parent.parent / "pretrained"
 
@@ -33,3 +36,39 @@ def conv_bn(x, filters: int, kernel=3, strides=1, dilation=1, name: str | None =
     # moving statistics used at inference (0.99 leaves them near their initial values).
     x = layers.BatchNormalization(momentum=0.9, name=None if name is None else name + "_bn")(x)
     return layers.ReLU(name=None if name is None else name + "_relu")(x)
+
+
+# One compiled inference function per model and input shape (keys die with the model).
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def predict_batches(model, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """``model(x)`` in inference mode, ``batch_size`` images per call.
+
+    Faster than ``model.predict`` for the many small calls of a digitizing run: the graph
+    is traced once per model and image shape (the last batch is padded to full size, not
+    retraced), and no ``tf.data`` pipeline is built per call.
+
+    Examples
+    --------
+    >>> probs = predict_batches(load_pretrained("pretrained/unet-trace.keras"), tiles)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    batch_size = max(1, min(batch_size, n))
+    per_shape = _COMPILED.setdefault(model, {})
+    key = (batch_size,) + x.shape[1:]
+    if key not in per_shape:
+        spec = tf.TensorSpec(key, tf.float32)
+        per_shape[key] = tf.function(lambda b: model(b, training=False), input_signature=[spec])
+    run = per_shape[key]
+    out = []
+    for start in range(0, n, batch_size):
+        batch = x[start:start + batch_size]
+        short = batch_size - len(batch)
+        if short:
+            batch = np.concatenate([batch, np.zeros((short,) + batch.shape[1:], np.float32)])
+        out.append(run(tf.constant(batch)).numpy()[:batch_size - short])
+    return np.concatenate(out)

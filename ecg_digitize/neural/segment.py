@@ -109,11 +109,11 @@ def trace_probability(image: np.ndarray, *, model=None, tile_size: int = TILE,
     >>> prob = trace_probability(image)  # doctest: +SKIP
     >>> mask = prob > 0.5  # doctest: +SKIP
     """
-    from ._keras import load_pretrained
+    from ._keras import load_pretrained, predict_batches
 
     if model is None or isinstance(model, (str, Path)):
         model = load_pretrained(str(model or default_model_path()))
     x = to_input(image)
     tiles, origins = tile(x, tile_size, overlap)
-    pred = np.asarray(model.predict(tiles, batch_size=batch_size, verbose=0))[..., 0]
+    pred = predict_batches(model, tiles, batch_size)[..., 0]
     return untile(pred, origins, x.shape[:2], overlap).astype(np.float32)
