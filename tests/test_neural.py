@@ -213,6 +213,23 @@ def test_unet_learns_dark_lines_and_keeps_shape():
     assert prob[truth].mean() > prob[~truth].mean() + 0.3
 
 
+
+def test_predict_batches_runs_tflite_and_matches_keras(monkeypatch):
+    from ecg_digitize.neural import _keras
+    from ecg_digitize.neural.segment import build_unet
+
+    _keras.keras_setup(2, seed=0)
+    model = build_unet(base=4)
+    x = np.random.default_rng(0).random((5, 64, 64, 3)).astype(np.float32)  # 5: a padded last batch
+    expected = np.asarray(model.predict(x, verbose=0))
+    fast = _keras.predict_batches(model, x, batch_size=2)
+    assert _keras._COMPILED[model][(2, 64, 64, 3)].backend == "tflite"
+    np.testing.assert_allclose(fast, expected, atol=1e-4)
+    monkeypatch.setenv(_keras.TFLITE_ENV, "0")  # TensorFlow itself, as where Lite will not convert
+    plain = _keras.predict_batches(model, x, batch_size=3)
+    assert _keras._COMPILED[model][(3, 64, 64, 3)].backend == "tensorflow"
+    np.testing.assert_allclose(plain, expected, atol=1e-4)
+
 # ---------------------------------------------------------------- shipped models (skip if absent)
 @pytest.mark.skipif(not lt.default_model_path().exists(), reason="pretrained/longterm-vf.keras absent")
 @pytest.mark.skipif(not has_dataset("mitdb"), reason="MIT-BIH not available")
