@@ -147,6 +147,36 @@ def test_find_page_brings_back_a_corner_out_of_view():
     assert np.linalg.norm(found[0] - corners[0]) < 12    # the clipped corner, 25 px above the frame
 
 
+def test_unbend_undoes_a_smooth_bend(sim12):
+    import cv2
+
+    from ecg_digitize.neural.unbend import unbend
+    from ecg_digitize.synth import render
+
+    img, truth = render(*sim12, layout="3x4+II", dpi=200, seed=0)
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # a wrinkle-like field: the page is read at (x + dx, y + dy)
+    dx = 3.0 * np.sin(xx / 400.0) * np.cos(yy / 300.0)
+    dy = 2.5 * np.cos(xx / 350.0 + 1.0) * np.sin(yy / 250.0)
+    bent = cv2.remap(img, xx + dx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    period = 5 * truth.calibration.px_per_mm
+    flat, field = unbend(bent, period)
+    assert field is not None and flat.shape == bent.shape
+    map_x, map_y = field.dense((h, w))
+    x0, y0, x1, y1 = (int(v) for v in truth.geometry["grid_box"])
+    inner = (slice(y0 + 60, y1 - 60), slice(x0 + 60, x1 - 60))
+    # flattening reads the bent page at -d: what is left of the bend
+    left_x = (map_x - xx + dx)[inner]
+    left_y = (map_y - yy + dy)[inner]
+    assert np.sqrt(np.mean(left_x ** 2)) < 0.4 * np.sqrt(np.mean(dx[inner] ** 2))
+    assert np.sqrt(np.mean(left_y ** 2)) < 0.4 * np.sqrt(np.mean(dy[inner] ** 2))
+    # a flat page of the same grid is left alone, or nearly
+    same, none = unbend(img, period)
+    if none is not None:
+        fx, fy = none.dense((h, w))
+        assert np.abs((fx - xx)[inner]).max() < 1.0 and np.abs((fy - yy)[inner]).max() < 1.0
+
 def test_rectify_leaves_scans_alone():
     scan = np.full((200, 300, 3), 250, np.uint8)
     scan[100, :] = 0
@@ -382,3 +412,21 @@ def test_image_classifier_training_quick_run(tmp_path):
     info = main(["--quick", "--out", str(tmp_path / "m.keras")])
     assert (tmp_path / "m.keras").exists() and info["train_pages"] > 0
     assert json.loads((tmp_path / "m.json").read_text())["val_fold"] == 9
+
+
+@pytest.mark.skipif(not sg.default_model_path().exists(), reason="pretrained/unet-trace.keras absent")
+def test_unet_method_flattens_a_wrinkled_photo(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.digitizer.pipeline import page_as_measured
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import render
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", preset="photo", dpi=200, seed=18)
+    assert truth.geometry["distortions"]["wrinkles"] > 2   # px of bending to undo
+    rec = digitize(image, method="unet")
+    assert rec.geometry["bend"] is not None
+    assert any("bending undone" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 8
+    # overlays are drawn on the page as it was measured: flattened as well
+    assert page_as_measured(image, rec).shape[:2] == tuple(rec.geometry["image_shape"])

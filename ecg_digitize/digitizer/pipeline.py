@@ -153,9 +153,9 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
 def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> Record:
     warnings: list[str] = []
     guessed: list[str] = []
-    rgb, homography = pg.rgb, None
+    rgb, homography, bend = pg.rgb, None, None
     if method == "unet":
-        rgb, homography, trace_dark = _unet_trace_view(rgb, warnings)
+        rgb, homography, bend, trace_dark = _unet_trace_view(rgb, warnings)
     else:
         trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
@@ -323,6 +323,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
             "image_shape": list(rgb.shape[:2]),
             # the U-Net route's perspective correction (original image -> measured page)
             "homography": None if homography is None else homography.tolist(),
+            "bend": None if bend is None else bend.to_dict(),
             "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
             "x_start": x_start, "x_end": x_end,
             "threshold": thr,
@@ -341,19 +342,29 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     return record
 
 
-def _unet_trace_view(rgb: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The page with a photo's perspective undone, the homography, and its U-Net trace probability."""
+def _unet_trace_view(rgb: np.ndarray, warnings: list[str]):
+    """The page with a photo's perspective (and bending) undone, the homography, the
+    bending undone (a :class:`~ecg_digitize.neural.unbend.BendField` or None), and the
+    page's U-Net trace probability."""
     from ..neural.geometry import rectify
     from ..neural.segment import default_model_path, trace_probability
+    from ..neural.unbend import unbend
 
     if not default_model_path().exists():
         raise FileNotFoundError(f"method='unet' needs {default_model_path()}, which this "
                                 "installation does not have; use method='classical'")
     rgb, homography = rectify(rgb)
+    bend = None
     if not np.allclose(homography, np.eye(3)):
         warnings.append("perspective undone from the page outline (method='unet')")
         rgb, homography = _square_grid(rgb, homography)
-    return rgb, homography, trace_probability(rgb)
+        ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(rgb)))[1]
+        period = _five_mm_period(rgb, ink)
+        if period is not None:
+            rgb, bend = unbend(rgb, period, ink=ink)
+            if bend is not None:
+                warnings.append("paper bending undone from the grid lines (method='unet')")
+    return rgb, homography, bend, trace_probability(rgb)
 
 
 def _square_grid(rgb: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -373,10 +384,18 @@ def _square_grid(rgb: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, n
     return stretched, np.diag([sx, 1.0, 1.0]) @ homography
 
 
+def _five_mm_period(rgb: np.ndarray, ink: np.ndarray) -> float | None:
+    """The grid's 5 mm period in px, estimated as calibration does, with the ``ink``
+    (trace and text pixels) left out (None: no grid)."""
+    dilated = cv2.dilate(ink.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    est = grid.estimate_grid(threshold.normalise_background(greyscale.grid_view(rgb)), trace_mask=dilated)
+    return None if est.px_per_mm is None else 5 * est.px_per_mm
+
+
 def page_as_measured(image: Any, record: Record, *, page: int = 0) -> np.ndarray:
     """The page image (RGB) in the frame ``record.geometry`` is measured in.
 
-    The U-Net route's perspective correction is re-applied, then the page is deskewed, so
+    The U-Net route's perspective (and bending) correction is re-applied, then the page is deskewed, so
     lead boxes and traces of the Record line up with it (overlays, lead crops, previews).
     """
     rgb = load_image(image, page=page).rgb
@@ -385,6 +404,10 @@ def page_as_measured(image: Any, record: Record, *, page: int = 0) -> np.ndarray
         h, w = record.geometry["image_shape"]
         rgb = cv2.warpPerspective(rgb, np.asarray(homography, float), (w, h),
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    if record.geometry.get("bend"):
+        from ..neural.unbend import BendField, apply_bend
+
+        rgb = apply_bend(rgb, BendField.from_dict(record.geometry["bend"]))
     angle = float(record.geometry.get("skew_deg") or 0.0)
     return deskew.rotate(rgb, -angle, border=(255, 255, 255)) if angle else rgb
 

@@ -10,6 +10,7 @@ longterm : long single-lead ECG -> square heat-map image -> PVC / fusion beat ma
 tiling   : overlapping tiles of any image size and their blended re-assembly.
 segment  : U-Net trace-probability map of an ECG page image.
 geometry : page-quadrilateral detection and perspective rectification of photos.
+unbend   : smooth paper bending (wrinkles, curl) measured from the grid lines and undone.
 lead_images : the 12 leads of a page cropped to a fixed scale, in three territory channels.
 image_classifier : NORM / MI / other abnormal from the lead images (the image-only route).
 """
@@ -22,6 +23,7 @@ _LAZY = {
     "plot_long_term": "ecg_digitize.neural.longterm",
     "trace_probability": "ecg_digitize.neural.segment",
     "rectify": "ecg_digitize.neural.geometry",
+    "unbend": "ecg_digitize.neural.unbend",
     "lead_image_stack": "ecg_digitize.neural.lead_images",
     "classify_image": "ecg_digitize.neural.image_classifier",
 }
