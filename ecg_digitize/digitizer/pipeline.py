@@ -50,7 +50,8 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         Where the trace pixels come from: ``"classical"`` thresholds the page's darkness
         (adaptive Otsu, no weights); ``"unet"`` takes the trace probability of the U-Net
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
-        after undoing a photo's perspective. Both then share every later stage.
+        after undoing a photo's perspective and the bending of its paper (from the
+        grid lines; ``geometry["bend"]``). Both then share every later stage.
         ``"auto"`` runs both routes and keeps the U-Net's Record when it read more leads,
         or as many at no lower overall quality, or when the classical route failed and
         the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`;
