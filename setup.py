@@ -36,7 +36,9 @@ setup(
         # Neural parts (classifiers, U-Net) import these lazily.
         "neural": ["tensorflow-cpu>=2.16; platform_machine=='x86_64'",
                    "tensorflow>=2.16; platform_machine!='x86_64'",
-                   "keras>=3.0"],
+                   "keras>=3.0",
+                   # the U-Net's CPU interpreter; tf.lite's own is deprecated (used if absent)
+                   "ai-edge-litert>=1.0; platform_system=='Linux'"],
         "cluster": ["dask[distributed]>=2023.1"],
         # swagger-ui-py ships Swagger UI's files, so /docs works offline.
         "web": ["fastapi>=0.110", "uvicorn>=0.27", "python-multipart>=0.0.9",

@@ -104,9 +104,9 @@ def _tflite_runner(graph, model):
         warnings.simplefilter("ignore")
         blob = tf.lite.TFLiteConverter.from_concrete_functions(
             [graph.get_concrete_function()], model).convert()
-        try:  # the interpreter's new home; tf.lite's is deprecated from TF 2.20
+        try:  # LiteRT, the interpreter's new home (setup.py's neural extra on Linux)
             from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
+        except ImportError:  # tf.lite's own, deprecated since TF 2.20
             Interpreter = tf.lite.Interpreter
         threads = tf.config.threading.get_intra_op_parallelism_threads() or None
         interpreter = Interpreter(model_content=blob, num_threads=threads)
