@@ -359,12 +359,9 @@ def _unet_trace_view(rgb: np.ndarray, warnings: list[str]):
     if not np.allclose(homography, np.eye(3)):
         warnings.append("perspective undone from the page outline (method='unet')")
         rgb, homography = _square_grid(rgb, homography)
-        ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(rgb)))[1]
-        period = _five_mm_period(rgb, ink)
-        if period is not None:
-            rgb, bend = unbend(rgb, period, ink=ink)
-            if bend is not None:
-                warnings.append("paper bending undone from the grid lines (method='unet')")
+        rgb, bend = unbend(rgb)
+        if bend is not None:
+            warnings.append("paper bending undone from the grid lines (method='unet')")
     return rgb, homography, bend, trace_probability(rgb)
 
 
@@ -383,14 +380,6 @@ def _square_grid(rgb: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, n
     h, w = rgb.shape[:2]
     stretched = cv2.resize(rgb, (max(1, int(round(w * sx))), h), interpolation=cv2.INTER_LINEAR)
     return stretched, np.diag([sx, 1.0, 1.0]) @ homography
-
-
-def _five_mm_period(rgb: np.ndarray, ink: np.ndarray) -> float | None:
-    """The grid's 5 mm period in px, estimated as calibration does, with the ``ink``
-    (trace and text pixels) left out (None: no grid)."""
-    dilated = cv2.dilate(ink.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    est = grid.estimate_grid(threshold.normalise_background(greyscale.grid_view(rgb)), trace_mask=dilated)
-    return None if est.px_per_mm is None else 5 * est.px_per_mm
 
 
 def page_as_measured(image: Any, record: Record, *, page: int = 0) -> np.ndarray:

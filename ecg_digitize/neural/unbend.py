@@ -10,7 +10,7 @@ puts it; the smoothed field of those shifts is undone with one remap.
 Examples
 --------
 >>> from ecg_digitize.neural.unbend import unbend
->>> flat, field = unbend(rectified_photo, period_px=39.4)  # doctest: +SKIP
+>>> flat, field = unbend(rectified_photo)  # doctest: +SKIP
 >>> field is None  # a flat sheet: left alone  # doctest: +SKIP
 True
 """
@@ -66,29 +66,26 @@ class BendField:
         return cls(*(np.asarray(d[k], float) for k in ("xs", "ys", "dx", "dy")))
 
 
-def unbend(rgb: np.ndarray, period_px: float, *, ink: np.ndarray | None = None
-           ) -> tuple[np.ndarray, BendField | None]:
+def unbend(rgb: np.ndarray, period_px: float | None = None) -> tuple[np.ndarray, BendField | None]:
     """Flatten a rectified photo whose grid is locally shifted.
 
     Parameters
     ----------
     rgb : ndarray, (H, W, 3) uint8
         The sheet after perspective correction.
-    period_px : float
-        The grid's 5 mm period in px (square cells).
-    ink : ndarray of bool, optional
-        Trace and text pixels, left out of the grid's profiles; the classical trace
-        threshold's when omitted.
+    period_px : float, optional
+        The grid's 5 mm period in px (square cells); measured as calibration measures it
+        (:func:`~ecg_digitize.digitizer.grid.estimate_grid`, ink left out) when omitted.
 
     Returns
     -------
     image : ndarray
         The flattened page, or ``rgb`` itself when no shift reaches
-        :data:`MIN_SHIFT_PX` or the grid is too faint to measure.
+        :data:`MIN_SHIFT_PX` or the grid is too faint (or absent) to measure.
     field : BendField or None
         The shifts undone (None when left alone).
     """
-    field = measure_bend(rgb, period_px, ink=ink)
+    field = measure_bend(rgb, period_px)
     if field is None:
         return rgb, None
     return apply_bend(rgb, field), field
@@ -102,25 +99,31 @@ def apply_bend(rgb: np.ndarray, field: BendField) -> np.ndarray:
     return cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def measure_bend(rgb: np.ndarray, period_px: float, *, ink: np.ndarray | None = None
-                 ) -> BendField | None:
+def measure_bend(rgb: np.ndarray, period_px: float | None = None) -> BendField | None:
     """The grid's local shift from its page-wide position, per patch, smoothed.
 
     Each patch's column (row) profile gives the phase of the grid period along x (y);
     shifts are taken relative to the page's circular-mean phase, so they stay within
     half a period. Patches with a weak grid take their neighbours' shift (weighted
     Gaussian smoothing over about two patches). ``None`` when the grid is too faint or no
-    shift reaches :data:`MIN_SHIFT_PX`.
+    shift reaches :data:`MIN_SHIFT_PX`. Without ``period_px``, the grid's 5 mm period is
+    measured as calibration measures it, with the ink left out (without that mask the
+    estimate can lock onto the 25 mm period of a photo's grid).
     """
     import cv2
 
-    from ..digitizer import greyscale, threshold
+    from ..digitizer import greyscale, grid, threshold
 
-    g = threshold.normalise_background(greyscale.grid_view(rgb)).astype(np.float32)
-    if ink is None:
-        ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(rgb)))[1]
+    grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
+    ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(rgb)))[1]
     # ink and its anti-aliased rim are not grid
-    paper = cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    paper = cv2.dilate(ink.view(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    if period_px is None:
+        px_per_mm = grid.estimate_grid(grid_dark, trace_mask=~paper).px_per_mm
+        if px_per_mm is None:
+            return None
+        period_px = 5 * px_per_mm
+    g = grid_dark.astype(np.float32)
     gp = g * paper
     h, w = g.shape
     half = int(round(PATCH_PERIODS * period_px / 2))
