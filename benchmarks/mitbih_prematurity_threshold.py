@@ -36,6 +36,9 @@ def main() -> None:
     n_or_s = np.isin(d["label"], [AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")])
     rr, is_s = d["rr"][n_or_s], d["label"][n_or_s] == AAMI_CLASSES.index("S")
     print(f"DS1: {n_or_s.sum()} N and S beats, {is_s.sum()} S")
+    rec, count = np.unique(d["record"][n_or_s][is_s], return_counts=True)
+    print("S beats by record (most first):",
+          ", ".join(f"{r}: {c}" for c, r in sorted(zip(count, rec), reverse=True)[:4]))
     print(f"{'theta':>6} {'phi':>4} {'Se %':>6} {'+P %':>6} {'F1':>6}")
     rows = [(theta, phi, *rule_scores(rr, is_s, theta, phi))
             for theta in np.arange(0.75, 0.951, 0.025) for phi in (0.0, 1.1, 1.2, 1.3)]

@@ -1,0 +1,85 @@
+"""Where the classical digitizer's error lies: per lead, and in time zero.
+
+Renders PTB-XL records of one fold under one condition, digitizes each page and prints,
+per lead, the mean Challenge SNR and the time offset left after the score's whole-sample
+alignment (the best fractional lag in -1.5..1.5 samples, in samples and in pixels), and
+the SNR that offset would give. A steady fractional offset across leads is a time-zero
+bias of the page's time axis: the score aligns whole samples only. Also prints whether
+the calibration (px/mm, gain, speed) was read exactly.
+
+Diagnostic only: choose on fold 9 (the default), never on fold 10.
+
+    python benchmarks/lead_errors.py --layout 12x1 -n 12
+    python benchmarks/lead_errors.py --dpi 150 --preset scan --grid-style dotted -n 6
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+FRACTIONS = np.arange(-1.5, 1.51, 0.1)
+
+
+def fractional_lag(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[float, float]:
+    """Best extra fractional shift (samples) of ``estimate`` after the whole-sample ``lag``,
+    and the SNR (dB, offset removed, plotted samples) it gives."""
+    span = np.nonzero(np.isfinite(truth))[0]
+    t = truth[span[0]:span[-1] + 1]
+    e = estimate[span[0]:span[-1] + 1]
+    ok = np.isfinite(e)
+    if ok.sum() < 2:
+        return float("nan"), float("nan")
+    idx = np.arange(len(e))
+    e = np.interp(idx, idx[ok], e[ok])
+    best = (float("nan"), -np.inf)
+    for f in FRACTIONS:
+        r = t - np.interp(idx + lag + f, idx, e)
+        r -= r.mean()
+        snr = 10 * np.log10(np.sum(t ** 2) / max(np.sum(r ** 2), 1e-12))
+        if snr > best[1]:
+            best = (float(f), float(snr))
+    return best
+
+
+def main(argv=None) -> None:
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import load_ptbxl, ptbxl_records, render
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--layout", default="3x4+II")
+    ap.add_argument("--preset", default="clean")
+    ap.add_argument("--dpi", type=float, default=200)
+    ap.add_argument("--grid-style", default=None, help="solid, dotted or none (renderer default: solid)")
+    ap.add_argument("--fold", type=int, default=9)
+    ap.add_argument("-n", type=int, default=6, help="records")
+    a = ap.parse_args(argv)
+    style = {"grid_style": a.grid_style} if a.grid_style else {}
+    per_lead: dict[str, list] = {}
+    exact = []
+    for ecg_id in ptbxl_records(folds=[a.fold])[:a.n]:
+        sig, fs, leads = load_ptbxl(ecg_id)
+        image, truth = render(sig, fs, leads, layout=a.layout, dpi=a.dpi, preset=a.preset, seed=ecg_id, **style)
+        rec = digitize(image)
+        c, ct = rec.calibration, truth.calibration
+        exact.append(abs(c.px_per_mm / ct.px_per_mm - 1) < 0.005 and c.mm_per_mv == ct.mm_per_mv
+                     and c.mm_per_s == ct.mm_per_s)
+        score = score_record(rec, truth)
+        px_per_sample = ct.px_per_mm * ct.mm_per_s / truth.fs
+        for lead, s in score.leads.items():
+            f, snr_f = fractional_lag(rec.lead(lead), truth.lead(lead), s.lag)
+            per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
+    print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"
+          f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}; calibration exact on "
+          f"{sum(exact)} of {len(exact)} pages")
+    print(f"{'lead':>5} {'SNR dB':>7} {'offset samples':>15} {'offset px':>10} {'SNR at offset':>14}")
+    rows = np.array([v for vals in per_lead.values() for v in vals])
+    for lead, vals in list(per_lead.items()) + [("all", rows)]:
+        m = np.nanmean(np.asarray(vals, float), axis=0)
+        print(f"{lead:>5} {m[0]:7.2f} {m[1]:15.2f} {m[2]:10.2f} {m[3]:14.2f}")
+    print(f"offset std across all (record, lead) pairs: {np.nanstd(rows[:, 1]):.2f} samples")
+
+
+if __name__ == "__main__":
+    main()
