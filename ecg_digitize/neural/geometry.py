@@ -10,7 +10,7 @@ sheet's measured lengths.
 
 Scans with no background (the sheet fills the frame) are returned unchanged with the
 identity; so is any image where no plausible quadrilateral is found. Smooth bending
-(creases, curled paper) is not undone here.
+(wrinkles, curled paper) is undone afterwards, from the grid lines (:mod:`.unbend`).
 
 Examples
 --------
