@@ -52,8 +52,8 @@ def predict_batches(model, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
     For the many small calls of a digitizing run this is much cheaper than
     ``model.predict``: the model is compiled once per input shape (the last batch is
     padded to full size, not recompiled), to TensorFlow Lite with its XNNPACK CPU kernels
-    when it converts (a third of TensorFlow's CPU time for the U-Net, same output to
-    1e-5; ``ECG_DIGITIZE_TFLITE=0`` turns it off), else to a traced ``tf.function``.
+    when it converts (the U-Net's tiles take about a third of TensorFlow's time, same
+    output to 1e-4; ``ECG_DIGITIZE_TFLITE=0`` turns it off), else to a traced ``tf.function``.
 
     Examples
     --------
