@@ -1,4 +1,5 @@
 """Digitizer stages on rendered pages with a known grid period, angle and layout."""
+import cv2
 import numpy as np
 import pytest
 
@@ -113,6 +114,28 @@ def test_trace_row_follows_a_known_curve():
     tr = extract.trace_row(mask, mask.astype(np.float32), 0, 199, 100.0, 0, 599, px_per_mm=8.0)
     assert np.isfinite(tr.y).mean() > 0.99
     assert np.nanmax(np.abs(tr.y - (y + 0.5))) < 1.5
+
+
+def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
+    # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
+    # down-strokes share columns and merge into one run across each image row.
+    shift = 8
+    pts = np.array([[5.0, 100.0], [48.0, 100.0], [50.5, 20.0], [53.0, 100.0], [95.0, 100.0]])
+    canvas = np.zeros((130, 100), np.uint8)
+    cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
+                  cv2.LINE_AA, shift)
+    dark = canvas / 255.0
+    row = extract.trace_row(dark > 0.5, dark, 0, 129, 100.0, 0, 99, px_per_mm=8.0)
+    errors = []
+    for y in range(30, 91):
+        at = row.px[np.abs(row.py - y) < 0.01]
+        if len(at) < 2:
+            continue
+        up = 48.0 + (100 - y) / 80 * 2.5
+        down = 53.0 - (100 - y) / 80 * 2.5
+        errors += [abs(at.min() - up), abs(at.max() - down)]
+    assert len(errors) >= 8
+    assert np.mean(errors) < 0.1 and np.max(errors) < 0.25
 
 
 def test_layout_classification_rules():

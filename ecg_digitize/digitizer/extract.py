@@ -266,7 +266,8 @@ def _row_centres(groups, top, bot, dark, x_lo):
     Only the path's own ink counts: the chosen run of each column. A run as wide as one
     stroke gives its darkness-weighted centre, the anti-aliased pixel either side (below
     the trace threshold) included. A narrow spike's up- and down-strokes can merge into
-    one wider run: it gives two points, one stroke width in from each end. Wider runs (a
+    one wider run: it gives two points, half the pen's width in from each anti-aliased
+    end (:func:`_merged_stroke_centres`). Wider runs (a
     peak's cap, flat parts) are left to the column samples. The groups are laid side by
     side with an empty column between them, so no run joins two groups.
     """
@@ -314,11 +315,35 @@ def _row_centres(groups, top, bot, dark, x_lo):
         totx = totx + wd * (xc - x_lo)
     xs = np.where(tot > 0, totx / np.maximum(tot, 1e-12), (cols[ss] + cols[es - 1]) / 2.0)
     rm, sm, em = r[merged], s[merged], e[merged]
-    half = (stroke[merged] - 1) / 2.0
-    out_x = np.concatenate([xs, cols[sm] + half, cols[em - 1] - half]).astype(float)
+    # solid ink's darkness, and the pen's width: the narrowest single-stroke crossings are
+    # the steepest strokes, whose width across an image row is the pen's
+    solid = max(float(np.percentile(w[sub], 75)), 1e-6) if sub.any() else 1.0
+    pen = float(np.percentile(tot, 20)) / solid if len(tot) else float(np.min(stroke))
+    left, right = _merged_stroke_centres(rows[rm], cols[sm], cols[em - 1], pen, solid, dark, x_lo)
+    out_x = np.concatenate([xs, left, right]).astype(float)
     out_y = np.concatenate([rows[rs], rows[rm], rows[rm]]).astype(float)
     out_g = np.concatenate([gid[ss], gid[sm], gid[sm]])
     return out_x, out_y, out_g
+
+
+def _merged_stroke_centres(rows, first, last, pen, solid, dark, x_lo):
+    """Sub-pixel x of the up- and down-stroke inside merged runs (columns ``first..last``
+    of image ``rows``): half the pen's width in from each anti-aliased edge.
+
+    An edge lies where the ink's coverage of the end pixel and of the pixel outside it
+    (darkness over that of solid ink, ``solid``) puts it; ``pen`` is the line's width in
+    px, which a near-vertical stroke also has across an image row.
+    """
+    w_page = dark.shape[1]
+
+    def cov(c):
+        c = c + x_lo
+        ok = (c >= 0) & (c < w_page)
+        return np.where(ok, np.clip(dark[rows, np.clip(c, 0, w_page - 1)] / solid, 0.0, 1.0), 0.0)
+
+    left_edge = first + 0.5 - cov(first) - cov(first - 1)
+    right_edge = last - 0.5 + cov(last) + cov(last + 1)
+    return left_edge + pen / 2, right_edge - pen / 2
 
 
 def _group_quartiles(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
