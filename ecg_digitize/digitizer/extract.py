@@ -401,19 +401,14 @@ def _extremes(edge, has, long_run, sign: int) -> np.ndarray:
     """Columns among ``long_run`` where ``edge`` (tops, sign -1; bottoms, +1) has a local
     extreme over the covered columns, the middle one of a tied stretch."""
     idx = np.nonzero(has)[0]
+    if len(idx) == 0:
+        return np.zeros(0, dtype=int)
     e = sign * edge[idx]               # larger = more extreme
-    out = []
-    n = len(idx)
-    k = 0
-    while k < n:
-        j = k
-        while j + 1 < n and e[j + 1] == e[k] and idx[j + 1] - idx[j] <= 2:
-            j += 1
-        left = e[k - 1] if k > 0 else -np.inf
-        right = e[j + 1] if j + 1 < n else -np.inf
-        if e[k] > left and e[k] > right:
-            c = idx[(k + j) // 2]
-            if long_run[c]:
-                out.append(c)
-        k = j + 1
-    return np.array(out, dtype=int)
+    # stretches of equal value over covered columns at most 2 apart
+    first = np.nonzero(np.r_[True, (e[1:] != e[:-1]) | (np.diff(idx) > 2)])[0]
+    last = np.r_[first[1:] - 1, len(idx) - 1]
+    left = np.r_[-np.inf, e[first[1:] - 1]]
+    right = np.r_[e[last[:-1] + 1], -np.inf]
+    peak = (e[first] > left) & (e[first] > right)
+    cols = idx[(first + last) // 2][peak]
+    return cols[long_run[cols]]
