@@ -54,7 +54,8 @@ def main(argv=None) -> int:
             cal = rec.calibration
             sc = rec.quality.get("self_consistency_db", {}).get("mean")
             print(f"  ok   {path.name}: {rec.geometry['method']}, {rec.layout}, {cal.px_per_mm:.2f} px/mm, {cal.mm_per_s:g} mm/s, "
-                  f"{cal.mm_per_mv:g} mm/mV, guessed={cal.guessed or '-'}, quality {rec.quality['overall']:.2f}, "
+                  f"{cal.mm_per_mv:g} mm/mV, guessed={cal.guessed or '-'}, time zero from {rec.geometry['time_zero']}, "
+                  f"quality {rec.quality['overall']:.2f}, "
                   f"self-consistency {sc if sc is not None else 'n/a'} dB, {time.perf_counter() - t0:.1f} s "
                   f"-> {overlay}")
     print(f"\n{counts['ok']} digitized, {counts['failed']} refused with a reason")

@@ -283,3 +283,20 @@ def test_time_axis_ignores_a_row_whose_pulse_was_missed():
     # rows give time zero (this is why the U-Net is trained to mark pulses as ink)
     x_start, _, _ = time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s)
     assert x_start < 90
+
+
+@pytest.mark.parametrize("separators", [True, False])
+def test_time_zero_from_column_separators(sim12, separators):
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=0, separators=separators)
+    rec = digitize(image)
+    x0 = min(b["x0"] for b in truth.geometry["boxes"] if b["col"] == 0)
+    if separators:
+        # a vertical line's centre does not depend on the pen's cap, as the row's ends do
+        assert rec.geometry["time_zero"] == "separators"
+        assert rec.geometry["x_start"] == pytest.approx(x0, abs=0.1)
+    else:
+        assert rec.geometry["time_zero"] == "pen ends"
+        assert rec.geometry["x_start"] == pytest.approx(x0, abs=1.0)

@@ -18,7 +18,7 @@ from ..synth.layouts import parse_layout, plan_panels
 from . import calibration as cal
 from . import deskew, extract, greyscale, grid, layout as lay, quality, signals, threshold
 from .load import PageImage, load_image
-from .timebase import SOURCE_DT, pen_end, time_axis
+from .timebase import SOURCE_DT, pen_end, separator_time_zero, time_axis
 
 MM_PER_INCH = 25.4
 METHODS = ("classical", "unet", "auto")
@@ -269,6 +269,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
                           f"rows but {len(rows)} were found")
 
     # ---- panels -> signals
+    time_zero = "pen ends"
     if n_rows_layout == 0:  # strip: rows consecutive in time, each row_seconds long
         # rows start at the common left edge unless one clearly starts elsewhere
         own = pen_starts
@@ -281,6 +282,14 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     else:
         panels = plan_panels(layout_name, row_seconds)
         leads = list(STANDARD_LEADS)
+        # the column separators, where a page has them, place time zero better than the
+        # pen's ends, whose reach depends on the pen's cap
+        breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0 and p.row < len(rows)]
+        x_sep = separator_time_zero(mask, trace_dark, [r.baseline for r in rows], breaks,
+                                    x_start, px_per_s, px_per_mm)
+        if x_sep is not None and abs(x_sep - x_start) <= 0.3 * px_per_mm:
+            x_start, x_end = x_sep, x_end + (x_sep - x_start)
+            time_zero = "separators"
         row_x0 = np.full(len(rows), x_start)
     n_total = int(np.ceil(max(p.t1 for p in panels) * fs - 1e-9))
     sig = np.full((n_total, len(leads)), np.nan)
@@ -326,7 +335,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
             "homography": None if homography is None else homography.tolist(),
             "bend": None if bend is None else bend.to_dict(),
             "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
-            "x_start": x_start, "x_end": x_end,
+            "x_start": x_start, "x_end": x_end, "time_zero": time_zero,
             "threshold": thr,
             "method": method,
             "scale_source": scale_source,

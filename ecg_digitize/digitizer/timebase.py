@@ -1,10 +1,12 @@
 """Stage 8a: the time axis of a page, to a fraction of a pixel.
 
 The score aligns a digitized lead with the truth only to whole samples, so time zero must
-be right to well under one sample (0.4 px at 200 dpi). The reference is the pen's ends
-(:func:`pen_end`, :func:`time_axis`): every layout has them, but how far the ink reaches
-past the last sample depends on the pen's cap (round, square, none), which the page does
-not tell; a round cap is assumed.
+be right to well under one sample (0.4 px at 200 dpi). The first reference is the pen's
+ends (:func:`pen_end`, :func:`time_axis`): every layout has them, but how far the ink
+reaches past the last sample depends on the pen's cap (round, square, none), which the
+page does not tell; a round cap is assumed. Where a multi-column page marks its lead
+changes with vertical separators, their centres (:func:`separator_time_zero`) replace
+it: a vertical line's centre does not depend on the cap.
 """
 from __future__ import annotations
 
@@ -139,3 +141,64 @@ def _inside_found_pulses(edges: np.ndarray, with_pulse: np.ndarray, pulses, side
     if side == "left":
         return ~with_pulse & (edges < np.median([p.x_right for p in found]) - tol)
     return ~with_pulse & (edges > np.median([p.x_left for p in found]) + tol)
+
+
+def separator_time_zero(mask: np.ndarray, dark: np.ndarray, baselines, breaks, x_start: float,
+                        px_per_s: float, px_per_mm: float) -> float | None:
+    """Time zero from the column separators of a multi-column page, or ``None``.
+
+    Machines mark where a row changes lead with a vertical line (a tick or a line through
+    every row) at the first sample of the next lead. Across each image row a vertical
+    line is one narrow run, whose darkness-weighted centre places it to a small fraction
+    of a pixel, whatever the pen's cap: unlike the row's ends (:func:`pen_end`), which
+    depend on the cap. ``breaks`` lists ``(row, seconds)`` of the expected lead changes,
+    placed from ``x_start``; each separator found within 0.75 mm of its place gives
+    time zero, and the median of at least two that agree to 0.5 px is returned.
+    """
+    h, w = mask.shape
+    reach = max(2, int(round(0.75 * px_per_mm)))
+    half_h = max(3, int(round(2.0 * px_per_mm)))
+    found = []
+    for row, seconds in breaks:
+        xb = int(round(x_start + seconds * px_per_s))
+        c0, c1 = xb - reach, xb + reach + 1
+        y0, y1 = int(round(baselines[row])) - half_h, int(round(baselines[row])) + half_h + 1
+        if c0 < 1 or c1 > w - 1 or y0 < 0 or y1 > h:
+            continue
+        centre = _vertical_line_x(mask[y0:y1, c0:c1], dark[y0:y1, c0 - 1:c1 + 1], px_per_mm)
+        if centre is not None:
+            found.append(c0 + centre - seconds * px_per_s)
+    if len(found) < 2:
+        return None
+    found = np.asarray(found)
+    mid = float(np.median(found))
+    agree = np.abs(found - mid) <= 0.5
+    return float(np.median(found[agree])) if agree.sum() >= max(2, 0.5 * len(found)) else None
+
+
+def _vertical_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> float | None:
+    """Sub-pixel column (within ``window``) of a vertical line crossing most of its image
+    rows as one narrow run; ``dark`` is the window's darkness, one column wider each side."""
+    padded = np.zeros((window.shape[0], window.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = window
+    d = np.diff(padded, axis=1)
+    r, s = np.nonzero(d == 1)
+    _, e = np.nonzero(d == -1)
+    runs_per_row = np.bincount(r, minlength=window.shape[0])
+    one = runs_per_row[r] == 1
+    narrow = (e - s) <= max(3, int(round(0.8 * px_per_mm)))
+    keep = one & narrow
+    if keep.sum() < 0.5 * window.shape[0]:
+        return None
+    cols = np.arange(dark.shape[1]) - 1.0
+    xs = []
+    for row, a, b in zip(r[keep], s[keep], e[keep]):
+        wts = np.clip(dark[row, a:b + 2], 0, None)        # the run and one pixel each side
+        if wts.sum() > 0:
+            xs.append(float((wts * cols[a:b + 2]).sum() / wts.sum()))
+    xs = np.asarray(xs)
+    centre = float(np.median(xs))
+    # a vertical line: the rows agree; a QRS stroke at the boundary is slanted
+    if np.median(np.abs(xs - centre)) > 0.3:
+        return None
+    return centre
