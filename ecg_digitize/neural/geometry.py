@@ -235,5 +235,5 @@ def rectify(image: np.ndarray, *, corners=None):
     dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     hmat = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     out = cv2.warpPerspective(img, hmat, (int(round(width)) + 1, int(round(height)) + 1),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                              flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return out, hmat

@@ -96,7 +96,7 @@ def apply_bend(rgb: np.ndarray, field: BendField) -> np.ndarray:
     import cv2
 
     map_x, map_y = field.dense(rgb.shape[:2])
-    return cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(rgb, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def measure_bend(rgb: np.ndarray, period_px: float | None = None) -> BendField | None:
