@@ -48,8 +48,8 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
 
     The rule: keep the classical reading without running the U-Net when it has more than
     one lead and quality >= t, else the U-Net's when it read more leads, or as many at no
-    lower quality, or when the classical route failed. ``t`` above 1 never skips the U-Net:
-    that is ``pipeline._digitize_auto`` (chosen on fold 9, where it scored best).
+    lower quality, or when the classical route failed. ``t`` above 1 never skips the U-Net.
+    ``pipeline._digitize_auto`` uses ``pipeline.AUTO_SKIP_UNET_QUALITY`` (chosen on fold 9).
     """
     out = {}
     for t in thresholds:
@@ -66,6 +66,8 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
 
 def summarize(table: dict, routes=ROUTES) -> None:
     """Print the per-preset table and the auto-rule sweep from the measured rows."""
+    from ecg_digitize.digitizer.pipeline import AUTO_SKIP_UNET_QUALITY
+
     print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | "
           "auto SNR dB (fails, U-Net chosen) | pixel F1 | corner mm median/max | rectify s | U-Net s (wall) | "
           "unet route CPU s/page | auto CPU s/page")
@@ -82,7 +84,8 @@ def summarize(table: dict, routes=ROUTES) -> None:
               f"{mean('rectify_s'):.2f} | "
               f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
     print("\nmethod='auto' skipping the U-Net above a classical quality threshold (mean SNR dB per preset; "
-          "1.01 = never skip, as digitize does):")
+          "1.01 = never skip; digitize uses "
+          f"{AUTO_SKIP_UNET_QUALITY}):")
     for preset, rows in table.items():
         if {"classical", "unet"} <= set(routes):
             print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))

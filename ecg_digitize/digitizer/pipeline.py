@@ -26,6 +26,12 @@ UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
 # method="auto" replaces a classical refusal by the U-Net's reading only from this overall
 # quality on (the U-Net route's readings of fold-9 renders all score 0.52 or more).
 AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
+# method="auto" keeps a classical reading of more than one lead from this overall quality
+# on without running the U-Net: chosen on fold-9 renders, the highest threshold at which
+# auto is not worse than the classical route on clean pages (the U-Net reads them less
+# precisely), while scans and photos keep most of the U-Net's gain
+# (``benchmarks/image_branch_segmenter.py --fold 9 --routes classical unet auto``).
+AUTO_SKIP_UNET_QUALITY = 0.85
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -52,10 +58,11 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
         after undoing a photo's perspective and the bending of its paper (from the
         grid lines; ``geometry["bend"]``). Both then share every later stage.
-        ``"auto"`` runs both routes and keeps the U-Net's Record when it read more leads,
+        ``"auto"`` keeps the classical reading when it has more than one lead and an
+        overall quality of at least :data:`AUTO_SKIP_UNET_QUALITY`; otherwise it also
+        runs the U-Net route and keeps the U-Net's Record when it read more leads,
         or as many at no lower overall quality, or when the classical route failed and
-        the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`;
-        it costs both routes' time. The Record's ``geometry["method"]`` says which route
+        the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`. The Record's ``geometry["method"]`` says which route
         produced it.
     page : int
         PDF page (0-based).
@@ -112,12 +119,8 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
 
 
 def _digitize_auto(pg: PageImage, **options) -> Record:
-    """Both routes' Records, and the better one kept (see ``digitize``).
-
-    Both always run: on PTB-XL fold-9 renders, skipping the U-Net when the classical
-    reading scored a high quality lost 0.1-0.4 dB on scan and clean pages at every
-    threshold tried (``benchmarks/image_branch_segmenter.py --fold 9`` prints the sweep).
-    """
+    """The classical Record when it is good enough, else the better of both routes'
+    (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`)."""
     from ..neural.segment import default_model_path
 
     classical, error = None, None
@@ -125,6 +128,9 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
         classical = _digitize_page(pg, method="classical", **options)
     except DigitizeError as exc:
         error = exc
+    if (classical is not None and _plotted_leads(classical) > 1
+            and classical.quality["overall"] >= AUTO_SKIP_UNET_QUALITY):
+        return classical
     if not default_model_path().exists():
         if classical is None:
             raise error
