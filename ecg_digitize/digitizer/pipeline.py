@@ -62,8 +62,8 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         overall quality of at least :data:`AUTO_SKIP_UNET_QUALITY`; otherwise it also
         runs the U-Net route and keeps the U-Net's Record when it read more leads,
         or as many at no lower overall quality, or when the classical route failed and
-        the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`. The Record's ``geometry["method"]`` says which route
-        produced it.
+        the U-Net reading's quality is at least :data:`AUTO_MIN_QUALITY_OVER_REFUSAL`.
+        The Record's ``geometry["method"]`` says which route produced it.
     page : int
         PDF page (0-based).
 
