@@ -32,12 +32,6 @@ AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
 # precisely), while scans and photos keep most of the U-Net's gain
 # (``benchmarks/image_branch_segmenter.py --fold 9 --routes classical unet auto``).
 AUTO_SKIP_UNET_QUALITY = 0.85
-# A row's path may use the page from its baseline this fraction of the way to the
-# neighbouring rows' baselines: a neighbour's flat trace at its own baseline is never this
-# row's ink, and without it the path has fewer wrong turns and fewer runs to weigh
-# (chosen on fold 9: 12x1 17.48 -> 17.84 dB with `benchmarks/lead_errors.py --layout 12x1
-# -n 12`, other layouts unchanged or slightly better; 0.75 and 0.65 gave 17.76 / 17.66).
-BAND_REACH = 0.85
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -212,8 +206,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
         raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
 
     rows = lay.find_rows(mask, px_per_mm)
-    traces = [extract.trace_row(mask, trace_dark, r.baseline - BAND_REACH * (r.baseline - r.y_lo),
-                                r.baseline + BAND_REACH * (r.y_hi - r.baseline), r.baseline,
+    traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
 
