@@ -83,12 +83,7 @@ def rotate(image: np.ndarray, angle: float, *, border=None) -> np.ndarray:
         return image
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    # Bicubic: a thin trace keeps more of its sharpness and sub-pixel position than with
-    # bilinear interpolation, which blurs it by up to half a pixel; the overshoot at its
-    # edges is clipped to the input's range.
     if border is None:
-        out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    else:
-        out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT,
-                             borderValue=border)
-    return np.clip(out, image.min(), image.max()).astype(image.dtype, copy=False)
+        return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=border)
