@@ -290,10 +290,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
         leads = list(STANDARD_LEADS)
         # the column separators, where a page has them, place time zero better than the
         # pen's ends, whose reach depends on the pen's cap
-        breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0 and p.row < len(rows)]
+        breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
         x_sep = separator_time_zero(mask, trace_dark, [r.baseline for r in rows], breaks,
                                     x_start, px_per_s, px_per_mm)
-        if x_sep is not None and abs(x_sep - x_start) <= 0.3 * px_per_mm:
+        if x_sep is not None:
             x_start, x_end = x_sep, x_end + (x_sep - x_start)
             time_zero = "separators"
         row_x0 = np.full(len(rows), x_start)

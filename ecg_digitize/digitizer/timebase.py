@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .extract import column_runs
+
 # The last sample of a row is drawn one sample period before the row's end; the source's
 # rate is unknown, 500 Hz is the common one (the error for others is a fraction of a pixel).
 SOURCE_DT = 1.0 / 500
 # A measured row length within this of a whole tenth of a second is taken as that length.
 SNAP_S = 0.04
 SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
+# Column separators farther than this from the pen-end time zero are not trusted (khan2021
+# sheets put theirs 0.67 mm after it).
+SEPARATOR_MAX_SHIFT_MM = 0.3
 
 
 def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
@@ -152,8 +157,10 @@ def separator_time_zero(mask: np.ndarray, dark: np.ndarray, baselines, breaks, x
     line is one narrow run, whose darkness-weighted centre places it to a small fraction
     of a pixel, whatever the pen's cap: unlike the row's ends (:func:`pen_end`), which
     depend on the cap. ``breaks`` lists ``(row, seconds)`` of the expected lead changes,
-    placed from ``x_start``; each separator found within 0.75 mm of its place gives
-    time zero, and the median of at least two that agree to 0.5 px is returned.
+    placed from ``x_start`` (the pen-end estimate); each separator found within 0.75 mm
+    of its place gives time zero, and the median of at least two that agree to 0.5 px is
+    returned when it lies within :data:`SEPARATOR_MAX_SHIFT_MM` of ``x_start`` (further
+    off, the machine marks its lead changes elsewhere than at the next lead's first sample).
     """
     h, w = mask.shape
     reach = max(2, int(round(0.75 * px_per_mm)))
@@ -173,29 +180,27 @@ def separator_time_zero(mask: np.ndarray, dark: np.ndarray, baselines, breaks, x
     found = np.asarray(found)
     mid = float(np.median(found))
     agree = np.abs(found - mid) <= 0.5
-    return float(np.median(found[agree])) if agree.sum() >= max(2, 0.5 * len(found)) else None
+    if agree.sum() < max(2, 0.5 * len(found)):
+        return None
+    x_sep = float(np.median(found[agree]))
+    return x_sep if abs(x_sep - x_start) <= SEPARATOR_MAX_SHIFT_MM * px_per_mm else None
 
 
 def _vertical_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> float | None:
     """Sub-pixel column (within ``window``) of a vertical line crossing most of its image
     rows as one narrow run; ``dark`` is the window's darkness, one column wider each side."""
-    padded = np.zeros((window.shape[0], window.shape[1] + 2), np.int8)
-    padded[:, 1:-1] = window
-    d = np.diff(padded, axis=1)
-    r, s = np.nonzero(d == 1)
-    _, e = np.nonzero(d == -1)
-    runs_per_row = np.bincount(r, minlength=window.shape[0])
-    one = runs_per_row[r] == 1
-    narrow = (e - s) <= max(3, int(round(0.8 * px_per_mm)))
+    r, s, e = column_runs(window.T)             # runs along image rows; e inclusive
+    one = np.bincount(r, minlength=window.shape[0])[r] == 1
+    narrow = (e - s + 1) <= max(3, int(round(0.8 * px_per_mm)))
     keep = one & narrow
     if keep.sum() < 0.5 * window.shape[0]:
         return None
-    cols = np.arange(dark.shape[1]) - 1.0
+    cols = np.arange(dark.shape[1]) - 1.0        # dark's columns in window coordinates
     xs = []
     for row, a, b in zip(r[keep], s[keep], e[keep]):
-        wts = np.clip(dark[row, a:b + 2], 0, None)        # the run and one pixel each side
+        wts = np.clip(dark[row, a:b + 3], 0, None)        # the run and one pixel each side
         if wts.sum() > 0:
-            xs.append(float((wts * cols[a:b + 2]).sum() / wts.sum()))
+            xs.append(float((wts * cols[a:b + 3]).sum() / wts.sum()))
     xs = np.asarray(xs)
     centre = float(np.median(xs))
     # a vertical line: the rows agree; a QRS stroke at the boundary is slanted
