@@ -11,6 +11,7 @@ Diagnostic only: choose on fold 9 (the default), never on fold 10.
 
     python benchmarks/lead_errors.py --layout 12x1 -n 12
     python benchmarks/lead_errors.py --dpi 150 --preset scan --grid-style dotted -n 6
+    python benchmarks/lead_errors.py --dpi 150 --grid-style dotted --distort jpeg=75 -n 6
 """
 from __future__ import annotations
 
@@ -54,8 +55,14 @@ def main(argv=None) -> None:
     ap.add_argument("--grid-style", default=None, help="solid, dotted or none (renderer default: solid)")
     ap.add_argument("--fold", type=int, default=9)
     ap.add_argument("-n", type=int, default=6, help="records")
+    ap.add_argument("--distort", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="distortions of the renderer at fixed strengths instead of a "
+                         "preset's random mix, e.g. rotation=3 blur=0.65 jpeg=75 noise=0.02")
     a = ap.parse_args(argv)
     style = {"grid_style": a.grid_style} if a.grid_style else {}
+    if a.distort:
+        style["distortions"] = {k: (int(v) if k == "jpeg" else float(v))
+                                for k, v in (d.split("=", 1) for d in a.distort)}
     per_lead: dict[str, list] = {}
     exact = []
     for ecg_id in ptbxl_records(folds=[a.fold])[:a.n]:
@@ -71,7 +78,8 @@ def main(argv=None) -> None:
             f, snr_f = fractional_lag(rec.lead(lead), truth.lead(lead), s.lag)
             per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
     print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"
-          f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}; calibration exact on "
+          f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}"
+          f"{', ' + ' '.join(a.distort) if a.distort else ''}; calibration exact on "
           f"{sum(exact)} of {len(exact)} pages")
     print(f"{'lead':>5} {'SNR dB':>7} {'offset samples':>15} {'offset px':>10} {'SNR at offset':>14}")
     rows = np.array([v for vals in per_lead.values() for v in vals])
