@@ -129,13 +129,17 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
 
     Plain Python over lists: a row has a few thousand runs and each looks back at the
     last two columns that had ink, which is faster than numpy's per-call overhead here.
+    Only columns with ink are visited; an empty column's cost is the skip cost, which
+    the look-back's column distance already charges.
     """
     skip = 1.5                         # per uncovered column
     gap = 1.0                          # per pixel of vertical gap between runs
     stray = 0.25 / (4 * px_per_mm)     # per column, per pixel away from the baseline
     jump = 6.0 * px_per_mm             # restarting after a long gap
     max_back = max(3, int(round(0.8 * px_per_mm)))
-    bounds = np.searchsorted(cols, np.arange(width + 1)).tolist()
+    ink_x, first = np.unique(cols, return_index=True)
+    ends = np.r_[first[1:], len(cols)].tolist()
+    first, ink_x = first.tolist(), ink_x.tolist()
     mids = (tops + bots) / 2.0
     # capped below the skip cost: ink that continues the path is always worth taking
     unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
@@ -149,30 +153,31 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
     cost = [0.0] * n_runs
     back = [-1] * n_runs
     inf = float("inf")
-    col_best = [inf] * width          # min over a column's runs of cost - skip * x
-    col_arg = [-1] * width
+    col_best = []                     # per ink column: min over its runs of cost - skip * x
+    col_arg = []
     best_any, best_any_idx, ptr = inf, -1, 0
-    best_end, best_end_idx = inf, -1
-    recent: list[int] = []            # the last two columns with ink
-    for x in range(width):
-        a, b = bounds[x], bounds[x + 1]
-        if a == b:
-            continue
-        while ptr < x - max_back:     # columns leaving the look-back window feed long jumps
+    p1 = p2 = -1                      # the last two ink columns (indices into ink_x)
+    for k, x in enumerate(ink_x):
+        lim = x - max_back
+        while ink_x[ptr] < lim:       # columns leaving the look-back window feed long jumps
             if col_best[ptr] < best_any:
                 best_any, best_any_idx = col_best[ptr], col_arg[ptr]
             ptr += 1
-        recent = [xp for xp in recent if xp >= x - max_back]
+        # predecessors: (first run, end run, cost of the columns skipped in between)
+        preds = [(first[q], ends[q], skip * (x - ink_x[q] - 1))
+                 for q in (p2, p1) if q >= 0 and ink_x[q] >= lim]
         jump_c = best_any + skip * (x - 1) + jump if best_any_idx >= 0 else inf
+        start_c = skip * x            # start here: every earlier column uncovered
+        if jump_c < start_c:
+            start_c, start_k = jump_c, best_any_idx
+        else:
+            start_k = -1
         cb, ca = inf, -1
-        for i in range(a, b):
+        for i in range(first[k], ends[k]):
             t_i, b_i = tops_l[i], bots_l[i]
-            c_best, k_best = skip * x, -1    # start here: every earlier column uncovered
-            if jump_c < c_best:
-                c_best, k_best = jump_c, best_any_idx
-            for xp in recent:
-                base = skip * (x - xp - 1)
-                for j in range(bounds[xp], bounds[xp + 1]):
+            c_best, k_best = start_c, start_k
+            for a, b, base in preds:
+                for j in range(a, b):
                     d = t_i - bots_l[j] - 1
                     d2 = tops_l[j] - b_i - 1
                     if d2 > d:
@@ -185,13 +190,12 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
             back[i] = k_best
             if c_best - skip * x < cb:
                 cb, ca = c_best - skip * x, i
-            end = c_best + skip * (width - 1 - x)
-            if end < best_end:
-                best_end, best_end_idx = end, i
-        col_best[x], col_arg[x] = cb, ca
-        recent = recent[-1:] + [x]
+        col_best.append(cb)
+        col_arg.append(ca)
+        p2, p1 = p1, k
+    # the cheapest end: every later column uncovered (first of equals, as a scan would)
+    i = int(np.argmin(np.asarray(cost) + skip * (width - 1 - cols)))
     path = []
-    i = best_end_idx
     while i >= 0:
         path.append((int(cols[i]), i))
         i = back[i]
