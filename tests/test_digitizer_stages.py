@@ -300,3 +300,33 @@ def test_time_zero_from_column_separators(sim12, separators):
     else:
         assert rec.geometry["time_zero"] == "pen ends"
         assert rec.geometry["x_start"] == pytest.approx(x0, abs=1.0)
+
+
+def test_denoise_only_pages_fine_enough(sim12):
+    from ecg_digitize.digitizer.pipeline import _denoised_if_fine
+
+    sig, fs, leads = sim12
+    for dpi, smoothed in [(100, False), (200, True)]:
+        image, _ = render(sig, fs, leads, layout="3x4+II", dpi=dpi, seed=4, distortions={"noise": 0.03})
+        out = _denoised_if_fine(image, _views(image)[1])
+        assert (out is not image) == smoothed
+
+
+@pytest.mark.parametrize("ecg_id", [0, 1, 2])
+def test_denoise_helps_a_noisy_jpeg_scan(ecg_id, monkeypatch):
+    from ecg_digitize import digitize
+    from ecg_digitize.datasets import DataNotFoundError
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import load_ptbxl, ptbxl_records
+
+    try:
+        record = ptbxl_records(folds=[9])[ecg_id]
+    except DataNotFoundError as e:
+        pytest.skip(f"PTB-XL not available: {e}")
+    sig, fs, leads = load_ptbxl(record)
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=record, grid_style="dotted",
+                          distortions={"jpeg": 60, "noise": 0.02})
+    with_filter = score_record(digitize(image), truth).snr
+    monkeypatch.setattr(greyscale, "denoise", lambda rgb, **kw: rgb)
+    without = score_record(digitize(image), truth).snr
+    assert with_filter > without + 0.2

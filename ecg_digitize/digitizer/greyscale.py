@@ -9,10 +9,41 @@ every channel. Two greyscale *darkness* views (0 paper .. 1 black ink) separate 
 
 For a grey or black grid both views agree and the threshold stage separates grid from
 trace by darkness and shape instead.
+
+Before the trace view, :func:`denoise` smooths scanner noise and JPEG artefacts with an
+edge-preserving (bilateral) filter.
 """
 from __future__ import annotations
 
 import numpy as np
+
+
+def denoise(rgb: np.ndarray, *, sigma_colour: float = 55.0, sigma_space: float = 1.5) -> np.ndarray:
+    """Edge-preserving smoothing of a page (the bilateral filter of Tomasi & Manduchi 1998).
+
+    Each pixel becomes a weighted mean of its 5x5 neighbourhood, the weights falling with
+    distance (``sigma_space``, px) and with colour difference (``sigma_colour``, 0..255
+    levels). JPEG ringing, blocking and sensor noise differ from the paper by a few tens of
+    levels and are averaged away; a trace edge differs by far more and stays sharp, so the
+    anti-aliased edge pixels that place the trace to a fraction of a pixel come out cleaner.
+    The pipeline smooths only what the trace view is made from: on photos, smoothing the
+    grid view as well changed which grid lines were found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import denoise
+    >>> rng = np.random.default_rng(0)
+    >>> page = np.full((60, 60, 3), 230.0); page[30, :] = 20      # paper and a dark line
+    >>> noisy = np.clip(page + rng.normal(0, 8, page.shape), 0, 255).astype(np.uint8)
+    >>> out = denoise(noisy)
+    >>> paper = np.ones((60, 60), bool); paper[27:34] = False
+    >>> round(float(noisy[paper].std())), round(float(out[paper].std())), int(out[30, 30, 0]) < 30
+    (8, 3, True)
+    """
+    import cv2
+
+    return cv2.bilateralFilter(np.ascontiguousarray(rgb), 5, sigma_colour, sigma_space)
 
 
 def trace_view(rgb: np.ndarray) -> np.ndarray:

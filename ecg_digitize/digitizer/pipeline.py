@@ -32,6 +32,10 @@ AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
 # precisely), while scans and photos keep most of the U-Net's gain
 # (``benchmarks/image_branch_segmenter.py --fold 9 --routes classical unet auto``).
 AUTO_SKIP_UNET_QUALITY = 0.85
+# Pages finer than this (about 140 dpi) are denoised before the trace view. Coarser, the
+# filter's 5x5 window spans more than two pen widths and smooths the trace itself (fold-9
+# renders at 100 dpi lost 0.3 dB; low-resolution real photos lost self-consistency).
+DENOISE_MIN_PX_PER_MM = 5.5
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
 
@@ -163,9 +167,9 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     rgb, homography, bend = pg.rgb, None, None
     if method == "unet":
         rgb, homography, bend, trace_dark = _unet_trace_view(rgb, warnings)
-    else:
-        trace_dark = threshold.normalise_background(greyscale.trace_view(rgb))
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
+    if method != "unet":
+        trace_dark = threshold.normalise_background(greyscale.trace_view(_denoised_if_fine(rgb, grid_dark)))
 
     angle = deskew.estimate_skew(grid_dark)
     if abs(angle) <= 0.05:  # below this the drift across a page is about a pixel: leave it
@@ -356,6 +360,19 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     return record
+
+
+def _denoised_if_fine(rgb: np.ndarray, grid_dark: np.ndarray) -> np.ndarray:
+    """``rgb`` smoothed by :func:`greyscale.denoise` when its grid shows at least
+    ``DENOISE_MIN_PX_PER_MM``; else unchanged (no grid: no scale to judge by).
+
+    Only the trace view is made from it: on photos, a smoothed grid view changed which
+    grid lines were found.
+    """
+    provisional = grid.estimate_grid(grid_dark).px_per_mm
+    if provisional is None or provisional < DENOISE_MIN_PX_PER_MM:
+        return rgb
+    return greyscale.denoise(rgb)
 
 
 def _unet_trace_view(rgb: np.ndarray, warnings: list[str]):
