@@ -330,3 +330,19 @@ def test_denoise_helps_a_noisy_jpeg_scan(ecg_id, monkeypatch):
     monkeypatch.setattr(greyscale, "denoise", lambda rgb, **kw: rgb)
     without = score_record(digitize(image), truth).snr
     assert with_filter > without + 0.2
+
+
+def test_neighbouring_rows_do_not_climb_each_others_strokes():
+    # a deep S wave of the upper row meets the R wave of the row below in the same columns
+    ink = np.zeros((200, 400), np.uint8)
+    s_wave = np.array([[0, 60], [190, 60], [196, 116], [202, 60], [399, 60]], np.int32)
+    r_wave = np.array([[0, 140], [194, 140], [199, 95], [204, 140], [399, 140]], np.int32)
+    mask = cv2.polylines(ink, [s_wave, r_wave], False, 255, 2) > 0
+    upper = extract.trace_row(mask, mask * 1.0, 0, 140, 60.0, 0, 399, px_per_mm=8.0)
+    lower = extract.trace_row(mask, mask * 1.0, 60, 199, 140.0, 0, 399, px_per_mm=8.0)
+    assert lower.py.min() < 80 and upper.py.max() > 130  # each took the other's strokes
+    upper, lower = extract.separate_neighbours([upper, lower], [60.0, 140.0])
+    assert lower.py.min() > 99 and np.nanmin(lower.y) > 99
+    assert upper.py.max() < 110 and np.nanmax(upper.y) < 110
+    flat = (upper.px < 180) | (upper.px > 215)
+    assert np.all(np.abs(upper.py[flat] - 60.5) < 1.0)  # away from the crossing: untouched

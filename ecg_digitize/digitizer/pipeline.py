@@ -213,6 +213,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
+    traces = extract.separate_neighbours(traces, [r.baseline for r in rows])
 
     # ---- calibration pulses
     pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
