@@ -346,3 +346,15 @@ def test_neighbouring_rows_do_not_climb_each_others_strokes():
     assert upper.py.max() < 110 and np.nanmax(upper.y) < 110
     flat = (upper.px < 180) | (upper.px > 215)
     assert np.all(np.abs(upper.py[flat] - 60.5) < 1.0)  # away from the crossing: untouched
+
+
+def test_bicubic_rotation_keeps_a_thin_line_sharper_and_in_range():
+    img = np.zeros((201, 401), np.float32)
+    img[100, :] = 1.0
+    lin = deskew.rotate(img, 3.0, border=0.0)
+    cub = deskew.rotate(img, 3.0, border=0.0, method="bicubic")
+    cols = slice(220, 380)  # away from the centre, where the line lands between rows
+    assert cub[:, cols].max(axis=0).mean() > lin[:, cols].max(axis=0).mean() + 0.03
+    assert cub.min() >= 0.0 and cub.max() <= 1.0
+    with pytest.raises(ValueError, match="method"):
+        deskew.rotate(img, 3.0, method="lanczos")

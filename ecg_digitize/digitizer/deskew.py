@@ -74,16 +74,40 @@ def _best_angle(dark: np.ndarray, step: int, angles: np.ndarray) -> float:
     return float(angles[i])
 
 
-def rotate(image: np.ndarray, angle: float, *, border=None) -> np.ndarray:
+def rotate(image: np.ndarray, angle: float, *, border=None, method: str = "bilinear") -> np.ndarray:
     """Rotate ``image`` by ``angle`` degrees about its centre (same size; undoes a skew
     when given ``-estimate_skew(...)``). ``border`` fills the uncovered corners (default:
     replicate the edge).
+
+    ``method="bicubic"`` keeps a thin trace's anti-aliased edges sharper than bilinear
+    interpolation, which blurs a 2-3 px line by about a pixel; its overshoot is clipped to
+    the input's range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.deskew import rotate
+    >>> img = np.zeros((101, 101), np.float32); img[50, :] = 1.0   # a 1 px line
+    >>> for m in ("bilinear", "bicubic"):   # a column where it lands between two rows
+    ...     print(m, [round(float(v), 2) for v in rotate(img, 2.0, border=0.0, method=m)[48:53, 64]])
+    bilinear [0.0, 0.47, 0.53, 0.0, 0.0]
+    bicubic [0.0, 0.56, 0.63, 0.0, 0.0]
     """
     if abs(angle) < 1e-3:
         return image
+    if method not in _INTERPOLATION:
+        raise ValueError(f"method must be one of {sorted(_INTERPOLATION)}, not {method!r}")
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    flags = _INTERPOLATION[method]
     if border is None:
-        return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=border)
+        out = cv2.warpAffine(image, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    else:
+        out = cv2.warpAffine(image, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                             borderValue=border)
+    if method == "bicubic":
+        out = np.clip(out, image.min(), image.max(), out=out if out.dtype.kind == "f" else None)
+    return out
+
+
+_INTERPOLATION = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}

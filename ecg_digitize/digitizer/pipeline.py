@@ -175,7 +175,9 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     if abs(angle) <= 0.05:  # below this the drift across a page is about a pixel: leave it
         angle = 0.0
     else:
-        trace_dark = deskew.rotate(trace_dark, -angle, border=0.0)
+        # bicubic: the trace's edges place it to a fraction of a pixel (fold-9 scans
+        # +0.8 dB over bilinear); the grid view only needs its period
+        trace_dark = deskew.rotate(trace_dark, -angle, border=0.0, method="bicubic")
         grid_dark = deskew.rotate(grid_dark, -angle, border=0.0)
 
     if method == "unet":
