@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from ecg_digitize.digitizer import calibration, deskew, extract, greyscale, grid, layout, threshold
+from ecg_digitize.errors import LayoutError
 from ecg_digitize.synth import render
 
 
@@ -148,6 +149,28 @@ def test_layout_classification_rules():
     assert layout.classify(6, {"quarters": 0.2, "half": 0.0, "quarters_all": 0.1, "half_all": 0.0,
                                "lower_all": 0.1}, 0.05) == "strip"
     assert layout.classify(3, {"quarters": 0.3, "half": 0.3}, 0.02) == "strip"
+    # ...unless their beats change shape at the column positions: several leads
+    weak = {"quarters": 0.2, "half": 0.0, "rhythm_match": 0.5}
+    assert layout.classify(4, {**weak, "beats_alike": 0.9}, 0.1) == "strip"
+    assert layout.classify(4, {**weak, "beats_alike": float("nan")}, 0.1) == "strip"  # unknown
+    assert layout.classify(4, {**weak, "beats_alike": -0.2}, 0.1) == "3x4+1"
+    assert layout.classify(3, {"quarters": 0.3, "half": 0.3, "beats_alike": 0.1}, 0.02) == "3x4"
+    with pytest.raises(LayoutError, match="7 rows"):
+        layout.classify(7, {**weak, "beats_alike": -0.2}, 0.1)
+    assert layout.classify(7, {**weak, "beats_alike": 0.8}, 0.1) == "strip"
+
+
+def test_beats_alike_tells_a_strip_from_a_page(sim12):
+    sig, fs, leads = sim12
+    x = np.arange(len(sig)) / fs * 25 * 8  # 200 dpi px along a 10 s row
+    cols = np.arange(int(x[-1]))
+    strip = [np.interp(cols, x, sig[:, leads.index("II")])]
+    quarters = np.array_split(cols, 4)
+    page = [np.concatenate([np.interp(q, x, sig[:, leads.index(name)]) for q, name in zip(quarters, row)])
+            for row in (["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"])]
+    assert layout.beats_alike_across_columns(strip * 3, 7.87) > 0.7
+    assert layout.beats_alike_across_columns(page, 7.87) < 0.4
+    assert np.isnan(layout.beats_alike_across_columns([np.zeros(100)], 7.87))
 
 
 @pytest.fixture(scope="module")

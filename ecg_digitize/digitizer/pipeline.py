@@ -528,7 +528,7 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
         sims.append(tr.y[max(0, a): max(0, a) + int(span)])
     simult = (lay.simultaneity(sims, sigma=max(3.0, 0.8 * px_per_mm), max_lag=int(round(2 * px_per_mm)))
               if len(sims) > 1 else 0.0)
-    if n == 3:
+    if n >= 2:
         breaks["beats_alike"] = lay.beats_alike_across_columns(sims, px_per_mm)
     if 4 <= n <= 6:
         breaks["rhythm_match"] = _rhythm_match(traces, x_start, span, px_per_mm)
