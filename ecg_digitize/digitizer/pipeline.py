@@ -513,6 +513,13 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     if layout != "auto":
         n_r, n_c, rhythm = parse_layout(layout)
         return layout, note if n_r else ""
+    cache: dict[int, dict[str, float]] = {}
+
+    def matches(r: int) -> dict[str, float]:  # row r against the panels, computed once
+        if r not in cache:
+            cache[r] = _panel_matches(traces, r, x_start, span, px_per_mm)
+        return cache[r]
+
     upper = traces[: min(3, n)] if n < 12 else traces
     ev = lay.row_breaks(upper, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
     breaks = {"quarters": float(ev[:, [0, 2]].mean()), "half": float(ev[:, 1].mean())}
@@ -531,11 +538,11 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     if n >= 2:
         breaks["beats_alike"] = lay.beats_alike_across_columns(sims, px_per_mm)
     if 4 <= n <= 6:
-        breaks["rhythm_match"] = _rhythm_match(traces, x_start, span, px_per_mm)
+        breaks["rhythm_match"] = _rhythm_match(matches)
     kind = lay.classify(n, breaks, simult)
     if kind.startswith("3x4+"):
         k = int(kind[4:])
-        names = _name_rhythm(traces, x_start, span, k, px_per_mm)
+        names = _name_rhythm(matches, k)
         kind = "3x4+" + ",".join(names)
     if kind == "strip":
         warnings.append("single-lead strip: the lead's name is not read from the page (called II)")
@@ -551,13 +558,17 @@ def _same_curve(ta, tb, a: float, b: float, max_shift: int) -> float | None:
     ya = _slice(ta, a, b)
     sigma = max(1.0, max_shift / 2)
     best = None
-    for d in range(-max_shift, max_shift + 1):
-        yb = _slice(tb, a + d, b + d)
-        ok = np.isfinite(ya) & np.isfinite(yb)
-        if ok.sum() < 20 or np.std(ya[ok]) == 0 or np.std(yb[ok]) == 0:
-            continue
-        if float(np.corrcoef(ya[ok], yb[ok])[0, 1]) < 0.5:
-            continue
+    # every shift's correlation at once: most panel pairs do not correlate at any shift
+    shifted = np.lib.stride_tricks.sliding_window_view(
+        _slice(tb, int(a) - max_shift, int(a) - max_shift + len(ya) + 2 * max_shift), len(ya))
+    both = np.isfinite(ya)[None, :] & np.isfinite(shifted)
+    n_ok = both.sum(axis=1)
+    ca = np.where(both, ya - _masked_mean(ya[None, :], both)[:, None], 0.0)
+    cb = np.where(both, shifted - _masked_mean(shifted, both)[:, None], 0.0)
+    saa, sbb, sab = (ca * ca).sum(axis=1), (cb * cb).sum(axis=1), (ca * cb).sum(axis=1)
+    corr = sab / np.sqrt(np.maximum(saa * sbb, 1e-300))
+    for i in np.nonzero((n_ok >= 20) & (saa > 0) & (sbb > 0) & (corr >= 0.5))[0]:
+        ok, yb = both[i], shifted[i]
         # the same lead is the same curve, amplitude included (II and aVF correlate too)
         # compared smoothed over ~1 mm: a sharp QRS a pixel apart is still the same curve
         da = gaussian_filter1d(ya[ok] - np.median(ya[ok]), sigma)
@@ -567,36 +578,40 @@ def _same_curve(ta, tb, a: float, b: float, max_shift: int) -> float | None:
     return best
 
 
-def _rhythm_match(traces, x_start, span, px_per_mm: float) -> float:
-    """How well the 4th row repeats one of the 12 panels of the three rows above it
-    (best :func:`_same_curve`, 0 when none correlates)."""
-    best = 0.0
-    shift = max(1, int(round(1.0 * px_per_mm)))
-    for idx in range(12):
+def _panel_matches(traces, r: int, x_start, span, px_per_mm: float) -> dict[str, float]:
+    """:func:`_same_curve` of row ``r`` against each of the 12 panels of the three rows
+    above it, by lead (leads that do not even correlate are left out)."""
+    max_shift = max(1, int(round(1.0 * px_per_mm)))
+    out = {}
+    for idx, lead in enumerate(STANDARD_LEADS):
         col, row = divmod(idx, 3)
         a = x_start + col * span / 4 + 0.1 * span / 4
         b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
-        c = _same_curve(traces[3], traces[row], a, b, shift)
+        c = _same_curve(traces[r], traces[row], a, b, max_shift)
         if c is not None:
-            best = max(best, c)
-    return best
+            out[lead] = c
+    return out
 
 
-def _name_rhythm(traces, x_start, span, k, px_per_mm: float = 8.0) -> list[str]:
-    """Name each rhythm strip by the short panel it matches best where they overlap
-    (the same curve at the same seconds, see :func:`_same_curve`)."""
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row means of ``values`` over ``mask`` (broadcast; 0 where a row has none)."""
+    return np.where(mask, values, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+
+
+def _rhythm_match(matches) -> float:
+    """How well the 4th row repeats one of the 12 panels of the three rows above it (best
+    of ``matches(3)``, see :func:`_panel_matches`; 0 when none correlates)."""
+    return max(matches(3).values(), default=0.0)
+
+
+def _name_rhythm(matches, k: int) -> list[str]:
+    """Name each of the ``k`` rhythm strips (rows 3..) by the short panel it matches best
+    where they overlap (``matches(row)``, see :func:`_panel_matches`)."""
     names = []
-    max_shift = max(1, int(round(1.0 * px_per_mm)))
     for r in range(3, 3 + k):
-        best, best_c, corr = None, 0.8, {}
-        for idx, lead in enumerate(STANDARD_LEADS):
-            col, row = divmod(idx, 3)
-            a = x_start + col * span / 4 + 0.1 * span / 4
-            b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
-            c = _same_curve(traces[r], traces[row], a, b, max_shift)
-            if c is None:
-                continue
-            corr[lead] = c
+        corr = matches(r)
+        best, best_c = None, 0.8
+        for lead, c in corr.items():
             if c > best_c:
                 best, best_c = lead, c
         # limb leads look alike: keep the standard rhythm lead unless another is clearly better
