@@ -261,8 +261,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     if n_rows in (3, 4, 5):
         return "3x4" if n_rows == 3 else f"3x4+{n_rows - 3}"
     if n_rows < 3 or n_rows > 6:
-        if several_leads:
-            raise LayoutError(f"{n_rows} rows whose beats change shape along each row, so not a "
-                              f"single-lead strip; no 12-lead layout this digitizer knows has {n_rows} rows")
+        # two rows are often one strip whose baseline wanders (its beats then compare badly)
+        if several_leads and n_rows > 6:
+            raise LayoutError(f"{n_rows} rows whose beats change shape along each row, so not one "
+                              f"lead's strip, and no 12-lead layout this digitizer knows has {n_rows} "
+                              "rows (or rows were found in a trace whose baseline wanders)")
         return "strip"
     raise LayoutError(f"cannot recognise a layout with {n_rows} rows")
