@@ -383,3 +383,23 @@ def test_bicubic_rotation_keeps_a_thin_line_sharper_and_in_range():
     assert cub.min() >= 0.0 and cub.max() <= 1.0
     with pytest.raises(ValueError, match="method"):
         deskew.rotate(img, 3.0, method="lanczos")
+
+
+def test_jpeg_with_subsampled_chroma_at_100_dpi(sim12):
+    # 4:2:0 chroma smears a thin red grid into the trace view, in lines broken by the JPEG
+    # blocks; the threshold must still see them as grid (the page was read as an 11-row strip)
+    import io
+
+    from PIL import Image
+
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=100, seed=3)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=92)  # PIL's default: 4:2:0
+    rec = digitize(Image.open(buf))
+    assert rec.layout == "3x4+II"
+    assert rec.calibration.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)
+    _, mask = threshold.adaptive_otsu(_views(np.asarray(Image.open(buf).convert("RGB")))[0])
+    assert mask.mean() < 0.03  # the grid is not in the trace mask
