@@ -105,9 +105,7 @@ def rotate(image: np.ndarray, angle: float, *, border=None, method: str = "bilin
     else:
         out = cv2.warpAffine(image, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT,
                              borderValue=border)
-    if method == "bicubic":
-        out = np.clip(out, image.min(), image.max(), out=out if out.dtype.kind == "f" else None)
-    return out
+    return np.clip(out, image.min(), image.max()) if method == "bicubic" else out
 
 
 _INTERPOLATION = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}

@@ -6,6 +6,8 @@ Stages (one module each): :mod:`.load` -> :mod:`.greyscale` -> :mod:`.threshold`
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import cv2
@@ -513,12 +515,8 @@ def _choose_layout(layout, traces, rows, x_start, span, px_per_mm, warnings) -> 
     if layout != "auto":
         n_r, n_c, rhythm = parse_layout(layout)
         return layout, note if n_r else ""
-    cache: dict[int, dict[str, float]] = {}
-
-    def matches(r: int) -> dict[str, float]:  # row r against the panels, computed once
-        if r not in cache:
-            cache[r] = _panel_matches(traces, r, x_start, span, px_per_mm)
-        return cache[r]
+    # row r against the 12 panels, computed once (the rhythm match and names share it)
+    matches = functools.cache(lambda r: _panel_matches(traces, r, x_start, span, px_per_mm))
 
     upper = traces[: min(3, n)] if n < 12 else traces
     ev = lay.row_breaks(upper, x_start, span, [0.25, 0.5, 0.75], px_per_mm)

@@ -77,15 +77,7 @@ def line_mask(mask: np.ndarray, *, h_len: int, v_len: int, bridge: int = 0) -> n
     >>> int(line_mask(m, h_len=51, v_len=51).sum()), int(line_mask(m, h_len=51, v_len=51, bridge=1).sum())
     (0, 78)
     """
-    if bridge:
-        m = mask.view(np.uint8) if mask.dtype == bool else mask
-        k = 2 * bridge + 1
-        horiz, _ = _straight_runs(cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)),
-                                  h_len=h_len, v_len=v_len)
-        _, vert = _straight_runs(cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)),
-                                 h_len=h_len, v_len=v_len)
-        return (horiz | vert) & (mask > 0)
-    horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len)
+    horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len, bridge=bridge)
     return horiz | vert
 
 
@@ -100,11 +92,19 @@ def grid_line_mask(mask: np.ndarray, *, h_len: int, v_len: int) -> np.ndarray:
     return horiz | vert if horiz.any() else horiz
 
 
-def _straight_runs(mask: np.ndarray, *, h_len: int, v_len: int) -> tuple[np.ndarray, np.ndarray]:
+def _straight_runs(mask: np.ndarray, *, h_len: int, v_len: int,
+                   bridge: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground on horizontal and on vertical straight runs; with ``bridge``, gaps of up
+    to that many pixels along each direction are closed first (and not returned)."""
     m = mask.view(np.uint8) if mask.dtype == bool else mask
-    horiz = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
-    vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
-    return horiz.astype(bool), vert.astype(bool)
+
+    def runs(line: tuple[int, int], gap: tuple[int, int]) -> np.ndarray:
+        closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones(gap, np.uint8)) if bridge else m
+        opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, line))
+        return opened.astype(bool) & (m > 0)
+
+    k = 2 * bridge + 1
+    return runs((h_len, 1), (1, k)), runs((1, v_len), (k, 1))
 
 
 def _line_lengths(shape) -> tuple[int, int]:
