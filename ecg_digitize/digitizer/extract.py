@@ -430,8 +430,9 @@ def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[
     row's strokes. In the columns where both paths took the same run, each row keeps only
     the samples (column and polyline) on its own side of the midline between the two
     baselines; the resampling interpolates across what was dropped. A wave that truly
-    crosses the midline there is cut at it: fold-9 12x1 renders gained (17.51 -> 18.47 dB,
-    ``benchmarks/lead_errors.py --layout 12x1``), fold-10 wrapped CinC strips lost 0.23 dB.
+    crosses the midline there is cut at it: fold-9 12x1 renders gained (17.51 dB at 6b7fb6a,
+    18.47 at 682d7ae, ``benchmarks/lead_errors.py --layout 12x1 -n 12``), the fold-10
+    wrapped CinC strips of ``digitize_accuracy.py`` lost (20.10 at 6b7fb6a, 19.87 after).
 
     Parameters
     ----------

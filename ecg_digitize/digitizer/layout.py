@@ -237,9 +237,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     alike = breaks.get("beats_alike", float("nan"))
     one_lead = simultaneous < 0.2 or alike >= 0.7
     # Beats that change shape at the column positions of the rows are several leads, never
-    # one: a photo's blurred simultaneity must not make its 12-lead page a strip (True
-    # strips of fold-9 PTB-XL and CinC 2017 renders score 0.57 or more; real 12-lead photos
-    # read as strips scored 0.24 or less.) Unknown (NaN) is not evidence.
+    # one: a photo's blurred simultaneity must not make its 12-lead page a strip (the
+    # wrapped CinC 2017 strips of the benchmark score 0.57 or more, the real 12-lead photos
+    # once read as strips 0.24 or less: benchmarks/layout_evidence.py). Unknown (NaN) is
+    # not evidence.
     several_leads = alike < MIN_ONE_LEAD_ALIKE
     if n_rows == 3 and one_lead and not several_leads and min(q, h) < 0.9:
         return "strip"

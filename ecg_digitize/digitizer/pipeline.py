@@ -35,8 +35,8 @@ AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
 # (``benchmarks/image_branch_segmenter.py --fold 9 --routes classical unet auto``).
 AUTO_SKIP_UNET_QUALITY = 0.85
 # Pages finer than this (about 140 dpi) are denoised before the trace view. Coarser, the
-# filter's 5x5 window spans more than two pen widths and smooths the trace itself (fold-9
-# renders at 100 dpi lost 0.3 dB; low-resolution real photos lost self-consistency).
+# filter's 5x5 window spans more than two pen widths and smooths the trace itself (an
+# ungated trial, not committed, lost on fold-9 100 dpi renders and on low-resolution photos).
 DENOISE_MIN_PX_PER_MM = 5.5
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 
