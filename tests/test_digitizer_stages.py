@@ -403,3 +403,49 @@ def test_jpeg_with_subsampled_chroma_at_100_dpi(sim12):
     assert rec.calibration.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)
     _, mask = threshold.adaptive_otsu(_views(np.asarray(Image.open(buf).convert("RGB")))[0])
     assert mask.mean() < 0.03  # the grid is not in the trace mask
+
+
+def _round_capped_stroke(end_x: float, angle_deg: float, width: float, grid_at: float | None):
+    """Darkness of one pen stroke with a true round cap, ending at ``(end_x, 40)``, drawn
+    8x finer and averaged down; optionally over a faint vertical grid line at ``grid_at``."""
+    s = 8
+    big = np.zeros((80 * s, 160 * s), np.uint8)
+    a = np.deg2rad(angle_deg)
+    start = (end_x - 60 * np.cos(a), 40 + 60 * np.sin(a))
+    pts = [(int(round((x + 0.5) * s - 0.5)), int(round((y + 0.5) * s - 0.5))) for x, y in (start, (end_x, 40.0))]
+    cv2.line(big, pts[0], pts[1], 255, int(round(width * s)), cv2.LINE_8)
+    ink = cv2.resize(big, (160, 80), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    paper = np.zeros((80, 160), np.float32)
+    if grid_at is not None:
+        paper[:, int(grid_at)] = 0.12
+    return 0.88 * ink + (1 - ink) * paper        # ink of darkness 0.88 over the paper
+
+
+def _row_trace(dark: np.ndarray) -> extract.RowTrace:
+    """The path a row extraction would give: per column the ink's run and its centre."""
+    cols = np.arange(dark.shape[1])
+    ink = dark > 0.3
+    y = np.full(len(cols), np.nan)
+    top, bottom = y.copy(), y.copy()
+    for c in cols[ink.any(axis=0)]:
+        rows = np.nonzero(ink[:, c])[0]
+        top[c], bottom[c] = rows[0], rows[-1]
+        y[c] = np.average(np.arange(dark.shape[0]), weights=dark[:, c])
+    return extract.RowTrace(0, y, top, bottom, 3.0)
+
+
+@pytest.mark.parametrize("angle", [0, 30, 55])
+def test_pen_end_of_a_round_capped_line(angle):
+    """The row's end to a quarter pixel (within 0.1 px when flat), steep or not."""
+    from ecg_digitize.digitizer.timebase import pen_end
+
+    tol = 0.1 if angle == 0 else 0.25
+
+    for end_x in (100.0, 100.3, 100.6):
+        dark = _round_capped_stroke(end_x, angle, 3.0, grid_at=None)
+        tr = _row_trace(dark)
+        assert pen_end(tr, dark, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)
+        # a faint grid line under the pen's end (a page's last second) changes nothing
+        gridded = _round_capped_stroke(end_x, angle, 3.0, grid_at=end_x + 0.5)
+        tr = _row_trace(gridded)
+        assert pen_end(tr, gridded, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)

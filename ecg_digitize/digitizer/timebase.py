@@ -29,30 +29,43 @@ def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
     """Sub-pixel page column where the pen's centre line ends (``direction`` +1) or
     starts (-1), given the last (first) ink column ``col`` of a row's path.
 
-    The ink reaches past the end point by the pen's round cap. Measured in coverage:
-    a column's darkness summed across the line, over that of a full column of flat line
-    (the pen's width ``w``), gives the fraction of the column the ink covers; the cap's
-    area equals a full-width strip ``pi/4 * w/2`` long.
+    The ink reaches past the end point by the pen's round cap. Measured in coverage: a
+    column's darkness summed across the line, over that of a full column of line at the
+    end's slope, gives the fraction of the column the ink covers. For a line of width
+    ``w`` at angle ``theta`` to the page's rows, ending in a round cap, the ink right of
+    the end point equals ``w/8 * ((pi - theta) cos(theta) + sin(theta))`` columns
+    (:func:`cap_columns`; ``pi w / 8`` for a flat line): a steep end reaches less far
+    past its point, in full columns, than a flat one.
     """
     k = col - trace.x0
     n = len(trace.y)
     inner = np.arange(k - direction * 12, k - direction * 3, direction)
     inner = inner[(inner >= 0) & (inner < n)]
-    flat = inner[np.isfinite(trace.top[inner]) & (trace.bottom[inner] - trace.top[inner] + 1 <= 1.5 * trace.line_width + 1)]
-    if not len(flat) or not (0 <= k < n) or not np.isfinite(trace.top[k]):
-        return col - direction * max(0.0, (trace.line_width - 1) / 2)
+    slope = np.gradient(trace.y) if n >= 2 else np.zeros(n)
+    usable = inner[np.isfinite(trace.top[inner]) & (np.abs(slope[inner]) <= 2)]
+    fallback = col - direction * max(0.0, (trace.line_width - 1) / 2)
+    if not len(usable) or not (0 <= k < n) or not np.isfinite(trace.top[k]):
+        return fallback
     h, w = dark.shape
+    pad = 2 + int(trace.line_width)
+    # the ink's own darkness, for the background correction of column_ink
+    ink_dark = float(np.median([dark[int(trace.top[c]):int(trace.bottom[c]) + 1, trace.x0 + c].max()
+                                for c in usable if 0 <= trace.x0 + c < w]))
 
     def column_ink(c_page, lo, hi):
         lo, hi = max(0, int(lo)), min(h, int(hi) + 1)
-        if not 0 <= c_page < w or hi <= lo:
+        if not 0 <= c_page < w or hi - lo < 5:
             return 0.0
-        return float(dark[lo:hi, c_page].sum())
+        return _ink_above_background(dark[lo:hi, c_page], ink_dark)
 
-    pad = 2 + int(trace.line_width)
-    full = float(np.median([column_ink(trace.x0 + c, trace.top[c] - pad, trace.bottom[c] + pad) for c in flat]))
-    if full <= 0.5:
-        return col - direction * max(0.0, (trace.line_width - 1) / 2)
+    # the pen's width across the line: a column's ink times the cosine of the line's angle
+    width = float(np.median([column_ink(trace.x0 + c, trace.top[c] - pad, trace.bottom[c] + pad)
+                             / np.hypot(1.0, slope[c]) for c in usable]))
+    if width <= 0.5:
+        return fallback
+    last = trace.y[min(k, k - direction * 3):max(k, k - direction * 3) + 1]
+    theta = float(np.arctan(abs(last[-1] - last[0]) / 3)) if np.isfinite(last[[0, -1]]).all() else 0.0
+    full = width / np.cos(theta)
     lo = np.nanmin(trace.top[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) - pad
     hi = np.nanmax(trace.bottom[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) + pad
     # columns from 3 inside the end (taken as full) to 2 past it
@@ -60,7 +73,39 @@ def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
     covered = sum(min(1.0, column_ink(trace.x0 + c, lo, hi) / full)
                   for c in range(k - direction * 2, k + direction * 3, direction))
     ink_end = edge + direction * covered
-    return float(trace.x0 + ink_end - direction * (np.pi / 4) * full / 2)
+    return float(trace.x0 + ink_end - direction * cap_columns(width, theta))
+
+
+def cap_columns(width: float, theta: float) -> float:
+    """Full columns of ink past the end point of a line of ``width`` at angle ``theta``
+    (radians) ending in a round cap: the half-disc beyond the end, less the sector the
+    vertical through the end point cuts off, plus the body's corner beyond that vertical,
+    over a column of the line (``width / cos(theta)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.timebase import cap_columns
+    >>> round(cap_columns(4.0, 0.0), 3), round(4.0 * np.pi / 8, 3)
+    (1.571, 1.571)
+    >>> round(cap_columns(4.0, np.pi / 4), 3)
+    1.187
+    """
+    return float(width / 8 * ((np.pi - theta) * np.cos(theta) + np.sin(theta)))
+
+
+def _ink_above_background(column: np.ndarray, ink_dark: float) -> float:
+    """Ink (in full-ink pixels) in a column window that reaches past the line both ways.
+
+    Whatever darkness the window's two ends share (a grid line the trace view kept, paper
+    texture) lies under the ink too: a grid line at the page's last second sits exactly on
+    the pen's end and read as 0.2 px more line. That background is removed, and each pixel's
+    darkness above it rescaled to the ink's full darkness (ink is drawn over the paper).
+    """
+    bg = min(float(np.median(column[:2])), float(np.median(column[-2:])))
+    if bg <= 0 or ink_dark <= bg + 0.05:
+        return float(column.sum())
+    return float(np.clip(column - bg, 0, None).sum() * ink_dark / (ink_dark - bg))
 
 
 def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
