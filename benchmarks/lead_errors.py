@@ -83,6 +83,9 @@ def main(argv=None) -> None:
         score = score_record(rec, truth)
         px_per_sample = ct.px_per_mm * ct.mm_per_s / truth.fs
         for lead, s in score.leads.items():
+            if lead not in rec.leads:  # a layout misread: the score counts the lead as 0 dB
+                per_lead.setdefault(lead, []).append((s.snr, np.nan, np.nan, np.nan))
+                continue
             f, snr_f = fractional_lag(rec.lead(lead), truth.lead(lead), s.lag)
             per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
     print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"

@@ -449,3 +449,36 @@ def test_pen_end_of_a_round_capped_line(angle):
         gridded = _round_capped_stroke(end_x, angle, 3.0, grid_at=end_x + 0.5)
         tr = _row_trace(gridded)
         assert pen_end(tr, gridded, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)
+
+
+def test_adaptive_otsu_keeps_tall_qrs_merged_across_rows(sim12):
+    """12x1 at 100 dpi with large precordial QRS: strokes of neighbouring rows join into
+    vertical lines across the page. Without horizontal lines beside them they are not a
+    grid, so the threshold must not climb until they (and most of the trace) vanish."""
+    sig, fs, leads = sim12
+    sig = sig.copy()
+    sig[:, 6:11] *= 3.0                          # V1-V5 about 5 mV peak to peak
+    image, truth = render(sig, fs, leads, layout="12x1", dpi=100, seed=0)
+    t, mask = threshold.adaptive_otsu(_views(image)[0])
+    trace = truth.geometry["trace_mask"] > 0
+    assert (mask & trace).sum() / trace.sum() > 0.95
+    assert t < 0.6
+
+
+def test_pen_core_thins_a_thick_pen_and_spares_a_thin_one(sim12):
+    sig, fs, leads = sim12
+    # a scanned 200 dpi page: a 3.5 px pen, blurred; its core is kept and stays whole
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, preset="scan", seed=3)
+    dark = _views(image)[0]
+    t, mask = threshold.adaptive_otsu(dark)
+    t_core, core = threshold.pen_core(dark, t, mask)
+    assert t_core > t + 0.1
+    assert core.sum() < 0.8 * mask.sum()
+    ink_cols = mask.any(axis=0)
+    assert core[:, ink_cols].any(axis=0).mean() > 0.97
+    # a 100 dpi page: a 1 px pen has no solid core; the threshold stays
+    image, _ = render(sig, fs, leads, layout="3x4+II", dpi=100, seed=3)
+    dark = _views(image)[0]
+    t, mask = threshold.adaptive_otsu(dark)
+    t_core, core = threshold.pen_core(dark, t, mask)
+    assert t_core == t and (core == mask).all()

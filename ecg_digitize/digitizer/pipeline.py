@@ -213,6 +213,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     if not (1.0 <= px_per_mm <= 60.0):
         raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
 
+    if method != "unet":  # the grid and the pen's width above read the whole line
+        thr, mask = threshold.pen_core(trace_dark, thr, mask)
     rows = lay.find_rows(mask, px_per_mm)
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)

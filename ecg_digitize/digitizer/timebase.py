@@ -102,7 +102,7 @@ def _ink_above_background(column: np.ndarray, ink_dark: float) -> float:
     the pen's end and read as 0.2 px more line. That background is removed, and each pixel's
     darkness above it rescaled to the ink's full darkness (ink is drawn over the paper).
     """
-    bg = min(float(np.median(column[:2])), float(np.median(column[-2:])))
+    bg = 0.5 * min(float(column[0] + column[1]), float(column[-2] + column[-1]))  # median of two
     if bg <= 0 or ink_dark <= bg + 0.05:
         return float(column.sum())
     return float(np.clip(column - bg, 0, None).sum() * ink_dark / (ink_dark - bg))
