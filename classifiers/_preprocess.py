@@ -111,6 +111,49 @@ def rr_features(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT) -> np
     return feats
 
 
+def prematurity(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT,
+                groups: np.ndarray | None = None) -> np.ndarray:
+    """Each beat's pre-RR over the mean RR interval of the ``context`` intervals each side.
+
+    The AAMI S class is the supraventricular *premature* beat. Against the last few
+    seconds, sinus arrhythmia looks premature too; against minutes of the patient's own
+    rhythm, it does not (``benchmarks/mitbih_prematurity_threshold.py`` chooses
+    ``context`` on MIT-BIH DS1). The first beat, which has no pre-RR, gets 1.
+
+    Parameters
+    ----------
+    r_peaks : ndarray
+        R-peak sample indices in recording order.
+    fs : float
+        Their sampling rate.
+    context : int
+        RR intervals on each side in the mean (clipped to the recording).
+    groups : ndarray, optional
+        A recording id per beat; intervals never span two recordings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classifiers._preprocess import prematurity
+    >>> r = np.cumsum([0, 100, 100, 60, 140, 100, 100])  # one early beat, then a pause
+    >>> prematurity(r, 100.0, context=10).round(2).tolist()
+    [1.0, 1.0, 1.0, 0.6, 1.4, 1.0, 1.0]
+    """
+    r = np.asarray(r_peaks, dtype=float)
+    out = np.ones(r.size)
+    ids = np.zeros(r.size) if groups is None else np.asarray(groups)
+    for g in np.unique(ids):
+        idx = np.flatnonzero(ids == g)
+        rr = np.diff(r[idx]) / fs
+        if rr.size == 0:
+            continue
+        csum = np.r_[0.0, np.cumsum(rr)]
+        k = np.arange(1, idx.size)                 # beats with a pre-RR (interval k - 1)
+        lo, hi = np.maximum(0, k - context), np.minimum(rr.size, k + context)  # as rr_features
+        out[idx[1:]] = rr / ((csum[hi] - csum[lo]) / (hi - lo))
+    return out
+
+
 def beat_windows(x: np.ndarray, r_peaks: np.ndarray, context: int = RR_CONTEXT) -> np.ndarray:
     """Cut ``(n_beats, 187)`` windows at 125 Hz around R peaks given at 125 Hz.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._input import select_lead
-from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prepare_beats
+from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prematurity, prepare_beats
 
 
 def beat_model_inputs(info: dict, beats: np.ndarray, rr: np.ndarray,
@@ -20,20 +20,35 @@ def beat_model_inputs(info: dict, beats: np.ndarray, rr: np.ndarray,
     return [x, rr.astype("float32")]
 
 
-def beat_labels(probs: np.ndarray, rr: np.ndarray, info: dict) -> np.ndarray:
+def beat_labels(probs: np.ndarray, rr: np.ndarray, info: dict,
+                premature: np.ndarray | None = None) -> np.ndarray:
     """Class index per beat: the most probable class, then the prematurity rule.
 
     AAMI's S class is the supraventricular *premature* beat: a beat the network calls N
-    that comes earlier than ``s_prematurity`` times the local mean RR interval is called
+    whose pre-RR is below ``s_prematurity`` times the mean RR interval around it is called
     S. Networks trained on DS1 learn little of this across patients (two fifths of the
     DS1 S beats come from one record, 209), so the rule is applied after the network when the model card
-    sets the threshold (chosen on DS1 only, see the card).
+    sets the threshold (chosen on DS1 only, see the card). ``premature`` is
+    :func:`~classifiers._preprocess.prematurity` over the model's
+    ``s_prematurity_context`` intervals; without it, the network's own RR feature (10
+    intervals each side) is used.
     """
     label = probs.argmax(1)
     threshold = info.get("s_prematurity")
     if threshold:
-        label = np.where((label == 0) & (rr[:, RR_PRE_OVER_LOCAL] < threshold), 1, label)
+        ratio = rr[:, RR_PRE_OVER_LOCAL] if premature is None else premature
+        label = np.where((label == 0) & (ratio < threshold), 1, label)
     return label
+
+
+def rule_prematurity(info: dict, r_peaks: np.ndarray, fs: float,
+                     groups: np.ndarray | None = None) -> np.ndarray | None:
+    """The prematurity the model's S rule reads (``None`` when the model has no rule
+    context, so :func:`beat_labels` falls back to the network's RR feature)."""
+    context = info.get("s_prematurity_context")
+    if not info.get("s_prematurity") or not context:
+        return None
+    return prematurity(r_peaks, fs, int(context), groups)
 
 
 def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
@@ -104,7 +119,8 @@ def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
     else:
         probs = net.predict(beat_model_inputs(net.ecg_info, beats, rr), batch_size=1024, verbose=0)
         df = pd.DataFrame(probs, columns=cols[3:])
-        df.insert(0, "label", [classes[i] for i in beat_labels(probs, rr, net.ecg_info)])
+        premature = rule_prematurity(net.ecg_info, peaks, fs)
+        df.insert(0, "label", [classes[i] for i in beat_labels(probs, rr, net.ecg_info, premature)])
         df.insert(0, "time", (peaks + offset) / fs)
         df.insert(0, "r_peak", peaks + offset)
     df.attrs.update({"lead": lead, "fs": fs, "model": model, "warnings": warnings})

@@ -105,6 +105,7 @@ def train_mitbih(args) -> None:
     info = {"name": "mitbih-aami5", "task": "beats", "classes": list(AAMI_CLASSES),
             "fs": BEAT_FS, "beat_len": BEAT_LEN, "inputs": info_inputs,
             "s_prematurity": args.s_prematurity,
+            "s_prematurity_context": args.s_prematurity_context,
             "split": args.split, "split_description": split_desc, "seed": args.seed,
             "class_weights": cw.round(4).tolist(), "trunk_dropout": args.trunk_dropout,
             "weight_power": args.weight_power, "weight_cap": args.weight_cap, "n_train_beats": int(tr_idx.size),
@@ -302,6 +303,10 @@ def main(argv=None) -> None:
     sp.add_argument("--s-prematurity", type=float, default=0.0,
                     help="call S a beat the network calls N whose RR is below this fraction of "
                          "the local mean (0: off)")
+    sp.add_argument("--s-prematurity-context", type=int, default=0,
+                    help="RR intervals each side in the rule's mean RR (0: the network's own "
+                         "RR feature, 10 each side; the shipped model: 240, chosen on DS1 by "
+                         "benchmarks/mitbih_prematurity_threshold.py)")
     sp = sub.add_parser("ptbxl-mi", help="MI transfer model")
     common(sp, "pretrained/ptbxl-mi.keras", 300, 32, 1e-2)
     sp.add_argument("--beat-model", default="pretrained/mitbih-aami5.keras")

@@ -322,3 +322,23 @@ def test_cli_on_wfdb_csv_and_json(tmp_path, capsys):
     assert table.n_beats.nunique() == 1  # same signal, whatever the file format
     assert main([str(tmp_path / "missing.csv"), "--model", "cinc2017-af"]) == 1
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_s_rule_reads_prematurity_against_minutes_of_rhythm():
+    """Sinus pauses inflate a 10-interval mean RR, so the normal beats after them looked
+    premature; against 240 intervals they do not, and a truly early beat still does."""
+    from classifiers._preprocess import prematurity
+    from classifiers.beats import beat_labels, rule_prematurity
+
+    rr = np.full(600, 0.8)
+    rr[300:303] = 2.0                            # three sinus pauses
+    rr[450] = 0.5                                # one atrial premature beat
+    r = np.r_[0, np.cumsum(rr)] * 360
+    probs = np.tile([1.0, 0, 0, 0, 0], (len(r), 1))   # the network calls every beat N
+    old_rule = {"s_prematurity": 0.85}
+    new_rule = {"s_prematurity": 0.775, "s_prematurity_context": 240}
+    old = beat_labels(probs, np.c_[np.zeros((len(r), 3)), prematurity(r, 360, 10), np.zeros(len(r))], old_rule)
+    new = beat_labels(probs, np.zeros((len(r), 5)), new_rule, rule_prematurity(new_rule, r, 360))
+    assert old[295:300].sum() >= 3               # normal beats near the pauses called S
+    assert new[295:300].sum() == 0 and new[451] == 1 and old[451] == 1
+    assert new.sum() == 1
