@@ -63,17 +63,24 @@ def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
                              / np.hypot(1.0, slope[c]) for c in usable]))
     if width <= 0.5:
         return fallback
-    last = trace.y[min(k, k - direction * 3):max(k, k - direction * 3) + 1]
-    theta = float(np.arctan(abs(last[-1] - last[0]) / 3)) if np.isfinite(last[[0, -1]]).all() else 0.0
+    end = slice(max(0, min(k, k - direction * 3)), min(n, max(k, k - direction * 3)) + 1)
+    theta = _end_angle(trace.y[end])
     full = width / np.cos(theta)
-    lo = np.nanmin(trace.top[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) - pad
-    hi = np.nanmax(trace.bottom[max(0, min(k, k - direction * 3)):min(n, max(k, k - direction * 3)) + 1]) + pad
+    lo = np.nanmin(trace.top[end]) - pad
+    hi = np.nanmax(trace.bottom[end]) + pad
     # columns from 3 inside the end (taken as full) to 2 past it
     edge = (k - direction * 3) + direction * 0.5
     covered = sum(min(1.0, column_ink(trace.x0 + c, lo, hi) / full)
                   for c in range(k - direction * 2, k + direction * 3, direction))
     ink_end = edge + direction * covered
     return float(trace.x0 + ink_end - direction * cap_columns(width, theta))
+
+
+def _end_angle(y_end: np.ndarray) -> float:
+    """Angle (radians, 0..pi/2) of the line over its last columns ``y_end``; 0 when unknown."""
+    if len(y_end) < 2 or not np.isfinite(y_end[[0, -1]]).all():
+        return 0.0
+    return float(np.arctan(abs(y_end[-1] - y_end[0]) / (len(y_end) - 1)))
 
 
 def cap_columns(width: float, theta: float) -> float:
