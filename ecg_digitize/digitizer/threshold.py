@@ -182,7 +182,7 @@ def pen_core(dark: np.ndarray, t: float, mask: np.ndarray) -> tuple[float, np.nd
     Past the grid (``t`` and ``mask`` from :func:`adaptive_otsu`), Otsu's threshold of
     the remaining foreground splits the pen's solid core from its anti-aliased or blurred
     edges, where a neighbouring row's stroke and scan noise merge with the line (fold-9
-    renders: scans +1.5 dB, 12x1 pages +1.2 dB). Kept only if the trace stays whole: a
+    renders: scans +1.7 and +2.1 dB, 12x1 pages +0.6 dB). Kept only if the trace stays whole: a
     thin pen (about 1 px, a 100 dpi page) has no solid core and falls apart into many
     pieces there, in a photo's uneven light whole stretches of fainter ink vanish, and a
     scanned sheet's textured pen splits across its line. Otherwise ``t`` and ``mask`` are
