@@ -55,11 +55,12 @@ def main() -> None:
 def context_table(d: dict, n_or_s: np.ndarray, is_s: np.ndarray) -> None:
     """F1 of "S when prematurity over ``context`` intervals < theta", per context."""
     from classifiers._preprocess import prematurity
+    from classifiers.datasets.mitdb import FS
 
     print(f"\n{'context':>7} {'theta':>6} {'Se %':>6} {'+P %':>6} {'F1':>6}   (best theta per context)")
     best = []
     for context in (10, 20, 40, 90, 120, 180, 240, 300, 100_000):
-        p = prematurity(d["r_peak"], 360.0, context, d["record"])[n_or_s]
+        p = prematurity(d["r_peak"], FS, context, d["record"])[n_or_s]
         rows = []
         for theta in np.arange(0.6, 0.951, 0.025):
             called = p < theta

@@ -100,10 +100,7 @@ def rr_features(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT) -> np
         rr = np.array([0.8])  # one beat: assume 75 bpm, ratios become 1
     pre = np.concatenate([[np.nan], rr]) if n > 1 else np.array([np.nan])
     post = np.concatenate([rr, [np.nan]]) if n > 1 else np.array([np.nan])
-    local = np.empty(n)
-    for i in range(n):
-        lo, hi = max(0, i - context), min(rr.size, i + context)
-        local[i] = np.mean(rr[lo:hi]) if hi > lo else np.mean(rr)
+    local = _local_mean_rr(rr, n, context)
     pre = np.where(np.isfinite(pre), pre, local)
     post = np.where(np.isfinite(post), post, local)
     feats[:, 0], feats[:, 1], feats[:, 2] = pre, post, local
@@ -147,11 +144,17 @@ def prematurity(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT,
         rr = np.diff(r[idx]) / fs
         if rr.size == 0:
             continue
-        csum = np.r_[0.0, np.cumsum(rr)]
-        k = np.arange(1, idx.size)                 # beats with a pre-RR (interval k - 1)
-        lo, hi = np.maximum(0, k - context), np.minimum(rr.size, k + context)  # as rr_features
-        out[idx[1:]] = rr / ((csum[hi] - csum[lo]) / (hi - lo))
+        out[idx[1:]] = rr / _local_mean_rr(rr, idx.size, context)[1:]
     return out
+
+
+def _local_mean_rr(rr: np.ndarray, n_beats: int, context: int) -> np.ndarray:
+    """Per beat ``i``, the mean of the RR intervals ``i - context .. i + context - 1``
+    (clipped to the recording; interval ``i - 1`` ends at beat ``i``)."""
+    csum = np.r_[0.0, np.cumsum(rr)]
+    i = np.arange(n_beats)
+    lo, hi = np.maximum(0, i - context), np.minimum(rr.size, i + context)
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
 
 
 def beat_windows(x: np.ndarray, r_peaks: np.ndarray, context: int = RR_CONTEXT) -> np.ndarray:

@@ -34,14 +34,14 @@ def evaluate_mitbih(model: str = "mitbih-aami5", cache: Path | None = None,
                     detected_peaks: bool = True, out_dir: Path | None = None) -> dict:
     """AAMI per-class Se/+P on DS2 (never trained on), and the random-split model if present."""
     from .beats import beat_labels, beat_model_inputs, rule_prematurity
-    from .datasets.mitdb import AAMI_CLASSES, ALL_RECORDS, DS2, load_mitdb
+    from .datasets.mitdb import AAMI_CLASSES, ALL_RECORDS, DS2, FS, load_mitdb
     from ._models import load_model
 
     net = load_model(model)
     d = load_mitdb(DS2, cache=cache / "mitdb_ds2.npz" if cache else None)
     inputs = beat_model_inputs(net.ecg_info, d["beats"], d["rr"], groups=d["record"])
     probs = net.predict(inputs, batch_size=2048, verbose=0)
-    premature = rule_prematurity(net.ecg_info, d["r_peak"], 360.0, groups=d["record"])
+    premature = rule_prematurity(net.ecg_info, d["r_peak"], FS, groups=d["record"])
     rep = classification_report(d["label"], beat_labels(probs, d["rr"], net.ecg_info, premature),
                                 AAMI_CLASSES)
     res = {"inter_patient_DS2": {**rep, "split": "train DS1, test DS2 (de Chazal 2004), paced "

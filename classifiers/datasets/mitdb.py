@@ -11,6 +11,7 @@ import numpy as np
 from .._preprocess import prepare_beats
 
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+FS = 360.0  # the database's sampling rate: ``r_peak`` samples are at this rate
 
 # AAMI EC57 grouping of MIT-BIH beat annotation symbols.
 AAMI_MAP = {
@@ -66,7 +67,7 @@ def load_mitdb_record(record: int | str, path: str | Path | None = None) -> dict
     -------
     dict
         ``beats`` (n, 187) float32, ``rr`` (n, 5) float32, ``label`` (n,) int index into
-        :data:`AAMI_CLASSES`, ``r_peak`` (n,) sample at 360 Hz, ``record`` (n,) int.
+        :data:`AAMI_CLASSES`, ``r_peak`` (n,) sample at :data:`FS` (360 Hz), ``record`` (n,) int.
 
     Examples
     --------

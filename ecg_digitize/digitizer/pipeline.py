@@ -213,8 +213,9 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     if not (1.0 <= px_per_mm <= 60.0):
         raise CalibrationError(f"implausible grid scale ({px_per_mm:.2f} px/mm)")
 
+    core_evidence: dict[str, Any] = {}
     if method != "unet":  # the grid and the pen's width above read the whole line
-        thr, mask = threshold.pen_core(trace_dark, thr, mask)
+        thr, mask = threshold.pen_core(trace_dark, thr, mask, evidence=core_evidence)
     rows = lay.find_rows(mask, px_per_mm)
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
@@ -354,6 +355,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
             "rows": [{"baseline_y": r.baseline, "y_lo": r.y_lo, "y_hi": r.y_hi} for r in rows],
             "x_start": x_start, "x_end": x_end, "time_zero": time_zero,
             "threshold": thr,
+            "pen_core": core_evidence,
             "method": method,
             "scale_source": scale_source,
             "grid_strength": est.strength,

@@ -61,9 +61,13 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
-def line_mask(mask: np.ndarray, *, h_len: int, v_len: int, bridge: int = 0) -> np.ndarray:
-    """Foreground pixels on straight horizontal runs >= ``h_len`` or vertical runs >= ``v_len``.
+def grid_line_mask(mask: np.ndarray, *, h_len: int, v_len: int, bridge: int = 0) -> np.ndarray:
+    """Foreground pixels on straight horizontal runs >= ``h_len``, and on vertical runs
+    >= ``v_len`` where horizontal runs are found too.
 
+    A tall QRS drawn with a thick pen is a long straight vertical run, like a grid line;
+    alone, such runs are the trace's own and are kept. A horizontal run of ``h_len`` (a
+    fifth of the page) is grid: a trace is that flat only where a lead is missing.
     ``bridge`` > 0 first closes gaps of up to that many pixels along each direction (a
     JPEG'd grid line broken by its blocks is still a line); only foreground pixels are
     returned.
@@ -71,24 +75,13 @@ def line_mask(mask: np.ndarray, *, h_len: int, v_len: int, bridge: int = 0) -> n
     Examples
     --------
     >>> import numpy as np
-    >>> from ecg_digitize.digitizer.threshold import line_mask
+    >>> from ecg_digitize.digitizer.threshold import grid_line_mask
     >>> m = np.zeros((20, 100), bool); m[10, 10:90] = True   # an 80 px line...
     >>> m[10, 40] = m[10, 61] = False                      # ...broken twice
-    >>> int(line_mask(m, h_len=51, v_len=51).sum()), int(line_mask(m, h_len=51, v_len=51, bridge=1).sum())
+    >>> int(grid_line_mask(m, h_len=51, v_len=51).sum()), int(grid_line_mask(m, h_len=51, v_len=51, bridge=1).sum())
     (0, 78)
     """
     horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len, bridge=bridge)
-    return horiz | vert
-
-
-def grid_line_mask(mask: np.ndarray, *, h_len: int, v_len: int) -> np.ndarray:
-    """Like :func:`line_mask`, but vertical runs count only beside horizontal ones.
-
-    A tall QRS drawn with a thick pen is a long straight vertical run, like a grid line;
-    alone, such runs are the trace's own and are kept. A horizontal run of ``h_len`` (a
-    fifth of the page) is grid: a trace is that flat only where a lead is missing.
-    """
-    horiz, vert = _straight_runs(mask, h_len=h_len, v_len=v_len)
     return horiz | vert if horiz.any() else horiz
 
 
@@ -155,15 +148,12 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
         if n == 0:
             break
         # one-pixel gaps bridged: at 100 dpi, JPEG's 4:2:0 chroma leaves a red grid in the
-        # trace view as lines broken by its blocks, which must still count as grid
-        horiz, vert = _straight_runs(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
-        # vertical runs alone are tall QRS strokes merged across rows (12x1 at 100 dpi), as
-        # in grid_line_mask: a grid shows horizontal lines too
-        lines = horiz | vert if horiz.any() else horiz
+        # trace view as lines broken by its blocks, which must still count as grid; vertical
+        # runs alone are tall QRS strokes merged across rows (12x1 at 100 dpi), not grid
+        lines = grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
         if lines.sum() <= max_line_fraction * n:
             break
-        above = small[small > t]
-        t_next = otsu((above - t) / max(1e-6, 1 - t)) * (1 - t) + t
+        t_next = _otsu_above(small[small > t], t)
         if t_next <= t + 0.01:
             t_next = t + 0.05
         if t_next >= min(0.95, core):
@@ -176,7 +166,22 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     return float(t), mask
 
 
-def pen_core(dark: np.ndarray, t: float, mask: np.ndarray) -> tuple[float, np.ndarray]:
+def _otsu_above(values: np.ndarray, t: float) -> float:
+    """Otsu's threshold of the darkness ``values`` above ``t`` (the next, darker split)."""
+    return otsu((values - t) / max(1e-6, 1 - t)) * (1 - t) + t
+
+
+# The pen-core threshold may split the trace into at most this many times the pieces
+# (fold-9 renders: up to 1.8; 100 dpi pages 4-8), and must keep the line's crossings of
+# the page's columns between these shares (renders 0.89-1.06; photos 0.05-0.91 with most
+# under 0.8; scanned khan2021 sheets 1.06-1.59).
+MAX_CORE_SPLIT = 2.0
+MIN_CORE_COVER = 0.85
+MAX_CORE_CROSSINGS = 1.1
+
+
+def pen_core(dark: np.ndarray, t: float, mask: np.ndarray,
+             evidence: dict | None = None) -> tuple[float, np.ndarray]:
     """The trace mask at the core of the pen's line, when the line is thick enough to have one.
 
     Past the grid (``t`` and ``mask`` from :func:`adaptive_otsu`), Otsu's threshold of
@@ -186,7 +191,8 @@ def pen_core(dark: np.ndarray, t: float, mask: np.ndarray) -> tuple[float, np.nd
     thin pen (about 1 px, a 100 dpi page) has no solid core and falls apart into many
     pieces there, in a photo's uneven light whole stretches of fainter ink vanish, and a
     scanned sheet's textured pen splits across its line. Otherwise ``t`` and ``mask`` are
-    returned unchanged.
+    returned unchanged. A dict passed as ``evidence`` receives the candidate threshold,
+    both ratios and the decision (``benchmarks/pen_core_evidence.py`` prints them).
 
     Examples
     --------
@@ -206,27 +212,22 @@ def pen_core(dark: np.ndarray, t: float, mask: np.ndarray) -> tuple[float, np.nd
     above = dark[mask]
     if above.size == 0:
         return t, mask
-    t_core = otsu((above - t) / max(1e-6, 1 - t)) * (1 - t) + t
-    if not t + 0.05 <= t_core < 0.95:
+    t_core = _otsu_above(above, t)
+    if evidence is not None:
+        evidence.update(t_core=float(t_core), kept=False)
+    if not t + 0.05 <= t_core < 0.95:   # no darker level to split off: the ink is one level
         return t, mask
     core = mask & (dark > t_core)
-    if _pieces(core) > MAX_CORE_SPLIT * _pieces(mask) + 10:
-        return t, mask
+    pieces = _pieces(core), _pieces(mask)
     crossings = _column_runs(core) / max(1, _column_runs(mask))
-    if not MIN_CORE_COVER <= crossings <= MAX_CORE_CROSSINGS:
-        # fewer: faint stretches of ink (uneven light in a photo) vanish; more: a textured
-        # pen (a scanned sheet) has holes across its line, so no solid core
-        return t, mask
-    return float(t_core), core
-
-
-# The pen-core threshold may split the trace into at most this many times the pieces
-# (fold-9 renders: up to 1.8; 100 dpi pages 4-8), and must keep the line's crossings of
-# the page's columns between these shares (renders 0.89-1.06; photos 0.05-0.91 with most
-# under 0.8; scanned khan2021 sheets 1.06-1.59).
-MAX_CORE_SPLIT = 2.0
-MIN_CORE_COVER = 0.85
-MAX_CORE_CROSSINGS = 1.1
+    # fewer crossings: faint stretches of ink (uneven light in a photo) vanish; more: a
+    # textured pen (a scanned sheet) has holes across its line, so no solid core
+    kept = (pieces[0] <= MAX_CORE_SPLIT * pieces[1] + 10
+            and MIN_CORE_COVER <= crossings <= MAX_CORE_CROSSINGS)
+    if evidence is not None:
+        evidence.update(pieces_ratio=pieces[0] / max(1, pieces[1]),
+                        crossings_ratio=float(crossings), kept=bool(kept))
+    return (float(t_core), core) if kept else (t, mask)
 
 
 def _column_runs(mask: np.ndarray) -> int:
