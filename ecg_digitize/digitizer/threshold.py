@@ -172,9 +172,9 @@ def _otsu_above(values: np.ndarray, t: float) -> float:
 
 
 # The pen-core threshold may split the trace into at most this many times the pieces
-# (fold-9 renders: up to 1.8; 100 dpi pages 4-8), and must keep the line's crossings of
-# the page's columns between these shares (renders 0.89-1.06; photos 0.05-0.91 with most
-# under 0.8; scanned khan2021 sheets 1.06-1.59).
+# (fold-9 renders at 150-200 dpi: up to 1.75; at 100 dpi 4.3-7.9), and must keep the line's
+# crossings of the page's columns between these shares (renders 0.89-1.05; photos median
+# 0.68; khan2021 scans 1.26-1.59): ``python benchmarks/pen_core_evidence.py``.
 MAX_CORE_SPLIT = 2.0
 MIN_CORE_COVER = 0.85
 MAX_CORE_CROSSINGS = 1.1
