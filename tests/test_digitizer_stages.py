@@ -117,6 +117,24 @@ def test_trace_row_follows_a_known_curve():
     assert np.nanmax(np.abs(tr.y - (y + 0.5))) < 1.5
 
 
+def test_path_keeps_a_narrow_spikes_tip_over_its_foot():
+    # A 140 px spike whose strokes bend where they leave the baseline: in the tip's column
+    # the two strokes part, leaving the tip's run and, below a white gap, a short run at
+    # the foot. Both touch the neighbouring columns' runs; the path must take the tip.
+    shift = 8
+    pts = np.array([[5.0, 150.0], [43.0, 150.0], [48.0, 110.0], [50.0, 10.0], [52.0, 110.0],
+                    [57.0, 150.0], [95.0, 150.0]])
+    canvas = np.zeros((180, 100), np.uint8)
+    cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
+                  cv2.LINE_AA, shift)
+    dark = canvas / 255.0
+    runs = extract.column_runs(dark[:, 50:51] > 0.5)
+    assert len(runs[0]) == 2                     # the tip and the foot, apart
+    row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
+    assert row.top[50] < 15
+    assert abs(np.interp(50.0, row.px, row.py) - 10.0) < 1.5
+
+
 def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
     # down-strokes share columns and merge into one run across each image row.

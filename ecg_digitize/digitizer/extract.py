@@ -6,6 +6,9 @@ picks at most one run per column; it pays for vertical gaps between consecutive 
 (removed grid lines, faint ink) and a little for straying from the row's baseline
 (to stay on its own trace where a neighbour's QRS crosses into the band). Viterbi finds
 the cheapest path; because whole runs are kept, a steep QRS column keeps its extreme.
+Where the path dropped from a narrow spike's tip to the spike's foot for a few columns
+(both touch their neighbours, and the baseline pull prefers the foot),
+:func:`_restore_spike_tips` puts it back on the tip.
 
 Where two rows' paths share ink (a deep S wave meeting the R wave of the row below),
 :func:`separate_neighbours` gives each row only its own side of it.
@@ -115,6 +118,10 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     for x, i in path:
         chosen[x] = i
     has = chosen >= 0
+    lengths = (bots - tops + 1)[chosen[has]]
+    pen = float(np.percentile(lengths, 30)) if has.any() else 1.0
+    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, pen,
+                        max(1, int(round(0.4 * px_per_mm))))
     top = np.full(width, np.nan)
     bot = np.full(width, np.nan)
     top[has] = tops[chosen[has]] + y_lo
@@ -203,6 +210,73 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
         path.append((int(cols[i]), i))
         i = back[i]
     return path[::-1]
+
+
+def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float,
+                        max_width: int) -> None:
+    """Put the path back on a narrow spike's tip where it dropped to the spike's foot.
+
+    A narrow R wave's up- and down-strokes share a few columns; there a column holds the
+    tip and, apart from it, a short run at the spike's foot (where the two strokes part,
+    or the pen-core threshold split the line). Both touch the neighbouring columns' runs,
+    so the path's gap cost cannot tell them apart, and its pull towards the baseline
+    takes the foot: the tip (often 1-2 mV) is lost. A notch of at most ``max_width``
+    columns whose runs all stop more than a line width short of both flanks' extreme,
+    while each of those columns holds a run reaching it, connected to its neighbours, is
+    such a tip: the path takes those runs instead (``chosen`` is modified in place), if
+    they lie further from the ``baseline`` (the pull it undoes is towards the baseline).
+    A real ECG does not dip a line width and come back within a few columns (a few ms).
+    """
+    width = len(chosen)
+    col_first = np.searchsorted(cols, np.arange(width + 1))
+    for sign, edge in ((-1, tops), (1, bots)):      # peaks: tops reach up; troughs: bottoms down
+        for k in range(1, max_width + 1):
+            for x in _notches(chosen, sign * edge, k, line_w):
+                left, right, notch = chosen[x - 1], chosen[x + k], chosen[x:x + k]
+                reach = min(sign * edge[left], sign * edge[right])   # the flanks' lesser extreme
+                if (sign * edge[notch] >= reach - line_w).any():      # an earlier repair moved it
+                    continue
+                new = _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops, bots)
+                if new is not None and np.all(np.abs((tops[new] + bots[new]) / 2 - baseline) >
+                                              np.abs((tops[notch] + bots[notch]) / 2 - baseline)):
+                    chosen[x:x + k] = new
+
+
+def _notches(chosen, extent, k: int, line_w: float) -> np.ndarray:
+    """Columns ``x`` where the chosen runs of ``x .. x+k-1`` all reach (``extent``: larger
+    reaches further) more than ``line_w`` less far than both flanks ``x-1`` and ``x+k``."""
+    width = len(chosen)
+    if width < k + 2:
+        return np.zeros(0, int)
+    e = np.where(chosen >= 0, extent[np.maximum(chosen, 0)], np.nan).astype(float)
+    inner = np.lib.stride_tricks.sliding_window_view(e, k)[1:width - k]   # notch x = 1 ..
+    with np.errstate(invalid="ignore"):
+        deepest = inner.max(axis=1)
+        lesser = np.minimum(e[:width - k - 1], e[k + 1:])
+        hit = lesser - line_w > deepest         # NaN anywhere: False
+    return np.nonzero(hit)[0] + 1
+
+
+def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops, bots):
+    """The longest run, at least a line width long, in each of columns ``x .. x+k-1`` that
+    reaches ``reach`` (within a line width) and touches the run before it; ``right`` must
+    touch the last. None if any column has no such run."""
+    new, prev = [], left
+    for c in range(x, x + k):
+        best, best_len = -1, 0
+        for i in range(col_first[c], col_first[c + 1]):
+            touches = tops[i] <= bots[prev] + 1 and tops[prev] <= bots[i] + 1
+            length = bots[i] - tops[i] + 1
+            # a speck (a pixel the pen-core threshold split off) is no pen crossing
+            if touches and sign * edge[i] >= reach - line_w and length >= line_w and length > best_len:
+                best, best_len = i, bots[i] - tops[i] + 1
+        if best < 0:
+            return None
+        new.append(best)
+        prev = best
+    if not (tops[right] <= bots[prev] + 1 and tops[prev] <= bots[right] + 1):
+        return None
+    return new
 
 
 def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
