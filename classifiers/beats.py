@@ -5,6 +5,9 @@ import numpy as np
 
 from ._input import select_lead
 from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prematurity, prepare_beats
+from .datasets.mitdb import AAMI_CLASSES
+
+S_CLASS = AAMI_CLASSES.index("S")
 
 
 def beat_model_inputs(info: dict, beats: np.ndarray, rr: np.ndarray,
@@ -24,20 +27,33 @@ def beat_labels(probs: np.ndarray, rr: np.ndarray, info: dict,
                 premature: np.ndarray | None = None) -> np.ndarray:
     """Class index per beat: the most probable class, then the prematurity rule.
 
-    AAMI's S class is the supraventricular *premature* beat: a beat the network calls N
-    whose pre-RR is below ``s_prematurity`` times the mean RR interval around it is called
-    S. Networks trained on DS1 learn little of this across patients (two fifths of the
-    DS1 S beats come from one record, 209), so the rule is applied after the network when the model card
-    sets the threshold (chosen on DS1 only, see the card). ``premature`` is
-    :func:`~classifiers._preprocess.prematurity` over the model's
+    AAMI's S class is the supraventricular *premature* beat. Networks trained on DS1
+    learn little of it across patients (two fifths of the DS1 S beats come from one
+    record, 209), so when the model card sets ``s_prematurity`` (chosen on DS1 only, see
+    the card) prematurity decides S: a beat the network calls N or S is S when its pre-RR
+    is below ``s_prematurity`` times the mean RR interval around it, and a beat the
+    network calls S that is not premature gets the network's next most probable class.
+    ``premature`` is :func:`~classifiers._preprocess.prematurity` over the model's
     ``s_prematurity_context`` intervals; without it, the network's own RR feature (10
     intervals each side) is used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classifiers.beats import beat_labels
+    >>> probs = np.array([[0.9, 0.1, 0, 0, 0],    # N, early
+    ...                   [0.3, 0.6, 0.1, 0, 0],  # S, on time
+    ...                   [0.1, 0.1, 0.8, 0, 0]]) # V, early
+    >>> beat_labels(probs, np.zeros((3, 5)), {"s_prematurity": 0.8}, np.array([0.6, 1.0, 0.6])).tolist()
+    [1, 0, 2]
     """
     label = probs.argmax(1)
     threshold = info.get("s_prematurity")
     if threshold:
         ratio = rr[:, RR_PRE_OVER_LOCAL] if premature is None else premature
-        label = np.where((label == 0) & (ratio < threshold), 1, label)
+        supraventricular = label <= S_CLASS                      # N or S
+        not_s = np.where(np.arange(probs.shape[1]) == S_CLASS, -np.inf, probs).argmax(1)
+        label = np.where(supraventricular, np.where(ratio < threshold, S_CLASS, not_s), label)
     return label
 
 
@@ -58,7 +74,7 @@ def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
     The signal is band-passed (0.5-40 Hz), resampled to 125 Hz, cut into 1.5 s beats
     around the R peaks and classified with the Kachuee et al. 2018 residual CNN, which
     also sees each beat's RR intervals relative to its neighbours and the patient's
-    usual beat; a beat the network calls N that comes early is called S
+    usual beat; S, the premature supraventricular beat, is decided by prematurity
     (:func:`beat_labels`).
 
     Parameters

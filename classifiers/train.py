@@ -301,8 +301,8 @@ def main(argv=None) -> None:
     sp.add_argument("--template", action="store_true",
                     help="give the network each beat beside the patient's running-median beat")
     sp.add_argument("--s-prematurity", type=float, default=0.0,
-                    help="call S a beat the network calls N whose RR is below this fraction of "
-                         "the local mean (0: off)")
+                    help="call S a beat the network calls N or S whose RR is below this fraction "
+                         "of the local mean, and not S one above it (0: off)")
     sp.add_argument("--s-prematurity-context", type=int, default=0,
                     help="RR intervals each side in the rule's mean RR (0: the network's own "
                          "RR feature, 10 each side; the shipped model: 240, chosen on DS1 by "

@@ -71,6 +71,19 @@ def test_prematurity_rule_turns_only_early_n_beats_into_s():
     assert beat_labels(probs, rr, {"s_prematurity": 0.85}).tolist() == [0, 1, 2, 0]
 
 
+def test_s_needs_prematurity():
+    """AAMI's S beats are premature: a beat the network calls S on time takes its next class."""
+    from classifiers.beats import beat_labels
+
+    probs = np.array([[0.2, 0.7, 0.1, 0, 0],   # S, early
+                      [0.3, 0.6, 0.1, 0, 0],   # S, on time -> N
+                      [0.1, 0.5, 0.0, 0.4, 0]])  # S, on time -> F
+    premature = np.array([0.7, 1.0, 0.95])
+    rule = {"s_prematurity": 0.8}
+    assert beat_labels(probs, np.zeros((3, 5)), {}).tolist() == [1, 1, 1]
+    assert beat_labels(probs, np.zeros((3, 5)), rule, premature).tolist() == [1, 0, 3]
+
+
 def test_bandpass_keeps_nan_gaps_and_removes_offset():
     x = np.sin(2 * np.pi * 5 * np.arange(2000) / 500) + 3.0
     x[500:1000] = np.nan
