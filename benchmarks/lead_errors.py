@@ -13,6 +13,7 @@ Diagnostic only: choose on fold 9 (the default), never on fold 10.
     python benchmarks/lead_errors.py --dpi 150 --preset scan --grid-style dotted -n 6
     python benchmarks/lead_errors.py --dpi 150 --grid-style dotted --distort jpeg=75 -n 6
     python benchmarks/lead_errors.py --dpi 100 --distort jpeg=92 -n 8   # 4:2:0 JPEG at 100 dpi
+    python benchmarks/lead_errors.py -n 30 --worst 10   # also the 10 worst (record, lead) pairs
 """
 from __future__ import annotations
 
@@ -44,6 +45,19 @@ def fractional_lag(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[f
     return best
 
 
+def largest_error(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[int, float, float]:
+    """Sample (of the truth) where the reading, shifted by the score's ``lag`` and with the
+    mean offset removed, is furthest from the truth; the truth and the reading there."""
+    idx = np.arange(len(truth))
+    shifted = np.interp(idx + lag, idx, estimate, left=np.nan, right=np.nan)
+    ok = np.isfinite(truth) & np.isfinite(shifted)
+    if not ok.any():
+        return -1, float("nan"), float("nan")
+    shifted = shifted + np.mean(truth[ok] - shifted[ok])
+    at = int(idx[ok][np.argmax(np.abs(truth[ok] - shifted[ok]))])
+    return at, float(truth[at]), float(shifted[at])
+
+
 def main(argv=None) -> None:
     from ecg_digitize import DigitizeError, digitize
     from ecg_digitize.metrics import score_record
@@ -56,6 +70,8 @@ def main(argv=None) -> None:
     ap.add_argument("--grid-style", default=None, help="solid, dotted or none (renderer default: solid)")
     ap.add_argument("--fold", type=int, default=9)
     ap.add_argument("-n", type=int, default=6, help="records")
+    ap.add_argument("--worst", type=int, default=0,
+                    help="also print this many worst (record, lead) pairs and where their error peaks")
     ap.add_argument("--distort", nargs="*", default=[], metavar="KEY=VALUE",
                     help="distortions of the renderer at fixed strengths instead of a "
                          "preset's random mix, e.g. rotation=3 blur=0.65 jpeg=75 noise=0.02")
@@ -65,7 +81,7 @@ def main(argv=None) -> None:
         style["distortions"] = {k: (int(v) if k == "jpeg" else float(v))
                                 for k, v in (d.split("=", 1) for d in a.distort)}
     per_lead: dict[str, list] = {}
-    exact, failed = [], []
+    exact, failed, pairs = [], [], []
     for ecg_id in ptbxl_records(folds=[a.fold])[:a.n]:
         sig, fs, leads = load_ptbxl(ecg_id)
         image, truth = render(sig, fs, leads, layout=a.layout, dpi=a.dpi, preset=a.preset, seed=ecg_id, **style)
@@ -87,6 +103,7 @@ def main(argv=None) -> None:
                 per_lead.setdefault(lead, []).append((s.snr, np.nan, np.nan, np.nan))
                 continue
             f, snr_f = fractional_lag(rec.lead(lead), truth.lead(lead), s.lag)
+            pairs.append((s.snr, ecg_id, lead, *largest_error(rec.lead(lead), truth.lead(lead), s.lag)))
             per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
     print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"
           f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}"
@@ -100,6 +117,11 @@ def main(argv=None) -> None:
         m = np.nanmean(np.asarray(vals, float), axis=0)
         print(f"{lead:>5} {m[0]:7.2f} {m[1]:15.2f} {m[2]:10.2f} {m[3]:14.2f}")
     print(f"offset std across all (record, lead) pairs: {np.nanstd(rows[:, 1]):.2f} samples")
+    if a.worst:
+        print(f"worst {a.worst} (record, lead) pairs: SNR dB, and the sample where |error| peaks "
+              "(after the score's lag and offset), truth and reading there (mV)")
+        for snr, ecg_id, lead, at, t_mv, e_mv in sorted(pairs)[:a.worst]:
+            print(f"  ptbxl{ecg_id:<6} {lead:>4} {snr:6.2f}  sample {at:5d}: {t_mv:6.3f} read {e_mv:6.3f}")
 
 
 if __name__ == "__main__":
