@@ -182,19 +182,21 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
             start_c, start_k = jump_c, best_any_idx
         else:
             start_k = -1
+        # the predecessor runs once per column, as (cost so far, top, bottom, index)
+        cand = [(cost[j] + base, tops_l[j], bots_l[j], j) for a, b, base in preds for j in range(a, b)]
         cb, ca = inf, -1
         for i in range(first[k], ends[k]):
-            t_i, b_i = tops_l[i], bots_l[i]
+            above, below = tops_l[i] - 1, bots_l[i] + 1   # the rows just outside run i
             c_best, k_best = start_c, start_k
-            for a, b, base in preds:
-                for j in range(a, b):
-                    d = t_i - bots_l[j] - 1
-                    d2 = tops_l[j] - b_i - 1
-                    if d2 > d:
-                        d = d2
-                    c = cost[j] + base + (gap * d if d > 0 else 0.0)
-                    if c < c_best:
-                        c_best, k_best = c, j
+            for c, t_j, b_j, j in cand:
+                d = above - b_j                              # gap rows when j lies above i
+                d2 = t_j - below                             # ... when j lies below i
+                if d2 > d:
+                    d = d2
+                if d > 0:
+                    c += gap * d
+                if c < c_best:
+                    c_best, k_best = c, j
             c_best += unary[i]
             cost[i] = c_best
             back[i] = k_best
