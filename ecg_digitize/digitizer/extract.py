@@ -69,9 +69,12 @@ def column_runs(band: np.ndarray):
     padded = np.zeros((t.shape[0], t.shape[1] + 2), np.int8)
     padded[:, 1:-1] = t
     d = np.diff(padded, axis=1)
-    sc, sr = np.nonzero(d == 1)
-    _, er = np.nonzero(d == -1)
-    return sc, sr, er - 1
+    # one pass over the changes (+1 a run starts, -1 it ended), in column-major order
+    at = np.flatnonzero(d)
+    starts = d.ravel()[at] == 1
+    n = d.shape[1]
+    s, e = at[starts], at[~starts]
+    return s // n, s % n, e % n - 1
 
 
 def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline: float,
