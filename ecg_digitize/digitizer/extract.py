@@ -121,20 +121,23 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     for x, i in path:
         chosen[x] = i
     has = chosen >= 0
-    lengths = (bots - tops + 1)[chosen[has]]
-    pen = float(np.percentile(lengths, 30)) if has.any() else 1.0
-    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, pen,
+    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, _line_width(chosen, tops, bots),
                         max(1, int(round(0.4 * px_per_mm))))
     top = np.full(width, np.nan)
     bot = np.full(width, np.nan)
     top[has] = tops[chosen[has]] + y_lo
     bot[has] = bots[chosen[has]] + y_lo
-    lengths = (bot - top + 1)[has]
-    # the thinnest third of the columns are the flat stretches: their run is the line width
-    line_w = float(np.percentile(lengths, 30)) if has.any() else 1.0
+    line_w = _line_width(chosen, tops, bots)
     y = _column_values(top, bot, has, line_w, dark, x_lo)
     px, py = _polyline(y, top, bot, has, line_w, mask, dark, x_lo)
     return RowTrace(x_lo, y, top, bot, line_w, px, py)
+
+
+def _line_width(chosen, tops, bots) -> float:
+    """The pen's line width: the thinnest third of the path's columns are its flat
+    stretches, whose run is the line width."""
+    has = chosen >= 0
+    return float(np.percentile((bots - tops + 1)[chosen[has]], 30)) if has.any() else 1.0
 
 
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
@@ -266,22 +269,22 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     """The longest run, at least a line width long, in each of columns ``x .. x+k-1`` that
     reaches ``reach`` (within a line width) and touches the run before it; ``right`` must
     touch the last. None if any column has no such run."""
+    def touch(a, b):   # runs a and b (in neighbouring columns) overlap or meet diagonally
+        return tops[a] <= bots[b] + 1 and tops[b] <= bots[a] + 1
+
     new, prev = [], left
     for c in range(x, x + k):
         best, best_len = -1, 0
         for i in range(col_first[c], col_first[c + 1]):
-            touches = tops[i] <= bots[prev] + 1 and tops[prev] <= bots[i] + 1
             length = bots[i] - tops[i] + 1
             # a speck (a pixel the pen-core threshold split off) is no pen crossing
-            if touches and sign * edge[i] >= reach - line_w and length >= line_w and length > best_len:
-                best, best_len = i, bots[i] - tops[i] + 1
+            if touch(i, prev) and sign * edge[i] >= reach - line_w and length >= line_w and length > best_len:
+                best, best_len = i, length
         if best < 0:
             return None
         new.append(best)
         prev = best
-    if not (tops[right] <= bots[prev] + 1 and tops[prev] <= bots[right] + 1):
-        return None
-    return new
+    return new if touch(right, prev) else None
 
 
 def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
