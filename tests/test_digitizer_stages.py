@@ -135,6 +135,23 @@ def test_path_keeps_a_narrow_spikes_tip_over_its_foot():
     assert abs(np.interp(50.0, row.px, row.py) - 10.0) < 1.5
 
 
+def test_spike_apex_between_two_columns_is_read_there():
+    # A spike whose apex lies on a column boundary reaches the same height in two columns:
+    # the apex is read between them, and the strokes either side symmetrically.
+    shift = 8
+    for tip_x in (50.0, 50.5):
+        pts = np.array([[5.0, 150.0], [tip_x - 7, 150.0], [tip_x - 2, 110.0], [tip_x, 10.0],
+                        [tip_x + 2, 110.0], [tip_x + 7, 150.0], [95.0, 150.0]])
+        canvas = np.zeros((180, 100), np.uint8)
+        cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
+                      cv2.LINE_AA, shift)
+        dark = canvas / 255.0
+        row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
+        left, apex, right = np.interp([tip_x - 0.5, tip_x, tip_x + 0.5], row.px, row.py)
+        assert abs(apex - 10.0) < 1.5
+        assert abs(left - 35.0) < 3 and abs(right - 35.0) < 3   # the strokes' true y there
+
+
 def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
     # down-strokes share columns and merge into one run across each image row.

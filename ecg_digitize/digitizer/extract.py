@@ -128,8 +128,8 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     top[has] = tops[chosen[has]] + y_lo
     bot[has] = bots[chosen[has]] + y_lo
     line_w = _line_width(chosen, tops, bots)
-    y = _column_values(top, bot, has, line_w, dark, x_lo)
-    px, py = _polyline(y, top, bot, has, line_w, mask, dark, x_lo)
+    y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
+    px, py = _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo)
     return RowTrace(x_lo, y, top, bot, line_w, px, py)
 
 
@@ -287,7 +287,7 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     return new if touch(right, prev) else None
 
 
-def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
+def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
     """Column samples, with steep strokes re-sampled along image rows.
 
     Where the pen moves more than a line width within a column, one value per column
@@ -311,14 +311,18 @@ def _polyline(y, top, bot, has, line_w, mask, dark, x_lo):
         # every group's row crossings in one pass (one group per call was the slow part)
         gx, gy, gid = _row_centres(groups, top, bot, dark, x_lo)
         gx, gy = _destair(gx, gy, gid)
-        pts_x.append(gx)
-        pts_y.append(gy)
         # extremes of the stroke groups: keep the column samples that are peaks/troughs
         cols = np.concatenate(groups)
         ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
                                     (np.abs(y[cols] - bot[cols]) < line_w))]
-        pts_x.append(ext.astype(float))
-        pts_y.append(y[ext])
+        ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
+        # crossings within half a pixel of an apex's x cannot be told to the up- or the
+        # down-stroke (near the apex both merge into one run): sorted by x they would cut it
+        near = np.zeros(len(gx), bool)
+        for xe in ex:
+            near |= np.abs(gx - xe) < 0.5
+        pts_x += [gx[~near], ex]
+        pts_y += [gy[~near], y[ext]]
     px = np.concatenate(pts_x) + x_lo
     py = np.concatenate(pts_y)
     ok = np.isfinite(py)
@@ -452,12 +456,14 @@ def _group_quartiles(values: np.ndarray, group: np.ndarray, n_groups: int) -> np
 
 
 def _column_values(top, bot, has, line_w, dark, x_lo):
-    """One sub-pixel y per covered column (see the module docstring)."""
+    """One sub-pixel y per covered column (see the module docstring), and at peak and
+    trough columns the x of the middle of the columns that reach that extreme."""
     width = len(top)
     y = np.full(width, np.nan)
+    tip_x = np.full(width, np.nan)
     idx = np.nonzero(has)[0]
     if len(idx) == 0:
-        return y
+        return y, tip_x
     mid = (top + bot) / 2.0
     length = bot - top + 1
     long_run = has & (length > 1.6 * line_w + 1)
@@ -480,18 +486,21 @@ def _column_values(top, bot, has, line_w, dark, x_lo):
     # middle (the polyline replaces them by the strokes' row crossings).
     half = (line_w - 1) / 2.0
     y[long_run] = mid[long_run]
-    y[_extremes(top, has, long_run, -1)] = top[_extremes(top, has, long_run, -1)] + half
-    lows = _extremes(bot, has, long_run, +1)
+    highs, high_x = _extremes(top, has, long_run, -1)
+    y[highs] = top[highs] + half
+    lows, low_x = _extremes(bot, has, long_run, +1)
     y[lows] = bot[lows] - half
-    return y
+    tip_x[highs], tip_x[lows] = high_x, low_x
+    return y, tip_x
 
 
-def _extremes(edge, has, long_run, sign: int) -> np.ndarray:
+def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
     """Columns among ``long_run`` where ``edge`` (tops, sign -1; bottoms, +1) has a local
-    extreme over the covered columns, the middle one of a tied stretch."""
+    extreme over the covered columns, the middle one of a tied stretch; and the middle x
+    of each stretch (between two columns when it is even)."""
     idx = np.nonzero(has)[0]
     if len(idx) == 0:
-        return np.zeros(0, dtype=int)
+        return np.zeros(0, dtype=int), np.zeros(0)
     e = sign * edge[idx]               # larger = more extreme
     # stretches of equal value over covered columns at most 2 apart
     first = np.nonzero(np.r_[True, (e[1:] != e[:-1]) | (np.diff(idx) > 2)])[0]
@@ -500,7 +509,9 @@ def _extremes(edge, has, long_run, sign: int) -> np.ndarray:
     right = np.r_[e[last[:-1] + 1], -np.inf]
     peak = (e[first] > left) & (e[first] > right)
     cols = idx[(first + last) // 2][peak]
-    return cols[long_run[cols]]
+    centre = ((idx[first] + idx[last]) / 2.0)[peak]
+    keep = long_run[cols]
+    return cols[keep], centre[keep]
 
 
 def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[RowTrace]:
