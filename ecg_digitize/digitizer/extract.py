@@ -318,9 +318,7 @@ def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
         ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
         # crossings within half a pixel of an apex's x cannot be told to the up- or the
         # down-stroke (near the apex both merge into one run): sorted by x they would cut it
-        near = np.zeros(len(gx), bool)
-        for xe in ex:
-            near |= np.abs(gx - xe) < 0.5
+        near = _near_any(gx, ex, 0.5)
         pts_x += [gx[~near], ex]
         pts_y += [gy[~near], y[ext]]
     px = np.concatenate(pts_x) + x_lo
@@ -328,6 +326,18 @@ def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
     ok = np.isfinite(py)
     order = np.argsort(px[ok], kind="stable")
     return px[ok][order], py[ok][order]
+
+
+def _near_any(values: np.ndarray, points: np.ndarray, tol: float) -> np.ndarray:
+    """Whether each of ``values`` lies within ``tol`` of any of ``points`` (its nearest
+    point either side, found by bisection)."""
+    if len(points) == 0:
+        return np.zeros(len(values), bool)
+    srt = np.sort(points)
+    i = np.searchsorted(srt, values)
+    below = srt[np.maximum(i - 1, 0)]
+    above = srt[np.minimum(i, len(srt) - 1)]
+    return (np.abs(values - below) < tol) | (np.abs(values - above) < tol)
 
 
 def _destair(gx, gy, group, tol=0.05):
