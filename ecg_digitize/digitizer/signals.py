@@ -83,9 +83,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if ok.sum() < 2:
         return n, np.full(len(n), np.nan), float("nan")
     inside = (x >= cols[0]) & (x <= cols[-1])
-    px, py = _own_points(trace, x, boundaries)
-    if len(px) >= 2:
-        y = np.interp(x, px, py)  # polyline with sub-column strokes
+    if len(getattr(trace, "px", ())) >= 2:
+        y = np.interp(x, trace.px, trace.py)  # polyline with sub-column strokes
     else:
         y = np.interp(x, cols[ok], path[ok])
     # NaN where the nearest column was not covered (a real gap, not bridged above)
@@ -109,23 +108,3 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if getattr(panel, "inverted", False):
         v = -v
     return n, v, base
-
-
-def _own_points(trace, x: np.ndarray, boundaries) -> tuple[np.ndarray, np.ndarray]:
-    """The row's polyline points that belong to the panel sampled at ``x``: a lead change
-    at one of ``boundaries`` (page columns) ends the panel half a pen line (plus the
-    anti-aliased pixel) short of it, so neither the separator tick drawn there nor the
-    neighbouring lead's points are read; samples beyond the panel's first (last) point
-    hold its value."""
-    px, py = getattr(trace, "px", np.empty(0)), getattr(trace, "py", np.empty(0))
-    if len(px) < 2 or not len(boundaries):
-        return px, py
-    half = 0.5 * trace.line_width + 0.5
-    lo, hi = -np.inf, np.inf
-    for xb in boundaries:
-        if abs(xb - x[0]) <= half + 1:
-            lo = xb + half
-        if abs(xb - x[-1]) <= half + 2:
-            hi = xb - half
-    keep = (px >= lo) & (px <= hi)
-    return (px[keep], py[keep]) if keep.sum() >= 2 else (px, py)
