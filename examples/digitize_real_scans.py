@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     root = data_dir()
     counts = {"ok": 0, "failed": 0}
+    consistency = []
     for name in SETS:
         if not (root / name).exists():
             print(f"{name}: not found under {root}, skipped")
@@ -53,12 +54,17 @@ def main(argv=None) -> int:
             overlay = save_overlay(path, rec, Path(args.out) / name / (path.stem + ".png"))
             cal = rec.calibration
             sc = rec.quality.get("self_consistency_db", {}).get("mean")
+            if sc is not None:
+                consistency.append(sc)
             print(f"  ok   {path.name}: {rec.geometry['method']}, {rec.layout}, {cal.px_per_mm:.2f} px/mm, {cal.mm_per_s:g} mm/s, "
                   f"{cal.mm_per_mv:g} mm/mV, guessed={cal.guessed or '-'}, time zero from {rec.geometry['time_zero']}, "
                   f"quality {rec.quality['overall']:.2f}, "
                   f"self-consistency {sc if sc is not None else 'n/a'} dB, {time.perf_counter() - t0:.1f} s "
                   f"-> {overlay}")
     print(f"\n{counts['ok']} digitized, {counts['failed']} refused with a reason")
+    if consistency:
+        print(f"mean Einthoven/Goldberger self-consistency over the {len(consistency)} pictures "
+              f"that have it: {sum(consistency) / len(consistency):.2f} dB")
     return 0
 
 
