@@ -23,7 +23,11 @@ def rule_scores(rr: np.ndarray, is_s: np.ndarray, theta: float, phi: float = 0.0
     """(Se, +P, F1) of "S when pre/local < theta and post/pre > phi" against ``is_s``."""
     from classifiers._preprocess import RR_PRE_OVER_LOCAL
 
-    called = (rr[:, RR_PRE_OVER_LOCAL] < theta) & (rr[:, 1] / rr[:, 0] > phi)
+    return _scores((rr[:, RR_PRE_OVER_LOCAL] < theta) & (rr[:, 1] / rr[:, 0] > phi), is_s)
+
+
+def _scores(called: np.ndarray, is_s: np.ndarray) -> tuple[float, float, float]:
+    """(Se, +P, F1) of the beats ``called`` S against the true S beats ``is_s``."""
     tp = int((called & is_s).sum())
     se, ppv = tp / max(is_s.sum(), 1), tp / max(called.sum(), 1)
     return se, ppv, 2 * se * ppv / (se + ppv) if se + ppv else 0.0
@@ -63,10 +67,8 @@ def context_table(d: dict, n_or_s: np.ndarray, is_s: np.ndarray) -> None:
         p = prematurity(d["r_peak"], FS, context, d["record"])[n_or_s]
         rows = []
         for theta in np.arange(0.6, 0.951, 0.025):
-            called = p < theta
-            tp = int((called & is_s).sum())
-            se, ppv = tp / max(is_s.sum(), 1), tp / max(called.sum(), 1)
-            rows.append((2 * se * ppv / (se + ppv) if se + ppv else 0.0, theta, se, ppv))
+            se, ppv, f1 = _scores(p < theta, is_s)
+            rows.append((f1, theta, se, ppv))
         f1, theta, se, ppv = max(rows)
         best.append((f1, context, theta))
         print(f"{context:7d} {theta:6.3f} {100 * se:6.1f} {100 * ppv:6.1f} {f1:6.3f}")
