@@ -152,6 +152,23 @@ def test_spike_apex_between_two_columns_is_read_there():
         assert abs(left - 35.0) < 3 and abs(right - 35.0) < 3   # the strokes' true y there
 
 
+def test_separator_tick_is_not_read_as_the_next_leads_start():
+    # At a lead change the previous lead ends 10 px below the baseline, the next starts
+    # 25 px above it, beyond the end of the 20 px tick: the tick's bottom end is no
+    # trough of the next lead, whose first samples read its own level.
+    shift, base, xb = 8, 100.0, 60.3
+    canvas = np.zeros((160, 120), np.uint8)
+    for line in ([[5, base + 10], [xb - 0.4, base + 10]], [[xb, base - 25], [xb + 40, base - 25]],
+                 [[xb, base - 20], [xb, base + 20]]):
+        pts = (np.array(line) * (1 << shift)).round().astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
+    dark = canvas / 255.0
+    row = extract.trace_row(dark > 0.5, dark, 0, 159, base, 0, 119, px_per_mm=8.0)
+    row = extract.clear_separator_ticks(row, [xb], dark)
+    start = np.interp([xb + 1.0, xb + 1.5], row.px, row.py)
+    assert np.all(np.abs(start - (base - 25)) < [3.0, 1.5])
+
+
 def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
     # down-strokes share columns and merge into one run across each image row.

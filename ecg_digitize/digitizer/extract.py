@@ -20,7 +20,7 @@ its top or bottom when it is a peak or a trough relative to the neighbouring col
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,6 +39,8 @@ class RowTrace:
     # sorted by x; empty when not computed.
     px: np.ndarray = field(default_factory=lambda: np.empty(0))
     py: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # per column: the x of a peak's or trough's apex (middle of its tied columns), else NaN
+    tip_x: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def covered(self) -> np.ndarray:
@@ -129,8 +131,8 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     bot[has] = bots[chosen[has]] + y_lo
     line_w = _line_width(chosen, tops, bots)
     y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
-    px, py = _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo)
-    return RowTrace(x_lo, y, top, bot, line_w, px, py)
+    px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo)
+    return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x)
 
 
 def _line_width(chosen, tops, bots) -> float:
@@ -287,7 +289,7 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     return new if touch(right, prev) else None
 
 
-def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
+def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
     """Column samples, with steep strokes re-sampled along image rows.
 
     Where the pen moves more than a line width within a column, one value per column
@@ -295,10 +297,14 @@ def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
     columns. Along each image row, though, every stroke crosses as a short horizontal run
     whose darkness-weighted centre is the stroke's sub-pixel x at that y. Steep columns
     keep only their extreme (peak or trough) column sample.
+
+    ``ticks`` (page x) are separator ticks at lead changes: their ends are no apexes, and
+    their ink beyond the trace on both sides is dropped (:func:`_tick_ink`).
     """
     width = len(y)
     length = bot - top + 1
     steep = has & (length > 1.6 * line_w + 1)
+    in_tick, tick_ink = _tick_ink(np.asarray(ticks, float) - x_lo, top, bot, has, line_w)
     xs_col = np.nonzero(np.isfinite(y) & ~steep)[0]
     pts_x = [xs_col.astype(float)]
     pts_y = [y[xs_col]]
@@ -313,19 +319,57 @@ def _polyline(y, tip_x, top, bot, has, line_w, mask, dark, x_lo):
         gx, gy = _destair(gx, gy, gid)
         # extremes of the stroke groups: keep the column samples that are peaks/troughs
         cols = np.concatenate(groups)
-        ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
-                                    (np.abs(y[cols] - bot[cols]) < line_w))]
+        ext = cols[(steep[cols]) & ~in_tick[cols] & ((np.abs(y[cols] - top[cols]) < line_w) |
+                                                     (np.abs(y[cols] - bot[cols]) < line_w))]
         ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
         # crossings within half a pixel of an apex's x cannot be told to the up- or the
         # down-stroke (near the apex both merge into one run): sorted by x they would cut it
         near = _near_any(gx, ex, 0.5)
         pts_x += [gx[~near], ex]
         pts_y += [gy[~near], y[ext]]
-    px = np.concatenate(pts_x) + x_lo
+    px = np.concatenate(pts_x)
     py = np.concatenate(pts_y)
-    ok = np.isfinite(py)
+    ok = np.isfinite(py) & ~tick_ink(px, py)
+    px = px + x_lo
     order = np.argsort(px[ok], kind="stable")
     return px[ok][order], py[ok][order]
+
+
+def _tick_ink(ticks, top, bot, has, line_w):
+    """Columns a separator tick covers, and a test for points (x, y) on its ink alone.
+
+    A tick at a lead change is a vertical pen line across the row's baseline, covering
+    the columns within half a line (and an anti-aliased pixel) of ``ticks`` (band x).
+    Where the trace passes it, the tick and the trace share these columns; points at the
+    tick's x that reach beyond the ink of the nearest columns either side (the two leads'
+    own) are the tick's. Where either side's nearest column is a steep
+    stroke's, the tick is left in.
+    Returns ``(in_tick, test)``: a bool per column, and ``test(x, y) -> bool array``.
+    """
+    width = len(top)
+    zone = max(1.0, line_w / 2) + 1.0  # its ink, anti-aliased pixels included
+    own = 0.75   # the tick's own points lie at its x (to half a pixel, and the x's error)
+    in_tick = np.zeros(width, bool)
+    spans = []
+    covered = np.nonzero(has)[0]
+    for t in ticks:
+        a, b = int(np.ceil(t - zone)), int(np.floor(t + zone))
+        if b < 0 or a >= width:
+            continue
+        near = np.concatenate([covered[covered < a][-1:], covered[covered > b][:1]])
+        # a stroke entering the tick's columns (a QRS at the lead change) may well reach
+        # beyond both sides' ink: the tick cannot be told from it there
+        if len(near) == 0 or np.any(bot[near] - top[near] + 1 > 1.6 * line_w + 1):
+            continue
+        in_tick[max(a, 0):b + 1] = True
+        spans.append((t, np.min(top[near]), np.max(bot[near])))
+
+    def test(x, y):
+        out = np.zeros(len(x), bool)
+        for t, lo, hi in spans:
+            out |= (np.abs(x - t) <= own) & ((y < lo) | (y > hi))
+        return out
+    return in_tick, test
 
 
 def _near_any(values: np.ndarray, points: np.ndarray, tol: float) -> np.ndarray:
@@ -522,6 +566,36 @@ def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
     centre = ((idx[first] + idx[last]) / 2.0)[peak]
     keep = long_run[cols]
     return cols[keep], centre[keep]
+
+
+def clear_separator_ticks(trace: RowTrace, ticks, dark: np.ndarray) -> RowTrace:
+    """The row's polyline redrawn without the separator ticks at page columns ``ticks``
+    (a new trace; ``trace`` must not have been through :func:`separate_neighbours`).
+
+    A page marks each lead change with a short vertical tick across the baseline. The
+    path takes its ink where the trace passes it: the tick's free end then reads as a
+    spike's apex, and the next lead's first samples are read towards it. With the lead
+    changes known (after the layout), :func:`_polyline` leaves the tick's ends out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import clear_separator_ticks, trace_row
+    >>> mask = np.zeros((80, 120), bool)
+    >>> mask[39:41, :] = True          # a flat trace on the baseline
+    >>> mask[20:60, 59:61] = True      # a tick at the lead change, x = 59.5
+    >>> row = trace_row(mask, mask * 1.0, 0, 79, 40.0, 0, 119, px_per_mm=8.0)
+    >>> float(np.ptp(row.py)) > 10     # the tick's ends read as two spikes
+    True
+    >>> float(np.ptp(clear_separator_ticks(row, [59.5], mask * 1.0).py))
+    0.0
+    """
+    if len(ticks) == 0 or len(trace.tip_x) == 0:
+        return trace
+    has = np.isfinite(trace.top)
+    px, py = _polyline(trace.y, trace.tip_x, trace.top, trace.bottom, has, trace.line_width,
+                       dark, trace.x0, ticks)
+    return replace(trace, y=trace.y.copy(), px=px, py=py)
 
 
 def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[RowTrace]:

@@ -6,6 +6,7 @@ Stages (one module each): :mod:`.load` -> :mod:`.greyscale` -> :mod:`.threshold`
 """
 from __future__ import annotations
 
+import copy
 import functools
 
 from typing import Any
@@ -220,7 +221,11 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
-    traces = extract.separate_neighbours(traces, [r.baseline for r in rows])
+    # each row's own path, before neighbours are separated: the separator ticks are
+    # cleared from it once the lead changes are known
+    own_paths = traces
+    traces = extract.separate_neighbours([copy.deepcopy(t) for t in own_paths],
+                                         [r.baseline for r in rows])
 
     # ---- calibration pulses
     pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
@@ -314,6 +319,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     covered: dict[str, list[float]] = {}
     boxes = []
     boundaries = _boundaries(panels, row_x0, px_per_s)
+    if any(boundaries.values()):
+        traces = [extract.clear_separator_ticks(tr, boundaries.get(i, ()), trace_dark)
+                  for i, tr in enumerate(own_paths)]
+        traces = extract.separate_neighbours(traces, [r.baseline for r in rows])
     # rhythm strips (full-width panels) last, so that they win for their lead
     order = sorted(range(len(panels)), key=lambda k: (panels[k].t1 - panels[k].t0))
     for k in order:
