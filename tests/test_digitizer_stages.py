@@ -164,7 +164,7 @@ def test_separator_tick_is_not_read_as_the_next_leads_start():
         cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
     dark = canvas / 255.0
     row = extract.trace_row(dark > 0.5, dark, 0, 159, base, 0, 119, px_per_mm=8.0)
-    row = extract.clear_separator_ticks(row, [xb], dark)
+    row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
     start = np.interp([xb + 1.0, xb + 1.5], row.px, row.py)
     assert np.all(np.abs(start - (base - 25)) < [3.0, 1.5])
 

@@ -41,6 +41,8 @@ class RowTrace:
     py: np.ndarray = field(default_factory=lambda: np.empty(0))
     # per column: the x of a peak's or trough's apex (middle of its tied columns), else NaN
     tip_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # what the path was traced in: (y_lo, y_hi, baseline, px_per_mm)
+    band: tuple = ()
 
     @property
     def covered(self) -> np.ndarray:
@@ -132,7 +134,7 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     line_w = _line_width(chosen, tops, bots)
     y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
     px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo)
-    return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x)
+    return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x, (y_lo, y_hi, baseline, px_per_mm))
 
 
 def _line_width(chosen, tops, bots) -> float:
@@ -142,8 +144,11 @@ def _line_width(chosen, tops, bots) -> float:
     return float(np.percentile((bots - tops + 1)[chosen[has]], 30)) if has.any() else 1.0
 
 
-def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
+def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None):
     """Cheapest path over runs; returns ``[(column, run index), ...]``.
+
+    ``free``: columns (bool per column) entered at no gap cost, where the trace may jump
+    (a lead change).
 
     Plain Python over lists: a row has a few thousand runs and each looks back at the
     last two columns that had ink, which is faster than numpy's per-call overhead here.
@@ -192,6 +197,7 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
             start_k = -1
         # the predecessor runs once per column, as (cost so far, top, bottom, index)
         cand = [(cost[j] + base, tops_l[j], bots_l[j], j) for a, b, base in preds for j in range(a, b)]
+        g = 0.0 if free is not None and free[x] else gap
         cb, ca = inf, -1
         for i in range(first[k], ends[k]):
             above, below = tops_l[i] - 1, bots_l[i] + 1   # the rows just outside run i
@@ -202,7 +208,7 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm):
                 if d2 > d:
                     d = d2
                 if d > 0:
-                    c += gap * d
+                    c += g * d
                 if c < c_best:
                     c_best, k_best = c, j
             c_best += unary[i]
@@ -298,13 +304,13 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
     whose darkness-weighted centre is the stroke's sub-pixel x at that y. Steep columns
     keep only their extreme (peak or trough) column sample.
 
-    ``ticks`` (page x) are separator ticks at lead changes: their ends are no apexes, and
-    their ink beyond the trace on both sides is dropped (:func:`_tick_ink`).
+    ``ticks`` (page x) are separator ticks at lead changes: points at a tick's x beyond
+    the trace on both sides are its free ends, and are dropped (:func:`_tick_ink`).
     """
     width = len(y)
     length = bot - top + 1
     steep = has & (length > 1.6 * line_w + 1)
-    in_tick, tick_ink = _tick_ink(np.asarray(ticks, float) - x_lo, top, bot, has, line_w)
+    tick_ink = _tick_ink(np.asarray(ticks, float) - x_lo, top, bot, has, line_w)
     xs_col = np.nonzero(np.isfinite(y) & ~steep)[0]
     pts_x = [xs_col.astype(float)]
     pts_y = [y[xs_col]]
@@ -319,9 +325,11 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
         gx, gy = _destair(gx, gy, gid)
         # extremes of the stroke groups: keep the column samples that are peaks/troughs
         cols = np.concatenate(groups)
-        ext = cols[(steep[cols]) & ~in_tick[cols] & ((np.abs(y[cols] - top[cols]) < line_w) |
-                                                     (np.abs(y[cols] - bot[cols]) < line_w))]
+        ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
+                                    (np.abs(y[cols] - bot[cols]) < line_w))]
         ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
+        apex = ~tick_ink(ex, y[ext])             # a tick's free end is no apex
+        ext, ex = ext[apex], ex[apex]
         # crossings within half a pixel of an apex's x cannot be told to the up- or the
         # down-stroke (near the apex both merge into one run): sorted by x they would cut it
         near = _near_any(gx, ex, 0.5)
@@ -336,40 +344,29 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
 
 
 def _tick_ink(ticks, top, bot, has, line_w):
-    """Columns a separator tick covers, and a test for points (x, y) on its ink alone.
+    """A test for points (x, y) on the ink of separator ticks alone: ``test(x, y) -> bool``.
 
-    A tick at a lead change is a vertical pen line across the row's baseline, covering
-    the columns within half a line (and an anti-aliased pixel) of ``ticks`` (band x).
-    Where the trace passes it, the tick and the trace share these columns; points at the
-    tick's x that reach beyond the ink of the nearest columns either side (the two leads'
-    own) are the tick's. Where either side's nearest column is a steep
-    stroke's, the tick is left in.
-    Returns ``(in_tick, test)``: a bool per column, and ``test(x, y) -> bool array``.
+    A tick at a lead change is a vertical pen line across the row's baseline at band x
+    ``ticks``, covering the columns within half a line (and an anti-aliased pixel) of
+    it. Where the trace passes it, the tick and the trace share these columns; points at
+    the tick's x that reach beyond the ink of the nearest columns either side (the two
+    leads' own) are the tick's free ends.
     """
-    width = len(top)
-    zone = max(1.0, line_w / 2) + 1.0  # its ink, anti-aliased pixels included
+    zone = max(1.0, line_w / 2) + 1.0  # the tick's ink, anti-aliased pixels included
     own = 0.75   # the tick's own points lie at its x (to half a pixel, and the x's error)
-    in_tick = np.zeros(width, bool)
     spans = []
     covered = np.nonzero(has)[0]
     for t in ticks:
-        a, b = int(np.ceil(t - zone)), int(np.floor(t + zone))
-        if b < 0 or a >= width:
-            continue
-        near = np.concatenate([covered[covered < a][-1:], covered[covered > b][:1]])
-        # a stroke entering the tick's columns (a QRS at the lead change) may well reach
-        # beyond both sides' ink: the tick cannot be told from it there
-        if len(near) == 0 or np.any(bot[near] - top[near] + 1 > 1.6 * line_w + 1):
-            continue
-        in_tick[max(a, 0):b + 1] = True
-        spans.append((t, np.min(top[near]), np.max(bot[near])))
+        near = np.concatenate([covered[covered < t - zone][-1:], covered[covered > t + zone][:1]])
+        if len(near):
+            spans.append((t, np.min(top[near]), np.max(bot[near])))
 
     def test(x, y):
         out = np.zeros(len(x), bool)
         for t, lo, hi in spans:
             out |= (np.abs(x - t) <= own) & ((y < lo) | (y > hi))
         return out
-    return in_tick, test
+    return test
 
 
 def _near_any(values: np.ndarray, points: np.ndarray, tol: float) -> np.ndarray:
@@ -568,34 +565,73 @@ def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
     return cols[keep], centre[keep]
 
 
-def clear_separator_ticks(trace: RowTrace, ticks, dark: np.ndarray) -> RowTrace:
-    """The row's polyline redrawn without the separator ticks at page columns ``ticks``
-    (a new trace; ``trace`` must not have been through :func:`separate_neighbours`).
+def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray, changes) -> RowTrace:
+    """The row's path redrawn at its lead changes (page columns ``changes``), once the
+    layout has placed them (a new trace; ``trace`` must not have been through
+    :func:`separate_neighbours`).
 
-    A page marks each lead change with a short vertical tick across the baseline. The
-    path takes its ink where the trace passes it: the tick's free end then reads as a
-    spike's apex, and the next lead's first samples are read towards it. With the lead
-    changes known (after the layout), :func:`_polyline` leaves the tick's ends out.
+    - A lead change may fall within a QRS: the trace jumps there, but the path paid for
+      the jump and took the separator tick, or specks, instead of the end of a deep S
+      wave or the start of an R wave. Within 2 mm of each change the path is traced
+      again with the jump free (:func:`_viterbi`'s ``free`` columns), between the runs
+      it took at the window's two ends.
+    - A page marks each lead change with a short vertical tick across the baseline.
+      The path takes its ink where the trace passes it: the tick's free end then reads
+      as a spike's apex, and the next lead's first samples are read towards it. The
+      polyline leaves the tick's ends out (:func:`_tick_ink`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from ecg_digitize.digitizer.extract import clear_separator_ticks, trace_row
+    >>> from ecg_digitize.digitizer.extract import redraw_at_lead_changes, trace_row
     >>> mask = np.zeros((80, 120), bool)
     >>> mask[39:41, :] = True          # a flat trace on the baseline
     >>> mask[20:60, 59:61] = True      # a tick at the lead change, x = 59.5
     >>> row = trace_row(mask, mask * 1.0, 0, 79, 40.0, 0, 119, px_per_mm=8.0)
     >>> float(np.ptp(row.py)) > 10     # the tick's ends read as two spikes
     True
-    >>> float(np.ptp(clear_separator_ticks(row, [59.5], mask * 1.0).py))
+    >>> float(np.ptp(redraw_at_lead_changes(row, mask, mask * 1.0, [59.5]).py))
     0.0
     """
-    if len(ticks) == 0 or len(trace.tip_x) == 0:
+    if len(changes) == 0 or len(trace.tip_x) == 0:
         return trace
-    has = np.isfinite(trace.top)
-    px, py = _polyline(trace.y, trace.tip_x, trace.top, trace.bottom, has, trace.line_width,
-                       dark, trace.x0, ticks)
-    return replace(trace, y=trace.y.copy(), px=px, py=py)
+    top, bot = trace.top.copy(), trace.bottom.copy()
+    for x in changes:
+        _retrace_window(top, bot, trace, mask, float(x) - trace.x0)
+    has = np.isfinite(top)
+    y, tip_x = _column_values(top, bot, has, trace.line_width, dark, trace.x0)
+    px, py = _polyline(y, tip_x, top, bot, has, trace.line_width, dark, trace.x0, changes)
+    return replace(trace, y=y, top=top, bottom=bot, px=px, py=py, tip_x=tip_x)
+
+
+def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
+    """Trace the path again within 2 mm of a lead change at band column ``change``, the
+    jump into the change's columns free, from and to the runs the path took at the
+    window's ends; ``top`` and ``bot`` (page rows per column) are updated in place."""
+    y_lo, y_hi, baseline, px_per_mm = trace.band
+    half = 2.0 * px_per_mm
+    a, b = int(np.floor(change - half)), int(np.ceil(change + half))
+    if a < 0 or b >= len(top) or not (np.isfinite(top[a]) and np.isfinite(top[b])):
+        return
+    cols, tops, bots = column_runs(mask[y_lo:y_hi + 1, trace.x0 + a:trace.x0 + b + 1])
+    last = b - a
+    pinned = ((cols != 0) | (tops == top[a] - y_lo)) & ((cols != last) | (tops == top[b] - y_lo))
+    cols, tops, bots = cols[pinned], tops[pinned], bots[pinned]
+    # the jump: into the columns within a pixel of the change (a wider zone lets the path
+    # leave a lead's own ink early for the tick's)
+    free = np.zeros(last + 1, bool)
+    free[int(np.ceil(change - 1.0)) - a:int(np.floor(change + 1.0)) - a + 1] = True
+    path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free)
+    if not path or path[0][0] != 0 or path[-1][0] != last:
+        return
+    chosen = np.full(last + 1, -1)
+    for x, i in path:
+        chosen[x] = i
+    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, trace.line_width,
+                        max(1, int(round(0.4 * px_per_mm))))
+    on = chosen >= 0
+    top[a:b + 1] = np.where(on, tops[np.maximum(chosen, 0)] + y_lo, np.nan)
+    bot[a:b + 1] = np.where(on, bots[np.maximum(chosen, 0)] + y_lo, np.nan)
 
 
 def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[RowTrace]:

@@ -221,8 +221,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
-    # each row's own path, before neighbours are separated: the separator ticks are
-    # cleared from it once the lead changes are known
+    # each row's own path, before neighbours are separated: it is redrawn at the lead
+    # changes once the layout has placed them
     own_paths = traces
     traces = extract.separate_neighbours([copy.deepcopy(t) for t in own_paths],
                                          [r.baseline for r in rows])
@@ -320,7 +320,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     boxes = []
     boundaries = _boundaries(panels, row_x0, px_per_s)
     if any(boundaries.values()):
-        traces = [extract.clear_separator_ticks(tr, boundaries.get(i, ()), trace_dark)
+        traces = [extract.redraw_at_lead_changes(tr, mask, trace_dark, boundaries.get(i, ()))
                   for i, tr in enumerate(own_paths)]
         traces = extract.separate_neighbours(traces, [r.baseline for r in rows])
     # rhythm strips (full-width panels) last, so that they win for their lead
