@@ -169,6 +169,22 @@ def test_separator_tick_is_not_read_as_the_next_leads_start():
     assert np.all(np.abs(start - (base - 25)) < [3.0, 1.5])
 
 
+def test_path_follows_a_deep_s_wave_to_the_lead_change():
+    # The previous lead ends on a deep S wave, 70 px below the baseline; the next starts
+    # near the baseline: the path must jump at the lead change, not leave the S wave early.
+    shift, base, xb = 8, 100.0, 60.3
+    canvas = np.zeros((200, 120), np.uint8)
+    for line in ([[5, base], [xb - 6, base], [xb - 0.4, base + 70]], [[xb, base - 5], [xb + 40, base - 5]],
+                 [[xb, base - 20], [xb, base + 20]]):
+        pts = (np.array(line) * (1 << shift)).round().astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
+    dark = canvas / 255.0
+    row = extract.trace_row(dark > 0.5, dark, 0, 199, base, 0, 119, px_per_mm=8.0)
+    row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
+    assert row.py[row.px < xb].max() > base + 65
+    assert abs(np.interp(xb - 2, row.px, row.py) - (base + 50)) < 3
+
+
 def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
     # down-strokes share columns and merge into one run across each image row.
