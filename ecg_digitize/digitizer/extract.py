@@ -144,11 +144,12 @@ def _line_width(chosen, tops, bots) -> float:
     return float(np.percentile((bots - tops + 1)[chosen[has]], 30)) if has.any() else 1.0
 
 
-def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None):
+def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None):
     """Cheapest path over runs; returns ``[(column, run index), ...]``.
 
     ``free``: columns (bool per column) entered at no gap cost, where the trace may jump
-    (a lead change).
+    (a lead change). ``pull``: the columns (bool per column) that charge for straying
+    from the ``baseline``; all when None.
 
     Plain Python over lists: a row has a few thousand runs and each looks back at the
     last two columns that had ink, which is faster than numpy's per-call overhead here.
@@ -166,6 +167,8 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None):
     mids = (tops + bots) / 2.0
     # capped below the skip cost: ink that continues the path is always worth taking
     unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
+    if pull is not None:
+        unary = np.where(pull[cols], unary, 0.0)
     # Runs thinner than the pen are specks (anti-aliasing between two close strokes, grid
     # remnants): where a speck and the trace both touch the path, take the trace.
     lengths = bots - tops + 1
@@ -621,7 +624,10 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     # leave a lead's own ink early for the tick's)
     free = np.zeros(last + 1, bool)
     free[int(np.ceil(change - 1.0)) - a:int(np.floor(change + 1.0)) - a + 1] = True
-    path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free)
+    # the baseline pulls only where the jump is free (else the path would jump to a
+    # neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
+    # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
+    path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free)
     if not path or path[0][0] != 0 or path[-1][0] != last:
         return
     chosen = np.full(last + 1, -1)
