@@ -11,7 +11,9 @@ Where the path dropped from a narrow spike's tip to the spike's foot for a few c
 :func:`_restore_spike_tips` puts it back on the tip.
 
 Where two rows' paths share ink (a deep S wave meeting the R wave of the row below),
-:func:`separate_neighbours` gives each row only its own side of it.
+:func:`separate_neighbours` gives each row only its own side of it. Once the layout has
+placed the lead changes, :func:`redraw_at_lead_changes` traces the path again around each
+(where the trace jumps) and leaves the separator ticks' free ends out.
 
 Each chosen run becomes one sample per column: a short run gives its sub-pixel
 darkness-weighted centre; a long run (the pen moved vertically within the column) gives
@@ -570,8 +572,9 @@ def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
 
 def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray, changes) -> RowTrace:
     """The row's path redrawn at its lead changes (page columns ``changes``), once the
-    layout has placed them (a new trace; ``trace`` must not have been through
-    :func:`separate_neighbours`).
+    layout has placed them (a new trace, or ``trace`` itself when there are none;
+    ``trace`` must not have been through :func:`separate_neighbours`, whose cuts the
+    redrawn polyline would lose).
 
     - A lead change may fall within a QRS: the trace jumps there, but the path paid for
       the jump and took the separator tick, or specks, instead of the end of a deep S
