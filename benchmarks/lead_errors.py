@@ -77,6 +77,8 @@ def main(argv=None) -> None:
                          "preset's random mix, e.g. rotation=3 blur=0.65 jpeg=75 noise=0.02")
     a = ap.parse_args(argv)
     style = {"grid_style": a.grid_style} if a.grid_style else {}
+    if a.layout == "strip":  # the digitizer names a strip's lead II (it cannot read which)
+        style["strip_lead"] = "II"
     if a.distort:
         style["distortions"] = {k: (int(v) if k == "jpeg" else float(v))
                                 for k, v in (d.split("=", 1) for d in a.distort)}
