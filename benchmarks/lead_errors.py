@@ -14,6 +14,7 @@ Diagnostic only: choose on fold 9 (the default), never on fold 10.
     python benchmarks/lead_errors.py --dpi 150 --grid-style dotted --distort jpeg=75 -n 6
     python benchmarks/lead_errors.py --dpi 100 --distort jpeg=92 -n 8   # 4:2:0 JPEG at 100 dpi
     python benchmarks/lead_errors.py -n 30 --worst 10   # also the 10 worst (record, lead) pairs
+    python benchmarks/lead_errors.py --no-separators -n 12   # lead changes not marked
 """
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ def main(argv=None) -> None:
     ap.add_argument("--preset", default="clean")
     ap.add_argument("--dpi", type=float, default=200)
     ap.add_argument("--grid-style", default=None, help="solid, dotted or none (renderer default: solid)")
+    ap.add_argument("--no-separators", action="store_true",
+                    help="render without the column separators (time zero from the pen's ends)")
     ap.add_argument("--fold", type=int, default=9)
     ap.add_argument("-n", type=int, default=6, help="records")
     ap.add_argument("--worst", type=int, default=0,
@@ -79,6 +82,8 @@ def main(argv=None) -> None:
     style = {"grid_style": a.grid_style} if a.grid_style else {}
     if a.layout == "strip":  # the digitizer names a strip's lead II (it cannot read which)
         style["strip_lead"] = "II"
+    if a.no_separators:
+        style["separators"] = False
     if a.distort:
         style["distortions"] = {k: (int(v) if k == "jpeg" else float(v))
                                 for k, v in (d.split("=", 1) for d in a.distort)}
@@ -109,6 +114,7 @@ def main(argv=None) -> None:
             per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
     print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"
           f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}"
+          f"{', no separators' if a.no_separators else ''}"
           f"{', ' + ' '.join(a.distort) if a.distort else ''}; calibration exact on "
           f"{sum(exact)} of {len(exact)} pages read; {len(failed)} failed")
     for line in failed:
