@@ -149,8 +149,8 @@ def _line_width(chosen, tops, bots) -> float:
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None):
     """Cheapest path over runs; returns ``[(column, run index), ...]``.
 
-    ``free``: columns (bool per column) entered at no gap cost, where the trace may jump
-    (a lead change). ``pull``: the columns (bool per column) that charge for straying
+    ``free``: columns (bool per column) where the trace may jump (a lead change): a gap
+    into them costs at most a token (``leap``). ``pull``: the columns (bool per column) that charge for straying
     from the ``baseline``; all when None.
 
     Plain Python over lists: a row has a few thousand runs and each looks back at the
@@ -162,6 +162,7 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
     gap = 1.0                          # per pixel of vertical gap between runs
     stray = 0.25 / (4 * px_per_mm)     # per column, per pixel away from the baseline
     jump = 6.0 * px_per_mm             # restarting after a long gap
+    leap = 0.05                        # most a gap costs in a ``free`` column
     max_back = max(3, int(round(0.8 * px_per_mm)))
     ink_x, first = np.unique(cols, return_index=True)
     ends = np.r_[first[1:], len(cols)].tolist()
@@ -202,7 +203,9 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
             start_k = -1
         # the predecessor runs once per column, as (cost so far, top, bottom, index)
         cand = [(cost[j] + base, tops_l[j], bots_l[j], j) for a, b, base in preds for j in range(a, b)]
-        g = 0.0 if free is not None and free[x] else gap
+        # a jump into a free column costs at most `leap`, a token: between paths otherwise
+        # equal, the one that stays on its stroke wins
+        cap = leap if free is not None and free[x] else inf
         cb, ca = inf, -1
         for i in range(first[k], ends[k]):
             above, below = tops_l[i] - 1, bots_l[i] + 1   # the rows just outside run i
@@ -213,7 +216,8 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
                 if d2 > d:
                     d = d2
                 if d > 0:
-                    c += g * d
+                    d *= gap
+                    c += d if d < cap else cap
                 if c < c_best:
                     c_best, k_best = c, j
             c_best += unary[i]
