@@ -136,7 +136,8 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     line_w = _line_width(chosen, tops, bots)
     y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
     px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo)
-    return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x, (y_lo, y_hi, baseline, px_per_mm))
+    return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x,
+                    (y_lo, y_hi, baseline, px_per_mm))
 
 
 def _line_width(chosen, tops, bots) -> float:
@@ -150,8 +151,8 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
     """Cheapest path over runs; returns ``[(column, run index), ...]``.
 
     ``free``: columns (bool per column) where the trace may jump (a lead change): a gap
-    into them costs at most a token (``leap``). ``pull``: the columns (bool per column) that charge for straying
-    from the ``baseline``; all when None.
+    into them costs at most a token (``leap``). ``pull``: the columns (bool per column)
+    that charge for straying from the ``baseline``; all when None.
 
     Plain Python over lists: a row has a few thousand runs and each looks back at the
     last two columns that had ink, which is faster than numpy's per-call overhead here.
@@ -366,7 +367,8 @@ def _tick_ink(ticks, top, bot, has, line_w):
     spans = []
     covered = np.nonzero(has)[0]
     for t in ticks:
-        near = np.concatenate([covered[covered < t - zone][-1:], covered[covered > t + zone][:1]])
+        near = np.concatenate([covered[covered < t - zone][-1:],
+                               covered[covered > t + zone][:1]])
         if len(near):
             spans.append((t, np.min(top[near]), np.max(bot[near])))
 
@@ -574,7 +576,8 @@ def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
     return cols[keep], centre[keep]
 
 
-def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray, changes) -> RowTrace:
+def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray,
+                           changes) -> RowTrace:
     """The row's path redrawn at its lead changes (page columns ``changes``), once the
     layout has placed them (a new trace, or ``trace`` itself when there are none;
     ``trace`` must not have been through :func:`separate_neighbours`, whose cuts the
@@ -583,8 +586,8 @@ def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray, 
     - A lead change may fall within a QRS: the trace jumps there, but the path paid for
       the jump and took the separator tick, or specks, instead of the end of a deep S
       wave or the start of an R wave. Within 2 mm of each change the path is traced
-      again with the jump free (:func:`_viterbi`'s ``free`` columns), between the runs
-      it took at the window's two ends.
+      again with the jump nearly free (:func:`_viterbi`'s ``free`` columns), between
+      the runs it took at the window's two ends.
     - A page marks each lead change with a short vertical tick across the baseline.
       The path takes its ink where the trace passes it: the tick's free end then reads
       as a spike's apex, and the next lead's first samples are read towards it. The
@@ -625,14 +628,15 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
         return
     cols, tops, bots = column_runs(mask[y_lo:y_hi + 1, trace.x0 + a:trace.x0 + b + 1])
     last = b - a
-    pinned = ((cols != 0) | (tops == top[a] - y_lo)) & ((cols != last) | (tops == top[b] - y_lo))
+    pinned = (((cols != 0) | (tops == top[a] - y_lo))
+              & ((cols != last) | (tops == top[b] - y_lo)))
     cols, tops, bots = cols[pinned], tops[pinned], bots[pinned]
     # the jump: into the columns within a pixel of the change (a wider zone lets the path
     # leave a lead's own ink early for the tick's)
     free = np.zeros(last + 1, bool)
     free[int(np.ceil(change - 1.0)) - a:int(np.floor(change + 1.0)) - a + 1] = True
-    # the baseline pulls only where the jump is free (else the path would jump to a
-    # neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
+    # the baseline pulls only where the jump is nearly free (else the path would jump to
+    # a neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
     # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
     path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free)
     if not path or path[0][0] != 0 or path[-1][0] != last:
