@@ -122,22 +122,31 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     empty = RowTrace(x_lo, np.full(width, np.nan), np.full(width, np.nan), np.full(width, np.nan), 1.0)
     if len(cols) == 0:
         return empty
-    path = _viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm)
-    chosen = np.full(width, -1)
-    for x, i in path:
-        chosen[x] = i
+    chosen = _chosen_runs(_viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm), width)
     has = chosen >= 0
     _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, _line_width(chosen, tops, bots),
-                        max(1, int(round(0.4 * px_per_mm))))
-    top = np.full(width, np.nan)
-    bot = np.full(width, np.nan)
-    top[has] = tops[chosen[has]] + y_lo
-    bot[has] = bots[chosen[has]] + y_lo
+                        px_per_mm)
+    top, bot = _run_rows(chosen, tops, bots, y_lo)
     line_w = _line_width(chosen, tops, bots)
     y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
     px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo)
     return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x,
                     (y_lo, y_hi, baseline, px_per_mm))
+
+
+def _chosen_runs(path, width: int) -> np.ndarray:
+    """The run index the ``path`` takes in each of ``width`` columns (-1: none)."""
+    chosen = np.full(width, -1)
+    for x, i in path:
+        chosen[x] = i
+    return chosen
+
+
+def _run_rows(chosen, tops, bots, y_lo: int) -> tuple[np.ndarray, np.ndarray]:
+    """Page rows of the top and bottom of each column's chosen run (NaN: none)."""
+    on = chosen >= 0
+    k = np.maximum(chosen, 0)
+    return np.where(on, tops[k] + y_lo, np.nan), np.where(on, bots[k] + y_lo, np.nan)
 
 
 def _line_width(chosen, tops, bots) -> float:
@@ -239,20 +248,21 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
 
 
 def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float,
-                        max_width: int) -> None:
+                        px_per_mm: float) -> None:
     """Put the path back on a narrow spike's tip where it dropped to the spike's foot.
 
     A narrow R wave's up- and down-strokes share a few columns; there a column holds the
     tip and, apart from it, a short run at the spike's foot (where the two strokes part,
     or the pen-core threshold split the line). Both touch the neighbouring columns' runs,
     so the path's gap cost cannot tell them apart, and its pull towards the baseline
-    takes the foot: the tip (often 1-2 mV) is lost. A notch of at most ``max_width``
+    takes the foot: the tip (often 1-2 mV) is lost. A notch of at most 0.4 mm of
     columns whose runs all stop more than a line width short of both flanks' extreme,
     while each of those columns holds a run reaching it, connected to its neighbours, is
     such a tip: the path takes those runs instead (``chosen`` is modified in place), if
     they lie further from the ``baseline`` (the pull it undoes is towards the baseline).
     A real ECG does not dip a line width and come back within a few columns (a few ms).
     """
+    max_width = max(1, int(round(0.4 * px_per_mm)))   # the notch: at most 0.4 mm
     width = len(chosen)
     col_first = np.searchsorted(cols, np.arange(width + 1))
     for sign, edge in ((-1, tops), (1, bots)):      # peaks: tops reach up; troughs: bottoms down
@@ -579,9 +589,9 @@ def _extremes(edge, has, long_run, sign: int) -> tuple[np.ndarray, np.ndarray]:
 def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray,
                            changes) -> RowTrace:
     """The row's path redrawn at its lead changes (page columns ``changes``), once the
-    layout has placed them (a new trace, or ``trace`` itself when there are none;
-    ``trace`` must not have been through :func:`separate_neighbours`, whose cuts the
-    redrawn polyline would lose).
+    layout has placed them (a new trace, or ``trace`` itself when there are none).
+    Give it a row's own path, not the one :func:`separate_neighbours` returned: the
+    redrawn polyline would lose that one's cuts (separate the redrawn rows again).
 
     - A lead change may fall within a QRS: the trace jumps there, but the path paid for
       the jump and took the separator tick, or specks, instead of the end of a deep S
@@ -641,14 +651,9 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free)
     if not path or path[0][0] != 0 or path[-1][0] != last:
         return
-    chosen = np.full(last + 1, -1)
-    for x, i in path:
-        chosen[x] = i
-    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, trace.line_width,
-                        max(1, int(round(0.4 * px_per_mm))))
-    on = chosen >= 0
-    top[a:b + 1] = np.where(on, tops[np.maximum(chosen, 0)] + y_lo, np.nan)
-    bot[a:b + 1] = np.where(on, bots[np.maximum(chosen, 0)] + y_lo, np.nan)
+    chosen = _chosen_runs(path, last + 1)
+    _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, trace.line_width, px_per_mm)
+    top[a:b + 1], bot[a:b + 1] = _run_rows(chosen, tops, bots, y_lo)
 
 
 def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[RowTrace]:
@@ -667,7 +672,7 @@ def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[
     Parameters
     ----------
     traces : list of RowTrace
-        One per row, modified in place (and returned).
+        One per row; left as they are (new traces are returned).
     baselines : list of float
         The rows' baselines (page y), in any order.
 
@@ -687,6 +692,9 @@ def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[
     >>> bool(lower.py.min() > 100), bool(upper.py.max() < 110)
     (True, True)
     """
+    # copies: the caller keeps each row's own path (see :func:`redraw_at_lead_changes`);
+    # only ``y`` is changed in place below, ``px`` and ``py`` are replaced
+    traces = [replace(t, y=t.y.copy()) for t in traces]
     order = np.argsort(baselines)
     for a, b in zip(order[:-1], order[1:]):
         up, lo = traces[a], traces[b]

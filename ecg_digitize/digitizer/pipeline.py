@@ -6,7 +6,6 @@ Stages (one module each): :mod:`.load` -> :mod:`.greyscale` -> :mod:`.threshold`
 """
 from __future__ import annotations
 
-import copy
 import functools
 
 from typing import Any
@@ -221,11 +220,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
-    # each row's own path, before neighbours are separated: it is redrawn at the lead
+    # each row's own path (before neighbours are separated) is redrawn at the lead
     # changes once the layout has placed them
     own_paths = traces
-    traces = extract.separate_neighbours([copy.deepcopy(t) for t in own_paths],
-                                         [r.baseline for r in rows])
+    traces = extract.separate_neighbours(own_paths, [r.baseline for r in rows])
 
     # ---- calibration pulses
     pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
