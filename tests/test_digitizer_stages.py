@@ -117,17 +117,23 @@ def test_trace_row_follows_a_known_curve():
     assert np.nanmax(np.abs(tr.y - (y + 0.5))) < 1.5
 
 
+def _pen_drawing(shape, *lines) -> np.ndarray:
+    """Darkness (0..1) of polylines (lists of (x, y) points) drawn like the renderer:
+    OpenCV, anti-aliased, a 2 px pen, sub-pixel coordinates."""
+    shift = 8
+    canvas = np.zeros(shape, np.uint8)
+    for line in lines:
+        pts = (np.asarray(line, float) * (1 << shift)).round().astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
+    return canvas / 255.0
+
+
 def test_path_keeps_a_narrow_spikes_tip_over_its_foot():
     # A 140 px spike whose strokes bend where they leave the baseline: in the tip's column
     # the two strokes part, leaving the tip's run and, below a white gap, a short run at
     # the foot. Both touch the neighbouring columns' runs; the path must take the tip.
-    shift = 8
-    pts = np.array([[5.0, 150.0], [43.0, 150.0], [48.0, 110.0], [50.0, 10.0], [52.0, 110.0],
-                    [57.0, 150.0], [95.0, 150.0]])
-    canvas = np.zeros((180, 100), np.uint8)
-    cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
-                  cv2.LINE_AA, shift)
-    dark = canvas / 255.0
+    dark = _pen_drawing((180, 100), [[5.0, 150.0], [43.0, 150.0], [48.0, 110.0], [50.0, 10.0],
+                                     [52.0, 110.0], [57.0, 150.0], [95.0, 150.0]])
     runs = extract.column_runs(dark[:, 50:51] > 0.5)
     assert len(runs[0]) == 2                     # the tip and the foot, apart
     row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
@@ -138,14 +144,10 @@ def test_path_keeps_a_narrow_spikes_tip_over_its_foot():
 def test_spike_apex_between_two_columns_is_read_there():
     # A spike whose apex lies on a column boundary reaches the same height in two columns:
     # the apex is read between them, and the strokes either side symmetrically.
-    shift = 8
     for tip_x in (50.0, 50.5):
-        pts = np.array([[5.0, 150.0], [tip_x - 7, 150.0], [tip_x - 2, 110.0], [tip_x, 10.0],
-                        [tip_x + 2, 110.0], [tip_x + 7, 150.0], [95.0, 150.0]])
-        canvas = np.zeros((180, 100), np.uint8)
-        cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
-                      cv2.LINE_AA, shift)
-        dark = canvas / 255.0
+        dark = _pen_drawing((180, 100), [[5.0, 150.0], [tip_x - 7, 150.0], [tip_x - 2, 110.0],
+                                         [tip_x, 10.0], [tip_x + 2, 110.0], [tip_x + 7, 150.0],
+                                         [95.0, 150.0]])
         row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
         left, apex, right = np.interp([tip_x - 0.5, tip_x, tip_x + 0.5], row.px, row.py)
         assert abs(apex - 10.0) < 1.5
@@ -156,13 +158,9 @@ def test_separator_tick_is_not_read_as_the_next_leads_start():
     # At a lead change the previous lead ends 10 px below the baseline, the next starts
     # 25 px above it, beyond the end of the 20 px tick: the tick's bottom end is no
     # trough of the next lead, whose first samples read its own level.
-    shift, base, xb = 8, 100.0, 60.3
-    canvas = np.zeros((160, 120), np.uint8)
-    for line in ([[5, base + 10], [xb - 0.4, base + 10]], [[xb, base - 25], [xb + 40, base - 25]],
-                 [[xb, base - 20], [xb, base + 20]]):
-        pts = (np.array(line) * (1 << shift)).round().astype(np.int32)
-        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
-    dark = canvas / 255.0
+    base, xb = 100.0, 60.3
+    dark = _pen_drawing((160, 120), [[5, base + 10], [xb - 0.4, base + 10]],
+                        [[xb, base - 25], [xb + 40, base - 25]], [[xb, base - 20], [xb, base + 20]])
     row = extract.trace_row(dark > 0.5, dark, 0, 159, base, 0, 119, px_per_mm=8.0)
     row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
     start = np.interp([xb + 1.0, xb + 1.5], row.px, row.py)
@@ -172,13 +170,9 @@ def test_separator_tick_is_not_read_as_the_next_leads_start():
 def test_path_follows_a_deep_s_wave_to_the_lead_change():
     # The previous lead ends on a deep S wave, 70 px below the baseline; the next starts
     # near the baseline: the path must jump at the lead change, not leave the S wave early.
-    shift, base, xb = 8, 100.0, 60.3
-    canvas = np.zeros((200, 120), np.uint8)
-    for line in ([[5, base], [xb - 6, base], [xb - 0.4, base + 70]], [[xb, base - 5], [xb + 40, base - 5]],
-                 [[xb, base - 20], [xb, base + 20]]):
-        pts = (np.array(line) * (1 << shift)).round().astype(np.int32)
-        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
-    dark = canvas / 255.0
+    base, xb = 100.0, 60.3
+    dark = _pen_drawing((200, 120), [[5, base], [xb - 6, base], [xb - 0.4, base + 70]],
+                        [[xb, base - 5], [xb + 40, base - 5]], [[xb, base - 20], [xb, base + 20]])
     row = extract.trace_row(dark > 0.5, dark, 0, 199, base, 0, 119, px_per_mm=8.0)
     row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
     assert row.py[row.px < xb].max() > base + 65
@@ -188,12 +182,8 @@ def test_path_follows_a_deep_s_wave_to_the_lead_change():
 def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
     # down-strokes share columns and merge into one run across each image row.
-    shift = 8
-    pts = np.array([[5.0, 100.0], [48.0, 100.0], [50.5, 20.0], [53.0, 100.0], [95.0, 100.0]])
-    canvas = np.zeros((130, 100), np.uint8)
-    cv2.polylines(canvas, [(pts * (1 << shift)).round().astype(np.int32)], False, 255, 2,
-                  cv2.LINE_AA, shift)
-    dark = canvas / 255.0
+    dark = _pen_drawing((130, 100), [[5.0, 100.0], [48.0, 100.0], [50.5, 20.0], [53.0, 100.0],
+                                     [95.0, 100.0]])
     row = extract.trace_row(dark > 0.5, dark, 0, 129, 100.0, 0, 99, px_per_mm=8.0)
     errors = []
     for y in range(30, 91):
