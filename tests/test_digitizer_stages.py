@@ -58,6 +58,26 @@ def test_deskew_recovers_known_angle(sim12, angle):
     assert deskew.estimate_skew(_views(image)[1]) == pytest.approx(angle, abs=0.05)
 
 
+@pytest.mark.parametrize("dpi,angle", [(100, 4.4), (150, 0.9), (100, -1.9)])
+def test_deskew_of_odd_sized_pages_is_not_pulled_to_zero(sim12, dpi, angle):
+    # 6x2 pages at these resolutions have an odd height or width; half-pixel centres
+    # once made 0 deg score a spike that beat the true angle
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="6x2", dpi=dpi, seed=2,
+                      distortions={"rotation": angle, "noise": 0.01})
+    assert (np.array(image.shape[:2]) % 2).any()
+    assert deskew.estimate_skew(_views(image)[1]) == pytest.approx(angle, abs=0.05)
+
+
+@pytest.mark.parametrize("layout,dpi", [("3x4+II", 200), ("12x1", 150), ("6x2", 100)])
+def test_deskew_of_a_straight_page_is_zero(sim12, layout, dpi):
+    # angles within a few hundredths of a degree project identically (no point moves
+    # half a pixel): the middle of that plateau is 0, its first angle was about -0.03
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout=layout, dpi=dpi, seed=2)
+    assert abs(deskew.estimate_skew(_views(image)[1])) < 0.01
+
+
 @pytest.mark.parametrize("dpi,style", [(100, {}), (200, {"grid_style": "dotted", "grid_color": "pink"}),
                                        (300, {"grid_color": "green"})])
 def test_grid_period_matches_dpi(sim12, dpi, style):
@@ -103,6 +123,23 @@ def test_rows_and_baselines(sim12, lay, n_rows):
     true_base = sorted({b["baseline_y"] for b in truth.geometry["boxes"]})
     # the isoelectric level is within a few mm of the 0 mV line the renderer used
     assert np.max(np.abs(np.array([r.baseline for r in rows]) - true_base)) < 4 * 200 / 25.4
+
+
+def test_bold_header_text_is_not_a_row(sim12):
+    # a machine's interpretation above the traces, in bold words that merge into ink as
+    # wide as 12 mm of trace, gives a profile peak like a row's; rows of trace span more
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="3x4", seed=5)
+    _, mask = threshold.adaptive_otsu(_views(image)[0])
+    first = layout.find_rows(mask, 200 / 25.4)[0].baseline
+    header = np.zeros(mask.shape, np.uint8)
+    for k, words in enumerate(["Nonspecific T wave abnormality", "Prolonged QT"]):
+        cv2.putText(header, words, (int(0.3 * mask.shape[1]), int(first) - 200 + 60 * k),
+                    cv2.FONT_HERSHEY_DUPLEX, 1.2, 1, 3)
+    header = cv2.dilate(header, np.ones((1, 7), np.uint8)).astype(bool)  # letters merged
+    rows = layout.find_rows(mask | header, 200 / 25.4)
+    assert [r.baseline for r in rows][0] == pytest.approx(first, abs=1)
+    assert len(rows) == 3
 
 
 def test_trace_row_follows_a_known_curve():

@@ -53,19 +53,28 @@ def _best_angle(dark: np.ndarray, step: int, angles: np.ndarray) -> float:
         keep = np.random.default_rng(0).choice(len(ys), 400_000, replace=False)
         ys, xs = ys[keep], xs[keep]
     wts = small[ys, xs].astype(np.float64)
-    ys = ys - small.shape[0] / 2.0
-    xs = xs - small.shape[1] / 2.0
+    # Whole-pixel centres and offsets: with half-pixel coordinates, rounding half to even
+    # would pile every other pair of rows into one bin at 0 deg exactly, a spike in the
+    # score that pulled skewed pages of odd height or width to 0.
+    ys = (ys - small.shape[0] // 2).astype(np.float64)
+    xs = (xs - small.shape[1] // 2).astype(np.float64)
     n = int(np.hypot(*small.shape)) + 4
+    half = n // 2
     scores = []
     for a in angles:
         t = np.tan(np.radians(a))
-        u = np.round(ys + t * xs + n / 2).astype(np.int64)  # rows of horizontal lines
-        v = np.round(xs - t * ys + n / 2).astype(np.int64)  # columns of vertical lines
+        u = np.round(ys + t * xs).astype(np.int64) + half  # rows of horizontal lines
+        v = np.round(xs - t * ys).astype(np.int64) + half  # columns of vertical lines
         hu = np.bincount(np.clip(u, 0, n - 1), wts, minlength=n)
         hv = np.bincount(np.clip(v, 0, n - 1), wts, minlength=n)
         scores.append(float(hu @ hu + hv @ hv))
     scores = np.asarray(scores)
-    i = int(np.argmax(scores))
+    tied = np.flatnonzero(scores == scores.max())
+    if len(tied) > 1:
+        # Angles too close to move any point by half a pixel project identically: the
+        # middle of such a plateau, not its first angle (a bias of half its width).
+        return float(np.mean(angles[tied]))
+    i = int(tied[0])
     if 0 < i < len(scores) - 1:  # parabolic refinement between angle samples
         a, b, c = scores[i - 1], scores[i], scores[i + 1]
         denom = a - 2 * b + c

@@ -84,7 +84,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
     prom = props["prominences"]
     peaks = peaks[prom >= 0.3 * np.median(prom)]
     cols = np.nonzero(traces.any(axis=0))[0]
-    rows = []
+    rows, coverage = [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
         lo = max(0, int(p - 0.5 * px_per_mm))
@@ -101,10 +101,26 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
         if len(xs) < 5 * px_per_mm:
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
+        coverage.append(len(xs))
+    rows = rows[_header_rows(coverage):]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
     del cols
     return rows
+
+
+def _header_rows(coverage: list[int]) -> int:
+    """How many of the top rows are header text, not trace.
+
+    Bold words of a page's header (measurements, interpretation) can merge into ink as
+    wide as 12 mm of trace and, densely inked, give a profile peak like a row's. But
+    every row of trace spans much of the page: rows above all the others that cover
+    less than a third of the median row's columns are text.
+    """
+    if len(coverage) < 3:
+        return 0
+    short = np.asarray(coverage) < np.median(coverage) / 3
+    return int(np.argmin(short)) if not short.all() else 0
 
 
 def row_breaks(traces: list, x_start: float, span: float, fractions, px_per_mm: float) -> np.ndarray:
