@@ -103,3 +103,31 @@ def test_pdf_page_out_of_range(tmp_path, sim12):
         digitize(pdf, page=3)
     rec = digitize(pdf)  # page 0 renders at 200 dpi and digitizes
     assert rec.layout == "3x4"
+
+
+def test_reading_with_most_leads_unfollowed_is_refused(tmp_path, sim12, monkeypatch):
+    # rows found in the wrong places leave most panels without the trace: refused, not
+    # returned as a reading with warnings
+    from ecg_digitize.digitizer import quality
+    from ecg_digitize.errors import LayoutError
+    from ecg_digitize.synth import render
+
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="3x4", seed=1)
+    p = tmp_path / "page.png"
+    Image.fromarray(image).save(p)
+    assert digitize(p).layout == "3x4"
+    followed = {"I", "II", "III"}  # 9 of 12 leads below the confidence limit: over 2/3
+    real_assess = quality.assess
+    monkeypatch.setattr(quality, "assess", _assess_with(real_assess, followed))
+    with pytest.raises(LayoutError, match="9 of 12 leads .* could not be followed") as exc:
+        digitize(p)
+    assert str(p) in str(exc.value)
+    monkeypatch.setattr(quality, "assess", _assess_with(real_assess, followed | {"aVR"}))
+    assert digitize(p).layout == "3x4"  # 8 of 12: a weak reading, returned with warnings
+
+
+def _assess_with(assess, followed):
+    def patched(record, coverages):
+        return assess(record, {k: (v if k in followed else 0.1) for k, v in coverages.items()})
+    return patched

@@ -39,6 +39,8 @@ AUTO_SKIP_UNET_QUALITY = 0.85
 # ungated trial, not committed, lost on fold-9 100 dpi renders and on low-resolution photos).
 DENOISE_MIN_PX_PER_MM = 5.5
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
+# a classical reading with more than this share of its leads of low confidence is refused
+MAX_UNFOLLOWED_SHARE = 2 / 3
 
 
 def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: float | None = None,
@@ -375,7 +377,23 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     if lead_order_note:
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
+    if method == "classical":
+        _refuse_unfollowed(record)
     return record
+
+
+def _refuse_unfollowed(record: Record) -> None:
+    """Raise when most leads of a multi-lead reading could not be followed.
+
+    Rows found in the wrong places (grid remnants, text, pieces of one wandering strip)
+    give a layout whose panels hold little of the trace: a refusal says so, where a
+    Record would look like a reading.
+    """
+    leads = record.quality["leads"]
+    low = [n for n, c in leads.items() if c < quality.LOW_CONFIDENCE]
+    if len(leads) > 1 and len(low) > MAX_UNFOLLOWED_SHARE * len(leads):
+        raise LayoutError(f"{len(low)} of {len(leads)} leads of the {record.layout} layout read could "
+                          "not be followed: the rows found are probably not the page's traces")
 
 
 def _denoised_if_fine(rgb: np.ndarray, grid_dark: np.ndarray) -> np.ndarray:

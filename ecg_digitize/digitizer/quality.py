@@ -14,6 +14,8 @@ import numpy as np
 
 from ..metrics import self_consistency
 
+LOW_CONFIDENCE = 0.6  # a lead below this is named in the record's warnings
+
 
 def lead_confidence(values: np.ndarray, coverage: float) -> float:
     """0..1 confidence of one lead from its coverage and amplitude plausibility.
@@ -53,7 +55,7 @@ def assess(record, coverages: dict[str, float]) -> dict:
     quality = {"overall": round(overall, 3), "leads": leads,
                "self_consistency_db": {k: (round(v, 2) if np.isfinite(v) else None)
                                        for k, v in consistency.items()}}
-    low = [n for n, c in leads.items() if c < 0.6]
+    low = [n for n, c in leads.items() if c < LOW_CONFIDENCE]
     if low:
         record.warnings.append(f"low confidence for lead(s) {', '.join(low)}")
     if np.isfinite(consistency.get("mean", np.nan)) and consistency["mean"] < 6.0:
