@@ -125,17 +125,21 @@ def test_rows_and_baselines(sim12, lay, n_rows):
     assert np.max(np.abs(np.array([r.baseline for r in rows]) - true_base)) < 4 * 200 / 25.4
 
 
-def test_bold_header_text_is_not_a_row(sim12):
+@pytest.mark.parametrize("columns", [(0.3,), (0.05, 0.4, 0.75)])
+def test_bold_header_text_is_not_a_row(sim12, columns):
     # a machine's interpretation above the traces, in bold words that merge into ink as
-    # wide as 12 mm of trace, gives a profile peak like a row's; rows of trace span more
+    # wide as 12 mm of trace, gives a profile peak like a row's. One block of it covers
+    # less of the page than a row of trace; three blocks cover as much, but their ink
+    # is flat, filled blobs
     sig, fs, leads = sim12
     image, _ = render(sig, fs, leads, layout="3x4", seed=5)
     _, mask = threshold.adaptive_otsu(_views(image)[0])
     first = layout.find_rows(mask, 200 / 25.4)[0].baseline
     header = np.zeros(mask.shape, np.uint8)
-    for k, words in enumerate(["Nonspecific T wave abnormality", "Prolonged QT"]):
-        cv2.putText(header, words, (int(0.3 * mask.shape[1]), int(first) - 200 + 60 * k),
-                    cv2.FONT_HERSHEY_DUPLEX, 1.2, 1, 3)
+    for x in columns:
+        for k, words in enumerate(["Nonspecific T wave abnormality", "Prolonged QT"]):
+            cv2.putText(header, words, (int(x * mask.shape[1]), int(first) - 200 + 50 * k),
+                        cv2.FONT_HERSHEY_DUPLEX, 0.9, 1, 3)
     header = cv2.dilate(header, np.ones((1, 7), np.uint8)).astype(bool)  # letters merged
     rows = layout.find_rows(mask | header, 200 / 25.4)
     assert [r.baseline for r in rows][0] == pytest.approx(first, abs=1)

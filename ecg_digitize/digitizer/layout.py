@@ -54,13 +54,27 @@ def long_components(mask: np.ndarray, px_per_mm: float, *, min_mm: float = 12.0)
     >>> int(long_components(m, px_per_mm=4.0).sum())
     285
     """
+    labels, keep, _ = _long_labels(mask, px_per_mm, min_mm)
+    return keep[labels] & mask
+
+
+def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
+    """Connected ink components (bridged across removed grid lines): their labels,
+    which are at least ``min_mm`` wide, and which of those are flat, filled blobs.
+
+    Bold words merge into such blobs: under 4 mm tall, with ink over more than a third
+    of their bounding box. Ink of a trace that wide is either tall (it holds waves) or a
+    thin line across a flat box.
+    """
     m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
     # Bridge the 1-2 px gaps where grid lines were removed from the trace.
     closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    keep = stats[:, cv2.CC_STAT_WIDTH] >= min_mm * px_per_mm
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    keep = w >= min_mm * px_per_mm
     keep[0] = False
-    return keep[labels] & mask
+    blob = keep & (h < 4 * px_per_mm) & (stats[:, cv2.CC_STAT_AREA] > w * h / 3)
+    return labels, keep, blob
 
 
 def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) -> list[Row]:
@@ -71,7 +85,9 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
     NotAnEcgError
         When no long trace is found.
     """
-    traces = long_components(mask, px_per_mm)
+    labels, keep, blob = _long_labels(mask, px_per_mm)
+    traces = keep[labels] & mask
+    words = blob[labels] & mask
     if traces.sum() == 0:
         raise NotAnEcgError("no ECG trace found (no long dark curves on the page)")
     profile = gaussian_filter1d(traces.sum(axis=1).astype(np.float64), max(1.0, 0.4 * px_per_mm))
@@ -84,7 +100,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
     prom = props["prominences"]
     peaks = peaks[prom >= 0.3 * np.median(prom)]
     cols = np.nonzero(traces.any(axis=0))[0]
-    rows, coverage = [], []
+    rows, wordy = [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
         lo = max(0, int(p - 0.5 * px_per_mm))
@@ -101,26 +117,25 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) 
         if len(xs) < 5 * px_per_mm:
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
-        coverage.append(len(xs))
-    rows = rows[_header_rows(coverage):]
+        wordy.append(bool(np.all(words[max(0, int(base - reach)):int(base + reach) + 1][near])))
+    rows = rows[_header_rows(wordy):]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
     del cols
     return rows
 
 
-def _header_rows(coverage: list[int]) -> int:
+def _header_rows(wordy: list[bool]) -> int:
     """How many of the top rows are header text, not trace.
 
     Bold words of a page's header (measurements, interpretation) can merge into ink as
-    wide as 12 mm of trace and, densely inked, give a profile peak like a row's. But
-    every row of trace spans much of the page: rows above all the others that cover
-    less than a third of the median row's columns are text.
+    wide as 12 mm of trace and, densely inked, give a profile peak like a row's. A row
+    of trace holds more than flat, filled blobs: rows above all the others whose ink is
+    all such blobs (``wordy``, see :func:`_long_labels`) are text.
     """
-    if len(coverage) < 3:
+    if len(wordy) < 3 or all(wordy):
         return 0
-    short = np.asarray(coverage) < np.median(coverage) / 3
-    return int(np.argmin(short)) if not short.all() else 0
+    return int(np.argmin(wordy))
 
 
 def row_breaks(traces: list, x_start: float, span: float, fractions, px_per_mm: float) -> np.ndarray:
