@@ -108,19 +108,21 @@ def _mitbih_detected(model: str, records, tol_s: float = 0.15) -> dict:
 def evaluate_ptbxl_mi(model: str = "ptbxl-mi", cache: Path | None = None,
                       out_dir: Path | None = None) -> dict:
     """Record-level AUC / sensitivity / specificity on fold 10 and folds 9+10."""
-    from .datasets.ptbxl import load_ptbxl_beats
+    from .datasets.ptbxl import load_ptbxl_beats, load_ptbxl_measurements
     from ._models import load_model
-    from .mi import record_probabilities
+    from .mi import fused_logit, transfer_logits
 
     net = load_model(model)
     info = net.ecg_info
     d = load_ptbxl_beats(cache=cache / "ptbxl_beats.npz" if cache else None)
-    x = d["beats"][:, 1, :, None] if info.get("n_leads", 1) == 1 else d["beats"][..., None]
-    probs = net.predict(x, batch_size=1024, verbose=0)[:, 0]
-    rec = record_probabilities(probs, d["beat_record"], d["fold"].size,
-                               info.get("aggregation", "mean"))
+    logit = transfer_logits(net, d["beats"], d["beat_record"], d["fold"].size)
+    if "measurements" in info:
+        measured = load_ptbxl_measurements(cache=cache / "ptbxl_measurements.npy" if cache else None)
+        logit = fused_logit(logit, measured, info["measurements"])
+    rec = 1 / (1 + np.exp(-logit))
     thr = float(info.get("threshold", 0.5))
-    res = {"variant": info.get("variant"), "n_records_without_beats": int(np.isnan(rec).sum())}
+    res = {"variant": info.get("variant"), "measurements": "measurements" in info,
+           "n_records_without_beats": int(np.isnan(rec).sum())}
     for key, folds in (("fold10", (10,)), ("folds9_10", (9, 10)), ("train_folds1_8", range(1, 9))):
         m = np.isin(d["fold"], list(folds)) & np.isfinite(rec)
         res[key] = binary_report(d["mi"][m], rec[m], thr)

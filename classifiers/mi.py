@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._input import record_matrix, select_lead
+from ._mi_measurements import measurements, median_beat
 from ._preprocess import BEAT_FS, BEAT_LEN, BEAT_PRE, bandpass, beat_windows, find_r_peaks, \
     prepare_beats, resample
+
+# The measurements' logit and the beat network's count equally in a model that has both
+# (fixed, not tuned: fold 9, the validation fold, only chose the regression's strength).
+MEASURES_WEIGHT = 0.5
 
 
 @dataclass
@@ -32,7 +37,9 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
 
     Beats are cut around R peaks and scored by the frozen convolutional trunk of the
     MIT-BIH beat network with a head trained on PTB-XL; the record's probability combines
-    its beats as the model says (``mean_logit`` for the shipped linear head).
+    its beats as the model says (``mean_logit`` for the shipped linear head). A model with
+    a ``measurements`` block (the shipped one) also reads the classical signs of MI on
+    each lead's median beat (Q, R, S, ST, T in mV) and averages both log-odds.
 
     Parameters
     ----------
@@ -56,7 +63,7 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
     Notes
     -----
     Trained on 353 records (49 with MI) of a 500-record PTB-XL subset: a small data
-    set (fold-10 AUC 0.84, see the model card), not a diagnosis. A 12-lead model uses, for leads that
+    set (fold-10 AUC 0.81, see the model card), not a diagnosis. A 12-lead model uses, for leads that
     were not plotted at a beat (a 3x4 page plots each lead for 2.5 s), the median of that
     lead's plotted beats.
 
@@ -80,13 +87,46 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
         beats, _, _ = prepare_beats(x, fs)
         inputs, used = beats[:, :, None], [lead]
     else:
-        inputs, used, warnings = _twelve_lead_beats(signal, fs, leads, info["leads"])
+        inputs, used, warnings, measured = _twelve_lead_beats(signal, fs, leads, info["leads"])
     if len(inputs) == 0:
         return MIResult(float("nan"), "unknown", thr, 0, used, warnings + ["no beats found"])
     beat_probs = net.predict(inputs, batch_size=512, verbose=0)[:, 0]
     how = info.get("aggregation", "mean")
     prob = float(record_probabilities(beat_probs, np.zeros(len(beat_probs), int), 1, how)[0])
+    if "measurements" in info and int(info.get("n_leads", 1)) > 1:
+        p = min(max(prob, 1e-7), 1 - 1e-7)
+        fused = fused_logit(np.array([np.log(p / (1 - p))]), measured[None, :], info["measurements"])
+        prob = float(_sigmoid(fused)[0])
     return MIResult(prob, "MI" if prob >= thr else "not MI", thr, len(inputs), used, warnings)
+
+
+def transfer_logits(net, beats: np.ndarray, beat_record: np.ndarray, n_records: int) -> np.ndarray:
+    """Each record's log-odds of MI from the beat network ``net`` alone (NaN without beats):
+    ``beats`` ``(n_beats, 12, 187)`` as :func:`classifiers.datasets.ptbxl.load_ptbxl_beats`
+    gives them."""
+    info = net.ecg_info
+    x = beats[:, 1, :, None] if int(info.get("n_leads", 1)) == 1 else beats[..., None]
+    probs = net.predict(x, batch_size=1024, verbose=0)[:, 0]
+    rec = np.clip(record_probabilities(probs, beat_record, n_records, info.get("aggregation", "mean")),
+                  1e-7, 1 - 1e-7)
+    return np.log(rec / (1 - rec))
+
+
+def fused_logit(transfer: np.ndarray, measured: np.ndarray, block: dict) -> np.ndarray:
+    """Log-odds of MI from the beat network's record logits (``transfer``) and the
+    records' MI measurements (``measured``, rows of 72; NaN where a lead is missing,
+    which counts as the training mean), as the model's ``measurements`` block says."""
+    z = np.nan_to_num((np.asarray(measured, float) - block["mean"]) / np.asarray(block["scale"]))
+    own = z @ np.asarray(block["coef"]) + block["intercept"]
+    w = block["weight"]
+    fused = w * (own - block["measures_mean"]) / block["measures_std"] + \
+        (1 - w) * (np.asarray(transfer, float) - block["transfer_mean"]) / block["transfer_std"]
+    a, b = block["platt"]
+    return a * fused + b
+
+
+def _sigmoid(v):
+    return 1 / (1 + np.exp(-np.asarray(v, float)))
 
 
 def per_record_mean(values: np.ndarray, beat_record: np.ndarray, n_records: int) -> np.ndarray:
@@ -113,8 +153,10 @@ def record_probabilities(beat_probs: np.ndarray, beat_record: np.ndarray, n_reco
     return 1 / (1 + np.exp(-out)) if how == "mean_logit" else out
 
 
-def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list[str], list[str]]:
-    """``(n_beats, 12, 187, 1)`` beats at lead II's R peaks; unplotted lead-beats filled."""
+def _twelve_lead_beats(signal, fs, leads, model_leads):
+    """``(n_beats, 12, 187, 1)`` beats at lead II's R peaks (unplotted lead-beats filled),
+    the leads, warnings, and the 72 MI measurements of the median beat (NaN for a lead
+    not plotted in full at any beat)."""
     x, fs, names = record_matrix(signal, fs, leads)
     upper = [n.upper() for n in names]
     warnings = []
@@ -126,6 +168,11 @@ def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list
         x[:, upper.index("II")] if "II" in upper else x[:, 0], fs)
     peaks = find_r_peaks(bandpass(ii, fs), fs) + offset
     r125 = np.round(peaks * BEAT_FS / fs).astype(int)
+    by_model = np.full((x.shape[0], len(model_leads)), np.nan)
+    for j, lead in enumerate(model_leads):
+        if lead.upper() in upper:
+            by_model[:, j] = x[:, upper.index(lead.upper())]
+    measured = measurements(median_beat(bandpass(by_model, fs), fs, peaks), fs).ravel()
     out = np.zeros((peaks.size, len(model_leads), BEAT_LEN), dtype=np.float32)
     filled: list[str] = []
     for j, lead in enumerate(model_leads):
@@ -152,4 +199,4 @@ def _twelve_lead_beats(signal, fs, leads, model_leads) -> tuple[np.ndarray, list
     if filled:
         warnings.append(f"leads {' '.join(filled)} not plotted at every beat: their median "
                         "plotted beat stands in")
-    return out[..., None], list(model_leads), warnings
+    return out[..., None], list(model_leads), warnings, measured

@@ -7,6 +7,7 @@ Examples
     python -m classifiers.train mitbih --split inter --out pretrained/mitbih-aami5.keras
     python -m classifiers.train mitbih --split random --out runs/mitbih-random.keras
     python -m classifiers.train ptbxl-mi --out pretrained/ptbxl-mi.keras
+    python -m classifiers.train ptbxl-mi-measures --model pretrained/ptbxl-mi.keras
     python -m classifiers.train cinc2017 --out pretrained/cinc2017-af.keras
 
 Each run writes ``<out>.keras`` and a JSON sidecar ``<out>.json`` (classes, split,
@@ -195,6 +196,60 @@ def train_ptbxl_mi(args) -> None:
     _save(res["model"], Path(args.out), info)
 
 
+def train_ptbxl_mi_measures(args) -> None:
+    """Add the classical MI measurements to a trained ``ptbxl-mi`` model (its JSON sidecar).
+
+    A logistic regression on the 72 measurements of each record's median beat (folds
+    1-8, balanced class weights) is averaged with the model's own record logit, both
+    standardised on folds 1-8, and the average is calibrated on folds 1-8 (Platt). Only
+    the regression's strength is chosen, on fold 9; fold 10 stays untouched.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from ._models import load_model
+    from .datasets.ptbxl import load_ptbxl_beats, load_ptbxl_measurements
+    from .mi import MEASURES_WEIGHT, fused_logit, transfer_logits
+
+    cache = Path(args.cache) if args.cache else None
+    net = load_model(args.model)
+    d = load_ptbxl_beats(args.data, cache / "ptbxl_beats.npz" if cache else None)
+    feats = load_ptbxl_measurements(args.data, cache / "ptbxl_measurements.npy" if cache else None)
+    logit = transfer_logits(net, d["beats"], d["beat_record"], d["fold"].size)
+    fold, mi = d["fold"], d["mi"]
+    tr, va = (fold <= 8) & np.isfinite(logit), (fold == 9) & np.isfinite(logit)
+    mean, scale = np.nanmean(feats[tr], axis=0), np.nanstd(feats[tr], axis=0) + 1e-6
+    z = np.nan_to_num((feats - mean) / scale)
+    best = None
+    for c in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0):
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(z[tr], mi[tr])
+        block = {"C": c, "mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
+                 "intercept": float(lr.intercept_[0]), "weight": MEASURES_WEIGHT}
+        own = z @ lr.coef_[0] + lr.intercept_[0]
+        block.update(measures_mean=float(own[tr].mean()), measures_std=float(own[tr].std()),
+                     transfer_mean=float(logit[tr].mean()), transfer_std=float(logit[tr].std()),
+                     platt=[1.0, 0.0])
+        auc = roc_auc_score(mi[va], fused_logit(logit[va], feats[va], block))
+        print(f"C {c}: fold-9 AUC of the measurements {roc_auc_score(mi[va], own[va]):.3f}, "
+              f"fused with the transfer logit {auc:.3f}")
+        if best is None or auc > best[0]:
+            best = (auc, block, roc_auc_score(mi[va], own[va]))
+    auc, block, own_auc = best
+    fused = fused_logit(logit[tr], feats[tr], block)
+    platt = LogisticRegression(C=1e6, class_weight="balanced").fit(fused[:, None], mi[tr])
+    block["platt"] = [float(platt.coef_[0, 0]), float(platt.intercept_[0])]
+    block["validation_auc_fold9"] = {"transfer": round(float(roc_auc_score(mi[va], logit[va])), 4),
+                                     "measurements": round(float(own_auc), 4),
+                                     "fused": round(float(auc), 4)}
+    block["command"] = "python -m classifiers.train " + " ".join(sys.argv[1:])
+    side = Path(args.model).with_suffix(".json") if args.model.endswith(".keras") else \
+        Path("pretrained") / f"{args.model}.json"
+    info = json.loads(side.read_text())
+    info["measurements"] = block
+    side.write_text(json.dumps(info, indent=2))
+    print(f"C {block['C']} chosen (fold-9 AUC {auc:.3f}); wrote the measurements into {side}")
+
+
 # ---------------------------------------------------------------------- CinC 2017
 def _crop_batch(signals, rng):
     """Random 30 s crops (zero-padded at the end when shorter) with light augmentation."""
@@ -316,6 +371,10 @@ def main(argv=None) -> None:
     sp.add_argument("--dropout", type=float, default=0.0)
     sp.set_defaults(patience=20)  # one step per 32 records: the validation loss is noisy
     sp.add_argument("--variant", choices=["lead2", "12lead", "both"], default="both")
+    sp = sub.add_parser("ptbxl-mi-measures", help="add the classical MI measurements to ptbxl-mi")
+    sp.add_argument("--model", default="pretrained/ptbxl-mi.keras")
+    sp.add_argument("--data", default=None, help="PTB-XL folder (default: ECG_DATA_DIR/ptbxl)")
+    sp.add_argument("--cache", default="runs/cache", help="folder for preprocessed arrays")
     sp = sub.add_parser("cinc2017", help="cinc2017-af rhythm classifier")
     common(sp, "pretrained/cinc2017-af.keras", 40, 32, 2e-3)
     sp.add_argument("--width", type=int, default=16)
@@ -323,7 +382,7 @@ def main(argv=None) -> None:
     sp.add_argument("--init", default=None, help="a .keras model to continue training from")
     sp.add_argument("--weight-power", type=float, default=0.5)
     args = p.parse_args(argv)
-    {"mitbih": train_mitbih, "ptbxl-mi": train_ptbxl_mi,
+    {"mitbih": train_mitbih, "ptbxl-mi": train_ptbxl_mi, "ptbxl-mi-measures": train_ptbxl_mi_measures,
      "cinc2017": train_cinc2017}[args.task](args)
 
 

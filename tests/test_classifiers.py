@@ -293,6 +293,46 @@ def _page_record():
     return Record(sig, fs=fs, leads=list(STANDARD_LEADS), layout="3x4+II")
 
 
+def test_mi_measurements_read_q_st_and_t_in_millivolts():
+    from classifiers._mi_measurements import MEASURES, measurements, median_beat
+
+    fs, n = 500.0, 5000
+    t = np.arange(n) / fs
+    peaks = np.arange(400, n - 400, 400)
+    x = np.zeros((n, 3))
+    for p in peaks:
+        d = t - p / fs
+        qrs = np.exp(-(d / 0.012) ** 2) - 0.3 * np.exp(-((d + 0.03) / 0.008) ** 2)
+        x[:, 0] += qrs                                              # R 1 mV, Q -0.3 mV
+        x[:, 1] += qrs + 0.2 * ((d > 0.06) & (d < 0.3))             # ST raised 0.2 mV
+        x[:, 2] += qrs - 0.4 * np.exp(-((d - 0.28) / 0.05) ** 2)    # T inverted 0.4 mV
+    x[: n // 2, 2] = np.nan                                         # plotted half the time
+    m = dict(zip(MEASURES, measurements(median_beat(x, fs, peaks), fs)))
+    assert m["R"] == pytest.approx([1.0, 1.0, 1.0], abs=0.05)
+    assert m["Q"] == pytest.approx([-0.3, -0.3, -0.3], abs=0.05)
+    assert m["ST"] == pytest.approx([0.0, 0.2, 0.0], abs=0.03)
+    assert m["T"][2] == pytest.approx(-0.4, abs=0.03) and abs(m["T"][0]) < 0.03
+    x[:, 1] = np.nan                                                # never plotted
+    assert np.isnan(measurements(median_beat(x, fs, peaks), fs)[:, 1]).all()
+
+
+@_shipped("ptbxl-mi")
+def test_detect_mi_with_a_lead_missing_counts_its_measurements_as_average():
+    import classifiers
+    from classifiers._models import load_model
+    from classifiers.mi import fused_logit
+
+    rec = _page_record()
+    full = classifiers.detect_mi(rec)
+    rec.signal[:, rec.leads.index("V2")] = np.nan
+    missing = classifiers.detect_mi(rec)
+    assert np.isfinite(missing.probability) and missing.probability != full.probability
+    block = load_model("ptbxl-mi").ecg_info["measurements"]
+    # the training mean of every measurement and of the network's logit: the average record
+    average = fused_logit(np.array([block["transfer_mean"]]), np.array([block["mean"]]), block)
+    assert average[0] == pytest.approx(block["platt"][1])
+
+
 @_shipped("mitbih-aami5")
 @_shipped("cinc2017-af")
 @_shipped("ptbxl-mi")

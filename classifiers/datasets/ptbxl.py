@@ -98,3 +98,23 @@ def load_ptbxl_beats(path: str | Path | None = None, cache: str | Path | None = 
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **out)
     return out
+
+
+def load_ptbxl_measurements(path: str | Path | None = None, cache: str | Path | None = None) -> np.ndarray:
+    """``(n_records, 72)`` MI measurements of every record's median beat (see
+    :mod:`classifiers._mi_measurements`), in the order of :func:`ptbxl_table`, beats at
+    lead II's R peaks as for :func:`load_ptbxl_beats`."""
+    from .._mi_measurements import measurements, median_beat
+
+    if cache is not None and Path(cache).exists():
+        return np.load(cache)
+    rows = []
+    for _, row in ptbxl_table(path).iterrows():
+        sig, fs = read_ptbxl_record(row.filename_hr, path)
+        filt = bandpass(sig, fs)
+        rows.append(measurements(median_beat(filt, fs, find_r_peaks(filt[:, 1], fs)), fs).ravel())
+    out = np.array(rows)
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, out)
+    return out
