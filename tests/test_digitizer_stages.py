@@ -146,6 +146,26 @@ def test_bold_header_text_is_not_a_row(sim12, columns):
     assert len(rows) == 3
 
 
+def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():
+    # a thin line drawn in few grey levels: every third pixel dark, the ones between
+    # half dark. A threshold between the two levels leaves dots no row is made of; the
+    # faint pixels beside them join them again (a palette image, ecg-image-kit ecg00007)
+    from ecg_digitize.errors import NotAnEcgError
+
+    ppm = 6.5
+    dark = np.zeros((400, 1400), np.float32)
+    x = np.arange(20, 1380)
+    for base in (100, 300):
+        y = np.round(base + 6 * np.sin(x / 12.0)).astype(int)     # connected: under 1 px per column
+        dark[y, x] = np.where(x % 3 == 0, 1.0, 0.45)
+    strong = dark > 0.64
+    with pytest.raises(NotAnEcgError):
+        layout.find_rows(strong, ppm)
+    joined = threshold.reconnect_faint(dark, strong, 0.64)
+    assert [round(r.baseline) for r in layout.find_rows(joined, ppm)] == pytest.approx([100, 300], abs=2)
+    assert not (joined & (dark == 0)).any()
+
+
 def test_trace_row_follows_a_known_curve():
     mask = np.zeros((200, 600), bool)
     x = np.arange(600)

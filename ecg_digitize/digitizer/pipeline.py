@@ -26,7 +26,8 @@ MM_PER_INCH = 25.4
 METHODS = ("classical", "unet", "auto")
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
 # method="auto" replaces a classical refusal by the U-Net's reading only from this overall
-# quality on (the U-Net route's readings of fold-9 renders all score 0.52 or more).
+# quality on (the U-Net route's readings of fold-9 renders all score 0.52 or more); a
+# trace rescued by joining its faint pixels must read as well.
 AUTO_MIN_QUALITY_OVER_REFUSAL = 0.4
 # method="auto" keeps a classical reading of more than one lead from this overall quality
 # on without running the U-Net: chosen on fold-9 renders, the highest threshold at which
@@ -218,7 +219,7 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     core_evidence: dict[str, Any] = {}
     if method != "unet":  # the grid and the pen's width above read the whole line
         thr, mask = threshold.pen_core(trace_dark, thr, mask, evidence=core_evidence)
-    rows = lay.find_rows(mask, px_per_mm)
+    mask, rows, refusal = _rows_or_rescue(mask, trace_dark, thr, px_per_mm, method, warnings)
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
@@ -379,7 +380,30 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     if method == "classical":
         _refuse_unfollowed(record)
+    if refusal is not None and record.quality["overall"] < AUTO_MIN_QUALITY_OVER_REFUSAL:
+        # a clear refusal is worth more than a weak reading of a rescued trace
+        raise NotAnEcgError(f"{refusal.reason}; with its fainter pixels joined it read only "
+                            f"{record.quality['overall']:.2f} overall quality")
     return record
+
+
+def _rows_or_rescue(mask, trace_dark, thr: float, px_per_mm: float, method: str, warnings: list):
+    """The rows of trace: ``(mask, rows, refusal)``.
+
+    Where none are found, a thin line drawn in few grey levels may have broken into dots
+    at the threshold: its fainter pixels are joined (:func:`threshold.reconnect_faint`)
+    and the rows looked for again. ``refusal`` is then the first search's error, which
+    stands if the rescued reading turns out weak (see ``_digitize_page``).
+    """
+    try:
+        return mask, lay.find_rows(mask, px_per_mm), None
+    except NotAnEcgError as exc:
+        if method == "unet":
+            raise
+        joined = threshold.reconnect_faint(trace_dark, mask, thr)
+        rows = lay.find_rows(joined, px_per_mm)
+        warnings.append("the trace broke into dots at the threshold: its fainter pixels were joined")
+        return joined, rows, exc
 
 
 def _refuse_unfollowed(record: Record) -> None:

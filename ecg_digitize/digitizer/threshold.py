@@ -177,6 +177,31 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     return float(t), mask
 
 
+def reconnect_faint(dark: np.ndarray, mask: np.ndarray, t: float, *, reach_px: int = 3) -> np.ndarray:
+    """``mask`` (ink darker than ``t``) grown into the fainter ink (over ``t / 2``) within
+    ``reach_px`` of it, without long straight lines (see :func:`grid_line_mask`).
+
+    A thin line drawn with few grey levels (a palette image) lies, where it slopes, in
+    pairs of half-dark pixels: a threshold between the grey levels breaks it into dots
+    that no component of trace length joins. Its faint pixels lie beside its dark ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import reconnect_faint
+    >>> dark = np.zeros((5, 12)); dark[2, ::2] = 1.0; dark[2, 1::2] = 0.6   # dots, half-dark between
+    >>> int(reconnect_faint(dark, dark > 0.7, 0.7).sum())
+    12
+    """
+    weak = dark > t / 2
+    grown = mask.copy()
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(reach_px):
+        grown |= cv2.dilate(grown.view(np.uint8), kernel).view(bool) & weak
+    h_len, v_len = _line_lengths(dark.shape)
+    return grown & ~grid_line_mask(grown, h_len=h_len, v_len=v_len)
+
+
 def _otsu_above(values: np.ndarray, t: float) -> float:
     """Otsu's threshold of the darkness ``values`` above ``t`` (the next, darker split)."""
     return otsu((values - t) / max(1e-6, 1 - t)) * (1 - t) + t
