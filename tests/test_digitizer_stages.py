@@ -164,6 +164,12 @@ def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():
     joined = threshold.reconnect_faint(dark, strong, 0.64)
     assert [round(r.baseline) for r in layout.find_rows(joined, ppm)] == pytest.approx([100, 300], abs=2)
     assert not (joined & (dark == 0)).any()
+    # one row drawn whole, the other in dots: a row is found, but a quarter of the ink
+    # lies in short pieces, which a share limit catches (the pipeline's is 0.15)
+    strong[y - 200, x] = True
+    assert len(layout.find_rows(strong, ppm)) == 1
+    with pytest.raises(NotAnEcgError, match="short pieces"):
+        layout.find_rows(strong, ppm, min_long_share=0.9)
 
 
 def test_trace_row_follows_a_known_curve():

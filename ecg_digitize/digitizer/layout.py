@@ -77,19 +77,25 @@ def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
     return labels, keep, blob
 
 
-def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0) -> list[Row]:
+def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
+              min_long_share: float = 0.0) -> list[Row]:
     """Rows of trace, top to bottom.
 
     Raises
     ------
     NotAnEcgError
-        When no long trace is found.
+        When no long trace is found, or when the long components hold less than
+        ``min_long_share`` of the ink (a trace broken into pieces).
     """
     labels, keep, blob = _long_labels(mask, px_per_mm)
     traces = keep[labels] & mask
     words = blob[labels] & mask
-    if traces.sum() == 0:
+    n_long = int(traces.sum())
+    if n_long == 0:
         raise NotAnEcgError("no ECG trace found (no long dark curves on the page)")
+    if n_long < min_long_share * mask.sum():
+        raise NotAnEcgError(f"the ink is in short pieces: only {n_long / mask.sum():.0%} of it "
+                            "lies in curves as long as 12 mm")
     profile = gaussian_filter1d(traces.sum(axis=1).astype(np.float64), max(1.0, 0.4 * px_per_mm))
     peaks, props = find_peaks(profile, distance=max(2, int(min_pitch_mm * px_per_mm)),
                               prominence=0.15 * profile.max())

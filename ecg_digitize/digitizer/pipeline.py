@@ -42,6 +42,10 @@ DENOISE_MIN_PX_PER_MM = 5.5
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
 # a classical reading with more than this share of its leads of low confidence is refused
 MAX_UNFOLLOWED_SHARE = 2 / 3
+# below this share of the ink in curves of trace length, the trace broke into pieces at the
+# threshold (30 fold-9 renders, scans and dotted grids included: over 0.5; real palette
+# pictures read wrong: 0.03-0.09)
+MIN_LONG_INK_SHARE = 0.15
 
 
 def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: float | None = None,
@@ -390,13 +394,14 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
 def _rows_or_rescue(mask, trace_dark, thr: float, px_per_mm: float, method: str, warnings: list):
     """The rows of trace: ``(mask, rows, refusal)``.
 
-    Where none are found, a thin line drawn in few grey levels may have broken into dots
-    at the threshold: its fainter pixels are joined (:func:`threshold.reconnect_faint`)
-    and the rows looked for again. ``refusal`` is then the first search's error, which
+    Where none are found, or the long curves hold little of the ink, a thin line drawn
+    in few grey levels may have broken into dots at the threshold: its fainter pixels
+    are joined (:func:`threshold.reconnect_faint`) and the rows looked for again. ``refusal`` is then the first search's error, which
     stands if the rescued reading turns out weak (see ``_digitize_page``).
     """
     try:
-        return mask, lay.find_rows(mask, px_per_mm), None
+        share = 0.0 if method == "unet" else MIN_LONG_INK_SHARE
+        return mask, lay.find_rows(mask, px_per_mm, min_long_share=share), None
     except NotAnEcgError as exc:
         if method == "unet":
             raise
