@@ -105,7 +105,6 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     # similar size; a much weaker one is a crowd of big waves between two rows.
     prom = props["prominences"]
     peaks = peaks[prom >= 0.3 * np.median(prom)]
-    cols = np.nonzero(traces.any(axis=0))[0]
     rows, wordy = [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
@@ -118,16 +117,16 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
         # Horizontal extent: columns with long-trace ink near the baseline (within 3 mm,
         # or a third of the way to the neighbouring rows when they are further).
         reach = max(3 * px_per_mm, 0.33 * min(p - up, down - p))
-        near = traces[max(0, int(base - reach)):int(base + reach) + 1]
+        zone = slice(max(0, int(base - reach)), int(base + reach) + 1)
+        near = traces[zone]
         xs = np.nonzero(near.any(axis=0))[0]
         if len(xs) < 5 * px_per_mm:
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
-        wordy.append(bool(np.all(words[max(0, int(base - reach)):int(base + reach) + 1][near])))
+        wordy.append(bool(np.all(words[zone][near])))
     rows = rows[_header_rows(wordy):]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
-    del cols
     return rows
 
 

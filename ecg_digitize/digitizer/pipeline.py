@@ -223,7 +223,10 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
     core_evidence: dict[str, Any] = {}
     if method != "unet":  # the grid and the pen's width above read the whole line
         thr, mask = threshold.pen_core(trace_dark, thr, mask, evidence=core_evidence)
-    mask, rows, refusal = _rows_or_rescue(mask, trace_dark, thr, px_per_mm, method, warnings)
+    if method == "unet":
+        rows, rescued_from = lay.find_rows(mask, px_per_mm), None
+    else:
+        mask, rows, rescued_from = _rows_or_rescue(mask, trace_dark, thr, px_per_mm, warnings)
     traces = [extract.trace_row(mask, trace_dark, r.y_lo, r.y_hi, r.baseline,
                                 r.x_lo - 15 * px_per_mm, r.x_hi + 15 * px_per_mm, px_per_mm=px_per_mm)
               for r in rows]
@@ -383,46 +386,45 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
         record.warnings.append(lead_order_note)
     record.quality = quality.assess(record, {k: float(np.mean(v)) for k, v in covered.items()})
     if method == "classical":
-        _refuse_unfollowed(record)
-    if refusal is not None and record.quality["overall"] < AUTO_MIN_QUALITY_OVER_REFUSAL:
-        # a clear refusal is worth more than a weak reading of a rescued trace
-        raise NotAnEcgError(f"{refusal.reason}; with its fainter pixels joined it read only "
-                            f"{record.quality['overall']:.2f} overall quality")
+        _refuse_weak_reading(record, rescued_from)
     return record
 
 
-def _rows_or_rescue(mask, trace_dark, thr: float, px_per_mm: float, method: str, warnings: list):
-    """The rows of trace: ``(mask, rows, refusal)``.
+def _rows_or_rescue(mask, trace_dark, thr: float, px_per_mm: float, warnings: list):
+    """The rows of trace of a classical reading: ``(mask, rows, rescued_from)``.
 
     Where none are found, or the long curves hold little of the ink, a thin line drawn
     in few grey levels may have broken into dots at the threshold: its fainter pixels
-    are joined (:func:`threshold.reconnect_faint`) and the rows looked for again. ``refusal`` is then the first search's error, which
-    stands if the rescued reading turns out weak (see ``_digitize_page``).
+    are joined (:func:`threshold.reconnect_faint`) and the rows looked for again.
+    ``rescued_from`` is then the first search's error, which stands if the rescued
+    reading turns out weak (:func:`_refuse_weak_reading`).
     """
     try:
-        share = 0.0 if method == "unet" else MIN_LONG_INK_SHARE
-        return mask, lay.find_rows(mask, px_per_mm, min_long_share=share), None
+        return mask, lay.find_rows(mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE), None
     except NotAnEcgError as exc:
-        if method == "unet":
-            raise
         joined = threshold.reconnect_faint(trace_dark, mask, thr)
         rows = lay.find_rows(joined, px_per_mm)
         warnings.append("the trace broke into dots at the threshold: its fainter pixels were joined")
         return joined, rows, exc
 
 
-def _refuse_unfollowed(record: Record) -> None:
-    """Raise when most leads of a multi-lead reading could not be followed.
+def _refuse_weak_reading(record: Record, rescued_from: NotAnEcgError | None) -> None:
+    """Raise where a classical reading is not worth returning as one.
 
-    Rows found in the wrong places (grid remnants, text, pieces of one wandering strip)
-    give a layout whose panels hold little of the trace: a refusal says so, where a
-    Record would look like a reading.
+    - Most leads of a multi-lead reading could not be followed: rows found in the wrong
+      places (grid remnants, text, pieces of one wandering strip) give a layout whose
+      panels hold little of the trace.
+    - The trace was rescued (:func:`_rows_or_rescue`) and reads weakly: a clear refusal
+      is worth more.
     """
     leads = record.quality["leads"]
     low = [n for n, c in leads.items() if c < quality.LOW_CONFIDENCE]
     if len(leads) > 1 and len(low) > MAX_UNFOLLOWED_SHARE * len(leads):
         raise LayoutError(f"{len(low)} of {len(leads)} leads of the {record.layout} layout read could "
                           "not be followed: the rows found are probably not the page's traces")
+    if rescued_from is not None and record.quality["overall"] < AUTO_MIN_QUALITY_OVER_REFUSAL:
+        raise NotAnEcgError(f"{rescued_from.reason}; with its fainter pixels joined it read only "
+                            f"{record.quality['overall']:.2f} overall quality")
 
 
 def _denoised_if_fine(rgb: np.ndarray, grid_dark: np.ndarray) -> np.ndarray:
