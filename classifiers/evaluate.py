@@ -108,18 +108,17 @@ def _mitbih_detected(model: str, records, tol_s: float = 0.15) -> dict:
 def evaluate_ptbxl_mi(model: str = "ptbxl-mi", cache: Path | None = None,
                       out_dir: Path | None = None) -> dict:
     """Record-level AUC / sensitivity / specificity on fold 10 and folds 9+10."""
-    from .datasets.ptbxl import load_ptbxl_beats, load_ptbxl_measurements
+    from .datasets.ptbxl import load_ptbxl_beats
     from ._models import load_model
-    from .mi import fused_logit, transfer_logits
+    from .mi import _sigmoid, fused_logit, transfer_logits
 
     net = load_model(model)
     info = net.ecg_info
     d = load_ptbxl_beats(cache=cache / "ptbxl_beats.npz" if cache else None)
     logit = transfer_logits(net, d["beats"], d["beat_record"], d["fold"].size)
     if "measurements" in info:
-        measured = load_ptbxl_measurements(cache=cache / "ptbxl_measurements.npy" if cache else None)
-        logit = fused_logit(logit, measured, info["measurements"])
-    rec = 1 / (1 + np.exp(-logit))
+        logit = fused_logit(logit, d["measurements"], info["measurements"])
+    rec = _sigmoid(logit)
     thr = float(info.get("threshold", 0.5))
     res = {"variant": info.get("variant"), "measurements": "measurements" in info,
            "n_records_without_beats": int(np.isnan(rec).sum())}

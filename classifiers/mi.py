@@ -82,21 +82,23 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
     info = net.ecg_info
     thr = float(info.get("threshold", 0.5) if threshold is None else threshold)
     warnings: list[str] = []
-    if int(info.get("n_leads", 1)) == 1:
+    one_lead = int(info.get("n_leads", 1)) == 1
+    if one_lead:
         x, fs, _, lead, warnings = select_lead(signal, fs)
         beats, _, _ = prepare_beats(x, fs)
         inputs, used = beats[:, :, None], [lead]
     else:
-        inputs, used, warnings, measured = _twelve_lead_beats(signal, fs, leads, info["leads"])
+        filt, fs, peaks, present, warnings = _model_leads(signal, fs, leads, info["leads"])
+        inputs, used = _twelve_lead_beats(filt, fs, peaks, info["leads"], present, warnings)
     if len(inputs) == 0:
         return MIResult(float("nan"), "unknown", thr, 0, used, warnings + ["no beats found"])
     beat_probs = net.predict(inputs, batch_size=512, verbose=0)[:, 0]
     how = info.get("aggregation", "mean")
     prob = float(record_probabilities(beat_probs, np.zeros(len(beat_probs), int), 1, how)[0])
-    if "measurements" in info and int(info.get("n_leads", 1)) > 1:
-        p = min(max(prob, 1e-7), 1 - 1e-7)
-        fused = fused_logit(np.array([np.log(p / (1 - p))]), measured[None, :], info["measurements"])
-        prob = float(_sigmoid(fused)[0])
+    if "measurements" in info and not one_lead:
+        measured = measurements(median_beat(filt, fs, peaks), fs).ravel()
+        prob = float(_sigmoid(fused_logit(_logit(np.array([prob])), measured[None, :],
+                                          info["measurements"]))[0])
     return MIResult(prob, "MI" if prob >= thr else "not MI", thr, len(inputs), used, warnings)
 
 
@@ -107,9 +109,7 @@ def transfer_logits(net, beats: np.ndarray, beat_record: np.ndarray, n_records: 
     info = net.ecg_info
     x = beats[:, 1, :, None] if int(info.get("n_leads", 1)) == 1 else beats[..., None]
     probs = net.predict(x, batch_size=1024, verbose=0)[:, 0]
-    rec = np.clip(record_probabilities(probs, beat_record, n_records, info.get("aggregation", "mean")),
-                  1e-7, 1 - 1e-7)
-    return np.log(rec / (1 - rec))
+    return _logit(record_probabilities(probs, beat_record, n_records, info.get("aggregation", "mean")))
 
 
 def fused_logit(transfer: np.ndarray, measured: np.ndarray, block: dict) -> np.ndarray:
@@ -125,7 +125,14 @@ def fused_logit(transfer: np.ndarray, measured: np.ndarray, block: dict) -> np.n
     return a * fused + b
 
 
+def _logit(p):
+    """Log-odds of probabilities ``p`` (clipped off 0 and 1)."""
+    p = np.clip(np.asarray(p, float), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
 def _sigmoid(v):
+    """Probabilities of log-odds ``v`` (the inverse of :func:`_logit`)."""
     return 1 / (1 + np.exp(-np.asarray(v, float)))
 
 
@@ -148,15 +155,14 @@ def record_probabilities(beat_probs: np.ndarray, beat_record: np.ndarray, n_reco
     if how not in ("mean", "mean_logit"):
         raise ValueError(f"unknown aggregation {how!r}")
     p = np.clip(np.asarray(beat_probs, float), 1e-7, 1 - 1e-7)
-    v = np.log(p / (1 - p)) if how == "mean_logit" else p
+    v = _logit(p) if how == "mean_logit" else p
     out = per_record_mean(v, beat_record, n_records)
-    return 1 / (1 + np.exp(-out)) if how == "mean_logit" else out
+    return _sigmoid(out) if how == "mean_logit" else out
 
 
-def _twelve_lead_beats(signal, fs, leads, model_leads):
-    """``(n_beats, 12, 187, 1)`` beats at lead II's R peaks (unplotted lead-beats filled),
-    the leads, warnings, and the 72 MI measurements of the median beat (NaN for a lead
-    not plotted in full at any beat)."""
+def _model_leads(signal, fs, leads, model_leads):
+    """The signal's leads in the model's order, band-passed (NaN where a lead is absent or
+    not plotted), the rate, lead II's R peaks, which leads are present, and warnings."""
     x, fs, names = record_matrix(signal, fs, leads)
     upper = [n.upper() for n in names]
     warnings = []
@@ -164,27 +170,31 @@ def _twelve_lead_beats(signal, fs, leads, model_leads):
     if missing:
         warnings.append(f"leads {missing} absent: filled with zeros")
     # R peaks from lead II's longest plotted stretch (the rhythm strip on a 3x4+II page)
-    ii, _, offset, _, w = select_lead(
+    ii, _, offset, _, _ = select_lead(
         x[:, upper.index("II")] if "II" in upper else x[:, 0], fs)
     peaks = find_r_peaks(bandpass(ii, fs), fs) + offset
-    r125 = np.round(peaks * BEAT_FS / fs).astype(int)
-    by_model = np.full((x.shape[0], len(model_leads)), np.nan)
+    present = [lead.upper() in upper for lead in model_leads]
+    ordered = np.full((x.shape[0], len(model_leads)), np.nan)
     for j, lead in enumerate(model_leads):
-        if lead.upper() in upper:
-            by_model[:, j] = x[:, upper.index(lead.upper())]
-    measured = measurements(median_beat(bandpass(by_model, fs), fs, peaks), fs).ravel()
+        if present[j]:
+            ordered[:, j] = x[:, upper.index(lead.upper())]
+    return bandpass(ordered, fs), fs, peaks, present, warnings
+
+
+def _twelve_lead_beats(filt, fs, peaks, model_leads, present, warnings):
+    """``(n_beats, 12, 187, 1)`` beats of the band-passed leads ``filt`` at the R ``peaks``
+    (unplotted lead-beats filled), and the leads; notes go to ``warnings``."""
+    r125 = np.round(peaks * BEAT_FS / fs).astype(int)
     out = np.zeros((peaks.size, len(model_leads), BEAT_LEN), dtype=np.float32)
     filled: list[str] = []
     for j, lead in enumerate(model_leads):
-        if lead.upper() not in upper:
+        if not present[j]:
             continue
-        col = x[:, upper.index(lead.upper())]
-        finite = np.isfinite(col)
+        finite = np.isfinite(filt[:, j])
         if finite.sum() < fs:
             warnings.append(f"lead {lead} has under 1 s plotted: filled with zeros")
             continue
-        filt = np.nan_to_num(bandpass(col, fs))
-        x125 = resample(filt, fs, BEAT_FS)
+        x125 = resample(np.nan_to_num(filt[:, j]), fs, BEAT_FS)
         m125 = resample(finite.astype(float), fs, BEAT_FS) > 0.5
         cover = np.array([m125[max(p - BEAT_PRE, 0):p - BEAT_PRE + BEAT_LEN].mean()
                           if 0 <= p < m125.size else 0.0 for p in r125])
@@ -199,4 +209,4 @@ def _twelve_lead_beats(signal, fs, leads, model_leads):
     if filled:
         warnings.append(f"leads {' '.join(filled)} not plotted at every beat: their median "
                         "plotted beat stands in")
-    return out[..., None], list(model_leads), warnings, measured
+    return out[..., None], list(model_leads)

@@ -208,13 +208,13 @@ def train_ptbxl_mi_measures(args) -> None:
     from sklearn.metrics import roc_auc_score
 
     from ._models import load_model
-    from .datasets.ptbxl import load_ptbxl_beats, load_ptbxl_measurements
+    from ._registry import model_path
+    from .datasets.ptbxl import load_ptbxl_beats
     from .mi import MEASURES_WEIGHT, fused_logit, transfer_logits
 
-    cache = Path(args.cache) if args.cache else None
     net = load_model(args.model)
-    d = load_ptbxl_beats(args.data, cache / "ptbxl_beats.npz" if cache else None)
-    feats = load_ptbxl_measurements(args.data, cache / "ptbxl_measurements.npy" if cache else None)
+    d = load_ptbxl_beats(args.data, Path(args.cache) / "ptbxl_beats.npz" if args.cache else None)
+    feats = d["measurements"]
     logit = transfer_logits(net, d["beats"], d["beat_record"], d["fold"].size)
     fold, mi = d["fold"], d["mi"]
     tr, va = (fold <= 8) & np.isfinite(logit), (fold == 9) & np.isfinite(logit)
@@ -242,8 +242,7 @@ def train_ptbxl_mi_measures(args) -> None:
                                      "measurements": round(float(own_auc), 4),
                                      "fused": round(float(auc), 4)}
     block["command"] = "python -m classifiers.train " + " ".join(sys.argv[1:])
-    side = Path(args.model).with_suffix(".json") if args.model.endswith(".keras") else \
-        Path("pretrained") / f"{args.model}.json"
+    side = (Path(args.model) if args.model.endswith(".keras") else model_path(args.model)).with_suffix(".json")
     info = json.loads(side.read_text())
     info["measurements"] = block
     side.write_text(json.dumps(info, indent=2))

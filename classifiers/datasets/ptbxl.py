@@ -63,58 +63,49 @@ def ptbxl_beats(signal: np.ndarray, fs: float, peak_lead: int = 1) -> tuple[np.n
     """Beats of every lead at the R peaks of lead II: ``(n_beats, n_leads, 187)``, peaks."""
     filt = bandpass(signal, fs)
     peaks = find_r_peaks(filt[:, peak_lead], fs)
+    return _beats_at(filt, fs, peaks), peaks
+
+
+def _beats_at(filt: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
     x125 = resample(filt, fs, BEAT_FS)
     r125 = np.clip(np.round(peaks * BEAT_FS / fs).astype(int), 0, x125.shape[0] - 1)
-    beats = np.stack([beat_windows(x125[:, j], r125) for j in range(signal.shape[1])], axis=1)
-    return beats, peaks
+    return np.stack([beat_windows(x125[:, j], r125) for j in range(filt.shape[1])], axis=1)
 
 
 def load_ptbxl_beats(path: str | Path | None = None, cache: str | Path | None = None) -> dict:
-    """Beats of all records with record-level labels and folds.
+    """Beats and MI measurements of all records, with record-level labels and folds.
 
     Returns
     -------
     dict
         ``beats`` (n_beats, 12, 187) float32, ``beat_record`` (n_beats,) index into the
-        record arrays; per record: ``ecg_id``, ``fold``, ``mi`` (0/1) and one 0/1 array per
-        superclass.
+        record arrays; per record: ``ecg_id``, ``fold``, ``mi`` (0/1), one 0/1 array per
+        superclass, and ``measurements`` (n_records, 72): the MI measurements of the
+        record's median beat (:mod:`classifiers._mi_measurements`).
     """
+    from .._mi_measurements import measurements, median_beat
+
     if cache is not None and Path(cache).exists():
-        return dict(np.load(cache))
+        cached = dict(np.load(cache))
+        if "measurements" in cached:  # caches written before the measurements: made again
+            return cached
     df = ptbxl_table(path)
-    beats, owner = [], []
+    beats, owner, measured = [], [], []
     for i, (ecg_id, row) in enumerate(df.iterrows()):
         sig, fs = read_ptbxl_record(row.filename_hr, path)
-        b, _ = ptbxl_beats(sig, fs)
+        filt = bandpass(sig, fs)
+        peaks = find_r_peaks(filt[:, 1], fs)
+        b = _beats_at(filt, fs, peaks)
         beats.append(b)
         owner.append(np.full(len(b), i))
+        measured.append(measurements(median_beat(filt, fs, peaks), fs).ravel())
     out = {"beats": np.concatenate(beats).astype(np.float32),
            "beat_record": np.concatenate(owner).astype(np.int64),
            "ecg_id": df.index.to_numpy(), "fold": df.strat_fold.to_numpy(),
-           "mi": df.MI.to_numpy().astype(np.int64)}
+           "mi": df.MI.to_numpy().astype(np.int64), "measurements": np.array(measured)}
     for sc in SUPERCLASSES:
         out[sc] = df[sc].to_numpy().astype(np.int64)
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **out)
-    return out
-
-
-def load_ptbxl_measurements(path: str | Path | None = None, cache: str | Path | None = None) -> np.ndarray:
-    """``(n_records, 72)`` MI measurements of every record's median beat (see
-    :mod:`classifiers._mi_measurements`), in the order of :func:`ptbxl_table`, beats at
-    lead II's R peaks as for :func:`load_ptbxl_beats`."""
-    from .._mi_measurements import measurements, median_beat
-
-    if cache is not None and Path(cache).exists():
-        return np.load(cache)
-    rows = []
-    for _, row in ptbxl_table(path).iterrows():
-        sig, fs = read_ptbxl_record(row.filename_hr, path)
-        filt = bandpass(sig, fs)
-        rows.append(measurements(median_beat(filt, fs, find_r_peaks(filt[:, 1], fs)), fs).ravel())
-    out = np.array(rows)
-    if cache is not None:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, out)
     return out
