@@ -246,7 +246,8 @@ def train_ptbxl_mi_measures(args) -> None:
     info = json.loads(side.read_text())
     info["measurements"] = block
     side.write_text(json.dumps(info, indent=2))
-    print(f"C {block['C']} chosen (fold-9 AUC {auc:.3f}); wrote the measurements into {side}")
+    print(f"C {block['C']} chosen (fold-9 AUC {auc:.3f}; the network alone "
+          f"{block['validation_auc_fold9']['transfer']:.3f}); wrote the measurements into {side}")
 
 
 # ---------------------------------------------------------------------- CinC 2017
