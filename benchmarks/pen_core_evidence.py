@@ -7,6 +7,9 @@ the core threshold leaves (gate: at most ``MAX_CORE_SPLIT``), and how many times
 line crossings of the page's columns (gate: ``MIN_CORE_COVER`` to ``MAX_CORE_CROSSINGS``).
 Columns: pages, refused by the digitizer, no step (no darker level above the first
 threshold), split tested, the two ratios (min / median / max) and how many kept the core.
+The last column is what the threshold left for the rows stage: the share of the ink in
+curves of trace length (min / median over the pages; below ``MIN_LONG_INK_SHARE`` the
+pipeline joins the trace's faint pixels, see ``pipeline._rows_or_rescue``).
 
     python benchmarks/pen_core_evidence.py            # renders, photos and scans
     python benchmarks/pen_core_evidence.py -n 4 --no-real
@@ -27,17 +30,32 @@ RENDERS = {
 REAL_SETS = ("ecg-image-kit-photos", "khan2021")
 
 
-def _evidence(image) -> dict | None:
-    """What the pen-core step saw on one page (``None`` when the page was refused)."""
+def _evidence(image) -> tuple[dict | None, float]:
+    """What the pen-core step saw on one page (``None`` when the page was refused), and
+    the share of the ink in long curves that the rows stage was first given."""
     from ecg_digitize import DigitizeError, digitize
+    from ecg_digitize.digitizer import layout
 
+    shares: list[float] = []
+    find_rows = layout.find_rows
+
+    def recording(mask, px_per_mm, **kw):
+        if not shares:
+            shares.append(float(layout.long_components(mask, px_per_mm).sum() / max(mask.sum(), 1)))
+        return find_rows(mask, px_per_mm, **kw)
+
+    layout.find_rows = recording
     try:
-        return digitize(image).geometry.get("pen_core", {})
+        return digitize(image).geometry.get("pen_core", {}), (shares or [np.nan])[0]
     except DigitizeError:
-        return None
+        return None, (shares or [np.nan])[0]
+    finally:
+        layout.find_rows = find_rows
 
 
-def _summary(name: str, pages: list[dict | None]) -> None:
+def _summary(name: str, seen: list[tuple[dict | None, float]]) -> None:
+    pages = [e for e, _ in seen]
+    shares = np.array([share for _, share in seen])
     tested = [e for e in pages if e and "pieces_ratio" in e]
     refused = sum(e is None for e in pages)
     untested = len(pages) - refused - len(tested)   # no darker level than the first threshold
@@ -48,6 +66,10 @@ def _summary(name: str, pages: list[dict | None]) -> None:
         line += (f"  {pieces.min():5.2f} {np.median(pieces):5.2f} {pieces.max():5.2f}"
                  f"  {cross.min():5.3f} {np.median(cross):5.3f} {cross.max():5.3f}"
                  f"  {sum(e['kept'] for e in tested):4d}")
+    else:
+        line += " " * 44
+    if np.isfinite(shares).any():
+        line += f"  {np.nanmin(shares):5.2f} {np.nanmedian(shares):5.2f}"
     print(line)
 
 
@@ -62,7 +84,7 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     print(f"gates: pieces <= {MAX_CORE_SPLIT} x (+10), crossings {MIN_CORE_COVER}-{MAX_CORE_CROSSINGS}")
     print(f"{'pages':<22} {'n':>4} {'refd':>4} {'no st':>5} {'split':>5}  {'pieces min/med/max':>17}"
-          f"  {'crossings min/med/max':>21}  {'kept':>4}")
+          f"  {'crossings min/med/max':>21}  {'kept':>4}  {'long ink min/med':>16}")
     for name, style in RENDERS.items():
         pages = []
         for ecg_id in ptbxl_records(folds=[9])[:a.n]:

@@ -43,8 +43,8 @@ STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's 
 # a classical reading with more than this share of its leads of low confidence is refused
 MAX_UNFOLLOWED_SHARE = 2 / 3
 # below this share of the ink in curves of trace length, the trace broke into pieces at the
-# threshold (30 fold-9 renders, scans and dotted grids included: over 0.5; real palette
-# pictures read wrong: 0.03-0.09)
+# threshold (``python benchmarks/pen_core_evidence.py``: fold-9 renders of five conditions
+# 0.83 and more, khan2021 scans 0.68 and more, ecg-image-kit photos from 0.00)
 MIN_LONG_INK_SHARE = 0.15
 
 
