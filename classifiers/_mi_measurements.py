@@ -71,8 +71,3 @@ def measurements(median: np.ndarray, fs: float) -> np.ndarray:
     t_wave = seg0[np.arange(len(m)), np.abs(seg0).argmax(axis=1)]
     t_wave = np.where(np.isnan(base), np.nan, t_wave)
     return np.stack([q, peak, s, st, t_wave, q / (np.abs(peak) + 0.05)])
-
-
-def feature_names(leads) -> list[str]:
-    """Names of the :func:`measurements` flattened in their order, e.g. ``"ST V2"``."""
-    return [f"{m} {lead}" for m in MEASURES for lead in leads]
