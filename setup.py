@@ -31,6 +31,8 @@ setup(
         "pillow>=10.0",
         "tqdm>=4.65",
         "pypdfium2>=4.20",
+        # compiles the trace-following Viterbi (imported on the first digitize, not at import)
+        "numba>=0.59",
     ],
     extras_require={
         # Neural parts (classifiers, U-Net) import these lazily.

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ._compiled import lazy_njit
+
 
 @dataclass
 class RowTrace:
@@ -122,7 +124,7 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     empty = RowTrace(x_lo, np.full(width, np.nan), np.full(width, np.nan), np.full(width, np.nan), 1.0)
     if len(cols) == 0:
         return empty
-    chosen = _chosen_runs(_viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm), width)
+    chosen = _chosen_runs(_viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm), cols, width)
     has = chosen >= 0
     _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, _line_width(chosen, tops, bots),
                         px_per_mm)
@@ -134,11 +136,11 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
                     (y_lo, y_hi, baseline, px_per_mm))
 
 
-def _chosen_runs(path, width: int) -> np.ndarray:
-    """The run index the ``path`` takes in each of ``width`` columns (-1: none)."""
+def _chosen_runs(path, cols, width: int) -> np.ndarray:
+    """The run index the ``path`` (run indices) takes in each of ``width`` columns
+    (-1: none); ``cols``: each run's column."""
     chosen = np.full(width, -1)
-    for x, i in path:
-        chosen[x] = i
+    chosen[cols[path]] = path
     return chosen
 
 
@@ -157,16 +159,17 @@ def _line_width(chosen, tops, bots) -> float:
 
 
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None):
-    """Cheapest path over runs; returns ``[(column, run index), ...]``.
+    """Cheapest path over runs: the index of the run it takes in each column it covers,
+    left to right.
 
     ``free``: columns (bool per column) where the trace may jump (a lead change): a gap
     into them costs at most a token (``leap``). ``pull``: the columns (bool per column)
     that charge for straying from the ``baseline``; all when None.
 
-    Plain Python over lists: a row has a few thousand runs and each looks back at the
-    last two columns that had ink, which is faster than numpy's per-call overhead here.
     Only columns with ink are visited; an empty column's cost is the skip cost, which
-    the look-back's column distance already charges.
+    the look-back's column distance already charges. The scan itself is compiled
+    by numba (:func:`_viterbi_scan`): a row has a few thousand runs, each looking back at the runs
+    of the last two ink columns, which is too many small steps for numpy.
     """
     skip = 1.5                         # per uncovered column
     gap = 1.0                          # per pixel of vertical gap between runs
@@ -175,8 +178,7 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
     leap = 0.05                        # most a gap costs in a ``free`` column
     max_back = max(3, int(round(0.8 * px_per_mm)))
     ink_x, first = np.unique(cols, return_index=True)
-    ends = np.r_[first[1:], len(cols)].tolist()
-    first, ink_x = first.tolist(), ink_x.tolist()
+    ends = np.r_[first[1:], len(cols)]
     mids = (tops + bots) / 2.0
     # capped below the skip cost: ink that continues the path is always worth taking
     unary = np.minimum(stray * np.maximum(0.0, np.abs(mids - baseline) - 1.5 * px_per_mm), 0.8 * skip)
@@ -186,65 +188,91 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
     # remnants): where a speck and the trace both touch the path, take the trace.
     lengths = bots - tops + 1
     pen = float(np.clip(np.median(lengths), 1.0, max(1.0, 0.6 * px_per_mm)))
-    unary = (unary - 0.5 * np.minimum(lengths, pen) / pen).tolist()
-    tops_l, bots_l = tops.tolist(), bots.tolist()
-    n_runs = len(tops_l)
-    cost = [0.0] * n_runs
-    back = [-1] * n_runs
-    inf = float("inf")
-    col_best = []                     # per ink column: min over its runs of cost - skip * x
-    col_arg = []
-    best_any, best_any_idx, ptr = inf, -1, 0
+    unary = unary - 0.5 * np.minimum(lengths, pen) / pen
+    # a jump into a free column costs at most `leap`, a token: between paths otherwise
+    # equal, the one that stays on its stroke wins
+    cap = np.where(np.asarray(free, bool)[ink_x], leap, np.inf) if free is not None else np.full(len(ink_x), np.inf)
+    cost, back = _viterbi_scan(ink_x.astype(np.int64), first.astype(np.int64), ends.astype(np.int64),
+                                tops.astype(np.int64), bots.astype(np.int64), unary.astype(np.float64),
+                                cap, skip, gap, jump, max_back)
+    # the cheapest end: every later column uncovered (first of equals, as a scan would)
+    if len(cost) == 0:
+        return np.zeros(0, np.int64)
+    return _backtrack(back, int(np.argmin(cost + skip * (width - 1 - cols))))
+
+
+@lazy_njit
+def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, max_back):
+    """The Viterbi recursion of :func:`_viterbi`: each run's cheapest cost and the run
+    before it (-1: the path starts there). Runs of ink column ``k`` are
+    ``first[k]:ends[k]``; ``cap[k]`` is the most a gap into column ``k`` costs.
+
+    A run continues from a run of the last two ink columns within ``max_back`` columns
+    (paying ``skip`` per column skipped and ``gap`` per pixel of vertical gap), or
+    starts anew: either at the page's first column, every column before uncovered, or
+    after a long gap (``jump``) from the cheapest run that has left the look-back window.
+    """
+    n_runs = len(tops)
+    cost = np.zeros(n_runs)
+    back = np.full(n_runs, -1, np.int64)
+    n_cols = len(ink_x)
+    col_best = np.empty(n_cols)       # per ink column: min over its runs of cost - skip * x
+    col_arg = np.empty(n_cols, np.int64)
+    best_any, best_any_idx, ptr = np.inf, -1, 0
     p1 = p2 = -1                      # the last two ink columns (indices into ink_x)
-    for k, x in enumerate(ink_x):
+    for k in range(n_cols):
+        x = ink_x[k]
         lim = x - max_back
         while ink_x[ptr] < lim:       # columns leaving the look-back window feed long jumps
             if col_best[ptr] < best_any:
                 best_any, best_any_idx = col_best[ptr], col_arg[ptr]
             ptr += 1
-        # predecessors: (first run, end run, cost of the columns skipped in between)
-        preds = [(first[q], ends[q], skip * (x - ink_x[q] - 1))
-                 for q in (p2, p1) if q >= 0 and ink_x[q] >= lim]
-        jump_c = best_any + skip * (x - 1) + jump if best_any_idx >= 0 else inf
         start_c = skip * x            # start here: every earlier column uncovered
-        if jump_c < start_c:
-            start_c, start_k = jump_c, best_any_idx
-        else:
-            start_k = -1
-        # the predecessor runs once per column, as (cost so far, top, bottom, index)
-        cand = [(cost[j] + base, tops_l[j], bots_l[j], j) for a, b, base in preds for j in range(a, b)]
-        # a jump into a free column costs at most `leap`, a token: between paths otherwise
-        # equal, the one that stays on its stroke wins
-        cap = leap if free is not None and free[x] else inf
-        cb, ca = inf, -1
+        start_k = -1
+        if best_any_idx >= 0:
+            jump_c = best_any + skip * (x - 1) + jump
+            if jump_c < start_c:
+                start_c, start_k = jump_c, best_any_idx
+        cb, ca = np.inf, -1
         for i in range(first[k], ends[k]):
-            above, below = tops_l[i] - 1, bots_l[i] + 1   # the rows just outside run i
+            above, below = tops[i] - 1, bots[i] + 1   # the rows just outside run i
             c_best, k_best = start_c, start_k
-            for c, t_j, b_j, j in cand:
-                d = above - b_j                              # gap rows when j lies above i
-                d2 = t_j - below                             # ... when j lies below i
-                if d2 > d:
-                    d = d2
-                if d > 0:
-                    d *= gap
-                    c += d if d < cap else cap
-                if c < c_best:
-                    c_best, k_best = c, j
+            for q in (p2, p1):
+                if q < 0 or ink_x[q] < lim:
+                    continue
+                base = skip * (x - ink_x[q] - 1)
+                for j in range(first[q], ends[q]):
+                    d = max(above - bots[j], tops[j] - below)   # gap rows, j above or below i
+                    c = cost[j] + base
+                    if d > 0:
+                        c += min(d * gap, cap[k])
+                    if c < c_best:
+                        c_best, k_best = c, j
             c_best += unary[i]
             cost[i] = c_best
             back[i] = k_best
             if c_best - skip * x < cb:
                 cb, ca = c_best - skip * x, i
-        col_best.append(cb)
-        col_arg.append(ca)
+        col_best[k] = cb
+        col_arg[k] = ca
         p2, p1 = p1, k
-    # the cheapest end: every later column uncovered (first of equals, as a scan would)
-    i = int(np.argmin(np.asarray(cost) + skip * (width - 1 - cols)))
-    path = []
+    return cost, back
+
+
+@lazy_njit
+def _backtrack(back, end):
+    """The runs of the path ending at run ``end``, first to last (``back``: each run's
+    predecessor, -1 at the path's start)."""
+    n, i = 0, end
     while i >= 0:
-        path.append((int(cols[i]), i))
+        n += 1
         i = back[i]
-    return path[::-1]
+    path = np.empty(n, np.int64)
+    i = end
+    for k in range(n - 1, -1, -1):
+        path[k] = i
+        i = back[i]
+    return path
 
 
 def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float,
@@ -649,9 +677,9 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     # a neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
     # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
     path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free)
-    if not path or path[0][0] != 0 or path[-1][0] != last:
+    if len(path) == 0 or cols[path[0]] != 0 or cols[path[-1]] != last:
         return
-    chosen = _chosen_runs(path, last + 1)
+    chosen = _chosen_runs(path, cols, last + 1)
     _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, trace.line_width, px_per_mm)
     top[a:b + 1], bot[a:b + 1] = _run_rows(chosen, tops, bots, y_lo)
 
