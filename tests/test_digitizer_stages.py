@@ -126,24 +126,45 @@ def test_rows_and_baselines(sim12, lay, n_rows):
 
 
 @pytest.mark.parametrize("columns", [(0.3,), (0.05, 0.4, 0.75)])
-def test_bold_header_text_is_not_a_row(sim12, columns):
-    # a machine's interpretation above the traces, in bold words that merge into ink as
-    # wide as 12 mm of trace, gives a profile peak like a row's. One block of it covers
-    # less of the page than a row of trace; three blocks cover as much, but their ink
-    # is flat, filled blobs
+@pytest.mark.parametrize("where", ["header", "footer"])
+def test_bold_header_or_footer_text_is_not_a_row(sim12, columns, where):
+    # a machine's interpretation above the traces (or its settings below them), in bold
+    # words that merge into ink as wide as 12 mm of trace, gives a profile peak like a
+    # row's. One block of it covers less of the page than a row of trace; three blocks
+    # cover as much, but their ink is flat, filled blobs
     sig, fs, leads = sim12
     image, _ = render(sig, fs, leads, layout="3x4", seed=5)
     _, mask = threshold.adaptive_otsu(_views(image)[0])
-    first = layout.find_rows(mask, 200 / 25.4)[0].baseline
-    header = np.zeros(mask.shape, np.uint8)
+    found = [r.baseline for r in layout.find_rows(mask, 200 / 25.4)]
+    top = int(found[0]) - 200 if where == "header" else int(found[-1]) + 150
+    text = np.zeros(mask.shape, np.uint8)
     for x in columns:
         for k, words in enumerate(["Nonspecific T wave abnormality", "Prolonged QT"]):
-            cv2.putText(header, words, (int(x * mask.shape[1]), int(first) - 200 + 50 * k),
-                        cv2.FONT_HERSHEY_DUPLEX, 0.9, 1, 3)
-    header = cv2.dilate(header, np.ones((1, 7), np.uint8)).astype(bool)  # letters merged
-    rows = layout.find_rows(mask | header, 200 / 25.4)
-    assert [r.baseline for r in rows][0] == pytest.approx(first, abs=1)
-    assert len(rows) == 3
+            cv2.putText(text, words, (int(x * mask.shape[1]), top + 50 * k), cv2.FONT_HERSHEY_DUPLEX, 0.9, 1, 3)
+    text = cv2.dilate(text, np.ones((1, 7), np.uint8)).astype(bool)  # letters merged
+    rows = layout.find_rows(mask | text, 200 / 25.4)
+    assert [r.baseline for r in rows] == pytest.approx(found, abs=1)
+
+
+@pytest.mark.parametrize("grey", [170, 200])
+def test_faint_trace_below_black_text_is_read(sim12, grey):
+    # a low-resolution page whose thin, light grey trace is much fainter than its black
+    # footer text (ecg-image-kit ecg00014): Otsu's first split falls between the text and
+    # the trace, and the rows found above it are the text's. Read at the fainter threshold
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=96, seed=1, trace_color=(grey,) * 3,
+                          trace_width_mm=0.2)
+    image = np.ascontiguousarray(image)
+    for k in range(2):
+        cv2.putText(image, "25 mm/sec   10 mm/mV   0.05-150 Hz   ELI 350", (20, image.shape[0] - 8 - 18 * k),
+                    cv2.FONT_HERSHEY_DUPLEX, 0.5, (0, 0, 0), 2)
+    rec = digitize(image)
+    assert rec.layout == "3x4+II"
+    assert any("fainter threshold" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 18
 
 
 def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():

@@ -62,9 +62,9 @@ def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
     """Connected ink components (bridged across removed grid lines): their labels,
     which are at least ``min_mm`` wide, and which of those are flat, filled blobs.
 
-    Bold words merge into such blobs: under 4 mm tall, with ink over more than a third
-    of their bounding box. Ink of a trace that wide is either tall (it holds waves) or a
-    thin line across a flat box.
+    Bold words merge into such blobs: under 5 mm tall (a boxed line of text included),
+    with ink over more than a third of their bounding box. Ink of a trace that wide is
+    either tall (it holds waves) or a thin line across a flat box.
     """
     m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
     # Bridge the 1-2 px gaps where grid lines were removed from the trace.
@@ -73,7 +73,7 @@ def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     keep = w >= min_mm * px_per_mm
     keep[0] = False
-    blob = keep & (h < 4 * px_per_mm) & (stats[:, cv2.CC_STAT_AREA] > w * h / 3)
+    blob = keep & (h < 5 * px_per_mm) & (stats[:, cv2.CC_STAT_AREA] > w * h / 3)
     return labels, keep, blob
 
 
@@ -124,19 +124,21 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
         wordy.append(bool(np.all(words[zone][near])))
-    rows = rows[_header_rows(wordy):]
+    rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
     return rows
 
 
 def _header_rows(wordy: list[bool]) -> int:
-    """How many of the top rows are header text, not trace.
+    """How many of the first rows are text, not trace (given top to bottom: the header;
+    bottom to top: the footer).
 
-    Bold words of a page's header (measurements, interpretation) can merge into ink as
-    wide as 12 mm of trace and, densely inked, give a profile peak like a row's. A row
-    of trace holds more than flat, filled blobs: rows above all the others whose ink is
-    all such blobs (``wordy``, see :func:`_long_labels`) are text.
+    Bold words of a page's header (measurements, interpretation) or footer (speed, gain,
+    filters, often boxed) can merge into ink as wide as 12 mm of trace and, densely
+    inked, give a profile peak like a row's; on a low-resolution page more readily. A
+    row of trace holds more than flat, filled blobs: rows above (or below) all the
+    others whose ink is all such blobs (``wordy``, see :func:`_long_labels`) are text.
     """
     if len(wordy) < 3 or all(wordy):
         return 0

@@ -46,6 +46,11 @@ MAX_UNFOLLOWED_SHARE = 2 / 3
 # threshold (``python benchmarks/pen_core_evidence.py``: fold-9 renders of five conditions
 # 0.83 and more, khan2021 scans 0.68 and more, ecg-image-kit photos from 0.00)
 MIN_LONG_INK_SHARE = 0.15
+# rows narrower than this share of the page's width (median) may be a box or text above a
+# fainter trace (rows' median width: khan2021 scans 0.89, real photos mostly 0.7-0.98; a
+# throwaway count); the fainter threshold's rows are then tried
+MIN_ROW_WIDTH_SHARE = 0.5
+MAX_FAINTER_STEPS = 3
 
 
 def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: float | None = None,
@@ -393,22 +398,68 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
 def _rows_or_rescue(mask, trace_dark, thr: float, px_per_mm: float, warnings: list):
     """The rows of trace of a classical reading: ``(mask, rows, rescued_from)``.
 
-    Where none are found, or the long curves hold little of the ink, a thin line drawn
-    in few grey levels may have broken into dots at the threshold: its fainter pixels
-    are joined (:func:`threshold.reconnect_faint`) and the rows looked for again.
-    ``rescued_from`` is then the first search's error, which stands if the rescued
-    reading turns out weak (:func:`_refuse_weak_reading`).
+    Where no rows are found, the long curves hold little of the ink, or the rows found
+    are narrow (their median under ``MIN_ROW_WIDTH_SHARE`` of the page's width), the
+    threshold may have lost a thin trace. Two rescues are tried, in this order:
+
+    - The trace is fainter than the threshold, which fell between it and black text
+      (:func:`threshold.faint_threshold`, a step at a time): the first fainter threshold
+      whose rows are wide enough is taken.
+    - Where no rows were found: a thin line drawn in few grey levels may have broken
+      into dots at the threshold. Its fainter pixels are joined
+      (:func:`threshold.reconnect_faint`) and the rows looked for again.
+
+    ``rescued_from`` is then ``(why, how)``: the first search's trouble and the rescue,
+    which stand as the reason if the rescued reading turns out weak
+    (:func:`_refuse_weak_reading`).
     """
     try:
-        return mask, lay.find_rows(mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE), None
+        rows = lay.find_rows(mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
     except NotAnEcgError as exc:
-        joined = threshold.reconnect_faint(trace_dark, mask, thr)
-        rows = lay.find_rows(joined, px_per_mm)
-        warnings.append("the trace broke into dots at the threshold: its fainter pixels were joined")
-        return joined, rows, exc
+        rows, why = None, exc.reason
+    else:
+        width = _median_row_width(rows, mask.shape[1])
+        if width >= MIN_ROW_WIDTH_SHARE:
+            return mask, rows, None
+        why = f"the rows found at the threshold ({thr:.2f}) span {width:.0%} of the page's width"
+    faint, faint_rows, t_faint = _rows_at_fainter_threshold(trace_dark, thr, px_per_mm)
+    if faint_rows is not None:
+        how = f"read at a fainter threshold ({t_faint:.2f})"
+        warnings.append(f"{why}: {how}")
+        return faint, faint_rows, (why, how)
+    if rows is not None:
+        return mask, rows, None
+    joined = threshold.reconnect_faint(trace_dark, mask, thr)
+    rows = lay.find_rows(joined, px_per_mm)
+    warnings.append("the trace broke into dots at the threshold: its fainter pixels were joined")
+    return joined, rows, (why, "with its fainter pixels joined")
 
 
-def _refuse_weak_reading(record: Record, rescued_from: NotAnEcgError | None) -> None:
+def _rows_at_fainter_threshold(trace_dark, thr: float, px_per_mm: float):
+    """``(mask, rows, threshold)`` at the first of up to ``MAX_FAINTER_STEPS`` ever
+    fainter thresholds whose rows are wide enough; ``(None, None, None)`` if none is (a
+    step may stop at the anti-aliased edges of black text)."""
+    t_faint = thr
+    for _ in range(MAX_FAINTER_STEPS):
+        t_faint = threshold.faint_threshold(trace_dark, t_faint)
+        if t_faint is None:
+            break
+        faint = threshold.mask_at(trace_dark, t_faint)
+        try:
+            rows = lay.find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+        except NotAnEcgError:
+            continue
+        if _median_row_width(rows, faint.shape[1]) >= MIN_ROW_WIDTH_SHARE:
+            return faint, rows, t_faint
+    return None, None, None
+
+
+def _median_row_width(rows, page_width: int) -> float:
+    """The median row's width, as a share of the page's."""
+    return float(np.median([r.x_hi - r.x_lo for r in rows])) / page_width
+
+
+def _refuse_weak_reading(record: Record, rescued_from: tuple[str, str] | None) -> None:
     """Raise where a classical reading is not worth returning as one.
 
     - Most leads of a multi-lead reading could not be followed: rows found in the wrong
@@ -423,8 +474,8 @@ def _refuse_weak_reading(record: Record, rescued_from: NotAnEcgError | None) -> 
         raise LayoutError(f"{len(low)} of {len(leads)} leads of the {record.layout} layout read could "
                           "not be followed: the rows found are probably not the page's traces")
     if rescued_from is not None and record.quality["overall"] < AUTO_MIN_QUALITY_OVER_REFUSAL:
-        raise NotAnEcgError(f"{rescued_from.reason}; with its fainter pixels joined it read only "
-                            f"{record.quality['overall']:.2f} overall quality")
+        why, how = rescued_from
+        raise NotAnEcgError(f"{why}; {how} it read only {record.quality['overall']:.2f} overall quality")
 
 
 def _denoised_if_fine(rgb: np.ndarray, grid_dark: np.ndarray) -> np.ndarray:

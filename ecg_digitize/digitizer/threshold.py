@@ -154,15 +154,8 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     t = max(otsu(fg_values), 0.12)
     core = 0.9 * float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
     for _ in range(max_iter):
-        m = small > t
-        n = int(m.sum())
-        if n == 0:
-            break
-        # one-pixel gaps bridged: at 100 dpi, JPEG's 4:2:0 chroma leaves a red grid in the
-        # trace view as lines broken by its blocks, which must still count as grid; vertical
-        # runs alone are tall QRS strokes merged across rows (12x1 at 100 dpi), not grid
-        lines = grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
-        if lines.sum() <= max_line_fraction * n:
+        share = _grid_share(small, t, h_len, v_len)
+        if share is None or share <= max_line_fraction:
             break
         t_next = _otsu_above(small[small > t], t)
         if t_next <= t + 0.01:
@@ -172,9 +165,72 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
             # a threshold at the pen's darkness would erase the trace with them
             break
         t = t_next
+    return float(t), mask_at(dark, t)
+
+
+def mask_at(dark: np.ndarray, t: float) -> np.ndarray:
+    """The ink darker than ``t``, without long straight lines (grid; see
+    :func:`grid_line_mask`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import mask_at
+    >>> img = np.zeros((100, 200)); img[50, :] = 0.8; img[20, 10:30] = 0.8   # a grid line, a dash
+    >>> int(mask_at(img, 0.5).sum())
+    20
+    """
+    h_len, v_len = _line_lengths(dark.shape)
     mask = dark > t
-    mask &= ~grid_line_mask(mask, h_len=h_len, v_len=v_len)
-    return float(t), mask
+    return mask & ~grid_line_mask(mask, h_len=h_len, v_len=v_len)
+
+
+def _grid_share(small: np.ndarray, t: float, h_len: int, v_len: int) -> float | None:
+    """The share of the ink darker than ``t`` (on a 2x smaller copy, ``small``) that lies on
+    long straight lines (the grid); None when there is no such ink. ``h_len``, ``v_len``:
+    the full-size page's line lengths (:func:`_line_lengths`)."""
+    m = small > t
+    n = int(m.sum())
+    if n == 0:
+        return None
+    # one-pixel gaps bridged: at 100 dpi, JPEG's 4:2:0 chroma leaves a red grid in the
+    # trace view as lines broken by its blocks, which must still count as grid; vertical
+    # runs alone are tall QRS strokes merged across rows (12x1 at 100 dpi), not grid
+    lines = grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
+    return float(lines.sum()) / n
+
+
+def faint_threshold(dark: np.ndarray, t: float, *, max_line_fraction: float = 0.03) -> float | None:
+    """A threshold for a trace fainter than the ink :func:`adaptive_otsu` kept (above ``t``):
+    Otsu's threshold of the ink between the paper and ``t``, if the grid stays hidden
+    there (at most ``max_line_fraction`` of that ink on long straight lines); else None.
+
+    Otsu's first split falls between the two most different levels of ink. On a page whose
+    thin, grey trace is much fainter than its black text, those are the trace and the
+    text, and the trace falls below it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import adaptive_otsu, faint_threshold
+    >>> img = np.zeros((200, 400), np.float32)
+    >>> rr = (100 + 30 * np.sin(np.arange(400) / 20)).astype(int)
+    >>> img[rr, np.arange(400)] = 0.25           # a faint grey trace
+    >>> img[10:20, 10:60] = 0.95                 # black text
+    >>> t, mask = adaptive_otsu(img)
+    >>> int(mask[rr, np.arange(400)].sum()), 0.12 <= faint_threshold(img, t) < 0.25
+    (0, True)
+    """
+    small = dark[::2, ::2]
+    fainter = small[(small > 0.04) & (small <= t)]
+    if fainter.size == 0:
+        return None
+    t_faint = max(otsu(fainter), 0.12)
+    if t_faint >= t:
+        return None
+    h_len, v_len = _line_lengths(dark.shape)
+    share = _grid_share(small, t_faint, h_len, v_len)
+    return t_faint if share is not None and share <= max_line_fraction else None
 
 
 def reconnect_faint(dark: np.ndarray, mask: np.ndarray, t: float, *, reach_px: int = 3) -> np.ndarray:
