@@ -167,6 +167,23 @@ def test_faint_trace_below_black_text_is_read(sim12, grey):
     assert score_record(rec, truth).snr > 18
 
 
+def test_a_row_crowded_out_by_its_neighbours_is_kept():
+    # on a 12x1 page the deep waves of two leads can spread their ink over the band of the
+    # lead between them (a fold-9 scan page lost V4 and was then read as a strip): its
+    # profile peak is weak, like a crowd of big waves between two rows, but it lies where
+    # the rows' even pitch puts a row
+    ppm = 200 / 25.4
+    pitch = int(21 * ppm)
+    mask = np.zeros((13 * pitch, 2000), bool)
+    x = np.arange(100, 1900)
+    for k in range(12):
+        xs = x[:400] if k == 9 else x
+        mask[np.round((k + 1) * pitch + 3 * np.sin(xs / 15)).astype(int), xs] = True
+    mask[int(2.5 * pitch), 300:700] = True          # ink between two rows, off the pitch
+    rows = layout.find_rows(mask, ppm)
+    assert [round(r.baseline / pitch) for r in rows] == list(range(1, 13))
+
+
 def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():
     # a thin line drawn in few grey levels: every third pixel dark, the ones between
     # half dark. A threshold between the two levels leaves dots no row is made of; the

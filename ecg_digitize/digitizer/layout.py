@@ -104,7 +104,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     # Every row spends most of its width near its baseline, so true rows give peaks of
     # similar size; a much weaker one is a crowd of big waves between two rows.
     prom = props["prominences"]
-    peaks = peaks[prom >= 0.3 * np.median(prom)]
+    peaks = _with_skipped_rows(peaks, prom >= 0.3 * np.median(prom))
     rows, wordy = [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
@@ -128,6 +128,36 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
     return rows
+
+
+def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The ``strong`` profile peaks, and the weak ones that fill a gap in their pitch.
+
+    Rows of a page are evenly spaced. A gap of about twice the rows' pitch has lost a
+    row (its ink crowded out by its neighbours' big waves): the weak peak nearest the gap's
+    middle, within a fifth of the pitch, is that row. Other weak peaks are crowds of big
+    waves between two rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.layout import _with_skipped_rows
+    >>> peaks = np.array([100, 200, 300, 350, 402, 500, 600])
+    >>> _with_skipped_rows(peaks, np.array([1, 1, 1, 0, 0, 1, 1], bool)).tolist()
+    [100, 200, 300, 402, 500, 600]
+    """
+    kept = peaks[strong]
+    weak = peaks[~strong]
+    if len(kept) < 3 or len(weak) == 0:
+        return kept
+    pitch = float(np.median(np.diff(kept)))
+    found = []
+    for a, b in zip(kept[:-1], kept[1:]):
+        if 1.7 * pitch < b - a < 2.3 * pitch:
+            inside = weak[np.abs(weak - (a + b) / 2) < 0.2 * pitch]
+            if len(inside):
+                found.append(inside[np.argmin(np.abs(inside - (a + b) / 2))])
+    return np.sort(np.r_[kept, found]).astype(peaks.dtype)
 
 
 def _header_rows(wordy: list[bool]) -> int:
