@@ -7,6 +7,7 @@ Stages (one module each): :mod:`.load` -> :mod:`.greyscale` -> :mod:`.threshold`
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 from typing import Any
 
@@ -175,7 +176,68 @@ def _digitize_auto(pg: PageImage, **options) -> Record:
     return learned
 
 
-def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> Record:
+class _UpsideDown(Exception):
+    """Raised by :func:`_read_page` when the page's calibration pulses hang down at the
+    far end of its rows: the page was read upside down."""
+
+
+def _digitize_page(pg: PageImage, *, method: str, **options) -> Record:
+    """Read one page, turned upright first where it lies on its side or upside down.
+
+    - Upside down (turned 180 deg): the calibration pulses hang below the rows at their
+      far ends (:func:`_inverted_pulses`). A page without pulses gives no such sign.
+    - On its side (turned 90 deg): tried only where the page as given is refused and its
+      long curves of ink run down the page (:func:`_lies_on_its_side`); the upright
+      reading is then told from the upside-down one by the pulses as above.
+    """
+    try:
+        return _read_page_upright(pg, method=method, **options)
+    except DigitizeError as exc:
+        if method == "unet" or not _lies_on_its_side(pg.rgb):
+            raise
+        turned = replace(pg, rgb=np.ascontiguousarray(np.rot90(pg.rgb, -1)))
+        try:
+            record = _read_page_upright(turned, method=method, quarter_turns=1, **options)
+        except DigitizeError:
+            raise exc from None
+        return record
+
+
+def _read_page_upright(pg: PageImage, *, method: str, quarter_turns: int = 0, **options) -> Record:
+    """:func:`_read_page`, again on the page turned 180 deg where it was upside down;
+    ``quarter_turns``: clockwise quarter turns already applied to the image as loaded."""
+    try:
+        record = _read_page(pg, method=method, **options)
+    except _UpsideDown:
+        turned = replace(pg, rgb=np.ascontiguousarray(np.rot90(pg.rgb, 2)))
+        record = _read_page(turned, method=method, pulses_down_means_turned=False, **options)
+        quarter_turns += 2
+    turns = quarter_turns % 4
+    if turns:
+        record.geometry["quarter_turns"] = turns
+        note = f"the page was turned {90 * turns} deg clockwise to read it upright"
+        if turns % 2 and not any(record.geometry.get("pulses") or []):
+            note += " (without calibration pulses, upright and upside down could not be told apart)"
+        record.warnings.insert(0, note)
+    return record
+
+
+def _lies_on_its_side(rgb: np.ndarray) -> bool:
+    """Whether the page's long curves of ink run down the page rather than across it:
+    ink in components at least 40 % of the page's height tall and under a quarter of
+    its width wide holds over twice the ink of components the other way round."""
+    dark = threshold.normalise_background(greyscale.trace_view(rgb[::2, ::2]))
+    _, mask = threshold.adaptive_otsu(dark)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    h, w = mask.shape
+    wide = (stats[1:, cv2.CC_STAT_WIDTH] >= 0.4 * w) & (stats[1:, cv2.CC_STAT_HEIGHT] < 0.25 * h)
+    tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= 0.4 * h) & (stats[1:, cv2.CC_STAT_WIDTH] < 0.25 * w)
+    area = stats[1:, cv2.CC_STAT_AREA]
+    return bool(area[tall].sum() > 2 * area[wide].sum() and tall.sum() >= 1)
+
+
+def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method,
+               pulses_down_means_turned: bool = True) -> Record:
     warnings: list[str] = []
     guessed: list[str] = []
     rgb, homography, bend = pg.rgb, None, None
@@ -246,6 +308,8 @@ def _digitize_page(pg: PageImage, *, fs, layout, paper_speed, gain, method) -> R
         pulses = [cal.find_pulse(tr, r.baseline, px_per_mm, side="right") for tr, r in zip(traces, rows)]
     pulses = cal.consistent(pulses)
     found = [p for p in pulses if p is not None]
+    if not found and pulses_down_means_turned and _inverted_pulses(traces, rows, px_per_mm):
+        raise _UpsideDown()
     if scale_source != "grid" and found:
         # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed).
         px_per_mm = float(np.median([p.height_px for p in found])) / 10.0
@@ -452,6 +516,21 @@ def _rows_at_fainter_threshold(trace_dark, thr: float, px_per_mm: float):
         if _median_row_width(rows, faint.shape[1]) >= MIN_ROW_WIDTH_SHARE:
             return faint, rows, t_faint
     return None, None, None
+
+
+def _inverted_pulses(traces, rows, px_per_mm: float) -> bool:
+    """Whether most rows (at least two) end in a calibration pulse hanging down from the
+    row: an upright page's pulses, seen upside down (mirrored about each baseline and
+    looked for at either end)."""
+    mirrored = [replace(t, y=2 * r.baseline - t.y, top=2 * r.baseline - t.bottom, bottom=2 * r.baseline - t.top)
+                for t, r in zip(traces, rows)]
+    for side in ("right", "left"):
+        pulses = cal.consistent([cal.find_pulse(t, r.baseline, px_per_mm, side=side)
+                                 for t, r in zip(mirrored, rows)])
+        n = sum(p is not None for p in pulses)
+        if n >= 2 and n >= len(rows) / 2:
+            return True
+    return False
 
 
 def _median_row_width(rows, page_width: int) -> float:
