@@ -90,6 +90,8 @@ def test_bad_options():
         digitize(img, method="neural-net-that-does-not-exist")
     with pytest.raises(DigitizeError):
         digitize(img, layout="7x7")
+    with pytest.raises(ValueError, match="lead_order"):
+        digitize(img, lead_order="alphabetical")
 
 
 def test_pdf_page_out_of_range(tmp_path, sim12):

@@ -29,6 +29,9 @@ def add_digitize_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", default="classical", choices=["classical", "unet", "auto"],
                    help="trace pixels from the classical threshold, the U-Net (photos), or auto: "
                         "the U-Net when the classical reading looks weak (default: classical)")
+    p.add_argument("--lead-order", default="auto", choices=["auto", "standard", "cabrera"],
+                   help="limb leads I, II, III, aVR, aVL, aVF (standard) or aVL, I, -aVR, II, aVF, III "
+                        "(cabrera); auto: the order whose leads agree (default: auto)")
     p.set_defaults(func=run_digitize)
     return p
 
@@ -42,7 +45,7 @@ def run_digitize(args) -> int:
     if unknown:
         raise SystemExit(f"ecg-digitize digitize: unknown format(s) {unknown}; choose from {list(FORMATS)}")
     record = digitize(args.image, fs=args.fs, layout=args.layout, paper_speed=args.paper_speed,
-                      gain=args.gain, page=args.page, method=args.method)
+                      gain=args.gain, page=args.page, method=args.method, lead_order=args.lead_order)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = Path(args.image).stem

@@ -1,0 +1,75 @@
+"""Which order a 12-lead page plots its limb leads in: standard or Cabrera.
+
+The standard order plots I, II, III, aVR, aVL, aVF where the Cabrera order (Sweden, and
+wherever the leads are shown as a sweep round the frontal plane) plots aVL, I, -aVR, II,
+aVF, III. Printed labels are not read, but the limb leads tell: all six are combinations
+of two (I and II), so any three plotted over the same seconds obey a linear relation
+(Einthoven's II = I + III, Goldberger's aVR + aVL + aVF = 0, and the like), and only the
+right order makes the page's co-plotted triples obey theirs.
+"""
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from ..metrics import SNR_CAP_DB
+
+# each limb lead as a combination of I and II
+LIMB = {"I": (1.0, 0.0), "II": (0.0, 1.0), "III": (-1.0, 1.0),
+        "aVR": (-0.5, -0.5), "aVL": (1.0, -0.5), "aVF": (-0.5, 1.0)}
+# what the panel the standard order calls lead k shows in the Cabrera order: (lead, sign)
+CABRERA = {"I": ("aVL", 1), "II": ("I", 1), "III": ("aVR", -1),
+           "aVR": ("II", 1), "aVL": ("aVF", 1), "aVF": ("III", 1)}
+
+
+def limb_consistency(signal: np.ndarray, leads: list[str], *, min_samples: int = 250) -> float:
+    """How well the limb leads plotted together obey the relations between them, in dB
+    (signal over residual power, mean over every triple of limb leads that shares at
+    least ``min_samples`` plotted samples); NaN when no triple does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.lead_order import limb_consistency
+    >>> t = np.linspace(0, 2, 1000)
+    >>> i, ii = np.sin(7 * t), np.cos(5 * t)
+    >>> sig = np.column_stack([i, ii, ii - i])
+    >>> round(limb_consistency(sig, ["I", "II", "III"]))
+    100
+    >>> round(limb_consistency(sig, ["I", "III", "II"]), 1)   # two labels swapped
+    -5.7
+    """
+    present = [(name, signal[:, k]) for k, name in enumerate(leads) if name in LIMB]
+    scores = []
+    for triple in combinations(present, 3):
+        ok = np.all([np.isfinite(x) for _, x in triple], axis=0)
+        if ok.sum() < min_samples:
+            continue
+        # the relation's weights: the null vector of the three leads' (I, II) coefficients
+        weights = np.linalg.svd(np.array([LIMB[name] for name, _ in triple]).T)[2][-1]
+        terms = [x[ok] - np.mean(x[ok]) for _, x in triple]
+        residual = sum(w * x for w, x in zip(weights, terms))
+        power = np.mean([np.mean(x ** 2) for x in terms]) * np.mean(weights ** 2)
+        noise = max(float(np.mean(residual ** 2)), power * 10 ** (-SNR_CAP_DB / 10))
+        scores.append(10 * np.log10(power / noise))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def as_cabrera(signal: np.ndarray, leads: list[str]) -> np.ndarray:
+    """The signal of a page read in the standard order, relabelled as the Cabrera order
+    plots it (columns in the same ``leads`` order; aVR's sign restored).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.lead_order import as_cabrera
+    >>> names = ["I", "II", "III", "aVR", "aVL", "aVF"]
+    >>> as_cabrera(np.arange(6.0)[None, :], names).tolist()    # panel "III" held -aVR
+    [[1.0, 3.0, 5.0, -2.0, 0.0, 4.0]]
+    """
+    out = signal.copy()
+    for panel, (lead, sign) in CABRERA.items():
+        if panel in leads and lead in leads:
+            out[:, leads.index(lead)] = sign * signal[:, leads.index(panel)]
+    return out
