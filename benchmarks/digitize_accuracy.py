@@ -40,9 +40,15 @@ CONDITIONS = {
     "clean 200 dpi strip (II)": ("strip", "clean", 200),
     # long single-lead records wrapped into rows (layout detected, not given)
     "CinC2017 strip 30-60 s 150dpi": ("cinc-strip", "clean", 150),
+    # added at 14th stop: a photocopy's grid nearly as dark as the pen, limb leads in the
+    # Cabrera order, a big-waved 12x1 scan, and a page scanned upside down
+    "clean 200 dpi 3x4+II black grid": ("3x4+II", "clean", 200, {"grid_color": "black"}),
+    "clean 200 dpi 3x4+II Cabrera": ("3x4+II", "clean", 200, {"lead_order": "cabrera"}),
+    "scan 200 dpi 12x1": ("12x1", "scan", 200),
+    "clean 200 dpi 3x4+II upside down": ("3x4+II", "clean", 200, {"quarter_turns": 2}),
 }
 TARGETS = {"clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,
-           "scan 150 dpi 3x4+II dotted": 15.0}
+           "scan 150 dpi 3x4+II dotted": 15.0, "scan 200 dpi 12x1": 15.0}
 LAYOUT_TARGET = 18.0
 
 
@@ -106,7 +112,9 @@ def run(args) -> int:
                 image, truth = render(sig, fs, leads, layout="strip", preset=preset, dpi=dpi, seed=int(seed),
                                       header=False)
             else:
+                turns = style.pop("quarter_turns", 0)
                 image, truth = render(sig, fs, leads, layout=lay, preset=preset, dpi=dpi, seed=int(seed), **style)
+                image = np.ascontiguousarray(np.rot90(image, turns))
             t0 = time.process_time()
             try:
                 est = digitize(image, fs=fs) if lay == "cinc-strip" else digitize(image)

@@ -51,6 +51,20 @@ def test_adaptive_otsu_keeps_tall_thick_strokes(sim12):
     assert (mask & trace).sum() / trace.sum() > 0.95
 
 
+def test_black_grid_nearly_as_dark_as_the_pen_is_removed(sim12):
+    # a photocopied sheet: grid lines (60, 60, 60) a little lighter than the pen. The
+    # threshold stopped short of the pen's darkness (for thick pens' tall strokes) and
+    # left the 5 mm lines in the mask, broken into pieces too short to count as grid
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=3, grid_color="black")
+    rec = digitize(image)
+    assert rec.layout == "3x4+II"
+    assert score_record(rec, truth).snr > 20
+
+
 @pytest.mark.parametrize("angle", [-3.0, 1.2, 4.5])
 def test_deskew_recovers_known_angle(sim12, angle):
     sig, fs, leads = sim12

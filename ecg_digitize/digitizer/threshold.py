@@ -152,7 +152,7 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     if fg_values.size == 0:
         return 1.0, np.zeros(dark.shape, bool)
     t = max(otsu(fg_values), 0.12)
-    core = 0.9 * float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
+    pen = float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
     for _ in range(max_iter):
         share = _grid_share(small, t, h_len, v_len)
         if share is None or share <= max_line_fraction:
@@ -160,9 +160,15 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
         t_next = _otsu_above(small[small > t], t)
         if t_next <= t + 0.01:
             t_next = t + 0.05
-        if t_next >= min(0.95, core):
-            # the "lines" left are the trace's own (tall strokes of a thick pen);
-            # a threshold at the pen's darkness would erase the trace with them
+        if t_next >= min(0.95, 0.9 * pen):
+            # the "lines" left are the trace's own (tall strokes of a thick pen, flat
+            # stretches of a thick one); a threshold at the pen's darkness would erase
+            # the trace with them. Only a step that clears them, short of the pen's solid
+            # ink, is taken where they are many horizontal lines: a grid nearly as dark
+            # as the pen (a photocopy's black grid)
+            if (t_next < min(0.95, 0.97 * pen) and _horizontal_lines(small, t, h_len) >= MIN_GRID_LINES
+                    and (_grid_share(small, t_next, h_len, v_len) or 0.0) <= max_line_fraction):
+                t = t_next
             break
         t = t_next
     return float(t), mask_at(dark, t)
@@ -198,6 +204,18 @@ def _grid_share(small: np.ndarray, t: float, h_len: int, v_len: int) -> float | 
     # runs alone are tall QRS strokes merged across rows (12x1 at 100 dpi), not grid
     lines = grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
     return float(lines.sum()) / n
+
+
+# a grid left in the mask shows at least this many horizontal lines (a 5 mm grid: about
+# 20 on a 10 cm tall strip); a thick pen's flat stretches lie on far fewer rows
+MIN_GRID_LINES = 8
+
+
+def _horizontal_lines(small: np.ndarray, t: float, h_len: int) -> int:
+    """How many separate horizontal lines (a fifth of the page long; one-pixel gaps
+    bridged) the ink darker than ``t`` holds, on the 2x smaller copy ``small``."""
+    rows = _straight_runs(small > t, max(8, h_len // 2), axis=1, bridge=1).any(axis=1)
+    return int(np.count_nonzero(np.diff(rows.view(np.int8), prepend=0) == 1))
 
 
 def faint_threshold(dark: np.ndarray, t: float, *, max_line_fraction: float = 0.03) -> float | None:
