@@ -3,7 +3,7 @@
 ``digitize(lead_order="auto")`` reads a 12-lead page in the Cabrera order (aVL, I, -aVR,
 II, aVF, III) only where its limb leads agree at least ``CABRERA_MIN_DB`` in that order
 and by as much more than in the standard one
-(:func:`ecg_digitize.digitizer.lead_order.limb_consistency`). This prints, per page read
+(:func:`ecg_digitize.digitizer.limb_order.limb_consistency`). This prints, per page read
 in the standard order, both figures: for fold-9 PTB-XL renders drawn in each order
 (three layouts, clean and scan) and for the real 12-lead pictures (``khan2021``,
 ``ecg-image-kit-photos``; all printed in the standard order), then the extremes the
@@ -24,7 +24,7 @@ def _both(source) -> tuple[float, float] | None:
     """(standard, Cabrera) limb consistency of ``source`` read in the standard order; None
     when refused or not a 12-lead layout."""
     from ecg_digitize import DigitizeError, digitize
-    from ecg_digitize.digitizer.lead_order import as_cabrera, limb_consistency
+    from ecg_digitize.digitizer.limb_order import as_cabrera, limb_consistency
 
     try:
         rec = digitize(source, lead_order="standard")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-
 from typing import Any
 
 import cv2
@@ -20,7 +19,7 @@ from ..record import STANDARD_LEADS, Calibration, Record
 from ..synth.layouts import parse_layout, plan_panels
 from . import calibration as cal
 from . import deskew, extract, greyscale, grid, layout as lay, quality, signals, threshold
-from . import lead_order as leads_order
+from . import limb_order
 from .load import PageImage, load_image
 from .timebase import SOURCE_DT, pen_end, separator_time_zero, time_axis
 
@@ -29,7 +28,7 @@ METHODS = ("classical", "unet", "auto")
 LEAD_ORDERS = ("auto", "standard", "cabrera")
 # lead_order="auto" reads a page in the Cabrera order where its limb leads agree at least
 # this much in it, and by this much more than in the standard order (real pictures, all
-# standard: at most 1.3 dB as Cabrera, and never more than 2.1 dB above their standard
+# standard: at most 1.33 dB as Cabrera, and never more than 2.03 dB above their standard
 # reading; ``python benchmarks/lead_order_evidence.py``)
 CABRERA_MIN_DB = 6.0
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
@@ -98,7 +97,7 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         ``"cabrera"`` aVL, I, -aVR, II, aVF, III. ``"auto"`` takes the Cabrera order
         where the limb leads plotted together obey their relations in it (at least
         :data:`CABRERA_MIN_DB`, and by that much more than in the standard order; see
-        :mod:`~ecg_digitize.digitizer.lead_order`), else the standard one.
+        :mod:`~ecg_digitize.digitizer.limb_order`), else the standard one.
 
     Returns
     -------
@@ -244,7 +243,7 @@ def _lies_on_its_side(rgb: np.ndarray) -> bool:
     its width wide holds over twice the ink of components the other way round."""
     dark = threshold.normalise_background(greyscale.trace_view(rgb[::2, ::2]))
     _, mask = threshold.adaptive_otsu(dark)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    stats = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)[2]
     h, w = mask.shape
     wide = (stats[1:, cv2.CC_STAT_WIDTH] >= 0.4 * w) & (stats[1:, cv2.CC_STAT_HEIGHT] < 0.25 * h)
     tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= 0.4 * h) & (stats[1:, cv2.CC_STAT_WIDTH] < 0.25 * w)
@@ -485,15 +484,15 @@ def _limb_lead_order(lead_order: str, sig: np.ndarray, leads: list[str], layout_
     :func:`digitize`); ``boxes`` get their leads' new names in place."""
     if lead_order == "standard":
         return sig, layout_name, note
-    cabrera = leads_order.as_cabrera(sig, leads)
-    as_std = leads_order.limb_consistency(sig, leads)
-    as_cab = leads_order.limb_consistency(cabrera, leads)
+    cabrera = limb_order.as_cabrera(sig, leads)
+    as_std = limb_order.limb_consistency(sig, leads)
+    as_cab = limb_order.limb_consistency(cabrera, leads)
     if lead_order == "auto" and not (as_cab >= CABRERA_MIN_DB and as_cab >= as_std + CABRERA_MIN_DB):
         return sig, layout_name, note
-    rename = {panel: lead for panel, (lead, _) in leads_order.CABRERA.items()}
+    rename = {panel: lead for panel, (lead, _) in limb_order.CABRERA.items()}
     for box in boxes:
         box["lead"] = rename.get(box["lead"], box["lead"])
-    n_rows, _, rhythm = parse_layout(layout_name)
+    rhythm = parse_layout(layout_name)[2]
     if rhythm:
         layout_name = layout_name.split("+")[0] + "+" + ",".join(rename.get(r, r) for r in rhythm)
     note = ("limb leads placed by position in the Cabrera order (aVL, I, -aVR, II, aVF, III)"

@@ -31,7 +31,7 @@ def limb_consistency(signal: np.ndarray, leads: list[str], *, min_samples: int =
     Examples
     --------
     >>> import numpy as np
-    >>> from ecg_digitize.digitizer.lead_order import limb_consistency
+    >>> from ecg_digitize.digitizer.limb_order import limb_consistency
     >>> t = np.linspace(0, 2, 1000)
     >>> i, ii = np.sin(7 * t), np.cos(5 * t)
     >>> sig = np.column_stack([i, ii, ii - i])
@@ -63,7 +63,7 @@ def as_cabrera(signal: np.ndarray, leads: list[str]) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from ecg_digitize.digitizer.lead_order import as_cabrera
+    >>> from ecg_digitize.digitizer.limb_order import as_cabrera
     >>> names = ["I", "II", "III", "aVR", "aVL", "aVF"]
     >>> as_cabrera(np.arange(6.0)[None, :], names).tolist()    # panel "III" held -aVR
     [[1.0, 3.0, 5.0, -2.0, 0.0, 4.0]]
