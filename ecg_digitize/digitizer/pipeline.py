@@ -562,16 +562,16 @@ def _rows_at_fainter_threshold(trace_dark, thr: float, px_per_mm: float):
 
 
 def _inverted_pulses(traces, rows, px_per_mm: float) -> bool:
-    """Whether most rows (at least two) end in a calibration pulse hanging down from the
-    row: an upright page's pulses, seen upside down (mirrored about each baseline and
-    looked for at either end)."""
+    """Whether most rows (at least two, or a one-row strip's row) end in a calibration
+    pulse hanging down from the row: an upright page's pulses, seen upside down
+    (mirrored about each baseline and looked for at either end)."""
     mirrored = [replace(t, y=2 * r.baseline - t.y, top=2 * r.baseline - t.bottom, bottom=2 * r.baseline - t.top)
                 for t, r in zip(traces, rows)]
     for side in ("right", "left"):
         pulses = cal.consistent([cal.find_pulse(t, r.baseline, px_per_mm, side=side)
                                  for t, r in zip(mirrored, rows)])
         n = sum(p is not None for p in pulses)
-        if n >= 2 and n >= len(rows) / 2:
+        if n >= min(2, len(rows)) and n >= len(rows) / 2:
             return True
     return False
 
