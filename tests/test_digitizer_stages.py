@@ -704,3 +704,33 @@ def test_cabrera_page_is_read_in_its_order(sim12, lay):
 
     assert limb_snr(rec) > 20
     assert limb_snr(digitize(image, lead_order="standard")) < 10
+
+
+def test_grid_read_at_twice_its_period_is_halved_by_the_pulses():
+    # ecg-image-kit ecg00009: the grid read at 18.84 px/mm made its 1 mV pulses 5 mm
+    # tall and 2.6 mm wide (5 mm/mV, 13 mm/s) and its rows 126 mm long; at half the scale
+    # the pulses are standard (10 mm/mV, 0.2 s at 25 mm/s) and the rows 250 mm long
+    from ecg_digitize.digitizer.calibration import Pulse
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.pipeline import _unless_grid_read_double
+
+    rows = [RowTrace(100, np.zeros(2360), np.zeros(2360), np.zeros(2360), 2.0) for _ in range(4)]
+    pulses = [Pulse("left", 100, 149, 97.0, 49.0, 160) for _ in range(4)]
+    warnings = []
+    assert _unless_grid_read_double(18.84, pulses, rows, warnings) == pytest.approx(9.42)
+    assert "twice its size" in warnings[0]
+    # a narrow pulse (0.1 s) on a page read at the right scale also reads standard at
+    # half of it (20 mm/mV, 25 mm/s), but its rows are 250 mm long already
+    narrow = [Pulse("left", 100, 123, 94.0, 24.0, 140) for _ in range(4)]
+    assert _unless_grid_read_double(9.42, narrow, rows, []) == 9.42
+
+
+def test_rhythm_strip_named_by_a_clearly_best_match():
+    # a photo's rhythm strip matches its panel less closely than a render's; one match
+    # well ahead of every other still names it (before, V1's 0.75 fell back to II and
+    # the strip overwrote lead II)
+    from ecg_digitize.digitizer.pipeline import _name_rhythm
+
+    assert _name_rhythm(lambda r: {"V1": 0.75, "V2": 0.52, "aVF": -0.6}, 1) == ["V1"]
+    assert _name_rhythm(lambda r: {"V1": 0.75, "V2": 0.70}, 1) == ["II"]          # no clear best
+    assert _name_rhythm(lambda r: {"II": 0.93, "aVF": 0.95}, 1) == ["II"]         # limb leads alike

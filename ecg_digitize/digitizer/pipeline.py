@@ -47,6 +47,7 @@ AUTO_SKIP_UNET_QUALITY = 0.85
 # ungated trial, not committed, lost on fold-9 100 dpi renders and on low-resolution photos).
 DENOISE_MIN_PX_PER_MM = 5.5
 STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
+SHORT_ROW_SHARE = 0.6    # rows under this share of it are short for a page (a grid read double?)
 # a classical reading with more than this share of its leads of low confidence is refused
 MAX_UNFOLLOWED_SHARE = 2 / 3
 # below this share of the ink in curves of trace length, the trace broke into pieces at the
@@ -325,6 +326,8 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     found = [p for p in pulses if p is not None]
     if not found and pulses_down_means_turned and _inverted_pulses(traces, rows, px_per_mm):
         raise _UpsideDown()
+    if scale_source == "grid" and found:
+        px_per_mm = _unless_grid_read_double(px_per_mm, found, traces, warnings)
     if scale_source != "grid" and found:
         # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed).
         px_per_mm = float(np.median([p.height_px for p in found])) / 10.0
@@ -475,6 +478,27 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     if method == "classical":
         _refuse_weak_reading(record, rescued_from)
     return record
+
+
+def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warnings: list) -> float:
+    """``px_per_mm``, or half of it where the grid's period was read at twice its size.
+
+    The sign: at the grid's scale the rows are short for a page (under
+    ``SHORT_ROW_SHARE`` of the standard 250 mm) and the pulses not standard (gain or
+    speed), while at half of it the longest row is 250 mm (to 15 %) and the pulses are
+    standard in both (10 mm/mV, 0.2 s at 25 mm/s, or the like). A narrow pulse alone
+    (0.1 s) reads standard at half the scale too; the row's length tells them apart.
+    """
+    longest = max(b - a for a, b in (t.extent() for t in traces))
+    half = px_per_mm / 2
+    if (longest / px_per_mm >= SHORT_ROW_SHARE * STANDARD_ROW_MM
+            or abs(longest / half / STANDARD_ROW_MM - 1) > 0.15
+            or None not in cal.gain_from_pulses(pulses, px_per_mm)
+            or None in cal.gain_from_pulses(pulses, half)):
+        return px_per_mm
+    warnings.append(f"the grid's period was read at twice its size ({px_per_mm:.2f} px/mm): at half of it "
+                    f"the rows are {longest / half:.0f} mm long and the pulses standard")
+    return half
 
 
 def _limb_lead_order(lead_order: str, sig: np.ndarray, leads: list[str], layout_name: str,
@@ -841,10 +865,12 @@ def _name_rhythm(matches, k: int) -> list[str]:
     names = []
     for r in range(3, 3 + k):
         corr = matches(r)
-        best, best_c = None, 0.8
-        for lead, c in corr.items():
-            if c > best_c:
-                best, best_c = lead, c
+        ranked = sorted(corr.items(), key=lambda kv: kv[1], reverse=True) + [(None, -1.0)] * 2
+        (best, best_c), (_, second_c) = ranked[:2]
+        # a match over 0.8, or one clearly ahead of all others (a photo's panels match
+        # less closely: ecg-image-kit ecg00009's V1 strip 0.75, the next panel 0.52)
+        if not (best_c > 0.8 or (best_c >= 0.6 and best_c - second_c >= 0.2)):
+            best = None
         # limb leads look alike: keep the standard rhythm lead unless another is clearly better
         std = lay.DEFAULT_RHYTHM[k][r - 3]
         if best is not None and corr.get(std, -1.0) >= 0.7 and best_c - corr[std] < 0.1:
