@@ -734,3 +734,18 @@ def test_rhythm_strip_named_by_a_clearly_best_match():
     assert _name_rhythm(lambda r: {"V1": 0.75, "V2": 0.52, "aVF": -0.6}, 1) == ["V1"]
     assert _name_rhythm(lambda r: {"V1": 0.75, "V2": 0.70}, 1) == ["II"]          # no clear best
     assert _name_rhythm(lambda r: {"II": 0.93, "aVF": 0.95}, 1) == ["II"]         # limb leads alike
+
+
+def test_no_grid_pulse_that_would_make_rows_too_long_is_not_the_scale(sim12):
+    # no grid, 5 mm/mV: taken as a standard 10 mm pulse, the pulse made the scale half the
+    # truth and the rows 500 mm (20 s) long. A 12-lead page's rows are 250 mm: the scale
+    # comes from their width then, and the pulse gives the gain
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=2, grid_style="none", gain=5)
+    rec = digitize(image)
+    assert rec.calibration.px_per_mm == pytest.approx(200 / 25.4, rel=0.02)
+    assert rec.calibration.mm_per_mv == 5.0
+    assert score_record(rec, truth).snr > 20

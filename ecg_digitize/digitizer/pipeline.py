@@ -329,9 +329,16 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     if scale_source == "grid" and found:
         px_per_mm = _unless_grid_read_double(px_per_mm, found, traces, warnings)
     if scale_source != "grid" and found:
-        # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed).
-        px_per_mm = float(np.median([p.height_px for p in found])) / 10.0
-        scale_source = "pulse"
+        # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed),
+        # unless it makes a 12-lead page's rows far from the standard 250 mm
+        from_pulse = float(np.median([p.height_px for p in found])) / 10.0
+        longest_mm = max(b - a for a, b in (t.extent() for t in traces)) / from_pulse
+        if scale_source == "page width" and len(rows) >= 3 and abs(longest_mm / STANDARD_ROW_MM - 1) > 0.25:
+            # the rows without their pulses, 250 mm long
+            px_per_mm, scale_source = _trace_span(traces, pulses) / STANDARD_ROW_MM, "row width (250 mm)"
+            warnings.append(f"the pulses, taken as 10 mm, would make the rows {longest_mm:.0f} mm long")
+        else:
+            px_per_mm, scale_source = from_pulse, "pulse"
     pulse_gain, pulse_speed = cal.gain_from_pulses(found, px_per_mm)
     if scale_source != "grid":
         guessed.append("px_per_mm")
@@ -478,6 +485,17 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     if method == "classical":
         _refuse_weak_reading(record, rescued_from)
     return record
+
+
+def _trace_span(traces, pulses) -> float:
+    """The widest row's trace proper (without its pulse), in px."""
+    spans = []
+    for t, p in zip(traces, pulses):
+        a, b = t.extent()
+        if p is not None:
+            a, b = (p.trace_bound, b) if p.side == "left" else (a, p.trace_bound)
+        spans.append(b - a)
+    return float(max(spans))
 
 
 def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warnings: list) -> float:
