@@ -748,4 +748,5 @@ def test_no_grid_pulse_that_would_make_rows_too_long_is_not_the_scale(sim12):
     rec = digitize(image)
     assert rec.calibration.px_per_mm == pytest.approx(200 / 25.4, rel=0.02)
     assert rec.calibration.mm_per_mv == 5.0
+    assert {"px_per_mm", "mm_per_mv"} <= set(rec.calibration.guessed)   # both rest on the guess
     assert score_record(rec, truth).snr > 20

@@ -348,6 +348,10 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     if gain is None:
         if pulse_gain is not None:
             gain = pulse_gain
+            if scale_source.startswith("row width"):   # the pulse disagreed with that scale
+                guessed.append("mm_per_mv")
+                warnings.append(f"gain {gain:g} mm/mV from the pulse's height at the scale guessed "
+                                "from the rows' width")
         else:
             gain = 10.0
             guessed.append("mm_per_mv")
