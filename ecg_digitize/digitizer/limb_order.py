@@ -13,7 +13,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ..metrics import SNR_CAP_DB
+from ..metrics import _relation_db
 
 # each limb lead as a combination of I and II
 LIMB = {"I": (1.0, 0.0), "II": (0.0, 1.0), "III": (-1.0, 1.0),
@@ -48,11 +48,10 @@ def limb_consistency(signal: np.ndarray, leads: list[str], *, min_samples: int =
             continue
         # the relation's weights: the null vector of the three leads' (I, II) coefficients
         weights = np.linalg.svd(np.array([LIMB[name] for name, _ in triple]).T)[2][-1]
-        terms = [x[ok] - np.mean(x[ok]) for _, x in triple]
-        residual = sum(w * x for w, x in zip(weights, terms))
-        power = np.mean([np.mean(x ** 2) for x in terms]) * np.mean(weights ** 2)
-        noise = max(float(np.mean(residual ** 2)), power * 10 ** (-SNR_CAP_DB / 10))
-        scores.append(10 * np.log10(power / noise))
+        terms = [x[ok] for _, x in triple]
+        # weights scaled to a mean square of 1, as Einthoven's (1, -1, -1) are
+        weights = weights / np.sqrt(np.mean(weights ** 2))
+        scores.append(_relation_db(terms, sum(w * x for w, x in zip(weights, terms))))
     return float(np.mean(scores)) if scores else float("nan")
 
 

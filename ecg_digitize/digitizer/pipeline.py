@@ -28,7 +28,7 @@ METHODS = ("classical", "unet", "auto")
 LEAD_ORDERS = ("auto", "standard", "cabrera")
 # lead_order="auto" reads a page in the Cabrera order where its limb leads agree at least
 # this much in it, and by this much more than in the standard order (real pictures, all
-# standard: at most 1.33 dB as Cabrera, and never more than 2.03 dB above their standard
+# standard: at most 1.33 dB as Cabrera, and never more than 1.41 dB above their standard
 # reading; ``python benchmarks/lead_order_evidence.py``)
 CABRERA_MIN_DB = 6.0
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
@@ -58,6 +58,8 @@ MIN_LONG_INK_SHARE = 0.15
 # fainter trace (rows' median width: khan2021 scans 0.89, real photos mostly 0.7-0.98; a
 # throwaway count); the fainter threshold's rows are then tried
 MIN_ROW_WIDTH_SHARE = 0.5
+# fainter thresholds tried for them, one Otsu split further down each (the first may stop
+# at black text's anti-aliased edges)
 MAX_FAINTER_STEPS = 3
 
 
@@ -213,10 +215,9 @@ def _digitize_page(pg: PageImage, *, method: str, **options) -> Record:
             raise
         turned = replace(pg, rgb=np.ascontiguousarray(np.rot90(pg.rgb, -1)))
         try:
-            record = _read_page_upright(turned, method=method, quarter_turns=1, **options)
+            return _read_page_upright(turned, method=method, quarter_turns=1, **options)
         except DigitizeError:
             raise exc from None
-        return record
 
 
 def _read_page_upright(pg: PageImage, *, method: str, quarter_turns: int = 0, **options) -> Record:
@@ -249,7 +250,7 @@ def _lies_on_its_side(rgb: np.ndarray) -> bool:
     wide = (stats[1:, cv2.CC_STAT_WIDTH] >= 0.4 * w) & (stats[1:, cv2.CC_STAT_HEIGHT] < 0.25 * h)
     tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= 0.4 * h) & (stats[1:, cv2.CC_STAT_WIDTH] < 0.25 * w)
     area = stats[1:, cv2.CC_STAT_AREA]
-    return bool(area[tall].sum() > 2 * area[wide].sum() and tall.sum() >= 1)
+    return bool(area[tall].sum() > 2 * area[wide].sum())
 
 
 def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_order,
@@ -332,7 +333,7 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
         # No grid: a 1 mV pulse of standard 10 mm gives the scale (stated as guessed),
         # unless it makes a 12-lead page's rows far from the standard 250 mm
         from_pulse = float(np.median([p.height_px for p in found])) / 10.0
-        longest_mm = max(b - a for a, b in (t.extent() for t in traces)) / from_pulse
+        longest_mm = _longest_row(traces) / from_pulse
         if scale_source == "page width" and len(rows) >= 3 and abs(longest_mm / STANDARD_ROW_MM - 1) > 0.25:
             # the rows without their pulses, 250 mm long
             px_per_mm, scale_source = _trace_span(traces, pulses) / STANDARD_ROW_MM, "row width (250 mm)"
@@ -491,6 +492,11 @@ def _read_page(pg: PageImage, *, fs, layout, paper_speed, gain, method, lead_ord
     return record
 
 
+def _longest_row(traces) -> int:
+    """The widest row's path, pulse included, in px."""
+    return max(b - a for a, b in (t.extent() for t in traces))
+
+
 def _trace_span(traces, pulses) -> float:
     """The widest row's trace proper (without its pulse), in px."""
     spans = []
@@ -511,7 +517,7 @@ def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warni
     standard in both (10 mm/mV, 0.2 s at 25 mm/s, or the like). A narrow pulse alone
     (0.1 s) reads standard at half the scale too; the row's length tells them apart.
     """
-    longest = max(b - a for a, b in (t.extent() for t in traces))
+    longest = _longest_row(traces)
     half = px_per_mm / 2
     if (longest / px_per_mm >= SHORT_ROW_SHARE * STANDARD_ROW_MM
             or abs(longest / half / STANDARD_ROW_MM - 1) > 0.15
@@ -531,20 +537,21 @@ def _limb_lead_order(lead_order: str, sig: np.ndarray, leads: list[str], layout_
     if lead_order == "standard":
         return sig, layout_name, note
     cabrera = limb_order.as_cabrera(sig, leads)
-    as_std = limb_order.limb_consistency(sig, leads)
-    as_cab = limb_order.limb_consistency(cabrera, leads)
-    if lead_order == "auto" and not (as_cab >= CABRERA_MIN_DB and as_cab >= as_std + CABRERA_MIN_DB):
-        return sig, layout_name, note
+    why = ""
+    if lead_order == "auto":
+        as_std = limb_order.limb_consistency(sig, leads)
+        as_cab = limb_order.limb_consistency(cabrera, leads)
+        if not (as_cab >= CABRERA_MIN_DB and as_cab >= as_std + CABRERA_MIN_DB):
+            return sig, layout_name, note
+        why = f": they agree at {as_cab:.1f} dB in it, {as_std:.1f} dB in the standard order"
     rename = {panel: lead for panel, (lead, _) in limb_order.CABRERA.items()}
     for box in boxes:
         box["lead"] = rename.get(box["lead"], box["lead"])
     rhythm = parse_layout(layout_name)[2]
     if rhythm:
         layout_name = layout_name.split("+")[0] + "+" + ",".join(rename.get(r, r) for r in rhythm)
-    note = ("limb leads placed by position in the Cabrera order (aVL, I, -aVR, II, aVF, III)"
-            + ("" if lead_order == "cabrera" else
-               f": they agree at {as_cab:.1f} dB in it, {as_std:.1f} dB in the standard order")
-            + "; printed labels are not read")
+    note = f"limb leads placed by position in the Cabrera order (aVL, I, -aVR, II, aVF, III){why}; " \
+           "printed labels are not read"
     return cabrera, layout_name, note
 
 

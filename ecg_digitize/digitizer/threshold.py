@@ -186,8 +186,13 @@ def mask_at(dark: np.ndarray, t: float) -> np.ndarray:
     >>> int(mask_at(img, 0.5).sum())
     20
     """
-    h_len, v_len = _line_lengths(dark.shape)
-    mask = dark > t
+    return _without_lines(dark > t)
+
+
+def _without_lines(mask: np.ndarray) -> np.ndarray:
+    """``mask`` less its long straight lines (:func:`grid_line_mask` at the page's line
+    lengths)."""
+    h_len, v_len = _line_lengths(mask.shape)
     return mask & ~grid_line_mask(mask, h_len=h_len, v_len=v_len)
 
 
@@ -272,8 +277,7 @@ def reconnect_faint(dark: np.ndarray, mask: np.ndarray, t: float, *, reach_px: i
     kernel = np.ones((3, 3), np.uint8)
     for _ in range(reach_px):
         grown |= cv2.dilate(grown.view(np.uint8), kernel).view(bool) & weak
-    h_len, v_len = _line_lengths(dark.shape)
-    return grown & ~grid_line_mask(grown, h_len=h_len, v_len=v_len)
+    return _without_lines(grown)
 
 
 def _otsu_above(values: np.ndarray, t: float) -> float:
