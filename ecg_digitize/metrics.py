@@ -197,8 +197,18 @@ def score_records(pairs) -> dict[str, float]:
     }
 
 
-def _relation_db(terms: list[np.ndarray], residual: np.ndarray) -> float:
-    """10 log10(mean power of the terms / power of the residual, offset removed)."""
+def relation_db(terms: list[np.ndarray], residual: np.ndarray) -> float:
+    """How well leads obey a linear relation: 10 log10(mean power of the ``terms`` over
+    the power of the ``residual``), offsets removed, capped at ``SNR_CAP_DB``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.metrics import relation_db
+    >>> i, iii = np.sin(np.arange(500) / 30), np.cos(np.arange(500) / 40)
+    >>> round(relation_db([i, iii], (i + iii) - (i + iii + 0.01 * np.sin(np.arange(500)))), 1)
+    40.0
+    """
     residual = residual - np.mean(residual)
     p_signal = np.mean([np.mean((x - np.mean(x)) ** 2) for x in terms])
     p_noise = float(np.mean(residual**2))
@@ -239,7 +249,7 @@ def self_consistency(record: Record, min_seconds: float = 0.5) -> dict[str, floa
         if ok.sum() < min_seconds * record.fs:
             continue
         x = [v[ok] for v in x]
-        out[key] = _relation_db(x, residual_of(*x))
+        out[key] = relation_db(x, residual_of(*x))
     valid = [v for v in out.values() if np.isfinite(v)]
     out["mean"] = float(np.mean(valid)) if valid else float("nan")
     return out

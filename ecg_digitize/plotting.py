@@ -51,7 +51,7 @@ def plot_overlay(image: np.ndarray, record, *, ax=None, color="#0050ff"):
     ax.imshow(image)
     for x, y in trace_pixels(record):
         ax.plot(x, y, color=color, lw=0.8, alpha=0.85)
-    for box in record.geometry.get("boxes", []):
+    for box in record.geometry.boxes:
         x0, y0, x1, y1 = box["bbox"]
         ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="#00a000", lw=0.6))
         ax.text(x0 + 2, y0 + 10, box["lead"], color="#00a000", fontsize=6)
@@ -69,7 +69,7 @@ def trace_pixels(record):
     cal = record.calibration
     if cal.px_per_mm is None:
         return
-    for box in record.geometry.get("boxes", []):
+    for box in record.geometry.boxes:
         sig = record.lead(box["lead"])
         i0 = int(round(box["t0"] * record.fs))
         i1 = int(round(box["t1"] * record.fs))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordFormatError
+from .geometry import PageGeometry
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -61,9 +62,10 @@ class Record:
         ``{"overall": float, "leads": {name: float}}`` and any further scores.
     source : str
         Where the page came from (a path, ``"synth"``, ...).
-    geometry : dict
-        Page geometry when known (renderer truth or digitizer detections): lead boxes,
-        grid origin, trace mask.
+    geometry : PageGeometry
+        Where the signals are on the page (lead boxes, rows, skew, scale evidence; the
+        renderer's truth adds grid and trace masks); a dict is converted. See
+        :class:`~ecg_digitize.geometry.PageGeometry`.
     warnings : list of str
         What had to be guessed or looked doubtful.
 
@@ -83,7 +85,7 @@ class Record:
     calibration: Calibration = field(default_factory=Calibration)
     quality: dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    geometry: dict[str, Any] = field(default_factory=dict, repr=False)
+    geometry: PageGeometry = field(default_factory=PageGeometry, repr=False)
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -100,6 +102,8 @@ class Record:
             raise RecordFormatError(f"fs must be positive, got {self.fs!r}", self.source or None)
         if isinstance(self.calibration, dict):
             self.calibration = Calibration(**self.calibration)
+        if not isinstance(self.geometry, PageGeometry):
+            self.geometry = PageGeometry.from_dict(self.geometry)
 
     # ------------------------------------------------------------------ access
     @property
@@ -138,17 +142,16 @@ class Record:
     # ------------------------------------------------------------------ metadata
     def metadata(self) -> dict[str, Any]:
         """JSON-ready metadata: everything but the samples and the pixel mask."""
-        geometry = {k: _jsonable(v) for k, v in self.geometry.items() if k != "trace_mask"}
         return {
             "fs": float(self.fs),
             "n_samples": int(self.n_samples),
             "leads": list(self.leads),
             "layout": self.layout,
             "calibration": asdict(self.calibration),
-            "quality": _jsonable(self.quality),
+            "quality": jsonable(self.quality),
             "source": self.source,
             "warnings": list(self.warnings),
-            "geometry": geometry,
+            "geometry": jsonable(self.geometry.to_dict()),
             "plotted_seconds": {
                 lead: float(np.isfinite(self.signal[:, i]).sum() / self.fs)
                 for i, lead in enumerate(self.leads)
@@ -273,16 +276,24 @@ class Record:
         return plot_record(self, ax=ax, leads=leads, spacing_mv=spacing_mv)
 
 
-def _jsonable(value: Any) -> Any:
-    """Convert numpy values inside nested containers into plain Python for JSON."""
+def jsonable(value: Any) -> Any:
+    """numpy values inside nested containers as plain Python, non-finite floats as None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.record import jsonable
+    >>> jsonable({"a": np.float32(1.5), "b": [np.nan, np.int64(2)]})
+    {'a': 1.5, 'b': [None, 2]}
+    """
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value

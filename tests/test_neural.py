@@ -300,27 +300,28 @@ def test_unet_method_digitizes_a_scanned_page(sim12):
     assert sum(p is not None for p in rec.geometry["pulses"]) >= 3
     assert "mm_per_mv" not in rec.calibration.guessed
     # overlays and lead crops use the frame the boxes were measured in
-    from ecg_digitize.digitizer.pipeline import page_as_measured
+    from ecg_digitize.digitizer import page_as_measured
     assert page_as_measured(image, rec).shape[:2] == tuple(rec.geometry["image_shape"])
 
 
 def _fake_routes(monkeypatch, results: dict):
-    """Make ``_digitize_page`` return (or raise) a canned outcome per method."""
+    """Make ``read_page`` return (or raise) a canned outcome per trace view."""
     from ecg_digitize.digitizer import pipeline
-    from ecg_digitize.record import Record
+    from ecg_digitize.record import STANDARD_LEADS, Record
 
-    def fake(pg, *, method, **_):
+    def fake(pg, provider, options):
+        method = "classical" if provider is pipeline.CLASSICAL else "unet"
         outcome = results[method]
         if isinstance(outcome, Exception):
             raise outcome
         n_leads, quality = outcome
         sig = np.full((100, 12), np.nan)
         sig[:, :n_leads] = 0.1
-        rec = Record(sig, fs=100, leads=list(pipeline.STANDARD_LEADS), geometry={"method": method})
+        rec = Record(sig, fs=100, leads=list(STANDARD_LEADS), geometry={"method": method})
         rec.quality = {"overall": quality}
         return rec
 
-    monkeypatch.setattr(pipeline, "_digitize_page", fake)
+    monkeypatch.setattr(pipeline, "read_page", fake)
     monkeypatch.setattr(sg, "default_model_path", lambda: Path(__file__))  # "weights exist"
 
 
@@ -418,7 +419,7 @@ def test_image_classifier_training_quick_run(tmp_path):
 @pytest.mark.skipif(not sg.default_model_path().exists(), reason="pretrained/unet-trace.keras absent")
 def test_unet_method_flattens_a_wrinkled_photo(sim12):
     from ecg_digitize import digitize
-    from ecg_digitize.digitizer.pipeline import page_as_measured
+    from ecg_digitize.digitizer import page_as_measured
     from ecg_digitize.metrics import score_record
     from ecg_digitize.synth import render
 

@@ -1,15 +1,37 @@
-"""Stage 5: the calibration pulse (1 mV step), which gives the gain in mm/mV.
+"""Stages 4 and 7: the page's scale (px/mm), then its calibration (mm/s, mm/mV).
 
-The pulse is a rectangle at the start (or end) of a row: the pen rises by the gain
-(5, 10 or 20 mm for 1 mV), stays up for about 0.2 s, and comes back down. On the row's
-extracted path it is a flat plateau well above the baseline, with vertical edges on both
-sides, within the first (last) ~20 mm of the row.
+:func:`measure_scale` takes px/mm from the grid's period (:mod:`.grid`), else from the
+image's dpi, else from the width of its rows (a 12-lead page's rows are 250 mm long).
+
+:func:`calibrate` then reads the calibration pulses (:func:`find_pulses`), the 1 mV step
+at the start (or end) of each row: the pen rises by the gain (5, 10 or 20 mm for 1 mV),
+stays up for about 0.2 s, and comes back down. On the row's extracted path it is a flat
+plateau well above the baseline, with vertical edges on both sides, within the first
+(last) ~20 mm of the row. The pulses check the grid's scale (a period read at twice its
+size), give the scale where there is no grid, and give gain and paper speed; what could
+not be measured is assumed standard (25 mm/s, 10 mm/mV) and listed as guessed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
+
+from ..errors import CalibrationError
+from ..record import Calibration
+from . import grid
+from .rows import long_components
+
+MM_PER_INCH = 25.4
+STANDARD_ROW_MM = 250.0  # 10 s at 25 mm/s: the usual width of a 12-lead page's rows
+SHORT_ROW_SHARE = 0.6    # rows under this share of it are short for a page (a grid read double?)
+MAX_TRACE_SPAN_MM = 300.0  # the ink of a paper ECG spans at most about an A4/Letter width
+PX_PER_MM_RANGE = (1.0, 60.0)  # a plausible page's scale (about 25-1500 dpi)
+# the grid's period is trusted where its lines (darker than GRID_INK_DARKNESS, away from
+# the trace) cover more than MIN_GRID_INK of the page
+GRID_INK_DARKNESS = 0.08
+MIN_GRID_INK = 0.004
 
 STANDARD_GAINS = (5.0, 10.0, 20.0)
 STANDARD_SPEEDS = (25.0, 50.0)
@@ -188,3 +210,244 @@ def gain_from_pulses(pulses: list[Pulse], px_per_mm: float) -> tuple[float | Non
 def _snap(value: float, choices, tol: float = 0.12) -> float | None:
     best = min(choices, key=lambda c: abs(value / c - 1))
     return float(best) if abs(value / best - 1) <= tol else None
+
+
+# ---------------------------------------------------------------- stage 4: scale
+
+
+@dataclass
+class Scale:
+    """The page's scale before the pulses are read.
+
+    ``source`` is ``"grid"``, ``"dpi"`` or ``"page width"``; ``grid`` the grid's
+    estimate (kept as evidence even where it was not used).
+    """
+
+    px_per_mm: float
+    source: str
+    grid: grid.GridEstimate
+    warnings: list[str] = field(default_factory=list)
+
+
+def measure_scale(grid_dark: np.ndarray, mask: np.ndarray, dpi: float | None = None) -> Scale:
+    """px/mm from the grid, else ``dpi``, else the rows' width taken as 250 mm.
+
+    Parameters
+    ----------
+    grid_dark : ndarray
+        The deskewed grid view.
+    mask : ndarray of bool
+        The trace's ink (kept out of the grid's spectrum).
+    dpi : float, optional
+        The image file's resolution.
+
+    Raises
+    ------
+    CalibrationError
+        A scale outside :data:`PX_PER_MM_RANGE`.
+
+    Examples
+    --------
+    >>> from ecg_digitize.synth import render, simulate_12lead
+    >>> from ecg_digitize.digitizer import greyscale, threshold
+    >>> from ecg_digitize.digitizer.calibration import measure_scale
+    >>> image, truth = render(*simulate_12lead(seed=0), dpi=200)
+    >>> grid_dark = threshold.normalise_background(greyscale.grid_view(image))
+    >>> _, ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(image)))
+    >>> scale = measure_scale(grid_dark, ink)
+    >>> scale.source, round(scale.px_per_mm, 1)
+    ('grid', 7.9)
+    """
+    dilated = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    est = grid.estimate_grid(grid_dark, trace_mask=dilated)
+    grid_ink = float(((grid_dark > GRID_INK_DARKNESS) & ~dilated).mean())
+    px_per_mm = est.px_per_mm if grid_ink > MIN_GRID_INK else None
+    scale = Scale(px_per_mm, "grid", est)
+    if px_per_mm is None:
+        scale = _scale_without_grid(mask, dpi, est)
+    elif _grid_lines_are_1mm(est.minor_contrast, mask, px_per_mm):
+        scale.px_per_mm *= 5
+        scale.warnings.append("the grid has no distinct 5 mm lines and at that scale the pen would be "
+                              "implausibly wide: its lines were read as 1 mm apart")
+    lo, hi = PX_PER_MM_RANGE
+    if not (lo <= scale.px_per_mm <= hi):
+        raise CalibrationError(f"implausible grid scale ({scale.px_per_mm:.2f} px/mm)")
+    return scale
+
+
+def _scale_without_grid(mask: np.ndarray, dpi: float | None, est: grid.GridEstimate) -> Scale:
+    """The file's dpi, else the long curves' span taken as the standard row width."""
+    if dpi:
+        return Scale(dpi / MM_PER_INCH, "dpi", est)
+    provisional = long_components(mask, 4.0)
+    xs = np.nonzero(provisional.any(axis=0))[0]
+    span = (xs[-1] - xs[0]) if len(xs) else mask.shape[1] * 0.8
+    return Scale(span / STANDARD_ROW_MM, "page width", est)
+
+
+def pen_thickness_px(mask: np.ndarray) -> float:
+    """Median over columns of the thinnest vertical ink run: the pen width on flat stretches."""
+    thinnest = []
+    for col in mask[:, ::3].T:
+        d = np.diff(np.r_[0, col.view(np.uint8), 0].astype(np.int8))
+        starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+        if len(starts):
+            thinnest.append(int((ends - starts).min()))
+    return float(np.median(thinnest)) if thinnest else 0.0
+
+
+def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
+    """True when the grid's "5 mm" period is really 1 mm: equal lines, an implausible pen
+    and an implausibly wide trace.
+
+    Paper without major lines has no 1 mm-vs-5 mm contrast in its spectrum, so the comb
+    takes the line spacing for 5 mm. ECG pens draw 0.1-0.5 mm: read five times too small,
+    such a pen looks 1-2.5 mm wide. A blurred scan of dotted paper also hides the 5 mm
+    lines and widens the pen, to 0.7-0.85 mm on our renders, so a pen of 0.6-0.95 mm only
+    counts when the ink also spans more than any ECG paper is wide.
+    """
+    # real grids: 2 or more; equal-line paper about 1 (up to 1.5 once deskewed)
+    if minor_contrast >= 1.75:   # grid.minor_line_contrast
+        return False
+    pen_mm = pen_thickness_px(mask) / px_per_mm
+    cols = np.flatnonzero(mask.any(axis=0))
+    span_mm = (cols[-1] - cols[0]) / px_per_mm if len(cols) else 0.0
+    return pen_mm > 0.95 or (pen_mm > 0.6 and span_mm > MAX_TRACE_SPAN_MM)
+
+
+# ---------------------------------------------------------------- stage 7: calibration
+
+
+def find_pulses(traces, rows, px_per_mm: float) -> list[Pulse | None]:
+    """Each row's calibration pulse (None where none), all at the left ends or, where
+    no row has one there, all at the right ends (a page puts them on one side);
+    inconsistent ones dropped (:func:`consistent`)."""
+    pulses = [find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
+    if not any(pulses):
+        pulses = [find_pulse(tr, r.baseline, px_per_mm, side="right") for tr, r in zip(traces, rows)]
+    return consistent(pulses)
+
+
+@dataclass
+class PageCalibration:
+    """Scale, paper speed and gain of a page, where each came from, and what was assumed."""
+
+    px_per_mm: float
+    mm_per_s: float
+    mm_per_mv: float
+    scale_source: str
+    guessed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def px_per_s(self) -> float:
+        return self.px_per_mm * self.mm_per_s
+
+    @property
+    def px_per_mv(self) -> float:
+        return self.px_per_mm * self.mm_per_mv
+
+    def as_record_calibration(self) -> Calibration:
+        return Calibration(px_per_mm=float(self.px_per_mm), mm_per_s=float(self.mm_per_s),
+                           mm_per_mv=float(self.mm_per_mv), guessed=list(self.guessed))
+
+
+def calibrate(scale: Scale, traces: list, pulses: list[Pulse | None], *,
+              paper_speed: float | None = None, gain: float | None = None) -> PageCalibration:
+    """The page's calibration from its scale and its rows' pulses.
+
+    ``paper_speed`` and ``gain`` (mm/s, mm/mV) given by the user win; else the pulses
+    give them where they are standard (speed only on a page with a grid), else 25 mm/s
+    and 10 mm/mV are assumed and listed in ``guessed``. Without a grid, a 1 mV pulse of
+    standard 10 mm gives the scale (guessed), unless that makes a 12-lead page's rows far
+    from 250 mm long, where the rows' width gives it and the pulse the gain.
+    """
+    found = [p for p in pulses if p is not None]
+    out = PageCalibration(scale.px_per_mm, 25.0, 10.0, scale.source)
+    if scale.source == "grid" and found:
+        out.px_per_mm = _unless_grid_read_double(out.px_per_mm, found, traces, out.warnings)
+    if scale.source != "grid" and found:
+        _scale_from_pulses(out, found, traces, pulses)
+    pulse_gain, pulse_speed = gain_from_pulses(found, out.px_per_mm)
+    if out.scale_source != "grid":
+        out.guessed.append("px_per_mm")
+        out.warnings.append(f"no grid found: scale taken from the {out.scale_source}"
+                            + (" assuming a 10 mm/mV pulse" if out.scale_source == "pulse" else ""))
+        pulse_gain = None if out.scale_source == "pulse" else pulse_gain
+    _set_gain(out, gain, pulse_gain)
+    _set_speed(out, paper_speed, pulse_speed if out.scale_source == "grid" else None)
+    return out
+
+
+def _scale_from_pulses(out: PageCalibration, found: list[Pulse], traces, pulses) -> None:
+    """No grid: the pulses' height taken as 10 mm gives the scale, unless it makes a
+    12-lead page's rows (3 or more) over 25 % off 250 mm; those rows, without their
+    pulses, are then taken as 250 mm long."""
+    from_pulse = float(np.median([p.height_px for p in found])) / 10.0
+    longest_mm = _longest_row(traces) / from_pulse
+    if out.scale_source == "page width" and len(traces) >= 3 and abs(longest_mm / STANDARD_ROW_MM - 1) > 0.25:
+        out.px_per_mm, out.scale_source = _trace_span(traces, pulses) / STANDARD_ROW_MM, "row width (250 mm)"
+        out.warnings.append(f"the pulses, taken as 10 mm, would make the rows {longest_mm:.0f} mm long")
+    else:
+        out.px_per_mm, out.scale_source = from_pulse, "pulse"
+
+
+def _set_gain(out: PageCalibration, given: float | None, from_pulse: float | None) -> None:
+    if given is not None:
+        out.mm_per_mv = given
+    elif from_pulse is not None:
+        out.mm_per_mv = from_pulse
+        if out.scale_source.startswith("row width"):   # the pulse disagreed with that scale
+            out.guessed.append("mm_per_mv")
+            out.warnings.append(f"gain {from_pulse:g} mm/mV from the pulse's height at the scale guessed "
+                                "from the rows' width")
+    else:
+        out.guessed.append("mm_per_mv")
+        out.warnings.append("gain not measured (no usable calibration pulse): assumed 10 mm/mV")
+
+
+def _set_speed(out: PageCalibration, given: float | None, from_pulse: float | None) -> None:
+    if given is not None:
+        out.mm_per_s = given
+    elif from_pulse is not None:
+        out.mm_per_s = from_pulse
+    else:
+        out.guessed.append("mm_per_s")
+        out.warnings.append("paper speed not measured: assumed 25 mm/s")
+
+
+def _longest_row(traces) -> int:
+    """The widest row's path, pulse included, in px."""
+    return max(b - a for a, b in (t.extent() for t in traces))
+
+
+def _trace_span(traces, pulses) -> float:
+    """The widest row's trace proper (without its pulse), in px."""
+    spans = []
+    for t, p in zip(traces, pulses):
+        a, b = t.extent()
+        if p is not None:
+            a, b = (p.trace_bound, b) if p.side == "left" else (a, p.trace_bound)
+        spans.append(b - a)
+    return float(max(spans))
+
+
+def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warnings: list) -> float:
+    """``px_per_mm``, or half of it where the grid's period was read at twice its size.
+
+    The sign: at the grid's scale the rows are short for a page (under
+    ``SHORT_ROW_SHARE`` of the standard 250 mm) and the pulses not standard (gain or
+    speed), while at half of it the longest row is 250 mm (to 15 %) and the pulses are
+    standard in both (10 mm/mV, 0.2 s at 25 mm/s, or the like). A narrow pulse alone
+    (0.1 s) reads standard at half the scale too; the row's length tells them apart.
+    """
+    longest = _longest_row(traces)
+    half = px_per_mm / 2
+    if (longest / px_per_mm >= SHORT_ROW_SHARE * STANDARD_ROW_MM
+            or abs(longest / half / STANDARD_ROW_MM - 1) > 0.15
+            or None not in gain_from_pulses(pulses, px_per_mm)
+            or None in gain_from_pulses(pulses, half)):
+        return px_per_mm
+    warnings.append(f"the grid's period was read at twice its size ({px_per_mm:.2f} px/mm): at half of it "
+                    f"the rows are {longest / half:.0f} mm long and the pulses standard")
+    return half

@@ -1,9 +1,6 @@
-"""Stage 6: rows of traces, their baselines and extents, and the page layout.
+"""Stage 9: the page layout, from the rows of trace (:mod:`.rows`).
 
-Rows come from the vertical profile of the *long* ink components (traces; letters and
-digits are short and drop out): a trace spends most of its time at its isoelectric
-level, so each row gives a sharp peak at its baseline. The layout follows from the
-number of rows and where rows break into columns:
+The layout follows from the number of rows and where rows break into columns:
 
 ==========  =====================================================================
 rows        layout
@@ -20,159 +17,18 @@ strips are named by matching them against the short panels they overlap in time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ..errors import LayoutError, NotAnEcgError
+from ..errors import LayoutError
+from ..layouts import parse_layout
+from ..record import STANDARD_LEADS
 
 DEFAULT_RHYTHM = {1: ["II"], 2: ["II", "V1"], 3: ["II", "V1", "V5"]}
-
-
-@dataclass
-class Row:
-    """One row of trace: its baseline (page y), band limits and horizontal extent."""
-
-    baseline: float
-    y_lo: int
-    y_hi: int
-    x_lo: int
-    x_hi: int
-
-
-def long_components(mask: np.ndarray, px_per_mm: float, *, min_mm: float = 12.0) -> np.ndarray:
-    """The pixels of connected ink components at least ``min_mm`` wide (traces, not text).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ecg_digitize.digitizer.layout import long_components
-    >>> m = np.zeros((50, 300), bool); m[10, 5:290] = True; m[30:35, 20:25] = True
-    >>> int(long_components(m, px_per_mm=4.0).sum())
-    285
-    """
-    labels, keep, _ = _long_labels(mask, px_per_mm, min_mm)
-    return keep[labels] & mask
-
-
-def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
-    """Connected ink components (bridged across removed grid lines): their labels,
-    which are at least ``min_mm`` wide, and which of those are flat, filled blobs.
-
-    Bold words merge into such blobs: under 5 mm tall (a boxed line of text included),
-    with ink over more than a third of their bounding box. Ink of a trace that wide is
-    either tall (it holds waves) or a thin line across a flat box.
-    """
-    m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
-    # Bridge the 1-2 px gaps where grid lines were removed from the trace.
-    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    keep = w >= min_mm * px_per_mm
-    keep[0] = False
-    blob = keep & (h < 5 * px_per_mm) & (stats[:, cv2.CC_STAT_AREA] > w * h / 3)
-    return labels, keep, blob
-
-
-def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
-              min_long_share: float = 0.0) -> list[Row]:
-    """Rows of trace, top to bottom.
-
-    Raises
-    ------
-    NotAnEcgError
-        When no long trace is found, or when the long components hold less than
-        ``min_long_share`` of the ink (a trace broken into pieces).
-    """
-    labels, keep, blob = _long_labels(mask, px_per_mm)
-    traces = keep[labels] & mask
-    words = blob[labels] & mask
-    n_long = int(traces.sum())
-    if n_long == 0:
-        raise NotAnEcgError("no ECG trace found (no long dark curves on the page)")
-    if n_long < min_long_share * mask.sum():
-        raise NotAnEcgError(f"the ink is in short pieces: only {n_long / mask.sum():.0%} of it "
-                            "lies in curves as long as 12 mm")
-    profile = gaussian_filter1d(traces.sum(axis=1).astype(np.float64), max(1.0, 0.4 * px_per_mm))
-    peaks, props = find_peaks(profile, distance=max(2, int(min_pitch_mm * px_per_mm)),
-                              prominence=0.15 * profile.max())
-    if len(peaks) == 0:
-        raise NotAnEcgError("no ECG trace rows found")
-    # Every row spends most of its width near its baseline, so true rows give peaks of
-    # similar size; a much weaker one is a crowd of big waves between two rows.
-    prom = props["prominences"]
-    peaks = _with_skipped_rows(peaks, prom >= 0.3 * np.median(prom))
-    rows, wordy = [], []
-    h = mask.shape[0]
-    for k, p in enumerate(peaks):
-        lo = max(0, int(p - 0.5 * px_per_mm))
-        hi = min(h, int(p + 0.5 * px_per_mm) + 1)
-        w = profile[lo:hi]
-        base = float(np.sum(w * np.arange(lo, hi)) / max(w.sum(), 1e-9))
-        up = peaks[k - 1] if k > 0 else max(0.0, p - 1.5 * (peaks[1] - p if len(peaks) > 1 else 25 * px_per_mm))
-        down = peaks[k + 1] if k + 1 < len(peaks) else min(h - 1.0, p + 1.2 * (p - peaks[k - 1] if k > 0 else 25 * px_per_mm))
-        # Horizontal extent: columns with long-trace ink near the baseline (within 3 mm,
-        # or a third of the way to the neighbouring rows when they are further).
-        reach = max(3 * px_per_mm, 0.33 * min(p - up, down - p))
-        zone = slice(max(0, int(base - reach)), int(base + reach) + 1)
-        near = traces[zone]
-        xs = np.nonzero(near.any(axis=0))[0]
-        if len(xs) < 5 * px_per_mm:
-            continue
-        rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
-        wordy.append(bool(np.all(words[zone][near])))
-    rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
-    if not rows:
-        raise NotAnEcgError("no ECG trace rows found")
-    return rows
-
-
-def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
-    """The ``strong`` profile peaks, and the weak ones that fill a gap in their pitch.
-
-    Rows of a page are evenly spaced. A gap of about twice the rows' pitch has lost a
-    row (its ink crowded out by its neighbours' big waves): the weak peak nearest the gap's
-    middle, within a fifth of the pitch, is that row. Other weak peaks are crowds of big
-    waves between two rows.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ecg_digitize.digitizer.layout import _with_skipped_rows
-    >>> peaks = np.array([100, 200, 300, 350, 402, 500, 600])
-    >>> _with_skipped_rows(peaks, np.array([1, 1, 1, 0, 0, 1, 1], bool)).tolist()
-    [100, 200, 300, 402, 500, 600]
-    """
-    kept = peaks[strong]
-    weak = peaks[~strong]
-    if len(kept) < 3 or len(weak) == 0:
-        return kept
-    pitch = float(np.median(np.diff(kept)))
-    found = []
-    for a, b in zip(kept[:-1], kept[1:]):
-        if 1.7 * pitch < b - a < 2.3 * pitch:
-            inside = weak[np.abs(weak - (a + b) / 2) < 0.2 * pitch]
-            if len(inside):
-                found.append(inside[np.argmin(np.abs(inside - (a + b) / 2))])
-    return np.sort(np.r_[kept, found]).astype(peaks.dtype)
-
-
-def _header_rows(wordy: list[bool]) -> int:
-    """How many of the first rows are text, not trace (given top to bottom: the header;
-    bottom to top: the footer).
-
-    Bold words of a page's header (measurements, interpretation) or footer (speed, gain,
-    filters, often boxed) can merge into ink as wide as 12 mm of trace and, densely
-    inked, give a profile peak like a row's; on a low-resolution page more readily. A
-    row of trace holds more than flat, filled blobs: rows above (or below) all the
-    others whose ink is all such blobs (``wordy``, see :func:`_long_labels`) are text.
-    """
-    if len(wordy) < 3 or all(wordy):
-        return 0
-    return int(np.argmin(wordy))
 
 
 def row_breaks(traces: list, x_start: float, span: float, fractions, px_per_mm: float) -> np.ndarray:
@@ -337,3 +193,164 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
                               "rows (or rows were found in a trace whose baseline wanders)")
         return "strip"
     raise LayoutError(f"cannot recognise a layout with {n_rows} rows")
+
+
+# ---------------------------------------------------------------- choosing and naming
+
+
+@dataclass
+class LayoutChoice:
+    """The layout read (rhythm leads named), a note on how its leads were placed, and warnings."""
+
+    name: str
+    note: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows the layout needs (0 for a strip, which wraps over any number)."""
+        grid_rows, _, rhythm = parse_layout(self.name)
+        return grid_rows + len(rhythm) if grid_rows else 0
+
+
+POSITION_NOTE = "leads placed by position in the standard order (I II III aVR ... V6); printed labels are not read"
+
+
+def choose_layout(layout: str, traces: list, rows: list, x_start: float, span: float,
+                  px_per_mm: float) -> LayoutChoice:
+    """The page's layout: ``layout`` when given, else read from the rows (:func:`classify`)
+    with its rhythm strips named by the short panels they repeat.
+
+    Raises
+    ------
+    LayoutError
+        When the layout needs another number of rows than were found.
+    """
+    if layout == "auto":
+        choice = _read_layout(traces, rows, x_start, span, px_per_mm)
+    else:
+        choice = LayoutChoice(layout, POSITION_NOTE if parse_layout(layout)[0] else "")
+    if choice.n_rows and len(rows) != choice.n_rows:
+        raise LayoutError(f"layout {choice.name!r} needs {choice.n_rows} rows but {len(rows)} were found")
+    return choice
+
+
+def _read_layout(traces, rows, x_start, span, px_per_mm) -> LayoutChoice:
+    n = len(rows)
+    # row r against the 12 panels, computed once (the rhythm match and names share it)
+    matches = functools.cache(lambda r: _panel_matches(traces, r, x_start, span, px_per_mm))
+    upper = traces[: min(3, n)] if n < 12 else traces
+    ev = row_breaks(upper, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
+    breaks = {"quarters": float(ev[:, [0, 2]].mean()), "half": float(ev[:, 1].mean())}
+    if n == 6:
+        ev6 = row_breaks(traces, x_start, span, [0.25, 0.5, 0.75], px_per_mm)
+        breaks.update({"quarters_all": float(ev6[:, [0, 2]].mean()), "half_all": float(ev6[:, 1].mean()),
+                       "lower_all": float(ev6[3:].mean())})
+    # Every 12-lead layout shows all its rows over the same seconds (QRS complexes line
+    # up down the page); the rows of a wrapped strip follow one another.
+    sims = []
+    for tr in traces[:12]:
+        a = int(x_start - tr.x0)
+        sims.append(tr.y[max(0, a): max(0, a) + int(span)])
+    simult = (simultaneity(sims, sigma=max(3.0, 0.8 * px_per_mm), max_lag=int(round(2 * px_per_mm)))
+              if len(sims) > 1 else 0.0)
+    if n >= 2:
+        breaks["beats_alike"] = beats_alike_across_columns(sims, px_per_mm)
+    if 4 <= n <= 6:
+        breaks["rhythm_match"] = _rhythm_match(matches)
+    kind = classify(n, breaks, simult)
+    if kind.startswith("3x4+"):
+        kind = "3x4+" + ",".join(_name_rhythm(matches, int(kind[4:])))
+    if kind == "strip":
+        return LayoutChoice(kind, "", ["single-lead strip: the lead's name is not read from the page (called II)"])
+    return LayoutChoice(kind, POSITION_NOTE)
+
+
+def _same_curve(ta, tb, a: float, b: float, max_shift: int) -> float | None:
+    """How much two rows' paths over page columns ``a..b`` are the same curve: 1 minus
+    their residual over their amplitude (offsets removed), at the best horizontal shift
+    up to ``max_shift`` px (rows of a scan or photo are not perfectly aligned). None
+    when they do not even correlate."""
+    ya = _slice(ta, a, b)
+    sigma = max(1.0, max_shift / 2)
+    best = None
+    # every shift's correlation at once: most panel pairs do not correlate at any shift
+    shifted = np.lib.stride_tricks.sliding_window_view(
+        _slice(tb, int(a) - max_shift, int(a) - max_shift + len(ya) + 2 * max_shift), len(ya))
+    both = np.isfinite(ya)[None, :] & np.isfinite(shifted)
+    n_ok = both.sum(axis=1)
+    ca = np.where(both, ya - _masked_mean(ya[None, :], both)[:, None], 0.0)
+    cb = np.where(both, shifted - _masked_mean(shifted, both)[:, None], 0.0)
+    saa, sbb, sab = (ca * ca).sum(axis=1), (cb * cb).sum(axis=1), (ca * cb).sum(axis=1)
+    corr = sab / np.sqrt(np.maximum(saa * sbb, 1e-300))
+    for i in np.nonzero((n_ok >= 20) & (saa > 0) & (sbb > 0) & (corr >= 0.5))[0]:
+        ok, yb = both[i], shifted[i]
+        # the same lead is the same curve, amplitude included (II and aVF correlate too)
+        # compared smoothed over ~1 mm: a sharp QRS a pixel apart is still the same curve
+        da = gaussian_filter1d(ya[ok] - np.median(ya[ok]), sigma)
+        db = gaussian_filter1d(yb[ok] - np.median(yb[ok]), sigma)
+        c = 1.0 - float(np.sqrt(np.mean((da - db) ** 2)) / (0.5 * (np.std(da) + np.std(db))))
+        best = c if best is None else max(best, c)
+    return best
+
+
+def _panel_matches(traces, r: int, x_start, span, px_per_mm: float) -> dict[str, float]:
+    """:func:`_same_curve` of row ``r`` against each of the 12 panels of the three rows
+    above it, by lead (leads that do not even correlate are left out)."""
+    max_shift = max(1, int(round(1.0 * px_per_mm)))
+    out = {}
+    for idx, lead in enumerate(STANDARD_LEADS):
+        col, row = divmod(idx, 3)
+        a = x_start + col * span / 4 + 0.1 * span / 4
+        b = x_start + (col + 1) * span / 4 - 0.1 * span / 4
+        c = _same_curve(traces[r], traces[row], a, b, max_shift)
+        if c is not None:
+            out[lead] = c
+    return out
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row means of ``values`` over ``mask`` (broadcast; 0 where a row has none)."""
+    return np.where(mask, values, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+
+
+def _rhythm_match(matches) -> float:
+    """How well the 4th row repeats one of the 12 panels of the three rows above it (best
+    of ``matches(3)``, see :func:`_panel_matches`; 0 when none correlates)."""
+    return max(matches(3).values(), default=0.0)
+
+
+def _name_rhythm(matches, k: int) -> list[str]:
+    """Name each of the ``k`` rhythm strips (rows 3..) by the short panel it matches best
+    where they overlap (``matches(row)``, see :func:`_panel_matches`)."""
+    names = [_best_panel(matches(r), DEFAULT_RHYTHM[k][r - 3]) for r in range(3, 3 + k)]
+    defaults = list(DEFAULT_RHYTHM[k])
+    out = []
+    for i, nm in enumerate(names):
+        if nm is None or nm in out:
+            nm = next((d for d in defaults if d not in out and d not in names), defaults[i])
+        out.append(nm)
+    return out
+
+
+def _best_panel(corr: dict[str, float], std: str) -> str | None:
+    """The lead a rhythm strip repeats: a match over 0.8, or one clearly ahead of all
+    others (a photo's panels match less closely: ecg-image-kit ecg00009's V1 strip 0.75,
+    the next panel 0.52); the standard rhythm lead ``std`` where it matches nearly as
+    well (limb leads look alike). None when no panel is a clear match."""
+    ranked = sorted(corr.items(), key=lambda kv: kv[1], reverse=True) + [(None, -1.0)] * 2
+    (best, best_c), (_, second_c) = ranked[:2]
+    if not (best_c > 0.8 or (best_c >= 0.6 and best_c - second_c >= 0.2)):
+        return None
+    if corr.get(std, -1.0) >= 0.7 and best_c - corr[std] < 0.1:
+        return std
+    return best
+
+
+def _slice(trace, a: float, b: float) -> np.ndarray:
+    """The path over page columns ``a..b`` (NaN outside the trace)."""
+    cols = np.arange(int(a), int(b)) - trace.x0
+    inside = (cols >= 0) & (cols < len(trace.y))
+    out = np.full(len(cols), np.nan)
+    out[inside] = trace.y[cols[inside]]
+    return out

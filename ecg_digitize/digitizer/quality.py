@@ -1,4 +1,4 @@
-"""Stage 9: per-lead confidence, a record score and warnings.
+"""Stage 12: evidence that the page is an ECG, per-lead confidence, a record score, refusals.
 
 Without a ground truth, three things say whether a lead is believable:
 
@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import LayoutError, NotAnEcgError
 from ..metrics import self_consistency
 
 LOW_CONFIDENCE = 0.6  # a lead below this is named in the record's warnings
+# a thresholded reading with more than this share of its leads of low confidence is refused
+MAX_UNFOLLOWED_SHARE = 2 / 3
+# a reading rescued from a failed first search (or chosen by method="auto" over a
+# refusal) must reach this overall quality (the U-Net route's readings of fold-9 renders
+# all score 0.52 or more)
+MIN_RESCUED_QUALITY = 0.4
 
 
 def lead_confidence(values: np.ndarray, coverage: float) -> float:
@@ -62,3 +69,61 @@ def assess(record, coverages: dict[str, float]) -> dict:
         record.warnings.append(f"limb leads disagree (self-consistency {consistency['mean']:.1f} dB): "
                                "layout or lead order may be wrong")
     return quality
+
+
+def check_ecg_evidence(traces, starts, ends, has_grid: bool, has_pulse: bool, page_shape) -> None:
+    """Refuse a page whose ink is not ECG trace lines.
+
+    Traces are thin lines; without a grid or a pulse, only long continuous ones make the
+    page an ECG (most of each row covered, consecutive columns' ink touching, the longest
+    row over 30 % of the page's width).
+
+    Raises
+    ------
+    NotAnEcgError
+    """
+    side, page_width = min(page_shape[:2]), page_shape[1]
+    width = float(np.median([t.line_width for t in traces]))
+    if width > 0.02 * side + 4:
+        raise NotAnEcgError(f"the dark shapes are {width:.0f} px thick blobs, not ECG trace lines")
+    if has_grid or has_pulse:
+        return
+    cover, smooth = [], []
+    for t, a, b in zip(traces, starts, ends):
+        seg = slice(max(0, int(a) - t.x0), int(b) - t.x0 + 1)
+        cover.append(float(np.isfinite(t.y[seg]).mean()))
+        top, bot = t.top[seg], t.bottom[seg]
+        # consecutive runs that touch: a drawn line does, speckle does not
+        touch = (top[1:] <= bot[:-1] + 1) & (bot[1:] >= top[:-1] - 1)
+        both = np.isfinite(top[1:]) & np.isfinite(top[:-1])
+        smooth.append(float(touch[both].mean()) if both.any() else 0.0)
+    longest = float(np.max(ends - starts)) / page_width
+    weights = np.maximum(ends - starts, 1.0)  # long rows count more than specks
+    cover_m, smooth_m = np.average(cover, weights=weights), np.average(smooth, weights=weights)
+    if cover_m < 0.95 or smooth_m < 0.9 or longest < 0.3:
+        raise NotAnEcgError("no ECG grid, calibration pulse or continuous trace found "
+                            f"(trace coverage {cover_m:.0%}, continuity {smooth_m:.0%}, "
+                            f"longest row {longest:.0%} of the page width)")
+
+
+def refuse_weak_reading(record, rescued_from: tuple[str, str] | None) -> None:
+    """Raise where a thresholded reading is not worth returning as one.
+
+    - Most leads of a multi-lead reading could not be followed: rows found in the wrong
+      places (grid remnants, text, pieces of one wandering strip) give a layout whose
+      panels hold little of the trace.
+    - The trace was rescued (:func:`~.rows.find_trace_rows`) and reads weakly: a clear
+      refusal is worth more.
+
+    Raises
+    ------
+    LayoutError, NotAnEcgError
+    """
+    leads = record.quality["leads"]
+    low = [n for n, c in leads.items() if c < LOW_CONFIDENCE]
+    if len(leads) > 1 and len(low) > MAX_UNFOLLOWED_SHARE * len(leads):
+        raise LayoutError(f"{len(low)} of {len(leads)} leads of the {record.layout} layout read could "
+                          "not be followed: the rows found are probably not the page's traces")
+    if rescued_from is not None and record.quality["overall"] < MIN_RESCUED_QUALITY:
+        why, how = rescued_from
+        raise NotAnEcgError(f"{why}; {how} it read only {record.quality['overall']:.2f} overall quality")

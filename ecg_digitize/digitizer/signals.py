@@ -67,7 +67,7 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     """Sample indices, values (mV) and 0 mV level (page y) of one panel.
 
     ``trace`` is the row's :class:`~.extract.RowTrace`; ``panel`` a
-    :class:`~ecg_digitize.synth.layouts.Panel`; ``boundaries`` page columns where
+    :class:`~ecg_digitize.layouts.Panel`; ``boundaries`` page columns where
     the row changes lead. ``zero_y``: the row's 0 mV line where the page shows it (the
     foot of its calibration pulse); it is used when the panel's isoelectric level lies
     within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.

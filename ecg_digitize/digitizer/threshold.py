@@ -1,14 +1,62 @@
-"""Stage 2: background normalisation and a modified (adaptive) Otsu threshold.
+"""Stage 3: the trace's ink: background normalisation and a modified (adaptive) Otsu threshold.
 
 The OHSU/Ulster idea: Otsu's threshold on a page splits paper from *everything printed*,
 grid included. We keep raising it (Otsu again on what is still foreground) until the grid
 vanishes, i.e. until almost no foreground lies on long straight horizontal or vertical
 lines. What is left of such lines afterwards (borders, column separators) is removed.
+:func:`find_ink` applies it (or a probability view's fixed threshold) and refuses pages
+without a line drawing; :func:`pen_core` later narrows the ink to the pen's core.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import cv2
 import numpy as np
+
+from ..errors import NotAnEcgError
+
+MIN_INK_PIXELS = 200  # fewer ink pixels than this: no trace on the page
+MAX_INK_SHARE = 0.25  # more of the page dark than this: a photo or a dark page
+
+
+@dataclass
+class Ink:
+    """The trace's ink: the threshold, the mask, and the pen-core step's evidence."""
+
+    threshold: float
+    mask: np.ndarray
+    pen_core: dict = field(default_factory=dict)
+
+
+def find_ink(dark: np.ndarray, fixed_threshold: float | None = None) -> Ink:
+    """The ink of a trace view: :func:`adaptive_otsu`, or ``dark >= fixed_threshold``
+    (a segmenter's probability).
+
+    Raises
+    ------
+    NotAnEcgError
+        Under :data:`MIN_INK_PIXELS` of ink, or over :data:`MAX_INK_SHARE` of the page.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import find_ink
+    >>> find_ink(np.zeros((200, 300), np.float32))
+    Traceback (most recent call last):
+    ...
+    ecg_digitize.errors.NotAnEcgError: no dark trace on the page after thresholding
+    """
+    if fixed_threshold is None:
+        thr, mask = adaptive_otsu(dark)
+    else:
+        thr, mask = fixed_threshold, dark >= fixed_threshold
+    if mask.sum() < MIN_INK_PIXELS:
+        raise NotAnEcgError("no dark trace on the page after thresholding")
+    if mask.mean() > MAX_INK_SHARE:
+        raise NotAnEcgError(f"{mask.mean():.0%} of the page is dark ink: a photo or a dark page, "
+                            "not an ECG line drawing")
+    return Ink(thr, mask)
 
 
 def normalise_background(dark: np.ndarray, *, scale: int = 8, size_px: int = 121) -> np.ndarray:

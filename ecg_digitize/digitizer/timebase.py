@@ -10,6 +10,8 @@ it: a vertical line's centre does not depend on the cap.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .extract import column_runs
@@ -259,3 +261,45 @@ def _vertical_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> 
     if np.median(np.abs(xs - centre)) > 0.3:
         return None
     return centre
+
+
+@dataclass
+class RowTiming:
+    """Each row's trace proper (``starts``, ``ends``: page columns without the pulse), its
+    pen's ends (:func:`pen_end`), and the page's time axis (:func:`time_axis`)."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    pen_starts: np.ndarray
+    pen_ends: np.ndarray
+    x_start: float
+    x_end: float
+    row_seconds: float
+
+    @property
+    def span(self) -> float:
+        return self.x_end - self.x_start
+
+
+def row_extents(traces, pulses) -> tuple[np.ndarray, np.ndarray]:
+    """First and last page column of each row's trace proper: its path's extent, less
+    the calibration pulse at either end."""
+    starts, ends = [], []
+    for tr, p in zip(traces, pulses):
+        a, b = tr.extent()
+        if p is not None and p.side == "left":
+            a = p.trace_bound
+        if p is not None and p.side == "right":
+            b = p.trace_bound
+        starts.append(a)
+        ends.append(b)
+    return np.array(starts, float), np.array(ends, float)
+
+
+def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
+               px_per_s: float) -> RowTiming:
+    """The rows' pen ends and the page's time axis (see :func:`time_axis`)."""
+    pen_starts = np.array([pen_end(t, dark, int(a), -1) for t, a in zip(traces, starts)])
+    pen_ends = np.array([pen_end(t, dark, int(b), +1) for t, b in zip(traces, ends)])
+    x_start, x_end, row_seconds = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
+    return RowTiming(starts, ends, pen_starts, pen_ends, x_start, x_end, row_seconds)

@@ -1,7 +1,7 @@
 """Lead images: the 12 leads of a page cropped, scaled alike and grouped into three channels.
 
 The input of the image-only classifier (:mod:`.image_classifier`). Each lead is cut from
-the page where the digitizer placed it (``record.geometry["boxes"]``): the first
+the page where the digitizer placed it (``record.geometry.boxes``): the first
 :data:`SECONDS` s from the start of its panel and :data:`MILLIVOLTS` mV around its
 baseline, in the colour-aware darkness view (a coloured grid fades, a grey grid stays).
 Crops are resampled to a fixed number of pixels per second and per mV, so pages of any
@@ -59,7 +59,7 @@ def lead_image_stack(image: Any, record) -> np.ndarray:
     import cv2
 
     from ..digitizer import greyscale, threshold
-    from ..digitizer.pipeline import page_as_measured
+    from ..digitizer import page_as_measured
 
     # the frame the boxes were measured in: a photo's perspective undone, deskewed
     view = threshold.normalise_background(greyscale.trace_view(page_as_measured(image, record)))
@@ -72,7 +72,7 @@ def lead_image_stack(image: Any, record) -> np.ndarray:
     small = cv2.resize(view, None, fx=fx, fy=fy, interpolation=cv2.INTER_AREA)
 
     first_box = {}
-    for box in record.geometry.get("boxes", []):
+    for box in record.geometry.boxes:
         first_box.setdefault(box["lead"], box)  # the short panel, not the rhythm strip
     out = np.zeros(IMAGE_SHAPE, np.float32)
     for c, group in enumerate(CHANNELS):

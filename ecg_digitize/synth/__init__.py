@@ -6,7 +6,7 @@ Sources: :func:`simulate_12lead` (no data needed), :func:`load_ptbxl`,
 :func:`load_mitdb_segment`, :func:`load_cinc2017`.
 """
 from .distort import PRESETS, apply_distortions, sample_preset
-from .layouts import Panel, parse_layout, plan_panels
+from ..layouts import Panel, parse_layout, plan_panels
 from .render import PaperStyle, render
 from .sources import load_cinc2017, load_mitdb_segment, load_ptbxl, ptbxl_records, simulate_12lead
 

@@ -9,7 +9,7 @@ from ..errors import LayoutError
 from ..record import Calibration, Record, STANDARD_LEADS
 from . import _draw
 from .distort import PRESETS, apply_distortions, sample_preset
-from .layouts import Panel, n_rows_of, parse_layout, plan_panels
+from ..layouts import Panel, n_rows_of, parse_layout, plan_panels
 
 MM_PER_INCH = 25.4
 PULSE_LABEL = 255   # calibration pulses' pixels while the mask is distorted (then split off)

@@ -7,22 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..record import jsonable
+
 PREVIEW_MAX_SIDE = 1600  # px; enough to see every lead box, small enough to send quickly
-
-
-def _clean(value: Any) -> Any:
-    """numpy values and non-finite floats to plain JSON (NaN -> null), recursively."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def signal_lists(signal: np.ndarray, decimals: int = 4) -> list[list[float | None]]:
@@ -40,11 +27,7 @@ def signal_lists(signal: np.ndarray, decimals: int = 4) -> list[list[float | Non
 def boxes_of(record: Any) -> list[dict[str, Any]]:
     """The lead boxes in image pixels (``lead``, ``bbox``, ``t0``, ``t1``, ``x0``, ``baseline_y``...)."""
     keep = ("lead", "label", "row", "col", "t0", "t1", "x0", "baseline_y", "bbox", "inverted")
-    boxes = []
-    for box in (record.geometry or {}).get("boxes", []) or []:
-        if isinstance(box, dict):
-            boxes.append(_clean({k: box[k] for k in keep if k in box}))
-    return boxes
+    return [jsonable({k: v for k, v in box.to_dict().items() if k in keep}) for box in record.geometry.boxes]
 
 
 def record_payload(record: Any) -> dict[str, Any]:
@@ -54,8 +37,8 @@ def record_payload(record: Any) -> dict[str, Any]:
         "fs": float(record.fs),
         "n_samples": int(record.n_samples),
         "layout": record.layout,
-        "calibration": _clean(asdict(record.calibration)),
-        "quality": _clean(record.quality),
+        "calibration": jsonable(asdict(record.calibration)),
+        "quality": jsonable(record.quality),
         "warnings": list(record.warnings),
         "boxes": boxes_of(record),
         "signal": signal_lists(record.signal),

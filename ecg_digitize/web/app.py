@@ -490,9 +490,9 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
     except ValueError as exc:  # an option the digitizer rejects (unknown layout or method)
         raise ApiError(422, "bad_request", f"The digitizer refused the options: {exc}") from exc
     record.source = name
-    record.geometry.setdefault("image_width", upload.width)
-    record.geometry.setdefault("image_height", upload.height)
-    from ..digitizer.pipeline import page_as_measured
+    record.geometry.image_width = record.geometry.image_width or upload.width
+    record.geometry.image_height = record.geometry.image_height or upload.height
+    from ..digitizer import page_as_measured
 
     preview, _ = preview_jpeg(page_as_measured(upload.image, record))
     classification = classify_record(record) if opts.classify else None

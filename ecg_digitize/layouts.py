@@ -17,8 +17,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..errors import LayoutError
-from ..record import STANDARD_LEADS
+from .errors import LayoutError
+from .record import STANDARD_LEADS
 
 CABRERA_LEADS = ("aVL", "I", "-aVR", "II", "aVF", "III", "V1", "V2", "V3", "V4", "V5", "V6")
 _GRID_RE = re.compile(r"^(\d+)x(\d+)(?:\+([A-Za-z0-9,\-]+))?$")
@@ -83,7 +83,7 @@ def plan_panels(layout: str, row_seconds: float, *, duration: float | None = Non
 
     Examples
     --------
-    >>> from ecg_digitize.synth.layouts import plan_panels
+    >>> from ecg_digitize.layouts import plan_panels
     >>> panels = plan_panels("3x4+II", row_seconds=10.0)
     >>> [(p.lead, p.row, p.t0) for p in panels[:4]]
     [('I', 0, 0.0), ('II', 1, 0.0), ('III', 2, 0.0), ('aVR', 0, 2.5)]

@@ -1,0 +1,66 @@
+"""Stage 1b: which way up the page lies.
+
+Scanners and phones hand over pages on their side or upside down; the digitizer reads a
+page upright:
+
+* Upside down (turned 180 deg): the calibration pulses hang *below* the rows at their
+  far ends (:func:`pulses_hang_down`), checked once the rows are traced. A page without
+  pulses gives no such sign and is read as it is.
+* On its side (turned 90 deg): where the page as given is refused and its long curves of
+  ink run down the page (:func:`lies_on_its_side`), it is read again turned a quarter
+  clockwise; the pulses then tell upright from upside down as above.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from . import calibration as cal
+from . import greyscale, threshold
+from .load import PageImage
+
+
+def turned(page: PageImage, quarter_turns: int) -> PageImage:
+    """``page`` turned ``quarter_turns`` quarters clockwise."""
+    return replace(page, rgb=np.ascontiguousarray(np.rot90(page.rgb, -quarter_turns)))
+
+
+def lies_on_its_side(rgb: np.ndarray) -> bool:
+    """Whether the page's long curves of ink run down the page rather than across it.
+
+    Ink in components at least 40 % of the page's height tall and under a quarter of its
+    width wide holds over twice the ink of components the other way round.
+    """
+    dark = threshold.normalise_background(greyscale.trace_view(rgb[::2, ::2]))
+    _, mask = threshold.adaptive_otsu(dark)
+    stats = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)[2]
+    h, w = mask.shape
+    wide = (stats[1:, cv2.CC_STAT_WIDTH] >= 0.4 * w) & (stats[1:, cv2.CC_STAT_HEIGHT] < 0.25 * h)
+    tall = (stats[1:, cv2.CC_STAT_HEIGHT] >= 0.4 * h) & (stats[1:, cv2.CC_STAT_WIDTH] < 0.25 * w)
+    area = stats[1:, cv2.CC_STAT_AREA]
+    return bool(area[tall].sum() > 2 * area[wide].sum())
+
+
+def pulses_hang_down(traces, rows, px_per_mm: float) -> bool:
+    """Whether most rows (at least two, or a one-row strip's row) end in a calibration
+    pulse hanging down from the row: an upright page's pulses, seen upside down
+    (mirrored about each baseline and looked for at either end)."""
+    mirrored = [replace(t, y=2 * r.baseline - t.y, top=2 * r.baseline - t.bottom, bottom=2 * r.baseline - t.top)
+                for t, r in zip(traces, rows)]
+    for side in ("right", "left"):
+        pulses = cal.consistent([cal.find_pulse(t, r.baseline, px_per_mm, side=side)
+                                 for t, r in zip(mirrored, rows)])
+        n = sum(p is not None for p in pulses)
+        if n >= min(2, len(rows)) and n >= len(rows) / 2:
+            return True
+    return False
+
+
+def turn_note(quarter_turns: int, has_pulses: bool) -> str:
+    """The Record's warning for a page read turned."""
+    note = f"the page was turned {90 * quarter_turns} deg clockwise to read it upright"
+    if quarter_turns % 2 and not has_pulses:
+        note += " (without calibration pulses, upright and upside down could not be told apart)"
+    return note

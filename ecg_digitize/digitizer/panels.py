@@ -1,0 +1,144 @@
+"""Stage 10: the lead panels: where each lead lies on the page, and its samples.
+
+:func:`place_panels` lays the layout's panels over the rows (time zero from the column
+separators where the page has them, else from the pen's ends); :func:`read_panels` turns
+each panel's stretch of path into samples in mV. The web tool's hand-corrected lead boxes
+are read by the same :func:`read_panels`, from the same trace view.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry import LeadBox
+from ..layouts import Panel, plan_panels
+from ..record import STANDARD_LEADS
+from .calibration import PageCalibration
+from .extract import RowTrace
+from .layout import LayoutChoice
+from .signals import panel_samples
+from .timebase import SOURCE_DT, RowTiming, separator_time_zero
+
+STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
+# a strip's row starting within this of the common left edge starts at it (mm)
+STRIP_EDGE_MM = 1.5
+
+
+@dataclass
+class PanelPlan:
+    """The layout's panels on the page: ``row_x0`` is each row's time zero (page column)."""
+
+    panels: list[Panel]
+    leads: list[str]
+    row_x0: np.ndarray
+    x_start: float
+    x_end: float
+    time_zero: str
+
+    def lead_changes(self, px_per_s: float) -> dict[int, list[float]]:
+        """Page columns where each row changes lead."""
+        out: dict[int, list[float]] = {}
+        for p in self.panels:
+            if p.col > 0 and p.row < len(self.row_x0):
+                out.setdefault(p.row, []).append(float(self.row_x0[p.row] + p.x_offset_s * px_per_s))
+        return out
+
+
+def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[float], mask: np.ndarray,
+                 dark: np.ndarray, cal: PageCalibration) -> PanelPlan:
+    """The panels of ``layout`` over rows with ``baselines`` and time axis ``timing``.
+
+    A strip's rows follow one another, each starting at the common left edge unless one
+    clearly starts elsewhere. A 12-lead page's rows share time zero: the column
+    separators, where the page has them, place it better than the pen's ends, whose
+    reach depends on the pen's cap (:func:`~.timebase.separator_time_zero`).
+    """
+    n_rows, seconds = len(baselines), timing.row_seconds
+    if layout.n_rows == 0:
+        own = timing.pen_starts
+        row_x0 = np.where(np.abs(own - timing.x_start) <= STRIP_EDGE_MM * cal.px_per_mm, timing.x_start, own)
+        last = (timing.ends[-1] - row_x0[-1]) / cal.px_per_s + SOURCE_DT
+        duration = (n_rows - 1) * seconds + min(seconds, last)
+        panels = plan_panels("strip", seconds, duration=duration, strip_lead=STRIP_LEAD)[:n_rows]
+        return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends")
+    panels = plan_panels(layout.name, seconds)
+    breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
+    x_sep = separator_time_zero(mask, dark, list(baselines), breaks, timing.x_start, cal.px_per_s, cal.px_per_mm)
+    x_start, x_end, time_zero = timing.x_start, timing.x_end, "pen ends"
+    if x_sep is not None:
+        x_start, x_end, time_zero = x_sep, x_end + (x_sep - x_start), "separators"
+    return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero)
+
+
+@dataclass
+class PanelTrace:
+    """One panel and the path it is read from.
+
+    ``x_start`` is the page column of the panel's row's time zero, ``band`` the box's top
+    and bottom (page rows), ``boundaries`` the row's lead changes (page columns) and
+    ``zero_y`` the row's 0 mV line where the page shows it (a pulse's foot).
+    """
+
+    panel: Panel
+    trace: RowTrace
+    x_start: float
+    band: tuple[float, float]
+    boundaries: Sequence[float] = ()
+    zero_y: float | None = None
+
+
+@dataclass
+class PanelReading:
+    """The samples read: ``signal`` (n x leads, mV, NaN where not plotted), the boxes
+    read, and each lead's coverage (share of its samples whose column holds ink)."""
+
+    signal: np.ndarray
+    leads: list[str]
+    boxes: list[LeadBox]
+    coverage: dict[str, float]
+
+
+def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int, fs: float,
+                cal: PageCalibration) -> PanelReading:
+    """Each panel's samples at ``fs`` from its path (:func:`~.signals.panel_samples`).
+
+    Full-width rhythm strips are read last, so that they win for their lead.
+    """
+    leads = list(leads)
+    sig = np.full((n_total, len(leads)), np.nan)
+    covered: dict[str, list[float]] = {}
+    boxes = []
+    for item in sorted(items, key=lambda it: it.panel.t1 - it.panel.t0):
+        p, tr = item.panel, item.trace
+        n, v, base = panel_samples(tr, item.x_start, p, fs, cal.px_per_s, cal.px_per_mv, cal.px_per_mm,
+                                   boundaries=item.boundaries, zero_y=item.zero_y)
+        keep = n < n_total
+        n, v = n[keep], v[keep]
+        sig[n, leads.index(p.lead)] = v
+        covered.setdefault(p.lead, []).append(_coverage(item, n, fs, cal.px_per_s))
+        boxes.append(_box_read(item, n, fs, base, cal.px_per_s))
+    return PanelReading(sig, leads, boxes, {k: float(np.mean(v)) for k, v in covered.items()})
+
+
+def _coverage(item: PanelTrace, n: np.ndarray, fs: float, px_per_s: float) -> float:
+    """Share of the samples ``n`` whose nearest column of the path holds ink."""
+    p, tr = item.panel, item.trace
+    if not len(n) or not len(tr.y):
+        return 0.0
+    xs = item.x_start + (p.x_offset_s + n / fs - p.t0) * px_per_s
+    cols = np.clip(np.round(xs - tr.x0).astype(int), 0, len(tr.y) - 1)
+    return float(tr.covered[cols].mean())
+
+
+def _box_read(item: PanelTrace, n: np.ndarray, fs: float, base: float, px_per_s: float) -> LeadBox:
+    """The panel's box, its times those of the samples read."""
+    p = item.panel
+    x0 = float(item.x_start + p.x_offset_s * px_per_s)
+    x1 = x0 + (p.t1 - p.t0) * px_per_s
+    return LeadBox(lead=p.lead, row=p.row, col=p.col,
+                   t0=n[0] / fs if len(n) else p.t0, t1=(n[-1] + 1) / fs if len(n) else p.t1,
+                   x0=x0 + ((n[0] / fs - p.t0) * px_per_s if len(n) else 0.0),
+                   baseline_y=float(base), inverted=p.inverted,
+                   bbox=[x0, float(item.band[0]), x1, float(item.band[1])])

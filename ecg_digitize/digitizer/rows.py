@@ -1,0 +1,252 @@
+"""Stage 5: the rows of trace on the page, their baselines and extents.
+
+Rows come from the vertical profile of the *long* ink components (traces; letters and
+digits are short and drop out): a trace spends most of its time at its isoelectric
+level, so each row gives a sharp peak at its baseline. Header and footer text rows are
+dropped.
+
+Where a darkness view's threshold lost a thin trace (no rows, the long curves hold little
+of the ink, or the rows found are narrow), :func:`find_trace_rows` tries fainter
+thresholds, then joins the trace's faint pixels (:mod:`.threshold`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from ..errors import NotAnEcgError
+from . import threshold
+
+# below this share of the ink in curves of trace length, the trace broke into pieces at the
+# threshold (``python benchmarks/pen_core_evidence.py``: fold-9 renders of five conditions
+# 0.83 and more, khan2021 scans 0.68 and more, ecg-image-kit photos from 0.00)
+MIN_LONG_INK_SHARE = 0.15
+# rows narrower than this share of the page's width (median) may be a box or text above a
+# fainter trace (rows' median width: khan2021 scans 0.89, real photos mostly 0.7-0.98; a
+# throwaway count); the fainter threshold's rows are then tried
+MIN_ROW_WIDTH_SHARE = 0.5
+# fainter thresholds tried for them, one Otsu split further down each (the first may stop
+# at black text's anti-aliased edges)
+MAX_FAINTER_STEPS = 3
+
+
+@dataclass
+class Row:
+    """One row of trace: its baseline (page y), band limits and horizontal extent."""
+
+    baseline: float
+    y_lo: int
+    y_hi: int
+    x_lo: int
+    x_hi: int
+
+
+def long_components(mask: np.ndarray, px_per_mm: float, *, min_mm: float = 12.0) -> np.ndarray:
+    """The pixels of connected ink components at least ``min_mm`` wide (traces, not text).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.rows import long_components
+    >>> m = np.zeros((50, 300), bool); m[10, 5:290] = True; m[30:35, 20:25] = True
+    >>> int(long_components(m, px_per_mm=4.0).sum())
+    285
+    """
+    labels, keep, _ = _long_labels(mask, px_per_mm, min_mm)
+    return keep[labels] & mask
+
+
+def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
+    """Connected ink components (bridged across removed grid lines): their labels,
+    which are at least ``min_mm`` wide, and which of those are flat, filled blobs.
+
+    Bold words merge into such blobs: under 5 mm tall (a boxed line of text included),
+    with ink over more than a third of their bounding box. Ink of a trace that wide is
+    either tall (it holds waves) or a thin line across a flat box.
+    """
+    m = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    # Bridge the 1-2 px gaps where grid lines were removed from the trace.
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    keep = w >= min_mm * px_per_mm
+    keep[0] = False
+    blob = keep & (h < 5 * px_per_mm) & (stats[:, cv2.CC_STAT_AREA] > w * h / 3)
+    return labels, keep, blob
+
+
+def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
+              min_long_share: float = 0.0) -> list[Row]:
+    """Rows of trace, top to bottom.
+
+    Raises
+    ------
+    NotAnEcgError
+        When no long trace is found, or when the long components hold less than
+        ``min_long_share`` of the ink (a trace broken into pieces).
+    """
+    labels, keep, blob = _long_labels(mask, px_per_mm)
+    traces = keep[labels] & mask
+    words = blob[labels] & mask
+    n_long = int(traces.sum())
+    if n_long == 0:
+        raise NotAnEcgError("no ECG trace found (no long dark curves on the page)")
+    if n_long < min_long_share * mask.sum():
+        raise NotAnEcgError(f"the ink is in short pieces: only {n_long / mask.sum():.0%} of it "
+                            "lies in curves as long as 12 mm")
+    profile = gaussian_filter1d(traces.sum(axis=1).astype(np.float64), max(1.0, 0.4 * px_per_mm))
+    peaks, props = find_peaks(profile, distance=max(2, int(min_pitch_mm * px_per_mm)),
+                              prominence=0.15 * profile.max())
+    if len(peaks) == 0:
+        raise NotAnEcgError("no ECG trace rows found")
+    # Every row spends most of its width near its baseline, so true rows give peaks of
+    # similar size; a much weaker one is a crowd of big waves between two rows.
+    prom = props["prominences"]
+    peaks = _with_skipped_rows(peaks, prom >= 0.3 * np.median(prom))
+    rows, wordy = [], []
+    h = mask.shape[0]
+    for k, p in enumerate(peaks):
+        lo = max(0, int(p - 0.5 * px_per_mm))
+        hi = min(h, int(p + 0.5 * px_per_mm) + 1)
+        w = profile[lo:hi]
+        base = float(np.sum(w * np.arange(lo, hi)) / max(w.sum(), 1e-9))
+        up = peaks[k - 1] if k > 0 else max(0.0, p - 1.5 * (peaks[1] - p if len(peaks) > 1 else 25 * px_per_mm))
+        down = peaks[k + 1] if k + 1 < len(peaks) else min(h - 1.0, p + 1.2 * (p - peaks[k - 1] if k > 0 else 25 * px_per_mm))
+        # Horizontal extent: columns with long-trace ink near the baseline (within 3 mm,
+        # or a third of the way to the neighbouring rows when they are further).
+        reach = max(3 * px_per_mm, 0.33 * min(p - up, down - p))
+        zone = slice(max(0, int(base - reach)), int(base + reach) + 1)
+        near = traces[zone]
+        xs = np.nonzero(near.any(axis=0))[0]
+        if len(xs) < 5 * px_per_mm:
+            continue
+        rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
+        wordy.append(bool(np.all(words[zone][near])))
+    rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
+    if not rows:
+        raise NotAnEcgError("no ECG trace rows found")
+    return rows
+
+
+def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The ``strong`` profile peaks, and the weak ones that fill a gap in their pitch.
+
+    Rows of a page are evenly spaced. A gap of about twice the rows' pitch has lost a
+    row (its ink crowded out by its neighbours' big waves): the weak peak nearest the gap's
+    middle, within a fifth of the pitch, is that row. Other weak peaks are crowds of big
+    waves between two rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.rows import _with_skipped_rows
+    >>> peaks = np.array([100, 200, 300, 350, 402, 500, 600])
+    >>> _with_skipped_rows(peaks, np.array([1, 1, 1, 0, 0, 1, 1], bool)).tolist()
+    [100, 200, 300, 402, 500, 600]
+    """
+    kept = peaks[strong]
+    weak = peaks[~strong]
+    if len(kept) < 3 or len(weak) == 0:
+        return kept
+    pitch = float(np.median(np.diff(kept)))
+    found = []
+    for a, b in zip(kept[:-1], kept[1:]):
+        if 1.7 * pitch < b - a < 2.3 * pitch:
+            inside = weak[np.abs(weak - (a + b) / 2) < 0.2 * pitch]
+            if len(inside):
+                found.append(inside[np.argmin(np.abs(inside - (a + b) / 2))])
+    return np.sort(np.r_[kept, found]).astype(peaks.dtype)
+
+
+def _header_rows(wordy: list[bool]) -> int:
+    """How many of the first rows are text, not trace (given top to bottom: the header;
+    bottom to top: the footer).
+
+    Bold words of a page's header (measurements, interpretation) or footer (speed, gain,
+    filters, often boxed) can merge into ink as wide as 12 mm of trace and, densely
+    inked, give a profile peak like a row's; on a low-resolution page more readily. A
+    row of trace holds more than flat, filled blobs: rows above (or below) all the
+    others whose ink is all such blobs (``wordy``, see :func:`_long_labels`) are text.
+    """
+    if len(wordy) < 3 or all(wordy):
+        return 0
+    return int(np.argmin(wordy))
+
+
+
+
+@dataclass
+class RowSearch:
+    """The rows found, the ink they were found in, and any rescue.
+
+    ``rescued_from`` is ``(why, how)`` where the first search failed and a rescue found
+    the rows: the trouble and the rescue, which stand as the reason if the rescued
+    reading turns out weak (:func:`~.quality.refuse_weak_reading`).
+    """
+
+    rows: list[Row]
+    ink: threshold.Ink
+    rescued_from: tuple[str, str] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> RowSearch:
+    """The rows of trace of a darkness view, rescued where the threshold lost the trace.
+
+    Where no rows are found, the long curves hold little of the ink, or the rows found
+    are narrow (their median under :data:`MIN_ROW_WIDTH_SHARE` of the page's width), the
+    threshold may have lost a thin trace. Two rescues are tried, in this order:
+
+    - The trace is fainter than the threshold, which fell between it and black text
+      (:func:`~.threshold.faint_threshold`, a step at a time): the first fainter threshold
+      whose rows are wide enough is taken.
+    - Where no rows were found: a thin line drawn in few grey levels may have broken
+      into dots at the threshold. Its fainter pixels are joined
+      (:func:`~.threshold.reconnect_faint`) and the rows looked for again.
+    """
+    try:
+        rows = find_rows(ink.mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+    except NotAnEcgError as exc:
+        rows, why = None, exc.reason
+    else:
+        width = _median_row_width(rows, ink.mask.shape[1])
+        if width >= MIN_ROW_WIDTH_SHARE:
+            return RowSearch(rows, ink)
+        why = f"the rows found at the threshold ({ink.threshold:.2f}) span {width:.0%} of the page's width"
+    faint = _rows_at_fainter_threshold(dark, ink, px_per_mm)
+    if faint is not None:
+        how = f"read at a fainter threshold ({faint.ink.threshold:.2f})"
+        return RowSearch(faint.rows, faint.ink, (why, how), [f"{why}: {how}"])
+    if rows is not None:
+        return RowSearch(rows, ink)
+    joined = threshold.Ink(ink.threshold, threshold.reconnect_faint(dark, ink.mask, ink.threshold), ink.pen_core)
+    return RowSearch(find_rows(joined.mask, px_per_mm), joined, (why, "with its fainter pixels joined"),
+                     ["the trace broke into dots at the threshold: its fainter pixels were joined"])
+
+
+def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:
+    """The rows at the first of up to :data:`MAX_FAINTER_STEPS` ever fainter thresholds
+    whose rows are wide enough; None if none is (a step may stop at the anti-aliased
+    edges of black text)."""
+    t_faint = ink.threshold
+    for _ in range(MAX_FAINTER_STEPS):
+        t_faint = threshold.faint_threshold(dark, t_faint)
+        if t_faint is None:
+            break
+        faint = threshold.mask_at(dark, t_faint)
+        try:
+            rows = find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+        except NotAnEcgError:
+            continue
+        if _median_row_width(rows, faint.shape[1]) >= MIN_ROW_WIDTH_SHARE:
+            return RowSearch(rows, threshold.Ink(t_faint, faint, ink.pen_core))
+    return None
+
+
+def _median_row_width(rows, page_width: int) -> float:
+    """The median row's width, as a share of the page's."""
+    return float(np.median([r.x_hi - r.x_lo for r in rows])) / page_width

@@ -1,0 +1,159 @@
+"""Stage 2: the trace view, where the page's trace pixels come from (``digitize(method=)``).
+
+A *trace view* is the page as the later stages see it: ``trace_dark`` (0..1, high where
+trace ink is likely) and ``grid_dark`` (the grid's darkness), in the frame the page is
+measured in. Every ``method`` of :func:`~ecg_digitize.digitizer.digitize` is one entry of
+:data:`TRACE_VIEWS`, a provider that returns the same :class:`TraceView`:
+
+* ``"classical"`` (:func:`classical_view`): the page's darkness; no weights.
+* ``"unet"`` (:mod:`ecg_digitize.neural.views`): a photo's perspective and bending undone,
+  then the U-Net segmenter's trace probability.
+
+Providers are named by ``"module:attribute"`` and imported on first use, so the
+digitizer never imports the image branch (or TensorFlow) until a page asks for it;
+:func:`register_trace_view` adds your own.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from . import deskew, greyscale, grid, threshold
+
+# Pages finer than this (about 140 dpi) are denoised before the trace view. Coarser, the
+# filter's 5x5 window spans more than two pen widths and smooths the trace itself (an
+# ungated trial, not committed, lost on fold-9 100 dpi renders and on low-resolution photos).
+DENOISE_MIN_PX_PER_MM = 5.5
+# Below this skew the drift across a page is about a pixel: the page is left as it is.
+MIN_SKEW_DEG = 0.05
+
+
+@dataclass
+class TraceView:
+    """The page as the trace stages see it.
+
+    Attributes
+    ----------
+    rgb : ndarray
+        The page (after any geometric correction of the provider), before deskewing.
+    trace_dark, grid_dark : ndarray, float
+        Trace and grid darkness (0..1), deskewed once :func:`straighten` ran.
+    kind : {"darkness", "probability"}
+        ``"darkness"``: ink is found by thresholding (adaptive Otsu, pen core, fainter
+        thresholds where rows are missing); ``"probability"``: a segmenter's trace
+        probability, ink above :attr:`ink_threshold`.
+    ink_threshold : float, optional
+        The fixed threshold of a probability view.
+    skew_deg : float
+        The rotation :func:`straighten` undid (degrees).
+    homography, bend : optional
+        The provider's perspective correction (original image -> measured page, 3x3) and
+        paper-bending field (a JSON-ready dict), for :func:`page_as_measured`.
+    warnings : list of str
+        What the provider did to the page.
+    """
+
+    rgb: np.ndarray
+    trace_dark: np.ndarray
+    grid_dark: np.ndarray
+    method: str
+    kind: str = "darkness"
+    ink_threshold: float | None = None
+    skew_deg: float = 0.0
+    homography: np.ndarray | None = None
+    bend: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def thresholded(self) -> bool:
+        """True for a darkness view (ink found by thresholding)."""
+        return self.kind == "darkness"
+
+
+@dataclass(frozen=True)
+class TraceViewProvider:
+    """One ``method=`` of :func:`~ecg_digitize.digitizer.digitize`.
+
+    Attributes
+    ----------
+    make : callable
+        ``make(rgb) -> TraceView``.
+    reframe : callable, optional
+        ``reframe(rgb, homography, bend) -> rgb``: the provider's geometric correction
+        applied again to the page image (overlays, corrected lead boxes).
+    unavailable : callable, optional
+        ``unavailable() -> str | None``: why the provider cannot run here (missing
+        weights), or None.
+    try_sideways : bool
+        Whether a refused page whose curves run down the page is read again turned a
+        quarter (:mod:`.orientation`).
+    """
+
+    make: Callable[[np.ndarray], TraceView]
+    reframe: Callable[[np.ndarray, Any, Any], np.ndarray] | None = None
+    unavailable: Callable[[], str | None] | None = None
+    try_sideways: bool = True
+
+
+def classical_view(rgb: np.ndarray) -> TraceView:
+    """The page's darkness: the grid view, and the trace view of the page smoothed by
+    :func:`~.greyscale.denoise` where its grid shows at least :data:`DENOISE_MIN_PX_PER_MM`.
+
+    Only the trace view is made from the smoothed page: on photos, a smoothed grid view
+    changed which grid lines were found.
+    """
+    grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
+    provisional = grid.estimate_grid(grid_dark).px_per_mm
+    fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
+    trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(rgb) if fine else rgb))
+    return TraceView(rgb, trace_dark, grid_dark, method="classical")
+
+
+CLASSICAL = TraceViewProvider(make=classical_view)
+
+# method name -> provider, or "module:attribute" naming one (imported on first use)
+TRACE_VIEWS: dict[str, TraceViewProvider | str] = {
+    "classical": CLASSICAL,
+    "unet": "ecg_digitize.neural.views:UNET",
+}
+
+
+def register_trace_view(name: str, provider: TraceViewProvider | str) -> None:
+    """Add (or replace) a ``method=`` of :func:`~ecg_digitize.digitizer.digitize`.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.views import CLASSICAL, register_trace_view, trace_view_provider
+    >>> register_trace_view("mine", CLASSICAL)
+    >>> trace_view_provider("mine") is CLASSICAL
+    True
+    """
+    TRACE_VIEWS[name] = provider
+
+
+def trace_view_provider(method: str) -> TraceViewProvider:
+    """The provider of ``method`` (imported on first use); ValueError if none is known."""
+    try:
+        entry = TRACE_VIEWS[method]
+    except KeyError:
+        raise ValueError(f"unknown method {method!r}; choose one of {sorted(TRACE_VIEWS)} "
+                         "or 'auto'") from None
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = TRACE_VIEWS[method] = getattr(importlib.import_module(module), attr)
+    return entry
+
+
+def straighten(view: TraceView) -> TraceView:
+    """The view deskewed by the angle of its grid and traces (:func:`~.deskew.estimate_skew`)."""
+    angle = deskew.estimate_skew(view.grid_dark)
+    if abs(angle) <= MIN_SKEW_DEG:
+        return replace(view, skew_deg=0.0)
+    # bicubic: the trace's edges place it to a fraction of a pixel (fold-9 scans
+    # +0.8 dB over bilinear); the grid view only needs its period
+    return replace(view, skew_deg=angle,
+                   trace_dark=deskew.rotate(view.trace_dark, -angle, border=0.0, method="bicubic"),
+                   grid_dark=deskew.rotate(view.grid_dark, -angle, border=0.0))

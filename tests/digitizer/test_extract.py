@@ -1,0 +1,103 @@
+"""Stage 6: one sub-pixel path per row."""
+import cv2
+import numpy as np
+
+from ecg_digitize.digitizer import extract
+from stage_helpers import pen_drawing
+
+
+def test_trace_row_follows_a_known_curve():
+    mask = np.zeros((200, 600), bool)
+    x = np.arange(600)
+    y = np.round(100 + 40 * np.sin(x / 30)).astype(int)
+    for dy in (0, 1):
+        mask[y + dy, x] = True
+    mask[20:40, 300:320] = True  # a label-like blob far from the path
+    tr = extract.trace_row(mask, mask.astype(np.float32), 0, 199, 100.0, 0, 599, px_per_mm=8.0)
+    assert np.isfinite(tr.y).mean() > 0.99
+    assert np.nanmax(np.abs(tr.y - (y + 0.5))) < 1.5
+
+
+def test_path_keeps_a_narrow_spikes_tip_over_its_foot():
+    # A 140 px spike whose strokes bend where they leave the baseline: in the tip's column
+    # the two strokes part, leaving the tip's run and, below a white gap, a short run at
+    # the foot. Both touch the neighbouring columns' runs; the path must take the tip.
+    dark = pen_drawing((180, 100), [[5.0, 150.0], [43.0, 150.0], [48.0, 110.0], [50.0, 10.0],
+                                     [52.0, 110.0], [57.0, 150.0], [95.0, 150.0]])
+    runs = extract.column_runs(dark[:, 50:51] > 0.5)
+    assert len(runs[0]) == 2                     # the tip and the foot, apart
+    row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
+    assert row.top[50] < 15
+    assert abs(np.interp(50.0, row.px, row.py) - 10.0) < 1.5
+
+
+def test_spike_apex_between_two_columns_is_read_there():
+    # A spike whose apex lies on a column boundary reaches the same height in two columns:
+    # the apex is read between them, and the strokes either side symmetrically.
+    for tip_x in (50.0, 50.5):
+        dark = pen_drawing((180, 100), [[5.0, 150.0], [tip_x - 7, 150.0], [tip_x - 2, 110.0],
+                                         [tip_x, 10.0], [tip_x + 2, 110.0], [tip_x + 7, 150.0],
+                                         [95.0, 150.0]])
+        row = extract.trace_row(dark > 0.5, dark, 0, 179, 150.0, 0, 99, px_per_mm=8.0)
+        left, apex, right = np.interp([tip_x - 0.5, tip_x, tip_x + 0.5], row.px, row.py)
+        assert abs(apex - 10.0) < 1.5
+        assert abs(left - 35.0) < 3 and abs(right - 35.0) < 3   # the strokes' true y there
+
+
+def test_separator_tick_is_not_read_as_the_next_leads_start():
+    # At a lead change the previous lead ends 10 px below the baseline, the next starts
+    # 25 px above it, beyond the end of the 20 px tick: the tick's bottom end is no
+    # trough of the next lead, whose first samples read its own level.
+    base, xb = 100.0, 60.3
+    dark = pen_drawing((160, 120), [[5, base + 10], [xb - 0.4, base + 10]],
+                        [[xb, base - 25], [xb + 40, base - 25]], [[xb, base - 20], [xb, base + 20]])
+    row = extract.trace_row(dark > 0.5, dark, 0, 159, base, 0, 119, px_per_mm=8.0)
+    row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
+    start = np.interp([xb + 1.0, xb + 1.5], row.px, row.py)
+    assert np.all(np.abs(start - (base - 25)) < [3.0, 1.5])
+
+
+def test_path_follows_a_deep_s_wave_to_the_lead_change():
+    # The previous lead ends on a deep S wave, 70 px below the baseline; the next starts
+    # near the baseline: the path must jump at the lead change, not leave the S wave early.
+    base, xb = 100.0, 60.3
+    dark = pen_drawing((200, 120), [[5, base], [xb - 6, base], [xb - 0.4, base + 70]],
+                        [[xb, base - 5], [xb + 40, base - 5]], [[xb, base - 20], [xb, base + 20]])
+    row = extract.trace_row(dark > 0.5, dark, 0, 199, base, 0, 119, px_per_mm=8.0)
+    row = extract.redraw_at_lead_changes(row, dark > 0.5, dark, [xb])
+    assert row.py[row.px < xb].max() > base + 65
+    assert abs(np.interp(xb - 2, row.px, row.py) - (base + 50)) < 3
+
+
+def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
+    # A narrow spike drawn like the renderer (OpenCV anti-aliased, 2 px pen): its up- and
+    # down-strokes share columns and merge into one run across each image row.
+    dark = pen_drawing((130, 100), [[5.0, 100.0], [48.0, 100.0], [50.5, 20.0], [53.0, 100.0],
+                                     [95.0, 100.0]])
+    row = extract.trace_row(dark > 0.5, dark, 0, 129, 100.0, 0, 99, px_per_mm=8.0)
+    errors = []
+    for y in range(30, 91):
+        at = row.px[np.abs(row.py - y) < 0.01]
+        if len(at) < 2:
+            continue
+        up = 48.0 + (100 - y) / 80 * 2.5
+        down = 53.0 - (100 - y) / 80 * 2.5
+        errors += [abs(at.min() - up), abs(at.max() - down)]
+    assert len(errors) >= 8
+    assert np.mean(errors) < 0.1 and np.max(errors) < 0.25
+
+
+def test_neighbouring_rows_do_not_climb_each_others_strokes():
+    # a deep S wave of the upper row meets the R wave of the row below in the same columns
+    ink = np.zeros((200, 400), np.uint8)
+    s_wave = np.array([[0, 60], [190, 60], [196, 116], [202, 60], [399, 60]], np.int32)
+    r_wave = np.array([[0, 140], [194, 140], [199, 95], [204, 140], [399, 140]], np.int32)
+    mask = cv2.polylines(ink, [s_wave, r_wave], False, 255, 2) > 0
+    upper = extract.trace_row(mask, mask * 1.0, 0, 140, 60.0, 0, 399, px_per_mm=8.0)
+    lower = extract.trace_row(mask, mask * 1.0, 60, 199, 140.0, 0, 399, px_per_mm=8.0)
+    assert lower.py.min() < 80 and upper.py.max() > 130  # each took the other's strokes
+    upper, lower = extract.separate_neighbours([upper, lower], [60.0, 140.0])
+    assert lower.py.min() > 99 and np.nanmin(lower.y) > 99
+    assert upper.py.max() < 110 and np.nanmax(upper.y) < 110
+    flat = (upper.px < 180) | (upper.px > 215)
+    assert np.all(np.abs(upper.py[flat] - 60.5) < 1.0)  # away from the crossing: untouched

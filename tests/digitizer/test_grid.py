@@ -1,0 +1,54 @@
+"""Stage 4, the grid period (px/mm) per axis."""
+import numpy as np
+import pytest
+
+from ecg_digitize.digitizer import greyscale, grid, threshold
+from ecg_digitize.synth import render
+from stage_helpers import views
+
+
+@pytest.mark.parametrize("dpi,style", [(100, {}), (200, {"grid_style": "dotted", "grid_color": "pink"}),
+                                       (300, {"grid_color": "green"})])
+def test_grid_period_matches_dpi(sim12, dpi, style):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, dpi=dpi, seed=3, **style)
+    est = grid.estimate_grid(views(image)[1])
+    assert est.px_per_mm == pytest.approx(dpi / 25.4, rel=2e-4)
+
+
+def test_no_grid_is_reported(sim12):
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, seed=3, grid_style="none")
+    tv, gv = views(image)
+    _, mask = threshold.adaptive_otsu(tv)
+    assert grid.estimate_grid(gv, trace_mask=mask).px_per_mm is None or \
+        ((gv > 0.08) & ~mask).mean() < 0.004  # the pipeline's no-grid test
+
+
+def test_blurred_dotted_grid_keeps_its_5mm_scale(sim30):
+    """A scanned dotted grid hides its 5 mm lines and widens the pen, but it is not paper
+    of equal 1 mm lines: the scale must stay (it was read five times too large)."""
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim30
+    image, truth = render(sig, fs, leads, layout="strip", dpi=150, preset="scan", seed=15,
+                          grid_color="green", grid_style="dotted", header=False)
+    rec = digitize(image, fs=fs, layout="strip")
+    assert abs(rec.calibration.px_per_mm - truth.calibration.px_per_mm) < 0.1
+    assert abs(rec.duration - 30) < 1
+
+
+def test_stretched_grid_is_measured_per_axis_and_squared(sim12):
+    import cv2
+
+    from ecg_digitize.neural.views import square_grid
+
+    img, truth = render(*sim12, layout="3x4+II", dpi=150, seed=0)
+    h, w = img.shape[:2]
+    stretched = cv2.resize(img, (int(w * 1.05), h), interpolation=cv2.INTER_LINEAR)
+    px, py = grid.axis_periods(threshold.normalise_background(greyscale.grid_view(stretched)))
+    assert px / py == pytest.approx(1.05, abs=0.01)
+    squared, hom = square_grid(stretched, np.eye(3))
+    assert hom[0, 0] == pytest.approx(1 / 1.05, abs=0.01)
+    est = grid.estimate_grid(greyscale.grid_view(squared))
+    assert est.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)

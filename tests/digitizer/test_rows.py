@@ -1,0 +1,106 @@
+"""Stage 5: rows of trace, header and footer text, rescues of a lost trace."""
+import cv2
+import numpy as np
+import pytest
+
+from ecg_digitize.digitizer import threshold
+from ecg_digitize.digitizer import rows as row_search
+from ecg_digitize.synth import render
+from stage_helpers import views
+
+
+@pytest.mark.parametrize("lay,n_rows", [("3x4", 3), ("3x4+II", 4), ("6x2", 6), ("12x1", 12)])
+def test_rows_and_baselines(sim12, lay, n_rows):
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout=lay, seed=5)
+    _, mask = threshold.adaptive_otsu(views(image)[0])
+    rows = row_search.find_rows(mask, 200 / 25.4)
+    assert len(rows) == n_rows
+    true_base = sorted({b["baseline_y"] for b in truth.geometry["boxes"]})
+    # the isoelectric level is within a few mm of the 0 mV line the renderer used
+    assert np.max(np.abs(np.array([r.baseline for r in rows]) - true_base)) < 4 * 200 / 25.4
+
+
+@pytest.mark.parametrize("columns", [(0.3,), (0.05, 0.4, 0.75)])
+@pytest.mark.parametrize("where", ["header", "footer"])
+def test_bold_header_or_footer_text_is_not_a_row(sim12, columns, where):
+    # a machine's interpretation above the traces (or its settings below them), in bold
+    # words that merge into ink as wide as 12 mm of trace, gives a profile peak like a
+    # row's. One block of it covers less of the page than a row of trace; three blocks
+    # cover as much, but their ink is flat, filled blobs
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="3x4", seed=5)
+    _, mask = threshold.adaptive_otsu(views(image)[0])
+    found = [r.baseline for r in row_search.find_rows(mask, 200 / 25.4)]
+    top = int(found[0]) - 200 if where == "header" else int(found[-1]) + 150
+    text = np.zeros(mask.shape, np.uint8)
+    for x in columns:
+        for k, words in enumerate(["Nonspecific T wave abnormality", "Prolonged QT"]):
+            cv2.putText(text, words, (int(x * mask.shape[1]), top + 50 * k), cv2.FONT_HERSHEY_DUPLEX, 0.9, 1, 3)
+    text = cv2.dilate(text, np.ones((1, 7), np.uint8)).astype(bool)  # letters merged
+    rows = row_search.find_rows(mask | text, 200 / 25.4)
+    assert [r.baseline for r in rows] == pytest.approx(found, abs=1)
+
+
+@pytest.mark.parametrize("grey", [170, 200])
+def test_faint_trace_below_black_text_is_read(sim12, grey):
+    # a low-resolution page whose thin, light grey trace is much fainter than its black
+    # footer text (ecg-image-kit ecg00014): Otsu's first split falls between the text and
+    # the trace, and the rows found above it are the text's. Read at the fainter threshold
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=96, seed=1, trace_color=(grey,) * 3,
+                          trace_width_mm=0.2)
+    image = np.ascontiguousarray(image)
+    for k in range(2):
+        cv2.putText(image, "25 mm/sec   10 mm/mV   0.05-150 Hz   ELI 350", (20, image.shape[0] - 8 - 18 * k),
+                    cv2.FONT_HERSHEY_DUPLEX, 0.5, (0, 0, 0), 2)
+    rec = digitize(image)
+    assert rec.layout == "3x4+II"
+    assert any("fainter threshold" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 18
+
+
+def test_a_row_crowded_out_by_its_neighbours_is_kept():
+    # on a 12x1 page the deep waves of two leads can spread their ink over the band of the
+    # lead between them (a fold-9 scan page lost V4 and was then read as a strip): its
+    # profile peak is weak, like a crowd of big waves between two rows, but it lies where
+    # the rows' even pitch puts a row
+    ppm = 200 / 25.4
+    pitch = int(21 * ppm)
+    mask = np.zeros((13 * pitch, 2000), bool)
+    x = np.arange(100, 1900)
+    for k in range(12):
+        xs = x[:400] if k == 9 else x
+        mask[np.round((k + 1) * pitch + 3 * np.sin(xs / 15)).astype(int), xs] = True
+    mask[int(2.5 * pitch), 300:700] = True          # ink between two rows, off the pitch
+    rows = row_search.find_rows(mask, ppm)
+    assert [round(r.baseline / pitch) for r in rows] == list(range(1, 13))
+
+
+def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():
+    # a thin line drawn in few grey levels: every third pixel dark, the ones between
+    # half dark. A threshold between the two levels leaves dots no row is made of; the
+    # faint pixels beside them join them again (a palette image, ecg-image-kit ecg00007)
+    from ecg_digitize.errors import NotAnEcgError
+
+    ppm = 6.5
+    dark = np.zeros((400, 1400), np.float32)
+    x = np.arange(20, 1380)
+    for base in (100, 300):
+        y = np.round(base + 6 * np.sin(x / 12.0)).astype(int)     # connected: under 1 px per column
+        dark[y, x] = np.where(x % 3 == 0, 1.0, 0.45)
+    strong = dark > 0.64
+    with pytest.raises(NotAnEcgError):
+        row_search.find_rows(strong, ppm)
+    joined = threshold.reconnect_faint(dark, strong, 0.64)
+    assert [round(r.baseline) for r in row_search.find_rows(joined, ppm)] == pytest.approx([100, 300], abs=2)
+    assert not (joined & (dark == 0)).any()
+    # one row drawn whole, the other in dots: a row is found, but a quarter of the ink
+    # lies in short pieces, which a share limit catches (the pipeline's is 0.15)
+    strong[y - 200, x] = True
+    assert len(row_search.find_rows(strong, ppm)) == 1
+    with pytest.raises(NotAnEcgError, match="short pieces"):
+        row_search.find_rows(strong, ppm, min_long_share=0.9)

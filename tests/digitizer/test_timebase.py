@@ -1,0 +1,61 @@
+"""Stage 8: time zero and row length."""
+import numpy as np
+import pytest
+
+from ecg_digitize.synth import render
+from stage_helpers import round_capped_stroke, row_trace
+
+
+def test_time_axis_ignores_a_row_whose_pulse_was_missed():
+    from ecg_digitize.digitizer.calibration import Pulse
+    from ecg_digitize.digitizer.timebase import time_axis
+
+    px_per_mm = 7.0
+    px_per_s = 25 * px_per_mm
+    x0 = 130.0                                   # where every row's trace truly starts
+    pulse = Pulse("left", 84, 115, 70.0, 31.0, 131, 0.0)
+    # rows 1 and 3 carry pulses too, missed: their pen starts at the pulse (84); rows 0 and
+    # 2 start where the ink comes back after the pulse, a little late (faint ink lost)
+    starts = np.array([x0 + 6, 84.0, x0 + 8, 84.0])
+    ends = np.full(4, x0 + (10 - 1 / 500) * px_per_s)
+    x_start, x_end, seconds = time_axis(starts, ends, [pulse, None, pulse, None], px_per_mm, px_per_s)
+    assert seconds == pytest.approx(10.0)
+    assert x_start == pytest.approx(x0, abs=0.01)
+    # with no pulse found anywhere nothing tells the pulses from the trace: the earliest
+    # rows give time zero (this is why the U-Net is trained to mark pulses as ink)
+    x_start, _, _ = time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s)
+    assert x_start < 90
+
+
+@pytest.mark.parametrize("separators", [True, False])
+def test_time_zero_from_column_separators(sim12, separators):
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=0, separators=separators)
+    rec = digitize(image)
+    x0 = min(b["x0"] for b in truth.geometry["boxes"] if b["col"] == 0)
+    if separators:
+        # a vertical line's centre does not depend on the pen's cap, as the row's ends do
+        assert rec.geometry["time_zero"] == "separators"
+        assert rec.geometry["x_start"] == pytest.approx(x0, abs=0.1)
+    else:
+        assert rec.geometry["time_zero"] == "pen ends"
+        assert rec.geometry["x_start"] == pytest.approx(x0, abs=1.0)
+
+
+@pytest.mark.parametrize("angle", [0, 30, 55])
+def test_pen_end_of_a_round_capped_line(angle):
+    """The row's end to a quarter pixel (within 0.1 px when flat), steep or not."""
+    from ecg_digitize.digitizer.timebase import pen_end
+
+    tol = 0.1 if angle == 0 else 0.25
+
+    for end_x in (100.0, 100.3, 100.6):
+        dark = round_capped_stroke(end_x, angle, 3.0, grid_at=None)
+        tr = row_trace(dark)
+        assert pen_end(tr, dark, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)
+        # a faint grid line under the pen's end (a page's last second) changes nothing
+        gridded = round_capped_stroke(end_x, angle, 3.0, grid_at=end_x + 0.5)
+        tr = row_trace(gridded)
+        assert pen_end(tr, gridded, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)
