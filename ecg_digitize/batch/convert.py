@@ -143,6 +143,33 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
     failures: ImageReadError 12, NotAnEcgError 5
     manifest: converted/manifest.jsonl
     """
+    inputs, formats, out = _checked_options(inputs, out, formats, resume, overwrite)
+    classify_note = _classify_available() if classify else "off"
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST_NAME
+    with _OutputLock(out):
+        if manifest_path.exists() and manifest_path.stat().st_size and not (resume or overwrite):
+            raise BatchError("holds the manifest of an earlier run; pass --resume to continue it "
+                             "or --overwrite to redo it", str(out))
+        shutil.rmtree(staging_root(out), ignore_errors=True)  # leftovers of a killed run
+        fn = digitize_fn or DEFAULT_DIGITIZE
+        preload = [fn.partition(":")[0] if isinstance(fn, str) else getattr(fn, "__module__", None)]
+        if "wfdb" in formats:
+            preload.append("wfdb")  # ~0.4 s to import: once in the fork server, not per worker
+        eng = make_engine(engine, workers=workers, scheduler=scheduler, max_in_flight=max_in_flight,
+                          preload=[m for m in preload if m and m != "__main__"])
+        summary = BatchSummary(out=str(out), manifest=str(manifest_path), engine=eng.name,
+                               workers=0 if scheduler else (workers or default_workers()),
+                               classify=classify_note)
+        template = dict(out=str(out), formats=formats, replace=resume or overwrite,
+                        classify=classify_note == "on", digitize_fn=fn,
+                        digitize_kwargs=dict(digitize_kwargs or {}))
+        _run(eng, summary, inputs, out, pattern, template, resume, overwrite, progress, scheduler)
+    return summary
+
+
+def _checked_options(inputs, out, formats, resume: bool, overwrite: bool) -> tuple[list, list, Path]:
+    """The inputs as a list, the formats checked, and ``out`` as a Path (BatchError if bad)."""
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     formats = _check_formats(formats)
     if not inputs:
@@ -154,65 +181,49 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
         raise BatchError("the output path exists and is not a folder", str(out))
     if any(os.path.isdir(i) and os.path.realpath(i) == os.path.realpath(out) for i in inputs):
         raise BatchError("the output folder is also an input folder; choose another --out", str(out))
-    classify_note = _classify_available() if classify else "off"
-    classify = classify_note == "on"
+    return inputs, formats, out
 
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / MANIFEST_NAME
-    with _OutputLock(out):
-        if manifest_path.exists() and manifest_path.stat().st_size and not (resume or overwrite):
-            raise BatchError("holds the manifest of an earlier run; pass --resume to continue it "
-                             "or --overwrite to redo it", str(out))
-        shutil.rmtree(staging_root(out), ignore_errors=True)  # leftovers of a killed run
-        settled = settled_keys(manifest_path) if resume else set()
-        fn = digitize_fn or DEFAULT_DIGITIZE
-        preload = [fn.partition(":")[0] if isinstance(fn, str) else getattr(fn, "__module__", None)]
-        if "wfdb" in formats:
-            preload.append("wfdb")  # ~0.4 s to import: once in the fork server, not per worker
-        eng = make_engine(engine, workers=workers, scheduler=scheduler, max_in_flight=max_in_flight,
-                          preload=[m for m in preload if m and m != "__main__"])
-        summary = BatchSummary(out=str(out), manifest=str(manifest_path), engine=eng.name,
-                               workers=0 if scheduler else (workers or default_workers()),
-                               classify=classify_note)
-        failures: Counter = Counter()
-        bar = _progress_bar(inputs, pattern, out, progress)
-        t0 = time.perf_counter()
-        with ManifestWriter(manifest_path, "w" if overwrite else "a") as manifest:
 
-            def record(row: dict[str, Any], count_as: str | None = None) -> None:
-                manifest.write(row)
-                status = count_as or row["status"]
-                if status == "ok":
-                    summary.ok += 1
-                elif status == "failed":
-                    summary.failed += 1
-                    failures[row.get("error") or "Error"] += 1
-                else:
-                    summary.skipped += 1
-                bar.update(1)
-                bar.set_postfix(ok=summary.ok, failed=summary.failed, refresh=False)
+def _run(eng, summary: BatchSummary, inputs, out: Path, pattern, template: dict, resume: bool,
+         overwrite: bool, progress: bool, scheduler) -> None:
+    """Run every page's task on ``eng``, writing the manifest and counting into ``summary``."""
+    manifest_path = Path(summary.manifest)
+    settled = settled_keys(manifest_path) if resume else set()
+    failures: Counter = Counter()
+    bar = _progress_bar(inputs, pattern, out, progress)
+    t0 = time.perf_counter()
+    with ManifestWriter(manifest_path, "w" if overwrite else "a") as manifest:
 
-            template = dict(out=str(out), formats=formats, replace=resume or overwrite, classify=classify,
-                            digitize_fn=fn,
-                            digitize_kwargs=dict(digitize_kwargs or {}))
-            tasks = _tasks(inputs, out, pattern, template, resume, settled, summary, record, bar)
-            try:
-                with eng:
-                    if scheduler:
-                        summary.workers = len(eng.client.nthreads())
-                    for task, result in eng.run(run_task, tasks):
-                        if isinstance(result, BaseException):
-                            result = {"status": "failed", "error": type(result).__name__,
-                                      "message": str(result) or repr(result)}
-                        record({"input": task.path, "page": task.page, "n_pages": task.n_pages,
-                                "output": task.name if result.get("status") == "ok" else None} | result)
-            finally:
-                bar.close()
-                summary.seconds = round(time.perf_counter() - t0, 3)
-                done = summary.ok + summary.failed
-                summary.pages_per_s = round(done / summary.seconds, 3) if summary.seconds else 0.0
-                summary.failures = dict(failures)
-    return summary
+        def record(row: dict[str, Any], count_as: str | None = None) -> None:
+            manifest.write(row)
+            status = count_as or row["status"]
+            if status == "ok":
+                summary.ok += 1
+            elif status == "failed":
+                summary.failed += 1
+                failures[row.get("error") or "Error"] += 1
+            else:
+                summary.skipped += 1
+            bar.update(1)
+            bar.set_postfix(ok=summary.ok, failed=summary.failed, refresh=False)
+
+        tasks = _tasks(inputs, out, pattern, template, resume, settled, summary, record, bar)
+        try:
+            with eng:
+                if scheduler:
+                    summary.workers = len(eng.client.nthreads())
+                for task, result in eng.run(run_task, tasks):
+                    if isinstance(result, BaseException):
+                        result = {"status": "failed", "error": type(result).__name__,
+                                  "message": str(result) or repr(result)}
+                    record({"input": task.path, "page": task.page, "n_pages": task.n_pages,
+                            "output": task.name if result.get("status") == "ok" else None} | result)
+        finally:
+            bar.close()
+            summary.seconds = round(time.perf_counter() - t0, 3)
+            done = summary.ok + summary.failed
+            summary.pages_per_s = round(done / summary.seconds, 3) if summary.seconds else 0.0
+            summary.failures = dict(failures)
 
 
 def _tasks(inputs, out: Path, pattern, template: dict, resume: bool, settled: set, summary: BatchSummary,
