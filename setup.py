@@ -30,6 +30,8 @@ setup(
         "pandas>=2.0",
         "pillow>=10.0",
         "tqdm>=4.65",
+        # lazy imports of subpackages (as scikit-image does)
+        "lazy_loader>=0.3",
         "pypdfium2>=4.20",
         # compiles the trace-following Viterbi (imported on the first digitize, not at import)
         "numba>=0.59",

@@ -63,12 +63,13 @@ def digitize_one(args_tuple) -> dict:
     if out.exists():
         z = np.load(out)
         return {"record": record, "snr": float(z["snr"]), "ok": bool(z["ok"]), "cached": True}
-    from classifiers.datasets.cinc2017 import CINC_FS, read_cinc2017_record
+    from classifiers.datasets.cinc2017 import CINC_FS
+    from ecg_digitize.datasets import read_cinc2017
     from ecg_digitize import digitize
     from ecg_digitize.metrics import score_record
     from ecg_digitize.synth import render
 
-    x = read_cinc2017_record(record)
+    x = read_cinc2017(record)[0]
     grid, grid_style, preset, dpi = page_style(number)
     t0 = time.perf_counter()
     image, truth = render(x[:, None], CINC_FS, ["I"], layout="strip", dpi=dpi, preset=preset,
@@ -180,7 +181,8 @@ def _snr_by_style(dig: dict, records) -> dict:
 
 def stage_evaluate(args) -> None:
     from classifiers._models import load_model
-    from classifiers.datasets.cinc2017 import CINC_FS, cinc2017_labels, read_cinc2017_record
+    from classifiers.datasets.cinc2017 import CINC_FS, cinc2017_labels
+    from ecg_digitize.datasets import read_cinc2017
 
     work = Path(args.work)
     ref = cinc2017_labels()
@@ -191,7 +193,7 @@ def stage_evaluate(args) -> None:
     print("pages: " + ", ".join(f"{role} {len(recs)}" for role, recs in roles.items()))
 
     def prepared(records, raw=False):
-        return [_prepare(read_cinc2017_record(r) if raw else dig[r][0], CINC_FS) for r in records]
+        return [_prepare(read_cinc2017(r)[0] if raw else dig[r][0], CINC_FS) for r in records]
 
     def labels(records):
         return np.array([label[r] for r in records])
@@ -209,7 +211,7 @@ def stage_evaluate(args) -> None:
         train = roles["train"]
         signals, y_train = [dig[r][0] for r in train], labels(train)
         if args.mix_raw:  # rehearsal: the raw recordings beside their pages
-            signals += [read_cinc2017_record(r) for r in train]
+            signals += [read_cinc2017(r)[0] for r in train]
             y_train = np.concatenate([y_train, y_train])
         tuned = fine_tune(args, prepared_signals=[_prepare(x, CINC_FS) for x in signals],
                           labels=y_train, val=dig_val, val_labels=y_val)

@@ -12,34 +12,29 @@ classify_beats(signal, fs, r_peaks=None) -> pandas.DataFrame
 classify_rhythm(signal, fs) -> RhythmResult
 detect_mi(signal, fs, leads=None) -> MIResult
 segment_long_term(signal, fs) -> [(start, end, "V" | "F"), ...]
-load_model(name), available_models()
+load_model(name), available_models(), model_path(name)
 """
 from __future__ import annotations
 
-import importlib
+import lazy_loader as lazy
 
 from .datasets.cinc2017 import RHYTHM_CLASSES
 from .datasets.mitdb import AAMI_CLASSES
 
-_LAZY = {
-    "classify_beats": "classifiers.beats",
-    "classify_rhythm": "classifiers.rhythm",
-    "RhythmResult": "classifiers.rhythm",
-    "detect_mi": "classifiers.mi",
-    "MIResult": "classifiers.mi",
-    "segment_long_term": "classifiers.longterm",
-    "plot_long_term": "classifiers.longterm",
-    "load_model": "classifiers._models",
-    "available_models": "classifiers._models",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'classifiers' has no attribute {name!r}")
-
+# loaded on first access (PEP 562, by scikit-image's lazy_loader)
+__getattr__, _, _ = lazy.attach(__name__, submod_attrs={
+    "beats": ["classify_beats"],
+    "rhythm": ["classify_rhythm", "RhythmResult"],
+    "mi": ["detect_mi", "MIResult"],
+    "longterm": ["segment_long_term", "plot_long_term"],
+    "_models": ["load_model", "available_models"],
+    "_registry": ["model_path"],
+})
 
 __all__ = ["classify_beats", "classify_rhythm", "detect_mi", "segment_long_term", "plot_long_term",
-           "load_model", "available_models",
+           "load_model", "available_models", "model_path",
            "RhythmResult", "MIResult", "AAMI_CLASSES", "RHYTHM_CLASSES"]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

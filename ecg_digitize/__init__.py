@@ -8,7 +8,7 @@ The top level stays light (numpy, scipy): image, rendering and neural parts load
 """
 from __future__ import annotations
 
-import importlib
+import lazy_loader as lazy
 
 from .errors import (
     CalibrationError,
@@ -24,24 +24,12 @@ from .record import STANDARD_LEADS, Calibration, Record
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; imported on first access (PEP 562).
-_LAZY = {
-    "digitize": "ecg_digitize.digitizer",
-    "render": "ecg_digitize.synth",
-    "snr": "ecg_digitize.metrics",
-    "score_record": "ecg_digitize.metrics",
-    "self_consistency": "ecg_digitize.metrics",
-    "synth": "ecg_digitize.synth",
-    "metrics": "ecg_digitize.metrics",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        return module if _LAZY[name].endswith(name) else getattr(module, name)
-    raise AttributeError(f"module 'ecg_digitize' has no attribute {name!r}")
-
+# loaded on first access (PEP 562, by scikit-image's lazy_loader)
+__getattr__, _, _ = lazy.attach(__name__, submodules=["synth", "metrics"], submod_attrs={
+    "digitizer": ["digitize"],
+    "synth": ["render"],
+    "metrics": ["snr", "score_record", "self_consistency"],
+})
 
 __all__ = [
     "Record", "Calibration", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
@@ -49,3 +37,7 @@ __all__ = [
     "NotAnEcgError", "CalibrationError", "LayoutError", "RecordFormatError",
     "DataNotFoundError",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -196,13 +196,14 @@ def test_ulster_study_quick_runs_end_to_end(tmp_path):
 
 @ptbxl
 def test_ptbxl_superclasses_folds_and_record():
-    from classifiers.datasets import ptbxl_table, read_ptbxl_record
+    from classifiers.datasets import ptbxl_table
+    from ecg_digitize.datasets import read_ptbxl
     from classifiers.datasets.ptbxl import ptbxl_beats
 
     df = ptbxl_table()
     assert int(df.MI.sum()) == 73 and int(df.NORM.sum()) == 297
     assert set(df.strat_fold) == set(range(1, 11))
-    sig, fs = read_ptbxl_record(df.filename_hr.iloc[0])
+    sig, fs = read_ptbxl(filename=df.filename_hr.iloc[0])
     assert sig.shape == (5000, 12) and fs == 500
     beats, peaks = ptbxl_beats(sig, fs)
     assert beats.shape[1:] == (12, pp.BEAT_LEN) and 5 <= len(peaks) <= 25

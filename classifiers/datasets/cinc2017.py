@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg_digitize.datasets import read_cinc2017
+
 from .._preprocess import hrv_features, prepare_rhythm_signal
 
 RHYTHM_CLASSES = ("N", "A", "O", "~")
@@ -78,13 +80,6 @@ def cinc2017_split(labels: np.ndarray, test_fold: np.ndarray, seed: int = 0
     return np.setdiff1d(pool, val_idx), val_idx
 
 
-def read_cinc2017_record(record: str, path: str | Path | None = None) -> np.ndarray:
-    """One recording in mV (1000 ADC units per mV, as in the headers)."""
-    from scipy.io import loadmat
-
-    return loadmat(str(_folder(path) / f"{record}.mat"))["val"][0].astype(float) / 1000.0
-
-
 def load_cinc2017(path: str | Path | None = None, cache: str | Path | None = None,
                   limit: int | None = None, progress: bool = True) -> dict:
     """Load every recording, prepared for the rhythm model (100 Hz, scaled) with RR features.
@@ -119,7 +114,7 @@ def load_cinc2017(path: str | Path | None = None, cache: str | Path | None = Non
 
     sigs, hrv = [], []
     for rec in tqdm(ref.record, disable=not progress, mininterval=10):
-        s = prepare_rhythm_signal(read_cinc2017_record(rec, path), CINC_FS)
+        s = prepare_rhythm_signal(read_cinc2017(rec, root=_folder(path))[0], CINC_FS)
         sigs.append(s)
         hrv.append(hrv_features(s))
     out = {"signals": sigs, "hrv": np.stack(hrv).astype(np.float32),

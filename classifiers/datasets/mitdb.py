@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg_digitize.datasets import read_mitdb
+
 from .._preprocess import prepare_beats
 
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
@@ -34,25 +36,6 @@ PACED = (102, 104, 107, 217)
 ALL_RECORDS = tuple(sorted(DS1 + DS2 + PACED))
 
 
-def read_mitdb_mlii(record: int | str, path: str | Path | None = None):
-    """Lead MLII (mV) of a MIT-BIH record with its annotations: ``(x, fs, symbols, samples)``.
-
-    MLII is channel 0 except in record 114, where the leads are swapped. Every
-    annotation is returned (beats and non-beats); callers pick the symbols they need.
-    """
-    import wfdb
-
-    from ecg_digitize.datasets import dataset_path
-
-    base = Path(path) if path is not None else dataset_path("mitdb")
-    name = str(base / str(record))
-    rec = wfdb.rdrecord(name)
-    lead = rec.sig_name.index("MLII") if "MLII" in rec.sig_name else 0
-    ann = wfdb.rdann(name, "atr")
-    return (rec.p_signal[:, lead], float(rec.fs), np.asarray(ann.symbol),
-            np.asarray(ann.sample, dtype=int))
-
-
 def load_mitdb_record(record: int | str, path: str | Path | None = None) -> dict:
     """Load one MIT-BIH record as model-ready beats.
 
@@ -76,7 +59,8 @@ def load_mitdb_record(record: int | str, path: str | Path | None = None) -> dict
     >>> d["beats"].shape  # doctest: +SKIP
     (2273, 187)
     """
-    x, fs, sym, samp = read_mitdb_mlii(record, path)
+    rec = read_mitdb(record, root=path)
+    x, fs, sym, samp = rec["signal"], rec["fs"], rec["symbols"], rec["samples"]
     is_beat = np.isin(sym, list(_BEAT_SYMBOLS))
     sym, samp = sym[is_beat], samp[is_beat]
     beats, rr, _ = prepare_beats(x, fs, r_peaks=samp)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg_digitize.datasets import read_ptbxl
+
 from .._preprocess import BEAT_FS, bandpass, beat_windows, find_r_peaks, resample
 
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -49,16 +51,6 @@ def ptbxl_table(path: str | Path | None = None) -> "pandas.DataFrame":
     return df
 
 
-def read_ptbxl_record(filename_hr: str, path: str | Path | None = None) -> tuple[np.ndarray, float]:
-    """One record: ``(signal (5000, 12) mV, fs)`` in the standard lead order."""
-    import wfdb
-
-    rec = wfdb.rdrecord(str(_folder(path) / filename_hr))
-    names = [n.upper() for n in rec.sig_name]  # PTB-XL spells AVR, AVL, AVF
-    order = [names.index(lead.upper()) for lead in PTBXL_LEADS]
-    return rec.p_signal[:, order], float(rec.fs)
-
-
 def ptbxl_beats(signal: np.ndarray, fs: float, peak_lead: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Beats of every lead at the R peaks of lead II: ``(n_beats, n_leads, 187)``, peaks."""
     filt = bandpass(signal, fs)
@@ -92,7 +84,7 @@ def load_ptbxl_beats(path: str | Path | None = None, cache: str | Path | None = 
     df = ptbxl_table(path)
     beats, owner, measured = [], [], []
     for i, (ecg_id, row) in enumerate(df.iterrows()):
-        sig, fs = read_ptbxl_record(row.filename_hr, path)
+        sig, fs = read_ptbxl(filename=row.filename_hr, root=_folder(path))
         filt = bandpass(sig, fs)
         peaks = find_r_peaks(filt[:, 1], fs)
         b = _beats_at(filt, fs, peaks)

@@ -16,23 +16,14 @@ image_classifier : NORM / MI / other abnormal from the lead images (the image-on
 """
 from __future__ import annotations
 
-import importlib
+import lazy_loader as lazy
 
-_LAZY = {
-    "segment_long_term": "ecg_digitize.neural.longterm",
-    "plot_long_term": "ecg_digitize.neural.longterm",
-    "trace_probability": "ecg_digitize.neural.segment",
-    "rectify": "ecg_digitize.neural.geometry",
-    "unbend": "ecg_digitize.neural.unbend",
-    "lead_image_stack": "ecg_digitize.neural.lead_images",
-    "classify_image": "ecg_digitize.neural.image_classifier",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ecg_digitize.neural' has no attribute {name!r}")
-
-
-__all__ = sorted(_LAZY)
+# loaded on first access (PEP 562, by scikit-image's lazy_loader)
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
+    "longterm": ["segment_long_term", "plot_long_term"],
+    "segment": ["trace_probability"],
+    "geometry": ["rectify"],
+    "unbend": ["unbend"],
+    "lead_images": ["lead_image_stack"],
+    "image_classifier": ["classify_image"],
+})

@@ -31,9 +31,11 @@ def load_record(record: int, path=None) -> dict:
     Returns ``x`` (preprocessed, 64 Hz), ``y`` (per-sample codes at 64 Hz), ``raw``
     (mV, 360 Hz), ``fs``, ``r_peak`` (360 Hz samples) and ``code`` per AAMI beat.
     """
-    from classifiers.datasets.mitdb import AAMI_MAP, read_mitdb_mlii
+    from classifiers.datasets.mitdb import AAMI_MAP
+    from ecg_digitize.datasets import read_mitdb
 
-    raw, fs, sym, samp = read_mitdb_mlii(record, path)
+    rec = read_mitdb(record, root=path)
+    raw, fs, sym, samp = rec["signal"], rec["fs"], rec["symbols"], rec["samples"]
     keep = np.isin(sym, list(AAMI_MAP))
     sym, samp = sym[keep], samp[keep]
     code = np.array([CODE.get(AAMI_MAP[s], 0) for s in sym], dtype=np.uint8)

@@ -1,11 +1,13 @@
-"""Source signals for the renderer: simulated 12-lead ECG, PTB-XL, MIT-BIH, CinC 2017."""
+"""Source signals for the renderer: a simulated 12-lead ECG, or records of PTB-XL, MIT-BIH and
+CinC 2017 as ``(signal (n, leads) mV, fs, lead names)`` (read by :mod:`ecg_digitize.datasets`)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..datasets import dataset_path
-from ..errors import DataNotFoundError
+from ..datasets import ptbxl_records, read_cinc2017, read_mitdb, read_ptbxl
 from ..record import STANDARD_LEADS
+
+__all__ = ["simulate_12lead", "ptbxl_records", "load_ptbxl", "load_mitdb_segment", "load_cinc2017"]
 
 
 def simulate_12lead(duration: float = 10.0, fs: float = 500.0, heart_rate: float = 70.0,
@@ -42,58 +44,23 @@ def simulate_12lead(duration: float = 10.0, fs: float = 500.0, heart_rate: float
     return sig, float(fs), list(STANDARD_LEADS)
 
 
-def ptbxl_records(folds=None) -> list[int]:
-    """ecg_ids of the PTB-XL records present, optionally only those in ``folds``."""
-    import pandas as pd
-
-    root = dataset_path("ptbxl")
-    db = pd.read_csv(root / "ptbxl_database.csv")
-    if folds is not None:
-        db = db[db["strat_fold"].isin(list(folds))]
-    present = [int(i) for i, f in zip(db["ecg_id"], db["filename_hr"]) if (root / f"{f}.hea").exists()]
-    return present
-
-
 def load_ptbxl(ecg_id: int):
-    """A PTB-XL record at 500 Hz: ``(signal (5000, 12) mV, fs, leads)`` with standard names."""
-    import pandas as pd
-    import wfdb
-
-    root = dataset_path("ptbxl")
-    db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id")
-    if ecg_id not in db.index:
-        raise DataNotFoundError(f"PTB-XL ecg_id {ecg_id} not in ptbxl_database.csv", str(root))
-    rec = wfdb.rdrecord(str(root / db.loc[ecg_id, "filename_hr"]))
-    names = [_standard_name(n) for n in rec.sig_name]
-    order = [names.index(n) for n in STANDARD_LEADS]
-    return rec.p_signal[:, order].astype(float), float(rec.fs), list(STANDARD_LEADS)
-
-
-def _standard_name(name: str) -> str:
-    lookup = {n.upper(): n for n in STANDARD_LEADS}
-    return lookup.get(name.upper(), name)
+    """A PTB-XL record at 500 Hz: ``(signal (5000, 12) mV, fs, leads)`` with standard names
+    (:func:`ecg_digitize.datasets.read_ptbxl`)."""
+    signal, fs = read_ptbxl(ecg_id)
+    return signal, fs, list(STANDARD_LEADS)
 
 
 def load_mitdb_segment(record: str | int, start: float = 0.0, duration: float = 10.0, channel: int = 0):
-    """A single-lead MIT-BIH segment: ``(signal (n, 1), fs, [lead name])``."""
-    import wfdb
-
-    root = dataset_path("mitdb")
-    hea = wfdb.rdheader(str(root / str(record)))
-    s0 = int(start * hea.fs)
-    rec = wfdb.rdrecord(str(root / str(record)), sampfrom=s0, sampto=s0 + int(duration * hea.fs),
-                        channels=[channel])
-    name = rec.sig_name[0].replace("MLII", "II")
-    return rec.p_signal.astype(float), float(rec.fs), [name]
+    """A single-lead MIT-BIH segment: ``(signal (n, 1), fs, [lead name])`` (MLII called II)."""
+    rec = read_mitdb(record, channel=channel, start=start, duration=duration)
+    return rec["signal"][:, None], rec["fs"], [rec["lead"].replace("MLII", "II")]
 
 
 def load_cinc2017(name: str):
     """A CinC 2017 AliveCor record (300 Hz, one lead): ``(signal (n, 1), fs, ["I"])``.
 
-    AliveCor records are lead I equivalents; values are converted to mV by the header gain.
+    AliveCor records are lead I equivalents, in mV (:func:`ecg_digitize.datasets.read_cinc2017`).
     """
-    import wfdb
-
-    root = dataset_path("cinc2017") / "training2017"
-    rec = wfdb.rdrecord(str(root / name))
-    return rec.p_signal.astype(float), float(rec.fs), ["I"]
+    signal, fs = read_cinc2017(name)
+    return signal[:, None], fs, ["I"]

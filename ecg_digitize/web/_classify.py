@@ -43,7 +43,7 @@ def classify_record(record: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"disclaimer": DISCLAIMER}
     try:
         import classifiers
-        from classifiers._registry import model_path
+        from classifiers import model_path
     except Exception as exc:  # classifiers not installed or broken: say so, don't fail
         for key, model in MODELS.items():
             out[key] = _unavailable(model, f"classifiers package cannot be imported ({exc})")

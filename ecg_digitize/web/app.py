@@ -411,7 +411,7 @@ def _parse_boxes(text: str | None) -> list[dict] | None:
 
 def _models_present() -> dict[str, bool]:
     try:
-        from classifiers._registry import model_path
+        from classifiers import model_path
     except Exception:
         return {m: False for m in MODELS.values()}
     return {m: model_path(m).exists() for m in MODELS.values()}
