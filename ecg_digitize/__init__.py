@@ -20,6 +20,7 @@ from .errors import (
     NotAnEcgError,
     RecordFormatError,
 )
+from .geometry import LeadBox, PageGeometry
 from .record import STANDARD_LEADS, Calibration, Record
 
 __version__ = "0.1.0"
@@ -32,7 +33,7 @@ __getattr__, _, _ = lazy.attach(__name__, submodules=["synth", "metrics"], submo
 })
 
 __all__ = [
-    "Record", "Calibration", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
+    "Record", "Calibration", "PageGeometry", "LeadBox", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
     "self_consistency", "EcgDigitizeError", "DigitizeError", "ImageReadError",
     "NotAnEcgError", "CalibrationError", "LayoutError", "RecordFormatError",
     "DataNotFoundError",

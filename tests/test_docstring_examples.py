@@ -7,9 +7,11 @@ import pkgutil
 
 import pytest
 
+import classifiers
 import ecg_digitize
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(ecg_digitize.__path__, "ecg_digitize."))
+MODULES = sorted(m.name for package in (ecg_digitize, classifiers)
+                 for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."))
 
 
 @pytest.mark.parametrize("name", MODULES)
