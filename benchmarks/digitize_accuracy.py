@@ -61,13 +61,16 @@ CONDITIONS = {
         "fit_page": True, "header": False, "trace_width_px": 1, "trace_color": (40, 40, 40)}),
     "clean 200 dpi EIK-like": ("3x4+II", "clean", 200, {
         "header": "eik", "footer": True, "trace_color": (31, 31, 31), "labels": True}),
+    # ECG-Image-Kit's 1 px black page frame: taken as grid, it drives the threshold past a grey pen
+    "clean 200 dpi EIK-like framed": ("3x4+II", "clean", 200, {
+        "header": "eik", "footer": True, "trace_color": (31, 31, 31), "frame_px": 1}),
     "scan 200 dpi PNG": ("3x4+II", "scan", 200, {"jpeg": 0}),
     "scan 200 dpi JPEG q75": ("3x4+II", "scan", 200, {"jpeg": 75}),
     "clean 200 dpi JPEG q75": ("3x4+II", "clean", 200, {"jpeg": 75}),
     "scan 200 dpi bilevel": ("3x4+II", "scan", 200, {"bilevel": True}),
 }
 TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15": 20.0,
-           "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0,
+           "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0, "clean 200 dpi EIK-like framed": 20.0,
            "scan 200 dpi JPEG q75": 15.0, "scan 200 dpi PNG": 15.0, "clean 200 dpi JPEG q75": 20.0,
            "scan 200 dpi bilevel": 15.0,
            "clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,

@@ -237,6 +237,8 @@ def test_eik_header_and_footer_are_drawn(sim12):
     assert corner.sum() > 30 and dark(plain)[:15, :150].sum() == 0   # "ID: 00009_hr" in the corner
     assert dark(eik)[-60:].sum() > dark(plain)[-60:].sum() + 30   # "25mm/s  10mm/mV" at the bottom
     assert truth.geometry["style"]["footer"] is True
+    framed, _ = render(sig, fs, leads, layout="3x4+II", dpi=100, header="eik", frame_px=1)
+    assert (framed[0] == 0).all() and (framed[:, -1] == 0).all() and (framed[1:-1, 1:-1] > 0).any()
 
 
 def test_jpeg_quality_and_bilevel_options(sim12):

@@ -31,6 +31,7 @@ class PaperStyle:
     header: bool | str = True          # True, False, your text, or "eik" (ECG-Image-Kit's "ID: ... Name:")
     footer: bool | str = False         # True ("25mm/s   10mm/mV" as ECG-Image-Kit prints it) or your text
     record_id: str = ""                # the ID an "eik" header prints
+    frame_px: int = 0                  # a black frame this wide at the page's edge (ECG-Image-Kit: 1 px)
     lead_order: str = "standard"       # standard | cabrera
     plot_width_mm: float = 250.0
     row_pitch_mm: float | None = None  # None: chosen from the number of rows
@@ -146,6 +147,9 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     np.maximum(ink, _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)), out=ink)
     image = _draw.compose(_rgb255(paper.paper_color), _rgb255(_draw.color_rgb(paper.grid_color) * 255),
                           grid, _rgb255(paper.trace_color), ink)
+    if paper.frame_px:
+        f = int(paper.frame_px)
+        image[:f], image[-f:], image[:, :f], image[:, -f:] = 0, 0, 0, 0
     # pulses first, so that the trace keeps the pixels where a pulse's foot meets it
     pulse_lines = extras["lines"][: len(extras["pulses"])]
     mask = _draw.polyline_labels(shape, pulse_lines + curves,
