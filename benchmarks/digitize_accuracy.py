@@ -46,8 +46,34 @@ CONDITIONS = {
     "clean 200 dpi 3x4+II Cabrera": ("3x4+II", "clean", 200, {"lead_order": "cabrera"}),
     "scan 200 dpi 12x1": ("12x1", "scan", 200),
     "clean 200 dpi 3x4+II upside down": ("3x4+II", "clean", 200, {"quarter_turns": 2}),
+    # issue #25: traits of pages drawn by other programs. Non-square pixels (one axis
+    # stretched; the score's truth keeps both scales), a 1 px grey pen, the other generator's
+    # page (pink grid, pulse at the right end, traces flush with the left edge, no A4 margin,
+    # 7.75 x 7.44 px/mm), an ECG-Image-Kit-like page (header in the corner, footer, dark
+    # grey pen), and the scan preset as lossless PNG, JPEG q75 and 1-bit pages
+    "clean 200 dpi stretch y 0.85": ("3x4+II", "clean", 200, {"stretch": (1.0, 0.85)}),
+    "clean 200 dpi stretch x 1.15": ("3x4+II", "clean", 200, {"stretch": (1.15, 1.0)}),
+    "clean 200 dpi stretch x 0.9": ("3x4+II", "clean", 200, {"stretch": (0.9, 1.0)}),
+    "clean 200 dpi grey 1px pen": ("3x4+II", "clean", 200, {"trace_width_px": 1, "trace_color": (110, 110, 110)}),
+    "clean 200 dpi pulse right": ("3x4+II", "clean", 200, {"cal_pulse": "right"}),
+    "clean other-generator page": ("3x4+II", "clean", 196.85, {
+        "stretch": (1.0, 7.44 / 7.75), "grid_color": "pink", "cal_pulse": "right", "margin_mm": 0.0,
+        "fit_page": True, "header": False, "trace_width_px": 1, "trace_color": (40, 40, 40)}),
+    "clean 200 dpi EIK-like": ("3x4+II", "clean", 200, {
+        "header": "eik", "footer": True, "trace_color": (31, 31, 31), "labels": True}),
+    # ECG-Image-Kit's 1 px black page frame: taken as grid, it drives the threshold past a grey pen
+    "clean 200 dpi EIK-like framed": ("3x4+II", "clean", 200, {
+        "header": "eik", "footer": True, "trace_color": (31, 31, 31), "frame_px": 1}),
+    "scan 200 dpi PNG": ("3x4+II", "scan", 200, {"jpeg": 0}),
+    "scan 200 dpi JPEG q75": ("3x4+II", "scan", 200, {"jpeg": 75}),
+    "clean 200 dpi JPEG q75": ("3x4+II", "clean", 200, {"jpeg": 75}),
+    "scan 200 dpi bilevel": ("3x4+II", "scan", 200, {"bilevel": True}),
 }
-TARGETS = {"clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,
+TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15": 20.0,
+           "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0, "clean 200 dpi EIK-like framed": 20.0,
+           "scan 200 dpi JPEG q75": 15.0, "scan 200 dpi PNG": 15.0, "clean 200 dpi JPEG q75": 20.0,
+           "scan 200 dpi bilevel": 15.0,
+           "clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,
            "scan 150 dpi 3x4+II dotted": 15.0, "scan 200 dpi 12x1": 15.0}
 LAYOUT_TARGET = 18.0
 
@@ -104,7 +130,7 @@ def run(args) -> int:
     print("-" * len(header))
     results = {}
     for name, (lay, preset, dpi, *paper) in conditions.items():
-        lead_snr, rs, cpu, fails = [], [], [], 0
+        lead_snr, rs, cpu, fails, scale_err = [], [], [], 0, []
         srcs = sources if lay != "cinc-strip" else list(_cinc_sources(len(sources)))
         for rec_name, (sig, fs, leads), seed in srcs:
             style = {"strip_lead": "II"} if lay == "strip" else dict(*paper)
@@ -113,6 +139,8 @@ def run(args) -> int:
                                       header=False)
             else:
                 turns = style.pop("quarter_turns", 0)
+                if "header" in style and style["header"] == "eik":
+                    style["record_id"] = f"{seed:05d}_hr"
                 image, truth = render(sig, fs, leads, layout=lay, preset=preset, dpi=dpi, seed=int(seed), **style)
                 image = np.ascontiguousarray(np.rot90(image, turns))
             t0 = time.process_time()
@@ -132,14 +160,22 @@ def run(args) -> int:
             score = score_record(est, truth)
             lead_snr.extend(s.snr for s in score.leads.values())
             rs.append(score.pearson_r)
+            if "stretch" in style:  # both scales within 1 %? (x: time, against est's px/mm and mm/s)
+                sx, sy = truth.geometry["px_per_mm_xy"]
+                c = est.calibration
+                scale_err.append(max(abs(c.px_per_s / (sx * 25.0) - 1), abs(c.px_per_mv / (sy * 10.0) - 1)))
             if args.verbose:
-                print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {cpu[-1]:.2f} s", flush=True)
+                c = est.calibration
+                print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {c.px_per_mm:.3f} px/mm "
+                      f"{c.mm_per_s:g} mm/s {c.mm_per_mv:g} mm/mV {','.join(c.guessed)}  {cpu[-1]:.2f} s", flush=True)
         mean = float(np.mean(lead_snr)) if lead_snr else float("nan")
         target = TARGETS.get(name, LAYOUT_TARGET)
         mark = "ok" if mean >= target else "MISSED"
         spp = float(np.mean(cpu)) if cpu else float("nan")
         print(f"{name:<28} {len(srcs):5d} {fails:4d} {mean:9.2f} {float(np.median(lead_snr)):7.2f} "
-              f"{float(np.nanmean(rs)) if rs else float('nan'):6.3f} {spp:7.2f} {1 / spp:7.2f}  >= {target:g} dB {mark}",
+              f"{float(np.nanmean(rs)) if rs else float('nan'):6.3f} {spp:7.2f} {1 / spp:7.2f}  >= {target:g} dB {mark}"
+              + (f"  scales within 1 %: {sum(e <= 0.01 for e in scale_err)}/{len(srcs)} "
+                 f"(worst {100 * max(scale_err):.1f} %)" if scale_err else ""),
               flush=True)
         results[name] = mean
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -10,11 +10,11 @@ from ecg_digitize.synth import parse_layout, plan_panels, render
 LAYOUTS = ["3x4", "3x4+II", "3x4+II,V1,V5", "6x2", "12x1"]
 
 
-def _row_errors(truth):
+def _row_errors(truth, pixels=trace_pixels):
     """Vertical error (px) of the trace mask's centre against the truth, where the trace is flat."""
     mask = truth.geometry["trace_mask"]
     errors = []
-    for label, (x, y) in enumerate(trace_pixels(truth), start=1):
+    for label, (x, y) in enumerate(pixels(truth), start=1):
         cols = np.arange(int(np.ceil(x[0])) + 3, int(np.floor(x[-1])) - 3)
         y_at = np.interp(cols, x, y)
         slope = maximum_filter1d(np.abs(np.gradient(y_at)), 7)
@@ -169,3 +169,90 @@ def test_pulse_mask_marks_the_calibration_pulses_only(sim12, preset):
         assert pulses[~inside].sum() == 0 and len(truth.geometry["cal_pulses"]) == 4
     _, none = render(sig, fs, leads, layout="3x4+II", seed=1, preset=preset, cal_pulse="none")
     assert not none.geometry["pulse_mask"].any()
+
+
+# --- traits of third-party pages (issue #25): non-square pixels, thin grey pens, pulses at
+# the right end, traces flush with the page edge, ECG-Image-Kit-like header and footer,
+# JPEG quality and 1-bit scans
+
+def _xy_trace_pixels(truth):
+    """trace_pixels with the page's two scales (``geometry["px_per_mm_xy"]``)."""
+    sx, sy = truth.geometry["px_per_mm_xy"]
+    cal = truth.calibration
+    for box in truth.geometry["boxes"]:
+        i0, i1 = int(round(box["t0"] * truth.fs)), int(round(box["t1"] * truth.fs))
+        seg = truth.lead(box["lead"])[i0:i1]
+        t = np.arange(i0, i0 + len(seg)) / truth.fs
+        yield box["x0"] + (t - box["t0"]) * sx * cal.mm_per_s, box["baseline_y"] - seg * sy * cal.mm_per_mv
+
+
+@pytest.mark.parametrize("stretch", [(1.0, 0.85), (1.15, 1.0), (0.9, 1.1)])
+def test_stretched_pixels_keep_the_truth_exact(sim12, stretch):
+    sig, fs, leads = sim12
+    _, square = render(sig, fs, leads, layout="3x4+II", seed=0)
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=0, stretch=stretch)
+    sx, sy = truth.geometry["px_per_mm_xy"]
+    assert sx == pytest.approx(200 / 25.4 * stretch[0]) and sy == pytest.approx(200 / 25.4 * stretch[1])
+    assert truth.calibration.px_per_mm == pytest.approx(sx)   # the time axis
+    h0, w0 = square.geometry["trace_mask"].shape
+    assert abs(image.shape[0] - h0 * stretch[1]) <= 1 and abs(image.shape[1] - w0 * stretch[0]) <= 1
+    err = _row_errors(truth, _xy_trace_pixels)
+    assert len(err) > 1000 and np.percentile(err, 99) <= 0.55 and err.mean() < 0.3
+    # the grid's minor lines repeat every sx px across and sy px down
+    grid = (image[..., 1].astype(float) < 235) & (truth.geometry["trace_mask"] == 0)
+    for axis, scale in ((0, sx), (1, sy)):
+        profile = grid.mean(axis=axis) - grid.mean()
+        spec = np.abs(np.fft.rfft(profile))
+        freq = np.fft.rfftfreq(len(profile))
+        lo = np.searchsorted(freq, 1 / (scale * 1.3))
+        hi = np.searchsorted(freq, 1 / (scale * 0.77))
+        best = freq[lo + np.argmax(spec[lo:hi])]
+        assert 1 / best == pytest.approx(scale, rel=0.02)
+
+
+def test_thin_grey_pen_right_pulse_flush_page(sim12):
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, trace_width_px=1, trace_color=(90, 90, 90),
+                          cal_pulse="right", margin_mm=0, fit_page=True, header=False)
+    boxes = truth.geometry["boxes"]
+    assert min(b["x0"] for b in boxes) == 0.0               # traces start at the page's left edge
+    mask = truth.geometry["trace_mask"]
+    assert mask[:, 0].any()
+    assert image.shape[1] == int(round((250 + 8) * 200 / 25.4))   # no A4 minimum: plot + pulse
+    pulses = truth.geometry["cal_pulses"]
+    assert len(pulses) == 4 and all(p["bbox"][0] > 250 * 200 / 25.4 for p in pulses)
+    # the pen: one pixel, grey (the darkest trace pixels are the pen's colour, not black)
+    ink = image[mask > 0].astype(float).mean(axis=1)
+    assert ink.min() >= 85
+    runs = (mask[:, 100:1900] == 1).sum(axis=0)
+    assert np.median(runs[runs > 0]) <= 2
+
+
+def test_eik_header_and_footer_are_drawn(sim12):
+    sig, fs, leads = sim12
+    plain, _ = render(sig, fs, leads, layout="3x4+II", dpi=100, header=False)
+    eik, truth = render(sig, fs, leads, layout="3x4+II", dpi=100, header="eik", footer=True, record_id="00009_hr")
+    dark = lambda im: (im.min(axis=2) < 100)  # noqa: E731
+    corner = dark(eik)[:15, :150]
+    assert corner.sum() > 30 and dark(plain)[:15, :150].sum() == 0   # "ID: 00009_hr" in the corner
+    assert dark(eik)[-60:].sum() > dark(plain)[-60:].sum() + 30   # "25mm/s  10mm/mV" at the bottom
+    assert truth.geometry["style"]["footer"] is True
+    framed, _ = render(sig, fs, leads, layout="3x4+II", dpi=100, header="eik", frame_px=1)
+    assert (framed[0] == 0).all() and (framed[:, -1] == 0).all() and (framed[1:-1, 1:-1] > 0).any()
+
+
+def test_jpeg_quality_and_bilevel_options(sim12):
+    sig, fs, leads = sim12
+    base, _ = render(sig, fs, leads, dpi=100, preset="scan", seed=3)
+    png, t_png = render(sig, fs, leads, dpi=100, preset="scan", seed=3, jpeg=0)
+    q60, t60 = render(sig, fs, leads, dpi=100, preset="scan", seed=3, jpeg=60)
+    assert "jpeg" not in t_png.geometry["distortions"] and t60.geometry["distortions"]["jpeg"] == 60
+    assert not np.array_equal(png, q60) and not np.array_equal(base, png)
+    # the other distortions are drawn as before: the lossless page is close to both
+    other, _ = render(sig, fs, leads, dpi=100, preset="scan", seed=4, jpeg=0)
+    assert np.abs(png.astype(int) - q60.astype(int)).mean() < np.abs(png.astype(int) - other.astype(int)).mean()
+    bw, t_bw = render(sig, fs, leads, dpi=200, preset="scan", seed=3, bilevel=True)
+    assert set(np.unique(bw)) <= {0, 255} and "jpeg" not in t_bw.geometry["distortions"]
+    assert (bw[t_bw.geometry["trace_mask"] > 0] == 0).mean() > 0.8   # the trace stays black
+    bw_jpeg, _ = render(sig, fs, leads, dpi=100, preset="clean", bilevel=0.6, jpeg=90)
+    assert len(np.unique(bw_jpeg)) > 2

@@ -45,7 +45,7 @@ def grid_alpha(shape: tuple[int, int], box: tuple[int, int, int, int], origin: t
 
     ``origin`` is the pixel position of a major (5 mm) line crossing. ``style``:
     ``"solid"`` lines, ``"dotted"`` (minor lines as dots at crossings, major lines solid),
-    or ``"none"``. Solid grids are the union of row and column patterns, so the whole
+    or ``"none"``. ``px_per_mm`` may be a pair ``(across, down)`` for non-square pixels. Solid grids are the union of row and column patterns, so the whole
     image is one broadcast maximum of two 1-D profiles.
     """
     alpha = np.zeros(shape, dtype=np.uint8)
@@ -54,21 +54,22 @@ def grid_alpha(shape: tuple[int, int], box: tuple[int, int, int, int], origin: t
     if style not in ("solid", "dotted"):
         raise ValueError(f"grid style must be 'solid', 'dotted' or 'none', got {style!r}")
     x0, y0, x1, y1 = box
-    minor_w = max(0.6, 0.09 * px_per_mm)
-    major_w = max(1.0, 0.22 * px_per_mm)
+    px_x, px_y = (px_per_mm, px_per_mm) if np.isscalar(px_per_mm) else px_per_mm
 
     def positions(start, stop, org, step):
         k0 = np.ceil((start - org) / step)
         k1 = np.floor((stop - 1 - org) / step)
         return org + np.arange(k0, k1 + 1) * step - start
 
-    def profile(start, stop, org):
-        minor = line_coverage(stop - start, positions(start, stop, org, px_per_mm), minor_w)
-        major = line_coverage(stop - start, positions(start, stop, org, 5 * px_per_mm), major_w)
+    def profile(start, stop, org, px):
+        minor_w = max(0.6, 0.09 * px)
+        major_w = max(1.0, 0.22 * px)
+        minor = line_coverage(stop - start, positions(start, stop, org, px), minor_w)
+        major = line_coverage(stop - start, positions(start, stop, org, 5 * px), major_w)
         return minor, major
 
-    cx_minor, cx_major = profile(x0, x1, origin[0])
-    cy_minor, cy_major = profile(y0, y1, origin[1])
+    cx_minor, cx_major = profile(x0, x1, origin[0], px_x)
+    cy_minor, cy_major = profile(y0, y1, origin[1], px_y)
     if style == "solid":
         rows = np.maximum(0.55 * cy_minor, cy_major)
         cols = np.maximum(0.55 * cx_minor, cx_major)

@@ -22,6 +22,7 @@ Strength keys accepted by :func:`apply_distortions` (0 or absent: off):
 ``low_resolution``        down-sampling factor (2 = half resolution and back)
 ``noise``                 sensor noise sigma (0..1 scale)
 ``jpeg``                  JPEG quality (1..100)
+``bilevel``               1-bit page: luminance threshold (0..1), before any JPEG
 ========================  ====================================================
 """
 from __future__ import annotations
@@ -316,6 +317,12 @@ def noise(page, sigma, rng):
     return page + cv2.merge([grain] * 3)
 
 
+def bilevel(page, level, rng):
+    """A 1-bit scan: black where the luminance is under ``level``, white elsewhere."""
+    lum = page[..., 0] * 0.299 + page[..., 1] * 0.587 + page[..., 2] * 0.114
+    return cv2.merge([(lum >= float(level)).astype(np.float32)] * 3)
+
+
 def jpeg(page, quality, rng):
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(_to_uint8(page), cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
@@ -327,5 +334,6 @@ _ORDER = {
     "paper_texture": paper_texture, "marks": marks, "wrinkles": wrinkles, "creases": creases,
     "background": geometry, "rotation": geometry, "shear": geometry, "perspective": geometry,
     "lighting": light, "shadows": light, "flash": flash, "color_shift": color_shift,
-    "blur": blur, "low_resolution": low_resolution, "noise": noise, "jpeg": jpeg,
+    "blur": blur, "low_resolution": low_resolution, "noise": noise, "bilevel": bilevel,
+    "jpeg": jpeg,
 }

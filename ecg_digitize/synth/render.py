@@ -24,16 +24,22 @@ class PaperStyle:
     paper_color: tuple = (255, 253, 250)
     trace_color: tuple = (20, 20, 30)
     trace_width_mm: float = 0.28
+    trace_width_px: int | None = None  # the pen's integer OpenCV thickness (overrides trace_width_mm)
     labels: bool = True
     cal_pulse: str = "left"            # left | right | none
     separators: bool = True
-    header: bool | str = True
+    header: bool | str = True          # True, False, your text, or "eik" (ECG-Image-Kit's "ID: ... Name:")
+    footer: bool | str = False         # True ("25mm/s   10mm/mV" as ECG-Image-Kit prints it) or your text
+    record_id: str = ""                # the ID an "eik" header prints
+    frame_px: int = 0                  # a black frame this wide at the page's edge (ECG-Image-Kit: 1 px)
     lead_order: str = "standard"       # standard | cabrera
     plot_width_mm: float = 250.0
     row_pitch_mm: float | None = None  # None: chosen from the number of rows
     margin_mm: float = 10.0
     strip_lead: str | None = None      # for layout="strip": which lead (default: first)
     max_rows: int = 12                 # for layout="strip": rows on one page
+    fit_page: bool = False             # True: the page is only as large as its content (no A4 minimum);
+                                       # with margin_mm=0 and cal_pulse="right" the traces touch its left edge
 
 
 def _row_pitch(n_rows: int) -> float:
@@ -46,7 +52,8 @@ def _row_pitch(n_rows: int) -> float:
 
 def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: float = 25.0,
            gain: float = 10.0, dpi: float = 200.0, seed: int | None = None,
-           preset: str = "clean", distortions: dict | None = None, **style):
+           preset: str = "clean", distortions: dict | None = None, stretch=(1.0, 1.0),
+           jpeg: int | None = None, bilevel: float | bool = False, **style):
     """Draw ECG signals as a paper-ECG image and return it with its ground truth.
 
     Parameters
@@ -72,6 +79,18 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     distortions : dict, optional
         Explicit distortion strengths, overriding the preset's (see
         :mod:`ecg_digitize.synth.distort`).
+    stretch : (float, float)
+        Non-square pixels: the page is drawn at ``dpi * stretch[0]`` across and
+        ``dpi * stretch[1]`` down (a scanner or generator whose axes differ, e.g.
+        ``(1.0, 0.96)``). Drawn natively (lines stay as crisp as on a square page). The
+        truth's ``calibration.px_per_mm`` is the horizontal (time) scale;
+        ``geometry["px_per_mm_xy"]`` holds both.
+    jpeg : int, optional
+        JPEG quality that replaces the preset's (``0``: no JPEG, a lossless page).
+    bilevel : float or bool
+        A 1-bit page: luminance thresholded at this level (``True``: 0.6; a scan preset's
+        blurred 100 dpi pen keeps 86 % of its pixels black there, 19 % at 0.5) after the
+        sensor noise; the preset's JPEG is dropped unless ``jpeg`` asks for one.
     **style
         Any :class:`PaperStyle` field (grid colour and style, labels, calibration pulse,
         separators, header, Cabrera order, ...).
@@ -103,6 +122,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     if signal.shape[1] != len(leads):
         raise LayoutError(f"signal has {signal.shape[1]} columns but {len(leads)} lead names")
     px_per_mm = dpi / MM_PER_INCH
+    sx, sy = px_per_mm * float(stretch[0]), px_per_mm * float(stretch[1])
     row_seconds = paper.plot_width_mm / paper_speed
     duration = signal.shape[0] / fs
     rows, _, _ = parse_layout(layout)
@@ -115,18 +135,21 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     if missing:
         raise LayoutError(f"layout {layout!r} needs leads {missing} which the signal lacks")
 
-    page_geo = _page_geometry(panels, paper, px_per_mm, paper_speed)
+    page_geo = _page_geometry(panels, paper, sx, sy, paper_speed)
     shape = (page_geo["height"], page_geo["width"])
-    grid = _draw.grid_alpha(shape, page_geo["grid_box"], page_geo["grid_origin"], px_per_mm,
-                            paper.grid_style)
+    grid = _draw.grid_alpha(shape, page_geo["grid_box"], page_geo["grid_origin"],
+                            px_per_mm if sx == sy else (sx, sy), paper.grid_style)
     boxes, curves, truth_signal = _trace_panels(signal, fs, leads, panels, page_geo, paper,
-                                                px_per_mm, paper_speed, gain, rows == 0)
-    thickness = max(1, int(round(paper.trace_width_mm * px_per_mm)))
-    extras = _furniture(panels, page_geo, paper, px_per_mm, paper_speed, gain, layout, fs)
+                                                sx, sy, paper_speed, gain, rows == 0)
+    thickness = paper.trace_width_px or max(1, int(round(paper.trace_width_mm * px_per_mm)))
+    extras = _furniture(panels, page_geo, paper, sx, sy, paper_speed, gain, layout, fs)
     ink = _draw.polyline_canvas(shape, curves + extras["lines"], thickness)
     np.maximum(ink, _draw.text_canvas(shape, extras["text"], max(1, thickness - 1)), out=ink)
     image = _draw.compose(_rgb255(paper.paper_color), _rgb255(_draw.color_rgb(paper.grid_color) * 255),
                           grid, _rgb255(paper.trace_color), ink)
+    if paper.frame_px:
+        f = int(paper.frame_px)
+        image[:f], image[-f:], image[:, :f], image[:, -f:] = 0, 0, 0, 0
     # pulses first, so that the trace keeps the pixels where a pulse's foot meets it
     pulse_lines = extras["lines"][: len(extras["pulses"])]
     mask = _draw.polyline_labels(shape, pulse_lines + curves,
@@ -134,6 +157,13 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
                                  thickness)
 
     params = sample_preset(preset, seed) if distortions is None else dict(distortions)
+    if bilevel:
+        params["bilevel"] = 0.6 if bilevel is True else float(bilevel)
+        params.pop("jpeg", None)
+    if jpeg is not None:
+        params.pop("jpeg", None)
+        if jpeg:
+            params["jpeg"] = int(jpeg)
     rng = np.random.default_rng(seed)
     out, mask, homography = apply_distortions(image, mask, params, rng, px_per_mm)
     pulse_mask = mask == PULSE_LABEL
@@ -141,7 +171,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
 
     truth = Record(
         truth_signal, fs=fs, leads=leads, layout=layout,
-        calibration=Calibration(px_per_mm=px_per_mm, mm_per_s=paper_speed, mm_per_mv=gain),
+        calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain),
         source="synth",
         geometry={
             "boxes": boxes,
@@ -153,6 +183,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
             "preset": preset if distortions is None else "custom",
             "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
             "dpi": dpi,
+            "px_per_mm_xy": [sx, sy],
             "trace_mask": mask,
             "pulse_mask": pulse_mask,
         },
@@ -172,40 +203,44 @@ def _make_style(style: dict) -> PaperStyle:
     return replace(PaperStyle(), **style)
 
 
-def _page_geometry(panels: list[Panel], paper: PaperStyle, px_per_mm: float,
+def _page_geometry(panels: list[Panel], paper: PaperStyle, sx: float, sy: float,
                    paper_speed: float) -> dict:
     """Page size, plot origin, row baselines and grid rectangle, in pixels."""
     n_rows = n_rows_of(panels)
     pitch = paper.row_pitch_mm or _row_pitch(n_rows)
     pulse_mm = 0.2 * paper_speed + 3.0 if paper.cal_pulse != "none" else 0.0
     header_mm = 18.0 if paper.header else 0.0
+    footer_mm = 8.0 if paper.footer else 0.0
     left_mm = paper.margin_mm + (pulse_mm if paper.cal_pulse == "left" else 0.0)
     width_mm = left_mm + paper.plot_width_mm + paper.margin_mm + (pulse_mm if paper.cal_pulse == "right" else 0.0)
     top_mm = paper.margin_mm + header_mm
-    height_mm = top_mm + n_rows * pitch + paper.margin_mm
+    height_mm = top_mm + n_rows * pitch + paper.margin_mm + footer_mm
     # A standard 3x4+II page on A4 landscape: keep that size when the content fits.
-    width_mm, height_mm = max(width_mm, 297.0), max(height_mm, 210.0 if n_rows <= 6 else height_mm)
-    grid_top_mm = top_mm - 2.0
+    if not paper.fit_page:
+        width_mm, height_mm = max(width_mm, 297.0), max(height_mm, 210.0 if n_rows <= 6 else height_mm)
+    grid_top_mm = max(top_mm - 2.0, 0.0)
     baselines_mm = [top_mm + pitch * (r + 0.62) for r in range(n_rows)]
-    to_px = lambda mm: mm * px_per_mm  # noqa: E731
-    width, height = int(round(to_px(width_mm))), int(round(to_px(height_mm)))
-    x0 = to_px(left_mm)
-    grid_box = (int(to_px(paper.margin_mm * 0.5)), int(to_px(grid_top_mm)),
-                width - int(to_px(paper.margin_mm * 0.5)), height - int(to_px(paper.margin_mm * 0.5)))
+    to_x = lambda mm: mm * sx  # noqa: E731
+    to_y = lambda mm: mm * sy  # noqa: E731
+    width, height = int(round(to_x(width_mm))), int(round(to_y(height_mm)))
+    x0 = to_x(left_mm)
+    grid_box = (int(to_x(paper.margin_mm * 0.5)), int(to_y(grid_top_mm)),
+                width - int(to_x(paper.margin_mm * 0.5)), height - int(to_y(paper.margin_mm * 0.5)))
     return {
-        "width": width, "height": height, "x0": x0, "pitch_px": to_px(pitch),
-        "baselines": [to_px(b) for b in baselines_mm],
+        "width": width, "height": height, "x0": x0, "pitch_px": to_y(pitch),
+        "baselines": [to_y(b) for b in baselines_mm],
         "grid_box": grid_box,
         # a major line passes through the start of the plot and the grid's top edge
-        "grid_origin": (float(x0), float(to_px(grid_top_mm))),
+        "grid_origin": (float(x0), float(to_y(grid_top_mm))),
         "pulse_mm": pulse_mm,
-        "header_top": to_px(paper.margin_mm),
+        "header_top": to_y(paper.margin_mm),
+        "footer_y": height - to_y(paper.margin_mm * 0.5 + 2.0),
     }
 
 
-def _trace_panels(signal, fs, leads, panels, geo, paper, px_per_mm, paper_speed, gain, is_strip):
+def _trace_panels(signal, fs, leads, panels, geo, paper, sx, sy, paper_speed, gain, is_strip):
     """Polylines of every panel, their boxes, and the truth signal (plotted samples only)."""
-    px_per_s, px_per_mv = px_per_mm * paper_speed, px_per_mm * gain
+    px_per_s, px_per_mv = sx * paper_speed, sy * gain
     n_total = max(int(round(max(p.t1 for p in panels) * fs)), 1)
     if is_strip:  # a wrapped strip ends where the record ends
         n_total = min(n_total, signal.shape[0])
@@ -236,20 +271,20 @@ def _trace_panels(signal, fs, leads, panels, geo, paper, px_per_mm, paper_speed,
     return boxes, curves, truth
 
 
-def _furniture(panels, geo, paper, px_per_mm, paper_speed, gain, layout, fs) -> dict:
+def _furniture(panels, geo, paper, sx, sy, paper_speed, gain, layout, fs) -> dict:
     """Calibration pulses, separators, lead labels and header text."""
     lines, text, pulses = [], [], []
-    px_per_s = px_per_mm * paper_speed
+    px_per_s = sx * paper_speed
     pulse_w = 0.2 * px_per_s
     for row, base in enumerate(geo["baselines"]):
         if paper.cal_pulse == "none":
             break
         if paper.cal_pulse == "left":
-            xs = geo["x0"] - pulse_w - 2.5 * px_per_mm
+            xs = geo["x0"] - pulse_w - 2.5 * sx
         else:
-            xs = geo["x0"] + paper.plot_width_mm * px_per_mm + 1.0 * px_per_mm
-        top = base - gain * px_per_mm
-        m = 1.0 * px_per_mm
+            xs = geo["x0"] + paper.plot_width_mm * sx + 1.0 * sx
+        top = base - gain * sy
+        m = 1.0 * sx
         lines.append(np.array([[xs, base], [xs + m, base], [xs + m, top], [xs + m + pulse_w, top],
                                [xs + m + pulse_w, base], [xs + 2 * m + pulse_w, base]]))
         pulses.append({"row": row, "bbox": [xs, top, xs + 2 * m + pulse_w, base]})
@@ -257,11 +292,17 @@ def _furniture(panels, geo, paper, px_per_mm, paper_speed, gain, layout, fs) -> 
         base = geo["baselines"][p.row]
         x = geo["x0"] + p.x_offset_s * px_per_s
         if paper.separators and p.col > 0:
-            lines.append(np.array([[x, base - 2.5 * px_per_mm], [x, base + 2.5 * px_per_mm]]))
+            lines.append(np.array([[x, base - 2.5 * sy], [x, base + 2.5 * sy]]))
         if paper.labels:
-            text.append((p.label, x + 1.0 * px_per_mm, base - 6.0 * px_per_mm, 2.6 * px_per_mm))
-    if paper.header:
+            text.append((p.label, x + 1.0 * sx, base - 6.0 * sy, 2.6 * sy))
+    if paper.header == "eik":  # ECG-Image-Kit: ID and Name at the page's top-left corner
+        text.append((f"ID: {paper.record_id or '00000_hr'}", 0.6 * sx, 3.4 * sy, 2.6 * sy))
+        text.append(("Name:", 38.0 * sx, 3.4 * sy, 2.6 * sy))
+    elif paper.header:
         header = paper.header if isinstance(paper.header, str) else (
             f"{paper_speed:g} mm/s   {gain:g} mm/mV   0.05-150 Hz   {fs:g} Hz   layout {layout}")
-        text.append((header, geo["x0"], geo["header_top"] + 4.0 * px_per_mm, 3.0 * px_per_mm))
+        text.append((header, geo["x0"], geo["header_top"] + 4.0 * sy, 3.0 * sy))
+    if paper.footer:
+        footer = paper.footer if isinstance(paper.footer, str) else f"{paper_speed:g}mm/s        {gain:g}mm/mV"
+        text.append((footer, geo["x0"] + 25.0 * sx, geo["footer_y"], 2.6 * sy))
     return {"lines": lines, "text": text, "pulses": pulses}
