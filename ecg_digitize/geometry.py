@@ -153,10 +153,11 @@ class PageGeometry:
         Per row, the calibration pulse found (None where none).
     image_width, image_height : int, optional
         The uploaded image's size (web tool).
-    grid_origin, grid_box, cal_pulses, distortions, preset, style, dpi, trace_mask, pulse_mask
+    grid_origin, grid_box, cal_pulses, distortions, preset, style, dpi, px_per_mm_xy, trace_mask, pulse_mask
         Renderer truth: a major grid line's crossing, the grid's rectangle, the pulses
-        drawn, the distortions applied, the preset and paper style, the dpi, and exact
-        trace / pulse pixel masks (masks are not written to JSON).
+        drawn, the distortions applied, the preset and paper style, the dpi, the scale
+        across and down (pixels not square), and exact trace / pulse pixel masks (masks
+        are not written to JSON).
     """
 
     boxes: list[LeadBox] = field(default_factory=list)
@@ -185,6 +186,7 @@ class PageGeometry:
     preset: str | None = None
     style: dict | None = None
     dpi: float | None = None
+    px_per_mm_xy: list[float] | None = None
     trace_mask: np.ndarray | None = None
     pulse_mask: np.ndarray | None = None
 
