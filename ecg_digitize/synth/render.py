@@ -115,32 +115,73 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     0.25
     """
     paper = _make_style(style)
+    signal, leads = _checked_signal(signal, leads)
+    px_per_mm = dpi / MM_PER_INCH
+    sx, sy = px_per_mm * float(stretch[0]), px_per_mm * float(stretch[1])
+    panels = _page_panels(layout, paper, signal.shape[0] / fs, leads, paper_speed)
+    page_geo = _page_geometry(panels, paper, sx, sy, paper_speed)
+    image, mask, boxes, truth_signal, pulses = _draw_page(signal, fs, leads, layout, panels, page_geo, paper,
+                                                          (sx, sy), px_per_mm, paper_speed, gain)
+    params = _distortion_params(preset, seed, distortions, jpeg, bilevel)
+    out, mask, homography = apply_distortions(image, mask, params, np.random.default_rng(seed), px_per_mm)
+    pulse_mask = mask == PULSE_LABEL
+    mask[pulse_mask] = 0
+    truth = Record(
+        truth_signal, fs=fs, leads=leads, layout=layout,
+        calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain),
+        source="synth",
+        geometry={
+            "boxes": boxes,
+            "grid_origin": page_geo["grid_origin"],
+            "grid_box": page_geo["grid_box"],
+            "cal_pulses": pulses,
+            "homography": homography.tolist(),
+            "distortions": params,
+            "preset": preset if distortions is None else "custom",
+            "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
+            "dpi": dpi,
+            "px_per_mm_xy": [sx, sy],
+            "trace_mask": mask,
+            "pulse_mask": pulse_mask,
+        },
+    )
+    return out, truth
+
+
+def _checked_signal(signal, leads) -> tuple[np.ndarray, list[str]]:
     signal = np.asarray(signal, dtype=float)
     if signal.ndim == 1:
         signal = signal[:, None]
     leads = [str(x) for x in leads]
     if signal.shape[1] != len(leads):
         raise LayoutError(f"signal has {signal.shape[1]} columns but {len(leads)} lead names")
-    px_per_mm = dpi / MM_PER_INCH
-    sx, sy = px_per_mm * float(stretch[0]), px_per_mm * float(stretch[1])
-    row_seconds = paper.plot_width_mm / paper_speed
-    duration = signal.shape[0] / fs
+    return signal, leads
+
+
+def _page_panels(layout: str, paper: PaperStyle, duration: float, leads: list[str],
+                 paper_speed: float) -> list[Panel]:
+    """The layout's panels for a record of ``duration`` seconds (a strip: at most
+    ``paper.max_rows`` rows); LayoutError where the record lacks a lead they show."""
     rows, _, _ = parse_layout(layout)
-    strip_lead = paper.strip_lead or leads[0]
-    panels = plan_panels(layout, row_seconds, duration=duration, lead_order=paper.lead_order,
-                         strip_lead=strip_lead)
+    panels = plan_panels(layout, paper.plot_width_mm / paper_speed, duration=duration,
+                         lead_order=paper.lead_order, strip_lead=paper.strip_lead or leads[0])
     if rows == 0:
         panels = panels[: paper.max_rows]
     missing = sorted({p.lead for p in panels} - set(leads))
     if missing:
         raise LayoutError(f"layout {layout!r} needs leads {missing} which the signal lacks")
+    return panels
 
-    page_geo = _page_geometry(panels, paper, sx, sy, paper_speed)
+
+def _draw_page(signal, fs, leads, layout, panels, page_geo, paper, scale_xy, px_per_mm, paper_speed, gain):
+    """The clean page, its label mask (trace k+1, pulses PULSE_LABEL), the lead boxes, the
+    plotted samples and the calibration pulses drawn."""
+    sx, sy = scale_xy
     shape = (page_geo["height"], page_geo["width"])
     grid = _draw.grid_alpha(shape, page_geo["grid_box"], page_geo["grid_origin"],
                             px_per_mm if sx == sy else (sx, sy), paper.grid_style)
     boxes, curves, truth_signal = _trace_panels(signal, fs, leads, panels, page_geo, paper,
-                                                sx, sy, paper_speed, gain, rows == 0)
+                                                sx, sy, paper_speed, gain, parse_layout(layout)[0] == 0)
     thickness = paper.trace_width_px or max(1, int(round(paper.trace_width_mm * px_per_mm)))
     extras = _furniture(panels, page_geo, paper, sx, sy, paper_speed, gain, layout, fs)
     ink = _draw.polyline_canvas(shape, curves + extras["lines"], thickness)
@@ -155,7 +196,12 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     mask = _draw.polyline_labels(shape, pulse_lines + curves,
                                  [PULSE_LABEL] * len(pulse_lines) + list(range(1, len(curves) + 1)),
                                  thickness)
+    return image, mask, boxes, truth_signal, extras["pulses"]
 
+
+def _distortion_params(preset: str, seed, distortions: dict | None, jpeg, bilevel) -> dict:
+    """The distortions to apply: the preset's (drawn from ``seed``) or those given, with
+    ``jpeg`` and ``bilevel`` overriding the file's encoding."""
     params = sample_preset(preset, seed) if distortions is None else dict(distortions)
     if bilevel:
         params["bilevel"] = 0.6 if bilevel is True else float(bilevel)
@@ -164,31 +210,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         params.pop("jpeg", None)
         if jpeg:
             params["jpeg"] = int(jpeg)
-    rng = np.random.default_rng(seed)
-    out, mask, homography = apply_distortions(image, mask, params, rng, px_per_mm)
-    pulse_mask = mask == PULSE_LABEL
-    mask[pulse_mask] = 0
-
-    truth = Record(
-        truth_signal, fs=fs, leads=leads, layout=layout,
-        calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain),
-        source="synth",
-        geometry={
-            "boxes": boxes,
-            "grid_origin": page_geo["grid_origin"],
-            "grid_box": page_geo["grid_box"],
-            "cal_pulses": extras["pulses"],
-            "homography": homography.tolist(),
-            "distortions": params,
-            "preset": preset if distortions is None else "custom",
-            "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
-            "dpi": dpi,
-            "px_per_mm_xy": [sx, sy],
-            "trace_mask": mask,
-            "pulse_mask": pulse_mask,
-        },
-    )
-    return out, truth
+    return params
 
 
 def _rgb255(color) -> np.ndarray:
