@@ -49,7 +49,7 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
     The rule: keep the classical reading without running the U-Net when it has more than
     one lead and quality >= t, else the U-Net's when it read more leads, or as many at no
     lower quality, or when the classical route failed. ``t`` above 1 never skips the U-Net.
-    ``pipeline._digitize_auto`` uses ``pipeline.AUTO_SKIP_UNET_QUALITY`` (chosen on fold 9).
+    ``digitize(method="auto")`` uses ``pipeline.AUTO_SKIP_UNET_QUALITY`` (chosen on fold 9).
     """
     out = {}
     for t in thresholds:

@@ -2,14 +2,14 @@
 
 For fold-9 PTB-XL renders of several conditions and for the real pictures in the shared
 data (ecg-image-kit photos, khan2021 scans), digitizes each page and prints what the
-pen-core step saw (``record.geometry["pen_core"]``): how many times more connected pieces
+pen-core step saw (``record.geometry.pen_core``): how many times more connected pieces
 the core threshold leaves (gate: at most ``MAX_CORE_SPLIT``), and how many times as many
 line crossings of the page's columns (gate: ``MIN_CORE_COVER`` to ``MAX_CORE_CROSSINGS``).
 Columns: pages, refused by the digitizer, no step (no darker level above the first
 threshold), split tested, the two ratios (min / median / max) and how many kept the core.
 The last column is what the threshold left for the rows stage: the share of the ink in
 curves of trace length (min / median over the pages; below ``MIN_LONG_INK_SHARE`` the
-pipeline joins the trace's faint pixels, see ``pipeline._rows_or_rescue``).
+pipeline joins the trace's faint pixels, see ``rows.find_trace_rows``).
 
     python benchmarks/pen_core_evidence.py            # renders, photos and scans
     python benchmarks/pen_core_evidence.py -n 4 --no-real

@@ -1,4 +1,5 @@
-"""Stage 3: deskew a page from its grid lines (or, with no grid, from the trace baselines).
+"""Stage 2 (trace view, :func:`.views.straighten`): deskew a page from its grid lines
+(or, with no grid, from the trace baselines).
 
 Projection profiles: the rows (and columns) of a straight grid are sharpest when
 projected along their own direction.

@@ -1,4 +1,4 @@
-"""Stage 7: per-row trace extraction by dynamic programming over ink runs.
+"""Stage 6 (paths): per-row trace extraction by dynamic programming over ink runs.
 
 Each pixel column of a row's band holds a few vertical *runs* of trace pixels. A path
 picks at most one run per column; it pays for vertical gaps between consecutive runs

@@ -1,4 +1,4 @@
-"""Stage 1b: colour-aware greyscale compression.
+"""Stage 2 (classical trace view, :mod:`.views`): colour-aware greyscale compression.
 
 An ECG grid is printed in a colour (red, pink, orange, green) while the trace is dark in
 every channel. Two greyscale *darkness* views (0 paper .. 1 black ink) separate them:

@@ -1,4 +1,4 @@
-"""Stage 4: the grid period (pixels per millimetre) from the grid's spectrum.
+"""Stage 4 (scale, with :mod:`.calibration`): the grid period (px per mm) from its spectrum.
 
 An ECG grid repeats every 1 mm (minor lines or dots) and every 5 mm (major lines), so
 the page's column and row profiles are periodic with period ``P = 5 mm`` and harmonics at

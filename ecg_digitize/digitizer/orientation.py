@@ -1,4 +1,4 @@
-"""Stage 1b: which way up the page lies.
+"""The orientation stage (between stages 7 and 8): which way up the page lies.
 
 Scanners and phones hand over pages on their side or upside down; the digitizer reads a
 page upright:

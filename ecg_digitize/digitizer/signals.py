@@ -1,4 +1,4 @@
-"""Stage 8: from row paths to lead signals: baseline, pixels to mV and seconds, resampling.
+"""Stage 10 (with :mod:`.panels`): row paths to lead signals: baseline, mV and seconds, resampling.
 
 Each panel (a stretch of one lead on one row) maps sample times to page columns,
 ``x = x_start + (x_offset + t - t0) * px_per_s``; the row path is interpolated there,

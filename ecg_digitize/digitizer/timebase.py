@@ -1,4 +1,4 @@
-"""Stage 8a: the time axis of a page, to a fraction of a pixel.
+"""Stage 8: the time axis of a page, to a fraction of a pixel.
 
 The score aligns a digitized lead with the truth only to whole samples, so time zero must
 be right to well under one sample (0.4 px at 200 dpi). The first reference is the pen's

@@ -82,7 +82,8 @@ class TraceViewProvider:
     make : callable
         ``make(rgb) -> TraceView``.
     reframe : callable, optional
-        ``reframe(rgb, homography, bend) -> rgb``: the provider's geometric correction
+        ``reframe(rgb, geometry) -> rgb``: the provider's geometric correction (from the
+        Record's :class:`~ecg_digitize.geometry.PageGeometry` ``homography`` and ``bend``)
         applied again to the page image (overlays, corrected lead boxes).
     unavailable : callable, optional
         ``unavailable() -> str | None``: why the provider cannot run here (missing
