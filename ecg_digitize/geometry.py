@@ -196,18 +196,19 @@ class PageGeometry:
 
     def to_dict(self, *, masks: bool = False) -> dict[str, Any]:
         """JSON-ready dict (set fields only; the pixel masks only with ``masks=True``)."""
-        out: dict[str, Any] = {}
-        digitized = self.method is not None
-        for name in _names(self):
-            value = getattr(self, name)
-            if name in self._NOT_JSON and not masks:
-                continue
-            unset = value is None or (name == "quarter_turns" and value == 0) or (
-                name in ("rows", "pulses", "pen_core") and not value and not digitized)
-            if unset and not (digitized and name in self._ALWAYS):
-                continue
-            out[name] = _plain(value)
-        return out
+        return {name: _plain(getattr(self, name)) for name in _names(self)
+                if self._is_set(name) and (masks or name not in self._NOT_JSON)}
+
+    def _is_set(self, name: str) -> bool:
+        """Whether ``to_dict`` writes the field: set, or one the digitizer always writes."""
+        value, digitized = getattr(self, name), self.method is not None
+        if digitized and name in self._ALWAYS:
+            return True
+        if name == "quarter_turns":
+            return value != 0
+        if name in ("rows", "pulses", "pen_core") and not digitized:
+            return bool(value)
+        return value is not None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "PageGeometry":
@@ -231,7 +232,7 @@ class PageGeometry:
         return default if value is None else value
 
     def __contains__(self, key: str) -> bool:
-        return key in _names(self) and getattr(self, key) is not None
+        return key in _names(self) and self._is_set(key)
 
 
 def _names(obj) -> tuple[str, ...]:

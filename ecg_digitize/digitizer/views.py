@@ -94,7 +94,7 @@ class TraceViewProvider:
     """
 
     make: Callable[[np.ndarray], TraceView]
-    reframe: Callable[[np.ndarray, Any, Any], np.ndarray] | None = None
+    reframe: Callable[[np.ndarray, Any], np.ndarray] | None = None
     unavailable: Callable[[], str | None] | None = None
     try_sideways: bool = True
 
