@@ -19,8 +19,9 @@ from .errors import (
     LayoutError,
     NotAnEcgError,
     RecordFormatError,
+    RecordNameWarning,
 )
-from .record import STANDARD_LEADS, Calibration, Record
+from .record import STANDARD_LEADS, Calibration, Record, wfdb_record_name
 
 __version__ = "0.1.0"
 
@@ -47,5 +48,5 @@ __all__ = [
     "Record", "Calibration", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
     "self_consistency", "EcgDigitizeError", "DigitizeError", "ImageReadError",
     "NotAnEcgError", "CalibrationError", "LayoutError", "RecordFormatError",
-    "DataNotFoundError",
+    "DataNotFoundError", "RecordNameWarning", "wfdb_record_name",
 ]
