@@ -8,6 +8,7 @@ with the process's stderr captured and passes on every line except those known n
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -17,13 +18,15 @@ import weakref
 
 _CONFIGURED = False
 _IMPORT_LOCK = threading.Lock()
+_STDERR_LOCK = threading.RLock()
 VERBOSE_ENV = "ECG_DIGITIZE_TF_VERBOSE"
 # Start-up notices of TensorFlow / absl / oneDNN / CUDA stubs that say nothing to a user.
 _STARTUP_NOISE = re.compile(
     r"All log messages before absl::InitializeLog|oneDNN custom operations are on"
     r"|cpu_feature_guard|This TensorFlow binary is optimized|To enable the following instructions"
     r"|Unable to register cu(DNN|FFT|BLAS) factory|computation_placer|failed call to cuInit"
-    r"|Could not find cuda drivers|TF-TRT Warning|cuda_executor|rebuild TensorFlow with the appropriate")
+    r"|Could not find cuda drivers|TF-TRT Warning|cuda_executor|rebuild TensorFlow with the appropriate"
+    r"|Created TensorFlow Lite XNNPACK delegate")
 
 
 def keras_setup(threads: int | None = None, seed: int | None = None):
@@ -57,29 +60,42 @@ def keras_setup(threads: int | None = None, seed: int | None = None):
 
 def _import_quietly() -> None:
     """Import TensorFlow and Keras, dropping only their known start-up notices from stderr."""
-    if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
+    with quiet_stderr():
+        import tensorflow  # noqa: F401
         import keras  # noqa: F401
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Capture the process's stderr (C++ writes included) and pass on all but known notices.
+
+    Used around TensorFlow's import and TensorFlow Lite's interpreter start (its "Created
+    TensorFlow Lite XNNPACK delegate for CPU"). ``ECG_DIGITIZE_TF_VERBOSE=1`` turns it off.
+    One thread at a time: a second thread waits rather than swapping the stream under it.
+    """
+    if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
+        yield
         return
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # no real stderr (pytest capture, embedded)
         fd = 2
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile() as captured:
+    with _STDERR_LOCK, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(fd)
         os.dup2(captured.fileno(), fd)
         try:
-            import tensorflow  # noqa: F401
-            import keras  # noqa: F401
+            yield
         finally:
             sys.stderr.flush()
             os.dup2(saved, fd)
             os.close(saved)
             captured.seek(0)
             text = captured.read().decode("utf-8", errors="replace")
-    kept = [line for line in text.splitlines() if line.strip() and not _STARTUP_NOISE.search(line)]
-    if kept:
-        sys.stderr.write("\n".join(kept) + "\n")
+            kept = [line for line in text.splitlines()
+                    if line.strip() and not _STARTUP_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 # One inference function per model, traced once for any batch size, instead of Keras'
