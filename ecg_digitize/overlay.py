@@ -73,14 +73,16 @@ def draw_overlay(page: np.ndarray, record, *, style: str = "overlay",
 
     Returns
     -------
-    ndarray, shape (h, w, 3) or (h, 2 w, 3) for ``"side-by-side"``
+    ndarray, shape (h, w, 3), or (h, 2 w + a narrow grey gap, 3) for ``"side-by-side"``
 
     Examples
     --------
     >>> from ecg_digitize.synth import render, simulate_12lead
     >>> sig, fs, leads = simulate_12lead(seed=0)
     >>> image, truth = render(sig, fs, leads, layout="3x4+II", dpi=100)
-    >>> draw_overlay(image, truth, style="side-by-side").shape[1] == 2 * image.shape[1]
+    >>> draw_overlay(image, truth).shape == image.shape
+    True
+    >>> draw_overlay(image, truth, style="side-by-side").shape[1] > 2 * image.shape[1]
     True
     """
     if style not in STYLES:
