@@ -24,8 +24,9 @@ VERBOSE_ENV = "ECG_DIGITIZE_TF_VERBOSE"
 _STARTUP_NOISE = re.compile(
     r"All log messages before absl::InitializeLog|oneDNN custom operations are on"
     r"|cpu_feature_guard|This TensorFlow binary is optimized|To enable the following instructions"
-    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation_placer|failed call to cuInit"
-    r"|Could not find cuda drivers|TF-TRT Warning|cuda_executor|rebuild TensorFlow with the appropriate"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
+    r"|failed call to cuInit|Could not find cuda drivers|TF-TRT Warning|to read NUMA node"
+    r"|rebuild TensorFlow with the appropriate"
     r"|Created TensorFlow Lite XNNPACK delegate")
 
 
@@ -76,18 +77,15 @@ def quiet_stderr():
     if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
         yield
         return
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (pytest capture, embedded)
-        fd = 2
+    fd = 2  # where C++ libraries write, whatever Python's sys.stderr is
     with _STDERR_LOCK, tempfile.TemporaryFile() as captured:
-        sys.stderr.flush()
+        _flush()
         saved = os.dup(fd)
         os.dup2(captured.fileno(), fd)
         try:
             yield
         finally:
-            sys.stderr.flush()
+            _flush()
             os.dup2(saved, fd)
             os.close(saved)
             captured.seek(0)
@@ -96,6 +94,13 @@ def quiet_stderr():
                     if line.strip() and not _STARTUP_NOISE.search(line)]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
+
+
+def _flush() -> None:
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 # One inference function per model, traced once for any batch size, instead of Keras'

@@ -59,3 +59,19 @@ def test_classify_many_records_prints_no_library_noise(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     assert "retracing" not in res.stdout and "oneDNN" not in res.stdout
+
+
+def test_quiet_stderr_drops_only_known_start_up_notices(capfd, monkeypatch):
+    from classifiers._tf import VERBOSE_ENV, quiet_stderr
+
+    monkeypatch.delenv(VERBOSE_ENV, raising=False)
+    with quiet_stderr():  # written at the file-descriptor level, as TensorFlow's C++ does
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+        os.write(2, b"I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. ...\n")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"E0000 something a user must see\n")
+    assert capfd.readouterr().err == "E0000 something a user must see\n"
+    monkeypatch.setenv(VERBOSE_ENV, "1")
+    with quiet_stderr():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert "XNNPACK" in capfd.readouterr().err
