@@ -5,6 +5,7 @@ import numpy as np
 
 from ._input import select_lead
 from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prematurity, prepare_beats
+from ._tf import predict
 from .datasets.mitdb import AAMI_CLASSES
 
 S_CLASS = AAMI_CLASSES.index("S")
@@ -133,7 +134,7 @@ def classify_beats(signal, fs: float | None = None, r_peaks=None, *,
         df = pd.DataFrame(columns=cols)
         warnings.append("no beats found")
     else:
-        probs = net.predict(beat_model_inputs(net.ecg_info, beats, rr), batch_size=1024, verbose=0)
+        probs = predict(net, beat_model_inputs(net.ecg_info, beats, rr), batch_size=1024)
         df = pd.DataFrame(probs, columns=cols[3:])
         premature = rule_prematurity(net.ecg_info, peaks, fs)
         df.insert(0, "label", [classes[i] for i in beat_labels(probs, rr, net.ecg_info, premature)])

@@ -1,8 +1,10 @@
 """``ecg-classify``: run the pretrained classifiers on ECG files.
 
 Reads WFDB records (``.hea``), CSVs written by ``Record.to_csv`` (header ``time,<leads>``)
-and Record JSON files written with ``include_signal=True``. Prints one row per file
-(and model) and optionally writes the table as CSV.
+and Record JSON files written with ``include_signal=True`` (``ecg-digitize digitize
+--json-signal``). Prints one row per file, then each file's warnings (leads filled with
+zeros, a strip shorter than a model was trained on, ...), and optionally writes the table,
+warnings included, as CSV.
 
 Examples
 --------
@@ -40,8 +42,12 @@ def read_any(path: str | Path):
         except (OSError, ValueError) as exc:
             raise RecordFormatError(f"cannot read JSON: {exc}", str(path)) from exc
         if "signal" not in meta:
-            raise RecordFormatError("JSON holds no samples (write it with include_signal=True)",
-                                    str(path))
+            beside = [p.name for p in (path.with_suffix(".hea"), path.with_suffix(".csv")) if p.exists()]
+            hint = (f"classify {' or '.join(beside)} beside it instead, or " if beside else "")
+            raise RecordFormatError(
+                "JSON holds metadata only, no samples: " + hint + "write it with "
+                "`ecg-digitize digitize --json-signal` (Record.to_json(include_signal=True))",
+                str(path))
         leads = meta.get("leads") or list(meta["signal"])
         sig = np.array([[np.nan if v is None else v for v in meta["signal"][lead]]
                         for lead in leads], dtype=float).T
@@ -65,7 +71,7 @@ def classify_file(path: str | Path, models=MODEL_NAMES, beats_rows: list | None 
             row["n_beats"] = len(df)
             for c in ("N", "S", "V", "F", "Q"):
                 row[f"beats_{c}"] = int(counts.get(c, 0))
-            notes += df.attrs.get("warnings", [])
+            notes += [f"beats: {w}" for w in df.attrs.get("warnings", [])]
             if beats_rows is not None:
                 beats_rows.append(df.assign(file=str(path)))
         elif name == "cinc2017-af":
@@ -74,16 +80,36 @@ def classify_file(path: str | Path, models=MODEL_NAMES, beats_rows: list | None 
             res = classify_rhythm(rec)
             row["rhythm"] = res.label
             row.update({f"rhythm_p_{k}": round(v, 4) for k, v in res.probabilities.items()})
-            notes += res.warnings
+            notes += [f"rhythm: {w}" for w in res.warnings]
         elif name == "ptbxl-mi":
             from .mi import detect_mi
 
             res = detect_mi(rec)
             row["mi"] = res.label
             row["mi_probability"] = round(res.probability, 4)
-            notes += res.warnings
-    row["warnings"] = "; ".join(dict.fromkeys(notes))
+            notes += [f"MI: {w}" for w in res.warnings]
+    row["warnings"] = " | ".join(dict.fromkeys(notes))
     return row
+
+
+def print_warnings(rows: list[dict], file=None) -> None:
+    """Print each row's warnings under the table, one line per warning, named by file.
+
+    Examples
+    --------
+    >>> print_warnings([{"file": "a.hea", "warnings": "rhythm: only 2.5 s of signal"}])
+    <BLANKLINE>
+    warnings:
+      a.hea: rhythm: only 2.5 s of signal
+    """
+    noted = [(row["file"], row["warnings"]) for row in rows if row.get("warnings")]
+    if not noted:
+        return
+    file = file or sys.stdout
+    print("\nwarnings:", file=file)
+    for name, text in noted:
+        for note in text.split(" | "):
+            print(f"  {name}: {note}", file=file)
 
 
 def main(argv=None) -> int:
@@ -109,11 +135,15 @@ def main(argv=None) -> int:
             rows.append(classify_file(f, models, beats_rows if args.beats else None))
         except (EcgDigitizeError, ValueError, OSError) as exc:
             failed += 1
-            print(f"ecg-classify: {f}: {exc}", file=sys.stderr)
+            where = "" if getattr(exc, "source", None) else f"{f}: "
+            print(f"ecg-classify: {where}{exc}", file=sys.stderr)
             rows.append({"file": str(f), "error": str(exc)})
     table = pd.DataFrame(rows)
-    with pd.option_context("display.max_columns", None, "display.width", 200):
-        print(table.drop(columns=["warnings"], errors="ignore").to_string(index=False))
+    shown = pd.DataFrame([r for r in rows if "error" not in r])  # errors went to stderr
+    if len(shown):
+        with pd.option_context("display.max_columns", None, "display.width", 200):
+            print(shown.drop(columns=["warnings"], errors="ignore").to_string(index=False))
+    print_warnings(rows)
     if args.out:
         table.to_csv(args.out, index=False)
     if args.beats and beats_rows:

@@ -9,6 +9,7 @@ from ._input import record_matrix, select_lead
 from ._mi_measurements import measurements, median_beat
 from ._preprocess import BEAT_FS, BEAT_LEN, BEAT_PRE, bandpass, beat_windows, find_r_peaks, \
     prepare_beats, resample
+from ._tf import predict
 
 # The measurements' logit and the beat network's count equally in a model that has both
 # (fixed, not tuned: fold 9, the validation fold, only chose the regression's strength).
@@ -92,7 +93,7 @@ def detect_mi(signal, fs: float | None = None, leads=None, *, model: str = "ptbx
         inputs, used = _twelve_lead_beats(filt, fs, peaks, info["leads"], present, warnings)
     if len(inputs) == 0:
         return MIResult(float("nan"), "unknown", thr, 0, used, warnings + ["no beats found"])
-    beat_probs = net.predict(inputs, batch_size=512, verbose=0)[:, 0]
+    beat_probs = predict(net, inputs, batch_size=512)[:, 0]
     how = info.get("aggregation", "mean")
     prob = float(record_probabilities(beat_probs, np.zeros(len(beat_probs), int), 1, how)[0])
     if "measurements" in info and not one_lead:
@@ -108,7 +109,7 @@ def transfer_logits(net, beats: np.ndarray, beat_record: np.ndarray, n_records: 
     gives them."""
     info = net.ecg_info
     x = beats[:, 1, :, None] if int(info.get("n_leads", 1)) == 1 else beats[..., None]
-    probs = net.predict(x, batch_size=1024, verbose=0)[:, 0]
+    probs = predict(net, x, batch_size=1024)[:, 0]
     return _logit(record_probabilities(probs, beat_record, n_records, info.get("aggregation", "mean")))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from ._input import select_lead
 from ._preprocess import RHYTHM_FS, hrv_features, prepare_rhythm_signal, rhythm_windows
+from ._tf import predict
 
 RHYTHM_NAMES = {"N": "normal sinus rhythm", "A": "atrial fibrillation", "O": "other rhythm",
                 "~": "too noisy to classify"}
@@ -42,7 +43,7 @@ def predict_rhythm_probs(net, x100: np.ndarray, hrv: np.ndarray | None = None
     wins = rhythm_windows(x100)
     hrv = hrv_features(x100) if hrv is None else hrv
     hrv = np.repeat(np.asarray(hrv)[None], len(wins), axis=0)
-    probs = net.predict([wins[:, :, None], hrv], batch_size=64, verbose=0)
+    probs = predict(net, [wins[:, :, None], hrv], batch_size=64)
     return probs.mean(0), len(wins)
 
 

@@ -19,9 +19,10 @@ from .errors import (
     LayoutError,
     NotAnEcgError,
     RecordFormatError,
+    RecordNameWarning,
 )
 from .geometry import LeadBox, PageGeometry
-from .record import STANDARD_LEADS, Calibration, Record
+from .record import STANDARD_LEADS, Calibration, Record, wfdb_record_name
 
 __version__ = "0.1.0"
 
@@ -36,7 +37,7 @@ __all__ = [
     "Record", "Calibration", "PageGeometry", "LeadBox", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
     "self_consistency", "EcgDigitizeError", "DigitizeError", "ImageReadError",
     "NotAnEcgError", "CalibrationError", "LayoutError", "RecordFormatError",
-    "DataNotFoundError",
+    "DataNotFoundError", "RecordNameWarning", "wfdb_record_name",
 ]
 
 

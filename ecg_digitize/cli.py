@@ -11,15 +11,24 @@ from pathlib import Path
 
 from .errors import EcgDigitizeError
 
-# (module, function that adds the subparser) for parts that register themselves.
+# (subcommand, module, function that adds the subparser) for parts that register themselves.
 _PLUGINS = [
-    ("ecg_digitize.digitizer.cli", "add_digitize_subcommand"),
-    ("ecg_digitize.batch.cli", "add_batch_subcommand"),
-    ("ecg_digitize.web.cli", "add_serve_subcommand"),
+    ("digitize", "ecg_digitize.digitizer.cli", "add_digitize_subcommand"),
+    ("batch", "ecg_digitize.batch.cli", "add_batch_subcommand"),
+    ("serve", "ecg_digitize.web.cli", "add_serve_subcommand"),
 ]
+_BUILTIN = ("demo", "render", "evaluate")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``ecg-digitize`` parser.
+
+    Parameters
+    ----------
+    command : str, optional
+        The subcommand about to run: only its plugin module is imported (the web tool's
+        imports alone cost about a second of start-up). ``None`` registers them all.
+    """
     parser = argparse.ArgumentParser(
         prog="ecg-digitize",
         description="Turn pictures of ECGs into calibrated signals; render and score test pages.")
@@ -27,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_render(sub)
     _add_evaluate(sub)
-    for module_name, adder in _PLUGINS:
+    for name, module_name, adder in _PLUGINS:
+        if command is not None and command != name:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -40,12 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ecg-digitize``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_in(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except EcgDigitizeError as exc:
         print(f"ecg-digitize: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` when it is a known one, else None (load every part)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    known = _BUILTIN + tuple(name for name, _, _ in _PLUGINS)
+    if first not in known or any(a in ("-h", "--help") for a in argv[:argv.index(first)]):
+        return None
+    return first
 
 
 # ------------------------------------------------------------------ demo

@@ -22,11 +22,8 @@ def demo(out="ecg-digitize-demo", *, layout: str = "3x4+II", preset: str = "clea
     >>> result["snr"] > 15  # doctest: +SKIP
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     from .metrics import score_record, self_consistency
-    from .plotting import plot_overlay
+    from .overlay import save_overlay_image
     from .synth import render, simulate_12lead
 
     say = print if verbose else (lambda *a, **k: None)
@@ -55,8 +52,7 @@ def demo(out="ecg-digitize-demo", *, layout: str = "3x4+II", preset: str = "clea
     record.to_wfdb(out, "digitized")
     record.to_csv(out / "digitized.csv")
     record.to_json(out / "digitized.json")
-    fig = plot_overlay(image, record)
-    fig.savefig(out / "overlay.png", dpi=100)
+    save_overlay_image(image, record, out / "overlay.png")
     say(f"wrote {out}/digitized.hea/.dat/.csv/.json and {out}/overlay.png")
     result.update(snr=score.snr, seconds=seconds, overlay=str(out / "overlay.png"),
                   digitized=str(out / "digitized.hea"))

@@ -41,3 +41,7 @@ class RecordFormatError(EcgDigitizeError):
 
 class DataNotFoundError(EcgDigitizeError):
     """A data set expected under ``ECG_DATA_DIR`` is not there."""
+
+
+class RecordNameWarning(UserWarning):
+    """A record name was changed so that WFDB tools can read the record back."""

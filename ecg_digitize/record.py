@@ -7,13 +7,15 @@ for 2.5 s of the 10 s), as in the PhysioNet/CinC Challenge 2024.
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import RecordFormatError
+from .errors import RecordFormatError, RecordNameWarning
 from .geometry import PageGeometry
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -21,6 +23,40 @@ STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4",
 # WFDB stores integers: 1000 ADC units per mV keeps 1 uV resolution and +-32 mV range.
 _WFDB_ADC_GAIN = 1000.0
 _WFDB_META_PREFIX = "ecg_digitize:"
+# WFDB record names allow letters, digits, _ and - (wfdb-python reads ``[-\w]+``).
+_UNSAFE_RECORD_CHARS = re.compile(r"[^-\w]")
+
+
+def wfdb_record_name(name: str, default: str = "record") -> str:
+    """A record name WFDB tools can read, made from any text (a file stem, a title).
+
+    Every character other than a letter, digit, ``_`` or ``-`` becomes ``_`` and
+    leading/trailing ``_`` are dropped; a name with nothing left becomes ``default``.
+    :meth:`Record.to_wfdb`, ``ecg-digitize digitize`` and ``ecg-digitize batch`` all
+    name their records with it.
+
+    Parameters
+    ----------
+    name : str
+        The wished-for name, e.g. ``Path(image).stem``.
+    default : str
+        The name used when nothing readable is left.
+
+    Returns
+    -------
+    str
+        ``name`` itself when it is already a valid WFDB record name.
+
+    Examples
+    --------
+    >>> wfdb_record_name("MI(112)")
+    'MI_112'
+    >>> wfdb_record_name("page 1")
+    'page_1'
+    >>> wfdb_record_name("100")
+    '100'
+    """
+    return _UNSAFE_RECORD_CHARS.sub("_", str(name)).strip("_") or default
 
 
 @dataclass
@@ -209,9 +245,32 @@ class Record:
         Samples are stored in format 16 at 1000 units per mV (1 uV resolution); NaN
         samples are written as WFDB invalid samples (-32768) and read back as NaN.
         Layout, calibration and quality travel in the header's comments as JSON.
+
+        WFDB record names hold only letters, digits, ``_`` and ``-``: any other
+        character of ``name`` becomes ``_`` (see :func:`wfdb_record_name`) and a
+        :class:`~ecg_digitize.errors.RecordNameWarning` names the record written.
+
+        Returns
+        -------
+        Path
+            The header written, ``directory / (cleaned name + ".hea")``.
+
+        Examples
+        --------
+        >>> import tempfile, warnings
+        >>> rec = Record(np.zeros((500, 1)), fs=500, leads=["II"])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     rec.to_wfdb(tempfile.mkdtemp(), "MI(112)").name
+        'MI_112.hea'
         """
         import wfdb
 
+        clean = wfdb_record_name(name)
+        if clean != name:
+            warnings.warn(f"{name!r} is not a valid WFDB record name (letters, digits, _ and - "
+                          f"only); writing record {clean!r}", RecordNameWarning, stacklevel=2)
+            name = clean
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         signal = self.signal

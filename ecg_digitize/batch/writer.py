@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 
 from ..errors import EcgDigitizeError
+from ..record import wfdb_record_name
 
 FORMATS = ("wfdb", "csv", "json")
 STATE_DIR = ".ecg-digitize"  # lock file and staging area, inside the output folder
-_UNSAFE_NAME = re.compile(r"[^-\w]")  # WFDB record names allow letters, digits, _ and -
 _UNSAFE_DIR = re.compile(r"[^-\w. ]")
 
 
@@ -51,7 +51,7 @@ def record_name(rel: str, page: int = 0, n_pages: int = 1) -> str:
         parts = ["page"]
     *dirs, name = parts
     stem = os.path.splitext(name)[0] or name
-    stem = _UNSAFE_NAME.sub("_", stem).strip("_") or "page"
+    stem = wfdb_record_name(stem, default="page")
     if n_pages > 1:
         stem = f"{stem}_p{page + 1:03d}"
     dirs = [_UNSAFE_DIR.sub("_", d).lstrip(".") or "_" for d in dirs]

@@ -100,6 +100,8 @@ def _tflite_runner(graph, model):
     """``graph`` converted to TensorFlow Lite, run by its interpreter (XNNPACK on CPU)."""
     import tensorflow as tf
 
+    from classifiers._tf import quiet_stderr
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         blob = tf.lite.TFLiteConverter.from_concrete_functions(
@@ -109,8 +111,9 @@ def _tflite_runner(graph, model):
         except ImportError:  # tf.lite's own, deprecated since TF 2.20
             Interpreter = tf.lite.Interpreter
         threads = tf.config.threading.get_intra_op_parallelism_threads() or None
-        interpreter = Interpreter(model_content=blob, num_threads=threads)
-    interpreter.allocate_tensors()
+        with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            interpreter = Interpreter(model_content=blob, num_threads=threads)
+            interpreter.allocate_tensors()
     inp = interpreter.get_input_details()[0]["index"]
     out = interpreter.get_output_details()[0]["index"]
     lock = threading.Lock()  # one interpreter per model and shape; web requests share it
