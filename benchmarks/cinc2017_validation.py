@@ -13,7 +13,7 @@ from pathlib import Path
 from classifiers.datasets.cinc2017 import RHYTHM_CLASSES, cinc2017_split, load_cinc2017
 from classifiers._models import load_model
 from classifiers.rhythm import predict_rhythm_probs
-from classifiers._metrics import classification_report, cinc2017_score
+from classifiers.metrics import classification_report, cinc2017_score
 d = load_cinc2017(cache=Path("runs/cache/cinc2017.npz"), progress=False)
 y = d["label"]
 _, val_idx = cinc2017_split(y, d["test_fold"], seed=0)

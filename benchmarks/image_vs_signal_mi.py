@@ -38,7 +38,7 @@ def both_routes(page, record, net) -> dict:
 
 
 def report(name: str, y: np.ndarray, rows: list[dict], keys=("image_p_mi", "signal_p_mi", "raw_p_mi")):
-    from classifiers._metrics import binary_report
+    from classifiers.metrics import binary_report
 
     out = {}
     for k in keys:

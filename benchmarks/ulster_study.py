@@ -163,7 +163,7 @@ def _predict(net, prepared) -> np.ndarray:
 
 def _f1_table(y_true, y_pred) -> dict:
     """F1 per class and the Challenge score (mean F1 of N, A, O)."""
-    from classifiers._metrics import cinc2017_score, classification_report
+    from classifiers.metrics import cinc2017_score, classification_report
 
     per_class = classification_report(y_true, y_pred, CLASSES)["per_class"]
     return {**{c: per_class[c]["F1"] for c in CLASSES}, "challenge": cinc2017_score(per_class)}
@@ -243,8 +243,8 @@ def fine_tune(args, prepared_signals, labels, val, val_labels):
     features); early stopping on the class-weighted loss of the validation pages.
     """
     from classifiers._models import load_model
-    from classifiers._tf import keras_setup
-    from classifiers._training import class_weights, fit_model
+    from ecg_digitize.keras_utils import keras_setup
+    from ecg_digitize.keras_utils import class_weights, fit_model
     from classifiers._preprocess import rhythm_windows
     from classifiers.train import _crop_batch, _save
 

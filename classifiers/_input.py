@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._preprocess import finite_runs
+from ecg_digitize.processing import finite_runs
 
 
 def _is_record(obj) -> bool:

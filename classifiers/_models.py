@@ -55,7 +55,7 @@ def load_model(name: str):
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str):
-    from ._tf import keras_setup
+    from ecg_digitize.keras_utils import keras_setup
 
     keras = keras_setup()
     model = keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ._input import select_lead
 from ._preprocess import RR_PRE_OVER_LOCAL, beat_templates, prematurity, prepare_beats
-from ._tf import predict
+from ecg_digitize.keras_utils import predict
 from .datasets.mitdb import AAMI_CLASSES
 
 S_CLASS = AAMI_CLASSES.index("S")

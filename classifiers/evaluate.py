@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._metrics import binary_report, cinc2017_score, classification_report, plot_confusion
+from .metrics import binary_report, cinc2017_score, classification_report, plot_confusion
 
 
 def _fmt(x: float) -> str:

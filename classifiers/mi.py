@@ -9,7 +9,7 @@ from ._input import record_matrix, select_lead
 from ._mi_measurements import measurements, median_beat
 from ._preprocess import BEAT_FS, BEAT_LEN, BEAT_PRE, bandpass, beat_windows, find_r_peaks, \
     prepare_beats, resample
-from ._tf import predict
+from ecg_digitize.keras_utils import predict
 
 # The measurements' logit and the beat network's count equally in a model that has both
 # (fixed, not tuned: fold 9, the validation fold, only chose the regression's strength).

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._input import select_lead
 from ._preprocess import RHYTHM_FS, hrv_features, prepare_rhythm_signal, rhythm_windows
-from ._tf import predict
+from ecg_digitize.keras_utils import predict
 
 RHYTHM_NAMES = {"N": "normal sinus rhythm", "A": "atrial fibrillation", "O": "other rhythm",
                 "~": "too noisy to classify"}

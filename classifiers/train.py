@@ -66,8 +66,8 @@ def augment_beats(xb, rng):
 def train_mitbih(args) -> None:
     from .beats import beat_model_inputs
     from .datasets.mitdb import AAMI_CLASSES, ALL_RECORDS, DS1, DS2, load_mitdb
-    from ._tf import keras_setup
-    from ._training import class_weights, fit_model
+    from ecg_digitize.keras_utils import keras_setup
+    from ecg_digitize.keras_utils import class_weights, fit_model
     from .models import build_kachuee
 
     keras_setup(args.threads, seed=args.seed)
@@ -125,8 +125,8 @@ def train_ptbxl_mi(args) -> None:
 
     from .datasets.ptbxl import load_ptbxl_beats
     from .mi import per_record_mean, record_probabilities
-    from ._tf import keras_setup
-    from ._training import class_weights, fit_model
+    from ecg_digitize.keras_utils import keras_setup
+    from ecg_digitize.keras_utils import class_weights, fit_model
     from .models import TRUNK_OUTPUT, build_mi_head
 
     keras = keras_setup(args.threads, seed=args.seed)
@@ -274,8 +274,8 @@ def _crop_batch(signals, rng):
 def train_cinc2017(args) -> None:
     from .datasets.cinc2017 import RHYTHM_CLASSES, cinc2017_split, load_cinc2017
     from ._preprocess import rhythm_windows
-    from ._tf import keras_setup
-    from ._training import class_weights, fit_model
+    from ecg_digitize.keras_utils import keras_setup
+    from ecg_digitize.keras_utils import class_weights, fit_model
     from .models import build_resnet1d
 
     keras_setup(args.threads, seed=args.seed)

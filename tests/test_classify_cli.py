@@ -61,7 +61,7 @@ def test_classify_many_records_prints_no_library_noise(tmp_path):
 
 
 def test_quiet_stderr_drops_only_known_start_up_notices(capfd, monkeypatch):
-    from classifiers._tf import VERBOSE_ENV, quiet_stderr
+    from ecg_digitize.keras_utils import VERBOSE_ENV, quiet_stderr
 
     monkeypatch.delenv(VERBOSE_ENV, raising=False)
     with quiet_stderr():  # written at the file-descriptor level, as TensorFlow's C++ does

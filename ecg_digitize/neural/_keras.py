@@ -14,8 +14,8 @@ PRETRAINED = Path(__file__).resolve().parent.parent.parent / "pretrained"
 
 
 def keras_setup(threads: int | None = None, seed: int | None = None):
-    """Import Keras with bounded CPU threads (reuses ``classifiers._tf.keras_setup``)."""
-    from classifiers._tf import keras_setup as _setup
+    """Import Keras with bounded CPU threads (reuses ``ecg_digitize.keras_utils.keras_setup``)."""
+    from ..keras_utils import keras_setup as _setup
 
     return _setup(threads, seed)
 
@@ -100,7 +100,7 @@ def _tflite_runner(graph, model):
     """``graph`` converted to TensorFlow Lite, run by its interpreter (XNNPACK on CPU)."""
     import tensorflow as tf
 
-    from classifiers._tf import quiet_stderr
+    from ..keras_utils import quiet_stderr
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -56,7 +56,7 @@ def preprocess(signal, fs: float) -> np.ndarray:
 
     Reuses the classifiers' preparation so both branches see signals alike.
     """
-    from classifiers._preprocess import bandpass, resample
+    from ..processing import bandpass, resample
 
     x = np.asarray(signal, dtype=float).ravel()
     x = bandpass(x, fs)

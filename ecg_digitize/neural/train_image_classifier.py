@@ -108,8 +108,8 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="tiny run: 12 train and 6 validation records")
     a = p.parse_args(argv)
 
-    from classifiers._metrics import binary_report, classification_report
-    from classifiers._training import class_weights, fit_model
+    from classifiers.metrics import binary_report, classification_report
+    from ecg_digitize.keras_utils import class_weights, fit_model
 
     from ._keras import keras_setup
 

@@ -137,7 +137,7 @@ def main(argv=None) -> dict:
     p.add_argument("--eval-only", action="store_true")
     a = p.parse_args(argv)
 
-    from classifiers._training import class_weights, fit_model
+    from ecg_digitize.keras_utils import class_weights, fit_model
     from classifiers.datasets.mitdb import DS1, DS2
 
     from ._keras import keras_setup

@@ -128,7 +128,7 @@ def main(argv=None) -> dict:
     if a.quick:
         a.pages, a.per_page, a.epochs = 4, 16, 1
 
-    from classifiers._training import fit_model
+    from ecg_digitize.keras_utils import fit_model
 
     from ._keras import keras_setup
 
