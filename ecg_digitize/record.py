@@ -20,6 +20,57 @@ STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4",
 # WFDB stores integers: 1000 ADC units per mV keeps 1 uV resolution and +-32 mV range.
 _WFDB_ADC_GAIN = 1000.0
 _WFDB_META_PREFIX = "ecg_digitize:"
+MAX_LEAD_NAME = 32
+
+
+def check_lead_names(leads: list[str], source: str | None = None) -> None:
+    """Refuse lead names that would corrupt or subvert a CSV, WFDB or JSON file.
+
+    A name must be 1 to 32 printable characters without commas, quotes, semicolons or
+    backslashes, must not start with a character a spreadsheet reads as a formula
+    (``=``, ``+``, ``@``, or ``-`` followed by anything but letters and digits, so
+    Cabrera's ``-aVR`` stays allowed), must not start or end with a space, and must be
+    unique in the record.
+
+    Parameters
+    ----------
+    leads : list of str
+        The names, in column order.
+    source : str, optional
+        Named in the error.
+
+    Raises
+    ------
+    RecordFormatError
+        Naming the first bad lead and why.
+
+    Examples
+    --------
+    >>> check_lead_names(["I", "II", "-aVR", "V4R", "II (rhythm)"])
+    >>> check_lead_names(['=HYPERLINK("x")'])
+    Traceback (most recent call last):
+    ...
+    ecg_digitize.errors.RecordFormatError: lead name '=HYPERLINK("x")' ...
+    """
+    seen = set()
+    for lead in leads:
+        why = None
+        if not isinstance(lead, str) or not lead:
+            why = "is empty"
+        elif len(lead) > MAX_LEAD_NAME:
+            why = f"is longer than {MAX_LEAD_NAME} characters"
+        elif not lead.isprintable() or any(c in lead for c in ',;"\\\'`'):
+            why = "holds a control character, comma, quote, semicolon or backslash"
+        elif lead != lead.strip():
+            why = "starts or ends with a space"
+        elif lead[0] in "=+@" or (lead[0] == "-" and not lead[1:].isalnum()):
+            why = "starts like a spreadsheet formula"
+        elif lead in seen:
+            why = "appears twice"
+        if why:
+            shown = repr(lead[:40]) if isinstance(lead, str) else repr(lead)
+            raise RecordFormatError(f"lead name {shown} {why}", source)
+        seen.add(lead)
 
 
 @dataclass
@@ -156,7 +207,12 @@ class Record:
         }
 
     def to_json(self, path: str | Path, *, include_signal: bool = False) -> Path:
-        """Write the metadata (and optionally the samples, NaN as null) as JSON."""
+        """Write the metadata (and optionally the samples, NaN as null) as JSON.
+
+        Raises :class:`~ecg_digitize.errors.RecordFormatError` for a lead name that
+        :func:`check_lead_names` refuses.
+        """
+        check_lead_names(self.leads, self.source or None)
         meta = self.metadata()
         if include_signal:
             meta["signal"] = {
@@ -169,7 +225,12 @@ class Record:
 
     # ------------------------------------------------------------------ CSV
     def to_csv(self, path: str | Path) -> Path:
-        """Write a CSV: a header row ``time,<lead>,...``, seconds then mV; NaN as empty."""
+        """Write a CSV: a header row ``time,<lead>,...``, seconds then mV; NaN as empty.
+
+        Raises :class:`~ecg_digitize.errors.RecordFormatError` for a lead name that
+        :func:`check_lead_names` refuses (a comma, a newline, a formula).
+        """
+        check_lead_names(self.leads, self.source or None)
         path = Path(path)
         table = np.column_stack([self.time, self.signal])
         header = ",".join(["time"] + self.leads)
@@ -206,9 +267,12 @@ class Record:
         Samples are stored in format 16 at 1000 units per mV (1 uV resolution); NaN
         samples are written as WFDB invalid samples (-32768) and read back as NaN.
         Layout, calibration and quality travel in the header's comments as JSON.
+        Raises :class:`~ecg_digitize.errors.RecordFormatError` for a lead name that
+        :func:`check_lead_names` refuses (a newline would break the header).
         """
         import wfdb
 
+        check_lead_names(self.leads, self.source or None)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         signal = self.signal
