@@ -207,7 +207,8 @@ def normalise_pil(im, name: str = "PIL image"):
     """Turn any PIL image into an 8-bit ``"L"`` or ``"RGB"`` page the way it is meant to look.
 
     The EXIF orientation is applied; 16- and 32-bit greyscale (``I;16``, ``I``, ``F``) is
-    scaled to 0..255 from 0 (or the minimum, when negative) to its brightest value;
+    scaled to 0..255 from 0 (or the minimum, when negative) to the white of its bit
+    depth (:func:`full_scale`; 0..1 for floating point);
     transparent pixels (``RGBA``, ``LA``, ``PA``, ``P`` with transparency) are paper,
     composited on white; palette, bilevel (``1``), CMYK and other colour spaces are
     converted. High-bit images are converted a band of rows at a time, so decoding costs
@@ -274,16 +275,37 @@ def _row_bands(height: int, width: int):
         yield r0, min(height, r0 + step)
 
 
+# White of the bit depths scanners write (8, 10, 12, 14, 16 bits; 24, 31, 32 for mode I).
+_WHITES = tuple(2.0 ** k - 1 for k in (8, 10, 12, 14, 16, 24, 31, 32))
+
+
+def full_scale(top: float) -> float:
+    """The white level of the smallest common bit depth that holds ``top``.
+
+    A 16-bit page is scaled by 65535, so an 8-bit page stored as 16 bits (x 257) decodes
+    to itself; a 12-bit scanner's page in a 16-bit file (0..4095) is scaled by 4095 and
+    not left dark.
+
+    Examples
+    --------
+    >>> full_scale(253 * 257), full_scale(4000), full_scale(200)
+    (65535.0, 4095.0, 255.0)
+    """
+    return next((white for white in _WHITES if top <= white), float(top))
+
+
 def _scale_to_uint8(im, name: str) -> np.ndarray:
-    """A high-bit greyscale PIL image to uint8, 0 (or the minimum) .. its maximum -> 0..255."""
+    """A high-bit greyscale PIL image to uint8: 0 (or a negative minimum) .. its bit depth's white."""
     w, h = im.size
     lo, hi = im.getextrema()
     if isinstance(lo, float) and not (np.isfinite(lo) and np.isfinite(hi)):
         raise ImageReadError("image holds NaN or infinite values", name)
-    if im.mode == "F" and lo >= 0 and hi <= 1.0:
-        lo, hi = 0.0, 1.0  # a float page in 0..1
     lo = min(float(lo), 0.0)
-    scale = np.float32(255.0 / max(float(hi) - lo, 1e-12 if im.mode == "F" else 1.0))
+    if im.mode == "F" and hi <= 1.0:
+        white = 1.0  # a float page in 0..1
+    else:
+        white = full_scale(float(hi) - lo)
+    scale = np.float32(255.0 / max(white, 1e-12))
     out = np.empty((h, w), np.uint8)
     for r0, r1 in _row_bands(h, w):
         band = np.asarray(im.crop((0, r0, w, r1))).astype(np.float32)
@@ -355,7 +377,7 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise ImageReadError(f"array of dtype {arr.dtype} is not an image", name)
     # Values: uint8 as is; floats in 0..1 (or 0..255 when larger); other integers in
-    # 0..255, or scaled from their maximum when larger (16-bit scans).
+    # 0..255, or scaled from the white of their bit depth when larger (16-bit scans).
     colour = arr if arr.ndim == 2 else arr[..., :3]
     if arr.dtype.kind == "f" and not np.isfinite(colour).all():
         raise ImageReadError("array holds NaN or infinite values", name)
@@ -365,7 +387,7 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     elif arr.dtype.kind == "f":
         scale = 255.0 if top <= 1.0 + 1e-6 else 1.0
     else:
-        scale = 1.0 if top <= 255 else 255.0 / top
+        scale = 255.0 / full_scale(top)
     alpha_scale = 1.0 / (255.0 if arr.dtype == np.uint8 or top > 1.0 + 1e-6 else 1.0)
     out = np.empty((h, w, 3), np.uint8)
     for r0, r1 in _row_bands(h, w):

@@ -378,7 +378,8 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         """Liveness and load: version, workers, jobs pending, results stored, models present."""
         return {"status": "ok", "version": __version__, "workers": pool.workers,
                 "pending": pool.pending, "max_pending": pool.max_pending,
-                "results": len(store), "digitizer": resolver.status(),
+                "results": len(store), "results_bytes": store.nbytes,
+                "max_results_bytes": store.max_bytes, "digitizer": resolver.status(),
                 "models": _models_present(), "token_required": token is not None}
 
     @app.post("/api/digitize", dependencies=guarded, tags=["digitize"])
