@@ -145,6 +145,12 @@ def idle_connections(host: str, port: int, n: int = 900, wait: float = 30.0) -> 
         s.setblocking(False)
         socks.append(s)
     t0, closed, times = time.perf_counter(), set(), []
+    try:  # does the server still answer meanwhile?
+        r = httpx.get(f"http://{host}:{port}/api/health", timeout=15)
+        during = {"health_during_status": r.status_code,
+                  "health_during_s": round(time.perf_counter() - t0, 2)}
+    except httpx.HTTPError as exc:
+        during = {"health_during_status": repr(exc)}
     while len(closed) < n and time.perf_counter() - t0 < wait:
         for i, s in enumerate(socks):
             if i in closed:
@@ -161,7 +167,7 @@ def idle_connections(host: str, port: int, n: int = 900, wait: float = 30.0) -> 
         time.sleep(0.2)
     for s in socks:
         s.close()
-    return {"connections": n, "closed": len(closed),
+    return {**during, "connections": n, "closed": len(closed),
             "closed_by_s": round(max(times), 1) if times else None,
             "median_close_s": round(statistics.median(times), 1) if times else None}
 

@@ -29,8 +29,7 @@ def check_lead_names(leads: list[str], source: str | None = None) -> None:
     A name must be 1 to 32 printable characters without commas, quotes, semicolons or
     backslashes, must not start with a character a spreadsheet reads as a formula
     (``=``, ``+``, ``@``, or ``-`` followed by anything but letters and digits, so
-    Cabrera's ``-aVR`` stays allowed), must not start or end with a space, and must be
-    unique in the record.
+    Cabrera's ``-aVR`` stays allowed), and must not start or end with a space.
 
     Parameters
     ----------
@@ -52,7 +51,6 @@ def check_lead_names(leads: list[str], source: str | None = None) -> None:
     ...
     ecg_digitize.errors.RecordFormatError: lead name '=HYPERLINK("x")' ...
     """
-    seen = set()
     for lead in leads:
         why = None
         if not isinstance(lead, str) or not lead:
@@ -65,12 +63,9 @@ def check_lead_names(leads: list[str], source: str | None = None) -> None:
             why = "starts or ends with a space"
         elif lead[0] in "=+@" or (lead[0] == "-" and not lead[1:].isalnum()):
             why = "starts like a spreadsheet formula"
-        elif lead in seen:
-            why = "appears twice"
         if why:
             shown = repr(lead[:40]) if isinstance(lead, str) else repr(lead)
             raise RecordFormatError(f"lead name {shown} {why}", source)
-        seen.add(lead)
 
 
 @dataclass

@@ -33,6 +33,9 @@ def add_serve_subcommand(subparsers) -> None:
                    help="seconds a result stays downloadable (default: %(default)g)")
     p.add_argument("--max-store-mb", type=float, default=DEFAULT_MAX_STORE_BYTES / 2**20,
                    help="memory for stored results in MB, oldest dropped first (default: %(default)g)")
+    p.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds a client has to send a request's headers; slower connections "
+                        "are closed (default: %(default)g)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
 
@@ -59,8 +62,10 @@ def run_serve(args) -> int:
           + (" - token required" if token else ""), file=sys.stderr, flush=True)
     from ._protocol import HeaderTimeoutH11Protocol
 
+    protocol = type("Protocol", (HeaderTimeoutH11Protocol,),
+                    {"header_timeout_s": float(getattr(args, "header_timeout", 10.0))})
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False, http=HeaderTimeoutH11Protocol,
+                proxy_headers=False, server_header=False, http=protocol,
                 timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS)
     return 0
 
