@@ -8,7 +8,10 @@ import sys
 from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_STORE_BYTES, TOKEN_ENV
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
-MAX_CONNECTIONS = 256  # connections and requests at once; more get 503 from uvicorn
+# Connections and requests at once; more get 503 from uvicorn. Idle connections cost
+# little and are cut after the header deadline, so the limit is high enough that 900
+# connections held open by one client do not lock everyone else out meanwhile.
+MAX_CONNECTIONS = 1000
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
 
 
