@@ -550,9 +550,10 @@ def _parse_boxes(text: str | None) -> list[dict] | None:
     return clean
 
 
-def _check_boxes_on_page(boxes: list[dict], width: int, height: int) -> None:
-    """Every box inside the page (with a small margin: the page is deskewed before boxes)."""
-    mx, my = BOX_MARGIN * width, BOX_MARGIN * height
+def _check_boxes_on_page(boxes: list[dict], width: int, height: int,
+                         margin: float = BOX_MARGIN) -> None:
+    """Every box inside the ``width x height`` page, give or take ``margin`` of its size."""
+    mx, my = margin * width, margin * height
     for i, box in enumerate(boxes):
         x0, y0, x1, y1 = box["bbox"]
         if x0 < -mx or y0 < -my or x1 > width + mx or y1 > height + my:
@@ -561,11 +562,14 @@ def _check_boxes_on_page(boxes: list[dict], width: int, height: int) -> None:
 
 
 def _check_boxes_against(base: Any, boxes: list[dict]) -> None:
-    """Box times and sizes against the page's calibration (the run before the boxes).
+    """Box places, times and sizes against the page as the run before the boxes measured it.
 
-    Each box holds at most :data:`MAX_BOX_SECONDS` of signal counted from 0 (``t0`` plus
+    Each box lies inside the measured page (``geometry["image_shape"]``, when known); each box holds at most :data:`MAX_BOX_SECONDS` of signal counted from 0 (``t0`` plus
     its width in seconds), and the result at most :data:`MAX_VALUES` samples x leads.
     """
+    shape = (getattr(base, "geometry", None) or {}).get("image_shape")
+    if shape is not None and len(shape) >= 2:  # the frame boxes are measured in (perspective undone)
+        _check_boxes_on_page(boxes, int(shape[1]), int(shape[0]))
     cal = getattr(base, "calibration", None)
     px_per_mm = getattr(cal, "px_per_mm", None)
     if not px_per_mm:
@@ -653,8 +657,8 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
         log.error("the digitizer cannot be imported: %s", exc)
         raise ApiError(503, "digitizer_unavailable",
                        "The digitizer cannot be loaded on this server (see its log).") from exc
-    if opts.boxes is not None:
-        _check_boxes_on_page(opts.boxes, upload.width, upload.height)
+    if opts.boxes is not None:  # at once, roughly: the frame boxes are measured in comes later
+        _check_boxes_on_page(opts.boxes, upload.width, upload.height, margin=0.5)
     kwargs: dict[str, Any] = {"fs": opts.fs, "layout": opts.layout, "paper_speed": opts.paper_speed,
                               "gain": opts.gain, "method": opts.method}
     if opts.boxes is not None and resolver.accepts("boxes"):
