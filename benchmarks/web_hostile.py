@@ -280,6 +280,17 @@ def run_hostile(args) -> dict:
                                 lambda: dripping("127.0.0.1", port), ""))
             rows.append(measure("7. health right after", pid,
                                 lambda: httpx.get(base + "/api/health", timeout=10), ""))
+        if want("bigscan"):  # not an attack: what a large legitimate page costs
+            from PIL import Image
+
+            src = Image.open(io.BytesIO(scan)).convert("RGB")
+            big = src.resize((int(src.width * 3.2), int(src.height * 3.2)), Image.Resampling.BICUBIC)
+            buf = io.BytesIO()
+            big.save(buf, format="JPEG", quality=90, dpi=(640, 640))
+            data = buf.getvalue()
+            rows.append(measure(f"the real scan resampled to {big.width} x {big.height}", pid,
+                                lambda: post(base, data, timeout=600),
+                                f"{len(data) / 1e6:.1f} MB JPEG, 3.2 x the 200 dpi scan"))
         report["rss_mb_end"] = rss_mb(pid)
     finally:
         proc.terminate()
