@@ -41,9 +41,14 @@ def load_image(image: Any, *, page: int = 0, source: str | None = None) -> PageI
     ----------
     image : str, Path, ndarray or PIL.Image.Image
         A file (PNG, JPEG, TIFF, BMP, WebP, or PDF rendered at 200 dpi), an array
-        (H, W) grey or (H, W, 3|4) RGB(A), uint8 or float in 0..1, or a PIL image.
+        (H, W) grey or (H, W, 3|4) RGB(A), uint8, float in 0..1 (or 0..255), or 16-bit
+        integers, or a PIL image. Files and PIL images are decoded as they are meant to
+        look (:func:`normalise_pil`): EXIF orientation applied; 16- and 32-bit greyscale
+        scaled from their bit depth; alpha composited on white paper; palette, bilevel
+        (CCITT G3/G4 TIFF), CMYK JPEG converted.
     page : int
-        Which page of a PDF (0-based).
+        Which page of a PDF or frame of a multi-page TIFF (0-based); a TIFF's frames are
+        not counted, the decoder seeks to the one asked for.
     source : str, optional
         Name used in messages and in ``Record.source`` (default: the path or ``"array"``).
 
