@@ -106,20 +106,32 @@ def test_box_time_outside_a_page_refused_before_work(client, page, detected, cha
     assert time.perf_counter() - t0 < 2  # refused before the page is digitized
 
 
-def test_box_holding_more_than_60_s_refused(client, page, detected):
-    """t0 inside the limit, but t0 + the box's width in seconds beyond 60 s."""
+def test_box_starting_beyond_the_page_refused(client, page, detected):
+    """t0 under the 60 s limit, but past the page's time span (about 12 s here)."""
     wide = max(detected["boxes"], key=lambda b: b["bbox"][2] - b["bbox"][0])
     r = client.post("/api/digitize", files={"file": ("p.png", page[0])},
-                    data={"boxes": json.dumps([{"lead": "II", "bbox": wide["bbox"], "t0": 55}])})
-    assert "60 s" in _assert_json_error(r, 422, "bad_boxes")["message"]
+                    data={"boxes": json.dumps([{"lead": "II", "bbox": wide["bbox"], "t0": 30}])})
+    assert "beyond the page" in _assert_json_error(r, 422, "bad_boxes")["message"]
 
 
-def test_box_at_the_end_of_60_s_accepted(client, page, detected):
+def test_box_late_on_the_page_accepted(client, page, detected):
     wide = max(detected["boxes"], key=lambda b: b["bbox"][2] - b["bbox"][0])
     r = client.post("/api/digitize", files={"file": ("p.png", page[0])},
-                    data={"boxes": json.dumps([{"lead": "II", "bbox": wide["bbox"], "t0": 45}])})
+                    data={"boxes": json.dumps([{"lead": "II", "bbox": wide["bbox"], "t0": 10}])})
     assert r.status_code == 200, r.text
-    assert r.json()["n_samples"] <= 60 * 500
+    assert 20 * 500 <= r.json()["n_samples"] <= 22 * 500
+
+
+def test_box_holding_more_than_60_s_refused():
+    """A very wide page (a long strip): t0 on it, but t0 + the box's width beyond 60 s."""
+    from ecg_digitize.web.app import ApiError, _check_boxes_against
+
+    base = Record(np.zeros((5000, 1)), fs=500, leads=["II"], calibration={"px_per_mm": 4.0},
+                  geometry={"image_shape": [400, 100_000]})  # 1000 s of paper at 100 px/s
+    ok = [{"lead": "II", "bbox": [0, 0, 4000, 100], "t0": 15.0}]  # 15 + 40 s
+    _check_boxes_against(base, ok)
+    with pytest.raises(ApiError, match="at most 60 s"):
+        _check_boxes_against(base, [{**ok[0], "t0": 25.0}])
 
 
 @pytest.mark.parametrize("boxes", [

@@ -564,8 +564,10 @@ def _check_boxes_on_page(boxes: list[dict], width: int, height: int,
 def _check_boxes_against(base: Any, boxes: list[dict]) -> None:
     """Box places, times and sizes against the page as the run before the boxes measured it.
 
-    Each box lies inside the measured page (``geometry["image_shape"]``, when known); each box holds at most :data:`MAX_BOX_SECONDS` of signal counted from 0 (``t0`` plus
-    its width in seconds), and the result at most :data:`MAX_VALUES` samples x leads.
+    Each box lies inside the measured page (``geometry["image_shape"]``, when known);
+    its ``t0`` lies within the page's time span (its width in seconds, plus 1 s); each box
+    holds at most :data:`MAX_BOX_SECONDS` of signal counted from 0 (``t0`` plus its width
+    in seconds), and the result at most :data:`MAX_VALUES` samples x leads.
     """
     shape = (getattr(base, "geometry", None) or {}).get("image_shape")
     if shape is not None and len(shape) >= 2:  # the frame boxes are measured in (perspective undone)
@@ -575,6 +577,12 @@ def _check_boxes_against(base: Any, boxes: list[dict]) -> None:
     if not px_per_mm:
         return
     px_per_s = float(px_per_mm) * float(cal.mm_per_s)
+    if shape is not None and len(shape) >= 2:
+        page_s = int(shape[1]) / px_per_s
+        for i, box in enumerate(boxes):
+            if box.get("t0", 0.0) > page_s + 1.0:
+                raise ApiError(422, "bad_boxes", f"box {i} ({box['lead']}): t0 = "
+                               f"{box['t0']:g} s is beyond the page, which spans {page_s:.1f} s.")
     end = 0.0
     for i, box in enumerate(boxes):
         span = (box["bbox"][2] - box["bbox"][0]) / px_per_s
