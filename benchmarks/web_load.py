@@ -8,10 +8,18 @@ Starts ``ecg-digitize serve`` on a free 127.0.0.1 port (a real uvicorn server), 
    ``/api/health`` to see whether the server stays responsive; counts answers by status
    and reads the server's resident memory (``/proc/<pid>/status``) after each round.
 
+With ``--hostile`` it runs the attacks of issue #30 instead, each against a live server
+(2 workers, defaults), reporting status, error code, wall time, reply size and the
+server's memory growth (peak and kept, from ``/proc/<pid>/status`` with the peak reset
+before each attack); then a stream of large results against a small ``--max-store-mb``,
+and with ``--baseline DIR`` a paired run of the ordinary 200 dpi upload against the code
+in DIR (e.g. ``git archive <commit> | tar -x -C DIR``).
+
 Usage::
 
     python benchmarks/web_load.py --dpi 200 --repeat 5 --concurrent 20 --rounds 3
     python benchmarks/web_load.py --dpi 200 --repeat 3 --rounds 6 --ttl 20   # memory without the store
+    python benchmarks/web_load.py --hostile --baseline /tmp/base --out hostile.json
 
 Timings on a shared machine are noisy: the script prints the load average with them.
 """
@@ -39,19 +47,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int, max_pending: int,
-                 ttl: float | None = None) -> tuple[subprocess.Popen, str, float]:
+def start_server(workers: int, max_pending: int, ttl: float | None = None,
+                 extra: list[str] | None = None, code_dir: str | None = None,
+                 headers: dict | None = None) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     cmd = [sys.executable, "-m", "ecg_digitize.cli", "serve", "--port", str(port),
            "--workers", str(workers), "--max-pending", str(max_pending), "--log-level", "warning"]
     if ttl is not None:
         cmd += ["--ttl", str(ttl)]
+    cmd += list(extra or [])
+    env = dict(os.environ)
+    if code_dir is not None:  # another version of the package (paired runs)
+        env["PYTHONPATH"] = code_dir
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env=env)
     base = f"http://127.0.0.1:{port}"
     while True:
         try:
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+            if httpx.get(base + "/api/health", timeout=2, headers=headers).status_code == 200:
                 return proc, base, time.perf_counter() - t0
         except httpx.HTTPError:
             pass
@@ -153,6 +166,12 @@ def concurrent_round(base: str, data: bytes, n: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hostile", action="store_true", help="run the attacks of issue #30")
+    ap.add_argument("--scan", default=str(Path(os.environ.get(
+        "ECG_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+        / "khan2021" / "normal" / "Normal(112).jpg"), help="real scan for the box attacks")
+    ap.add_argument("--baseline", help="--hostile: code folder for the paired normal upload")
+    ap.add_argument("--only", help="--hostile: comma-separated attack groups to run")
     ap.add_argument("--dpi", type=float, default=200)
     ap.add_argument("--repeat", type=int, default=5, help="sequential single uploads")
     ap.add_argument("--concurrent", type=int, default=20)
@@ -165,6 +184,14 @@ def main(argv=None) -> int:
                          "grows with results by design; a short --ttl shows what is left")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args(argv)
+    if args.hostile:
+        from web_hostile import run_hostile  # benchmarks/ is on sys.path when run
+
+        report = run_hostile(args)
+        print(json.dumps(report, indent=2))
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2))
+        return 0
 
     data = page_png(args.dpi)
     proc, base, startup = start_server(args.workers, args.max_pending, args.ttl)

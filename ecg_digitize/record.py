@@ -59,6 +59,54 @@ def wfdb_record_name(name: str, default: str = "record") -> str:
     return _UNSAFE_RECORD_CHARS.sub("_", str(name)).strip("_") or default
 
 
+MAX_LEAD_NAME = 32
+
+
+def check_lead_names(leads: list[str], source: str | None = None) -> None:
+    """Refuse lead names that would corrupt or subvert a CSV, WFDB or JSON file.
+
+    A name must be 1 to 32 printable characters without commas, quotes, semicolons or
+    backslashes, must not start with a character a spreadsheet reads as a formula
+    (``=``, ``+``, ``@``, or ``-`` followed by anything but letters and digits, so
+    Cabrera's ``-aVR`` stays allowed), and must not start or end with a space.
+
+    Parameters
+    ----------
+    leads : list of str
+        The names, in column order.
+    source : str, optional
+        Named in the error.
+
+    Raises
+    ------
+    RecordFormatError
+        Naming the first bad lead and why.
+
+    Examples
+    --------
+    >>> check_lead_names(["I", "II", "-aVR", "V4R", "II (rhythm)"])
+    >>> check_lead_names(['=HYPERLINK("x")'])
+    Traceback (most recent call last):
+    ...
+    ecg_digitize.errors.RecordFormatError: lead name '=HYPERLINK("x")' ...
+    """
+    for lead in leads:
+        why = None
+        if not isinstance(lead, str) or not lead:
+            why = "is empty"
+        elif len(lead) > MAX_LEAD_NAME:
+            why = f"is longer than {MAX_LEAD_NAME} characters"
+        elif not lead.isprintable() or any(c in lead for c in ',;"\\\'`'):
+            why = "holds a control character, comma, quote, semicolon or backslash"
+        elif lead != lead.strip():
+            why = "starts or ends with a space"
+        elif lead[0] in "=+@" or (lead[0] == "-" and not lead[1:].isalnum()):
+            why = "starts like a spreadsheet formula"
+        if why:
+            shown = repr(lead[:40]) if isinstance(lead, str) else repr(lead)
+            raise RecordFormatError(f"lead name {shown} {why}", source)
+
+
 @dataclass
 class Calibration:
     """How pixels map to time and voltage on the page."""
@@ -195,7 +243,12 @@ class Record:
         }
 
     def to_json(self, path: str | Path, *, include_signal: bool = False) -> Path:
-        """Write the metadata (and optionally the samples, NaN as null) as JSON."""
+        """Write the metadata (and optionally the samples, NaN as null) as JSON.
+
+        Raises :class:`~ecg_digitize.errors.RecordFormatError` for a lead name that
+        :func:`check_lead_names` refuses.
+        """
+        check_lead_names(self.leads, self.source or None)
         meta = self.metadata()
         if include_signal:
             meta["signal"] = {
@@ -208,7 +261,12 @@ class Record:
 
     # ------------------------------------------------------------------ CSV
     def to_csv(self, path: str | Path) -> Path:
-        """Write a CSV: a header row ``time,<lead>,...``, seconds then mV; NaN as empty."""
+        """Write a CSV: a header row ``time,<lead>,...``, seconds then mV; NaN as empty.
+
+        Raises :class:`~ecg_digitize.errors.RecordFormatError` for a lead name that
+        :func:`check_lead_names` refuses (a comma, a newline, a formula).
+        """
+        check_lead_names(self.leads, self.source or None)
         path = Path(path)
         table = np.column_stack([self.time, self.signal])
         header = ",".join(["time"] + self.leads)
@@ -249,6 +307,8 @@ class Record:
         WFDB record names hold only letters, digits, ``_`` and ``-``: any other
         character of ``name`` becomes ``_`` (see :func:`wfdb_record_name`) and a
         :class:`~ecg_digitize.errors.RecordNameWarning` names the record written.
+        A lead name that :func:`check_lead_names` refuses (a newline would break the
+        header) raises :class:`~ecg_digitize.errors.RecordFormatError`.
 
         Returns
         -------
@@ -271,6 +331,7 @@ class Record:
             warnings.warn(f"{name!r} is not a valid WFDB record name (letters, digits, _ and - "
                           f"only); writing record {clean!r}", RecordNameWarning, stacklevel=2)
             name = clean
+        check_lead_names(self.leads, self.source or None)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         signal = self.signal

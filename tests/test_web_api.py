@@ -264,8 +264,10 @@ def test_token_required():
         assert c.post("/api/digitize", files={"file": ("p.png", b"x")}).status_code == 401
         assert c.get("/api/download/" + "A" * 24 + ".csv").status_code == 401
         assert c.get("/api/image/" + "A" * 24 + ".jpg").status_code == 401
+        # the API's description is guarded too; /docs sends the tab's token for it
+        assert c.get("/openapi.json").status_code == 401
         # /docs offers the token through its "Authorize" button
-        schemes = c.get("/openapi.json").json()["components"]["securitySchemes"]
+        schemes = c.get("/openapi.json", headers={"X-Token": "s3cret"}).json()["components"]["securitySchemes"]
         assert {"HTTPBearer", "APIKeyHeader"} <= set(schemes)
 
 

@@ -29,6 +29,21 @@ class Entry:
     preview: bytes | None
     expires: float
     extra: dict[str, Any] = field(default_factory=dict)
+    nbytes: int = 0
+
+
+ENTRY_OVERHEAD = 64 * 1024  # metadata, boxes and Python objects around the arrays
+
+
+def entry_bytes(record: Any, preview: bytes | None) -> int:
+    """Bytes a stored result holds: its arrays (signal, any in ``geometry``) and preview."""
+    total = ENTRY_OVERHEAD + len(preview or b"")
+    signal = getattr(record, "signal", None)
+    total += int(getattr(signal, "nbytes", 0))
+    geometry = getattr(record, "geometry", None)
+    for value in (vars(geometry).values() if geometry is not None else ()):
+        total += int(getattr(value, "nbytes", 0))
+    return total
 
 
 class ResultStore:
@@ -40,24 +55,39 @@ class ResultStore:
         Seconds a result stays downloadable (default one hour).
     max_items : int
         Oldest results are dropped beyond this many, so memory stays bounded under load.
+    max_bytes : int
+        Oldest results are dropped while the results hold more bytes than this
+        (:func:`entry_bytes`); a result larger than the whole cap is not kept at all.
     clock : callable
         Monotonic time source (tests pass a fake one).
     """
 
     def __init__(self, ttl_s: float = 3600.0, max_items: int = 200,
-                 clock: Callable[[], float] = time.monotonic):
+                 max_bytes: int = 256 * 2**20, clock: Callable[[], float] = time.monotonic):
         self.ttl_s, self.max_items, self._clock = float(ttl_s), int(max_items), clock
+        self.max_bytes = int(max_bytes)
         self._items: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._bytes = 0
 
-    def put(self, record: Any, preview: bytes | None = None, **extra: Any) -> str:
-        """Store a result and return its new random id."""
-        rid = secrets.token_urlsafe(18)
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored results now (as :func:`entry_bytes` counts them)."""
         with self._lock:
             self._purge()
-            self._items[rid] = Entry(record, preview, self._clock() + self.ttl_s, extra)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+            return self._bytes
+
+    def put(self, record: Any, preview: bytes | None = None, **extra: Any) -> str:
+        """Store a result and return its new random id (dropping the oldest beyond the caps)."""
+        rid = secrets.token_urlsafe(18)
+        size = entry_bytes(record, preview)
+        with self._lock:
+            self._purge()
+            self._items[rid] = Entry(record, preview, self._clock() + self.ttl_s, extra, size)
+            self._bytes += size
+            while self._items and (len(self._items) > self.max_items or self._bytes > self.max_bytes):
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
         return rid
 
     def get(self, rid: str) -> Entry | None:
@@ -76,7 +106,7 @@ class ResultStore:
     def _purge(self) -> None:
         now = self._clock()
         for rid in [r for r, e in self._items.items() if e.expires <= now]:
-            del self._items[rid]
+            self._bytes -= self._items.pop(rid).nbytes
 
 
 def export(record: Any, fmt: str, name: str = "ecg") -> tuple[bytes, str]:

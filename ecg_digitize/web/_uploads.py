@@ -10,6 +10,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from ..errors import EcgDigitizeError
+
 # Magic numbers of the formats the web tool accepts (PNG, JPEG, TIFF, BMP, PDF).
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -34,13 +36,16 @@ class UploadError(Exception):
 
 @dataclass
 class DecodedUpload:
-    """An accepted upload: its sniffed kind, the decoded page (PIL image) and its size."""
+    """An accepted upload: its sniffed kind, the decoded page (PIL image) and its size.
+
+    ``n_pages`` is known for PDFs only: counting a TIFF's frames means reading them all.
+    """
 
     kind: str
-    image: object  # PIL.Image.Image, RGB or as decoded
+    image: object  # PIL.Image.Image, 8-bit "L" or "RGB"
     width: int
     height: int
-    n_pages: int
+    n_pages: int | None
 
 
 def sniff(data: bytes) -> str | None:
@@ -104,14 +109,19 @@ def decode(data: bytes, *, page: int = 0, max_pixels: int) -> DecodedUpload:
     return _decode_raster(data, kind, page, max_pixels)
 
 
-def _too_many_pixels(w: int, h: int, max_pixels: int) -> UploadError:
+def _too_many_pixels(w: int | None, h: int | None, max_pixels: int,
+                     pixels: int | None = None) -> UploadError:
+    from ..digitizer.load import too_many_pixels_message
+
+    text = too_many_pixels_message(w, h, max_pixels, pixels)
     return UploadError(413, "too_many_pixels",
-                       f"The image is {w} x {h} pixels ({w * h / 1e6:.0f} Mpx); the limit is "
-                       f"{max_pixels / 1e6:.0f} Mpx. Scan at 200-300 dpi and try again.")
+                       f"The {text[0].upper()}{text[1:]}. Scan at 200-300 dpi and try again.")
 
 
 def _decode_raster(data: bytes, kind: str, page: int, max_pixels: int) -> DecodedUpload:
     from PIL import Image, UnidentifiedImageError
+
+    from ..digitizer.load import normalise_pil
 
     try:
         with warnings.catch_warnings():
@@ -120,25 +130,31 @@ def _decode_raster(data: bytes, kind: str, page: int, max_pixels: int) -> Decode
             w, h = im.size
             if w * h > max_pixels:
                 raise _too_many_pixels(w, h, max_pixels)
-            n_pages = int(getattr(im, "n_frames", 1) or 1)
-            if not 0 <= page < n_pages:
-                raise UploadError(422, "bad_page",
-                                  f"The file has {n_pages} page(s); page {page} does not exist "
-                                  "(pages count from 0).")
-            if page:
-                im.seek(page)
+            if page:  # seek to the frame asked for; never count them all (n_frames)
+                try:
+                    im.seek(page)
+                except EOFError:
+                    raise UploadError(422, "bad_page", f"Page {page} does not exist: the file has "
+                                      "fewer pages (pages count from 0).") from None
                 w, h = im.size
                 if w * h > max_pixels:
                     raise _too_many_pixels(w, h, max_pixels)
             im.load()
+            # 8 bits at once: a 16- or 32-bit page would otherwise travel (and be copied)
+            # at 2-4 bytes a pixel through the digitizer's first stages.
+            im = normalise_pil(im, "upload")
+            w, h = im.size
     except UploadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise UploadError(413, "too_many_pixels", f"Refused as a decompression bomb: {exc}") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_many_pixels(None, None, max_pixels,
+                               int(found.group(1)) if found else 2 * max_pixels) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            EcgDigitizeError) as exc:
         raise UploadError(422, "unreadable_file",
                           f"The {kind.upper()} file could not be read (corrupt or truncated).") from exc
-    return DecodedUpload(kind, im, w, h, n_pages)
+    return DecodedUpload(kind, im, w, h, None)
 
 
 def _decode_pdf(data: bytes, page: int, max_pixels: int) -> DecodedUpload:

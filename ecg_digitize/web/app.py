@@ -24,12 +24,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
 from ..errors import (CalibrationError, DigitizeError, EcgDigitizeError, ImageReadError,
-                      LayoutError, NotAnEcgError)
+                      LayoutError, NotAnEcgError, RecordFormatError)
+from ..record import check_lead_names
 from ._boxes import digitize_with_boxes
 from ._classify import DISCLAIMER, MODELS, classify_record
 from ._pool import PoolBusy, WorkerPool
@@ -44,6 +45,15 @@ TOKEN_ENV = "ECG_DIGITIZE_TOKEN"
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000  # an A4 page at 600 dpi is 35 Mpx
 FORM_OVERHEAD = 256 * 1024  # multipart headers and the small form fields
+DEFAULT_MAX_STORE_BYTES = 256 * 2**20  # results kept, in bytes (about 0.7 MB a 12-lead page)
+# What a real page can need, so that no request costs more than a page is worth:
+MAX_BOX_SECONDS = 60.0  # a lead box holds at most this much signal (t0 + its width)
+MAX_BOXES = 32  # a 3x4 page with three rhythm strips has 15
+MAX_BOX_LEADS = 24  # distinct lead names in one request
+MAX_VALUES = 2_000_000  # samples x leads of one result (16 MB as float64)
+MAX_BOXES_CHARS = 64 * 1024  # the boxes field, before it is parsed
+MAX_PAGE = 999  # PDF page or TIFF frame
+BOX_MARGIN = 0.05  # a box may reach this fraction of the page beyond its edges (deskewing)
 _ERROR_CODES = (  # most specific first
     (ImageReadError, "unreadable_file"), (NotAnEcgError, "not_an_ecg"),
     (LayoutError, "unsupported_layout"), (CalibrationError, "calibration_failed"),
@@ -51,6 +61,20 @@ _ERROR_CODES = (  # most specific first
 )
 _CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
         "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+# /docs: Swagger UI's own files (served here) and its inline styles; never framed.
+_DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+             "script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+             "base-uri 'none'")
+_DOCS_CDN_CSP = "frame-ancestors 'none'"  # FastAPI's default page fetches Swagger UI from a CDN
+_GUARDED_PATHS = ("/api/", "/openapi.json")
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>
+"""
 
 
 class ApiError(Exception):
@@ -128,10 +152,96 @@ class _BodyLimit:
                 await _error(413, "file_too_large", message)(scope, receive, send)
 
 
+# ---------------------------------------------------------------------------- guard
+class _Guard:
+    """ASGI middleware, outermost: checks made before a byte of the body is read.
+
+    - ``Host`` (when ``allowed_hosts`` is set) and, on the API, a cross-site ``Origin``;
+    - the token on ``/api/`` and ``/openapi.json`` (headers only; a ``?token=`` is refused);
+    - security headers on every answer, errors included;
+    - any exception the app lets through becomes a JSON 500 without its text.
+    """
+
+    def __init__(self, app, token: str | None, allowed_hosts: list[str] | None, docs_csp: str):
+        self.app, self.token = app, token
+        self.allowed_hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
+        self.docs_csp = docs_csp
+
+    def _refusal(self, scope) -> JSONResponse | None:
+        headers = {k.lower(): v for k, v in scope.get("headers") or []}
+        host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+        if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
+            return _error(421, "bad_host", "This server does not answer to that host name.")
+        path = scope["path"]
+        if not path.startswith(_GUARDED_PATHS):
+            return None
+        origin = headers.get(b"origin")
+        if origin is not None and origin.decode("latin-1").strip().lower() not in (
+                f"http://{host}", f"https://{host}"):
+            return _error(403, "forbidden_origin", "Requests from other web sites are refused.")
+        if self.token is None:
+            return None
+        query = scope.get("query_string", b"").decode("latin-1")
+        if any(part.split("=", 1)[0].lower() in ("token", "access_token") for part in query.split("&")):
+            return _error(401, "unauthorized", "The token is accepted only in a header "
+                          "(Authorization: Bearer <token> or X-Token), never in the URL.",
+                          {"WWW-Authenticate": "Bearer"})
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        given = given or headers.get(b"x-token", b"").decode("latin-1").strip()
+        if not secrets.compare_digest(given.encode("latin-1", "replace"), self.token.encode()):
+            return _error(401, "unauthorized", "This server needs an access token: enter the "
+                          "token you were given.", {"WWW-Authenticate": "Bearer"})
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                 (b"x-frame-options", b"DENY"),
+                 (b"content-security-policy",
+                  (self.docs_csp if path.startswith("/docs") else _CSP).encode())]
+        if path.startswith(_GUARDED_PATHS):
+            extra.append((b"cache-control", b"no-store"))
+        started = False
+
+        async def send_with_headers(msg):
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+                have = {k.lower() for k, _ in msg.get("headers") or []}
+                msg = {**msg, "headers": list(msg.get("headers") or [])
+                       + [(k, v) for k, v in extra if k not in have]}
+            await send(msg)
+
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            return await refusal(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            if started:
+                raise
+            await _error(500, "internal_error", "Something went wrong on the server; the "
+                         "error was logged. Try again, or with another file.")(
+                scope, receive, send_with_headers)
+
+
+def _hostname(host: str) -> str:
+    """``host[:port]`` or ``[v6]:port`` without the port."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 # ---------------------------------------------------------------------------- the app
 def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                max_pixels: int = DEFAULT_MAX_PIXELS, workers: int = 2, max_pending: int = 32,
                ttl_s: float = 3600.0, max_results: int = 200,
+               max_store_bytes: int = DEFAULT_MAX_STORE_BYTES,
+               allowed_hosts: list[str] | None = None,
                digitize_fn: Callable[..., Any] | None = None, warm: bool = True) -> FastAPI:
     """Build the web tool's FastAPI application.
 
@@ -155,6 +265,12 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         Seconds a result stays downloadable (default one hour).
     max_results : int
         Results kept at most (oldest dropped first), bounding memory.
+    max_store_bytes : int
+        Bytes of results kept at most (signals and previews; oldest dropped first).
+    allowed_hosts : list of str, optional
+        Host names the server answers to (``Host`` header, port ignored); others get
+        421. ``ecg-digitize serve`` on a loopback address allows only loopback names,
+        so a web page cannot reach it through DNS rebinding. None: any.
     digitize_fn : callable, optional
         Replaces :func:`ecg_digitize.digitizer.digitize` (tests, other pipelines).
     warm : bool
@@ -175,7 +291,7 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         token = os.environ.get(TOKEN_ENV) or None
     token = token or None
     pool = WorkerPool(workers, max_pending)
-    store = ResultStore(ttl_s=ttl_s, max_items=max_results)
+    store = ResultStore(ttl_s=ttl_s, max_items=max_results, max_bytes=max_store_bytes)
     resolver = _DigitizerResolver(digitize_fn)
 
     @asynccontextmanager
@@ -195,19 +311,42 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         docs_url=None, redoc_url=None, lifespan=lifespan,
     )
     app.state.pool, app.state.store, app.state.token = pool, store, token
+    swagger_dir = _swagger_ui_dir()
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(_BodyLimit, limit=max_bytes + FORM_OVERHEAD)
+    # outermost: host, origin and token are checked before the body is read
+    app.add_middleware(_Guard, token=token, allowed_hosts=allowed_hosts,
+                       docs_csp=_DOCS_CSP if swagger_dir is not None else _DOCS_CDN_CSP)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/docs"):  # Swagger UI needs an inline script
-            response.headers.setdefault("Content-Security-Policy", _CSP)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    _add_error_handlers(app)
+    guarded = _token_guard(token)
+    _add_pages(app, swagger_dir)
+
+    # ------------------------------------------------------------------ API
+    @app.get("/api/health", dependencies=guarded, tags=["service"])
+    async def health() -> dict[str, Any]:
+        """Liveness and load: version, workers, jobs pending, results stored, models present."""
+        return {"status": "ok", "version": __version__, "workers": pool.workers,
+                "pending": pool.pending, "max_pending": pool.max_pending,
+                "results": len(store), "results_bytes": store.nbytes,
+                "max_results_bytes": store.max_bytes, "digitizer": resolver.status(),
+                "models": _models_present(), "token_required": token is not None}
+
+    _add_digitize_route(app, guarded, pool, store, resolver, max_bytes=max_bytes,
+                        max_pixels=max_pixels, ttl_s=ttl_s)
+    _add_result_routes(app, guarded, pool, store)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers in the documented JSON shape."""
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        message = {404: "There is nothing at this address.",
+                   405: "This address does not accept that method."}.get(
+            exc.status_code, "The request could not be understood.")
+        return _error(exc.status_code, code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -224,6 +363,9 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
             message = "No file was uploaded: send the page image in the multipart field 'file'."
         return _error(422, "bad_request", message)
 
+
+def _token_guard(token: str | None) -> list:
+    """The dependencies that check the access token (none without a token)."""
     # Headers only: a token in the query string would land in access logs and histories.
     # Declared as security schemes so /docs offers an "Authorize" button.
     bearer = HTTPBearer(auto_error=False, description="the server's access token")
@@ -236,15 +378,16 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
             raise ApiError(401, "unauthorized", "This server needs an access token: enter the "
                            "token you were given.", {"WWW-Authenticate": "Bearer"})
 
-    guarded = [Depends(require_token)] if token is not None else []
+    return [Depends(require_token)] if token is not None else []
 
-    # ------------------------------------------------------------------ pages and docs
+
+def _add_pages(app: FastAPI, swagger_dir) -> None:
+    """The page, its static files and the API docs."""
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    swagger_dir = _swagger_ui_dir()
     if swagger_dir is not None:
         app.mount("/docs-assets", StaticFiles(directory=swagger_dir), name="docs-assets")
 
@@ -252,32 +395,26 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
     async def docs() -> HTMLResponse:
         if swagger_dir is None:  # fall back to FastAPI's default (CDN) assets
             return get_swagger_ui_html(openapi_url=app.openapi_url, title=app.title)
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title=app.title + " - API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png")
+        # Swagger UI started by a file of ours (no inline script under the CSP), which
+        # sends the tab's token with every request, the spec's included.
+        return HTMLResponse(_DOCS_HTML.replace("{title}", app.title + " - API"))
 
-    # ------------------------------------------------------------------ API
-    @app.get("/api/health", dependencies=guarded, tags=["service"])
-    async def health() -> dict[str, Any]:
-        """Liveness and load: version, workers, jobs pending, results stored, models present."""
-        return {"status": "ok", "version": __version__, "workers": pool.workers,
-                "pending": pool.pending, "max_pending": pool.max_pending,
-                "results": len(store), "digitizer": resolver.status(),
-                "models": _models_present(), "token_required": token is not None}
 
+def _add_digitize_route(app: FastAPI, guarded: list, pool: WorkerPool, store: ResultStore, resolver,
+                        *, max_bytes: int, max_pixels: int, ttl_s: float) -> None:
+    """``POST /api/digitize``: one page digitized in the worker pool, its result stored."""
     @app.post("/api/digitize", dependencies=guarded, tags=["digitize"])
     async def digitize_upload(
         file: UploadFile = File(..., description="PNG, JPEG, TIFF, BMP or PDF; type read from content"),
         layout: str = Form("auto", description="auto, 3x4, 3x4+II, 6x2, 12x1, strip, ..."),
         paper_speed: str = Form("auto", description="mm/s (25 or 50) or auto"),
         gain: str = Form("auto", description="mm/mV (5, 10, 20) or auto"),
-        page: int = Form(0, description="PDF page or TIFF frame, from 0"),
+        page: int = Form(0, description=f"PDF page or TIFF frame, from 0 (at most {MAX_PAGE})"),
         method: str = Form("classical", description="digitizer method"),
-        fs: float = Form(500.0, description="output sampling rate (Hz)"),
-        boxes: str | None = Form(None, description="JSON list of lead boxes to use instead of "
-                                 "the detected ones: [{lead, bbox:[x0,y0,x1,y1], t0?, t1?}]"),
+        fs: float = Form(500.0, description="output sampling rate (Hz), 50 to 5000"),
+        boxes: str | None = Form(None, description="JSON list of at most 32 lead boxes to use "
+                                 "instead of the detected ones: [{lead, bbox:[x0,y0,x1,y1], t0?}] "
+                                 "inside the page, each holding at most 60 s (t0 + its width)"),
         classify: bool = Form(False, description="also run the 1D classifiers"),
     ) -> Response:
         """Digitize one page: the Record as JSON with lead boxes, and optional classification."""
@@ -300,6 +437,7 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         # thread, so the event loop only moves bytes and stays responsive.
         record, preview, seconds, classification = _digitize_job(resolver, data, opts, name,
                                                                  max_pixels)
+        record.geometry.trace_mask = None  # a page-sized array nobody downloads
         rid = store.put(record, preview, name=name)
         payload = {"id": rid, "source": name, **record_payload(record),
                    "image": {"width": record.geometry.get("image_width"),
@@ -312,6 +450,9 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
             payload["classification"] = classification
         return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
+
+def _add_result_routes(app: FastAPI, guarded: list, pool: WorkerPool, store: ResultStore) -> None:
+    """Downloads, previews and model cards of stored results."""
     @app.get("/api/download/{rid}.{fmt}", dependencies=guarded, tags=["digitize"])
     async def download(rid: str, fmt: str) -> Response:
         """A stored result as WFDB (``zip``: .hea + .dat + .json), ``csv`` or ``json``."""
@@ -319,7 +460,14 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
             raise ApiError(404, "unknown_format", f"Unknown format {fmt!r}: use zip, csv or json.")
         entry = _entry(store, rid)
         stem = "ecg_" + "".join(c if c.isalnum() else "_" for c in Path(entry.extra["name"]).stem)[:40]
-        data, media = await run_in_threadpool(export, entry.record, fmt, stem)
+        try:  # in the bounded pool, like digitizing: an export is CPU work too
+            data, media = await pool.run(export, entry.record, fmt, stem)
+        except PoolBusy as exc:
+            raise ApiError(503, "busy", f"The server is busy ({exc}); try again in a minute.",
+                           {"Retry-After": "30"}) from exc
+        except RecordFormatError as exc:
+            raise ApiError(422, "export_failed", f"This result cannot be written as {fmt}: "
+                           f"{exc.reason}.") from exc
         return Response(data, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
@@ -340,8 +488,6 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         if not path.is_file():
             raise ApiError(404, "model_not_available", f"The card of {name} is not installed.")
         return Response(path.read_text(encoding="utf-8"), media_type="text/plain; charset=utf-8")
-
-    return app
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -373,8 +519,8 @@ def _parse_options(layout, paper_speed, gain, page, method, fs, boxes, classify)
     method = (method or "classical").strip()
     if len(method) > 32 or not all(c.isalnum() or c in "-_" for c in method):
         raise ApiError(422, "bad_request", "method must be a short name such as 'classical'.")
-    if not 0 <= page <= 9999:
-        raise ApiError(422, "bad_request", "page must be between 0 and 9999.")
+    if not 0 <= page <= MAX_PAGE:
+        raise ApiError(422, "bad_request", f"page must be between 0 and {MAX_PAGE}.")
     if not (math.isfinite(fs) and 50 <= fs <= 5000):
         raise ApiError(422, "bad_request", "fs must lie between 50 and 5000 Hz.")
     return Options(fs=float(fs), layout=layout,
@@ -384,29 +530,94 @@ def _parse_options(layout, paper_speed, gain, page, method, fs, boxes, classify)
 
 
 def _parse_boxes(text: str | None) -> list[dict] | None:
+    """The ``boxes`` field checked for what a page can hold (the page itself is checked later)."""
     if text is None or not text.strip() or text.strip() == "null":
         return None
+    if len(text) > MAX_BOXES_CHARS:
+        raise ApiError(422, "bad_boxes", f"boxes is too long ({len(text):,} characters; a page's "
+                       f"boxes take a few thousand, the limit is {MAX_BOXES_CHARS:,}).")
     try:
         boxes = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(422, "bad_boxes", f"boxes is not valid JSON ({exc.msg}).") from None
-    if not isinstance(boxes, list) or not 1 <= len(boxes) <= 64:
-        raise ApiError(422, "bad_boxes", "boxes must be a JSON list of 1 to 64 lead boxes.")
+    except RecursionError:  # nested thousands deep
+        raise ApiError(422, "bad_boxes", "boxes is nested too deeply to be lead boxes.") from None
+    if not isinstance(boxes, list) or not 1 <= len(boxes) <= MAX_BOXES:
+        raise ApiError(422, "bad_boxes", f"boxes must be a JSON list of 1 to {MAX_BOXES} lead boxes.")
     clean = []
     for i, box in enumerate(boxes):
         bbox = box.get("bbox") if isinstance(box, dict) else None
         if (not isinstance(box.get("lead") if isinstance(box, dict) else None, str)
                 or not isinstance(bbox, list) or len(bbox) != 4
-                or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           and math.isfinite(v) for v in bbox)
                 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3])):
             raise ApiError(422, "bad_boxes", f"box {i} needs 'lead' (a name) and 'bbox' "
                            "[x0, y0, x1, y1] with x0 < x1 and y0 < y1 (image pixels).")
-        out = {"lead": box["lead"][:16], "bbox": [float(v) for v in bbox]}
-        for key in ("t0", "t1", "row", "col", "x0", "baseline_y"):
-            if isinstance(box.get(key), (int, float)) and math.isfinite(box[key]):
-                out[key] = box[key]
+        try:
+            check_lead_names([box["lead"]])
+        except RecordFormatError as exc:
+            raise ApiError(422, "bad_boxes", f"box {i}: {exc.reason}.") from None
+        out = {"lead": box["lead"], "bbox": [float(v) for v in bbox]}
+        for key in ("t0", "row", "col", "x0", "baseline_y"):
+            value = box.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                out[key] = float(value) if key != "row" and key != "col" else int(value)
+        if not 0 <= out.get("t0", 0.0) <= MAX_BOX_SECONDS:
+            raise ApiError(422, "bad_boxes", f"box {i}: t0 must lie between 0 and "
+                           f"{MAX_BOX_SECONDS:g} s (the time of the box's left edge on the page).")
         clean.append(out)
+    if len({b["lead"] for b in clean}) > MAX_BOX_LEADS:
+        raise ApiError(422, "bad_boxes", f"boxes name more than {MAX_BOX_LEADS} different leads.")
     return clean
+
+
+def _check_boxes_on_page(boxes: list[dict], width: int, height: int,
+                         margin: float = BOX_MARGIN) -> None:
+    """Every box inside the ``width x height`` page, give or take ``margin`` of its size."""
+    mx, my = margin * width, margin * height
+    for i, box in enumerate(boxes):
+        x0, y0, x1, y1 = box["bbox"]
+        if x0 < -mx or y0 < -my or x1 > width + mx or y1 > height + my:
+            raise ApiError(422, "bad_boxes", f"box {i} ({box['lead']}) reaches outside the "
+                           f"{width} x {height} px page.")
+
+
+def _check_boxes_against(base: Any, boxes: list[dict]) -> None:
+    """Box places, times and sizes against the page as the run before the boxes measured it.
+
+    Each box lies inside the measured page (``geometry.image_shape``, when known);
+    its ``t0`` lies within the page's time span (its width in seconds, plus 1 s); each box
+    holds at most :data:`MAX_BOX_SECONDS` of signal counted from 0 (``t0`` plus its width
+    in seconds), and the result at most :data:`MAX_VALUES` samples x leads.
+    """
+    shape = base.geometry.image_shape
+    if shape is not None and len(shape) >= 2:  # the frame boxes are measured in (perspective undone)
+        _check_boxes_on_page(boxes, int(shape[1]), int(shape[0]))
+    cal = getattr(base, "calibration", None)
+    px_per_mm = getattr(cal, "px_per_mm", None)
+    if not px_per_mm:
+        return
+    px_per_s = float(px_per_mm) * float(cal.mm_per_s)
+    if shape is not None and len(shape) >= 2:
+        page_s = int(shape[1]) / px_per_s
+        for i, box in enumerate(boxes):
+            if box.get("t0", 0.0) > page_s + 1.0:
+                raise ApiError(422, "bad_boxes", f"box {i} ({box['lead']}): t0 = "
+                               f"{box['t0']:g} s is beyond the page, which spans {page_s:.1f} s.")
+    end = 0.0
+    for i, box in enumerate(boxes):
+        span = (box["bbox"][2] - box["bbox"][0]) / px_per_s
+        if box.get("t0", 0.0) + span > MAX_BOX_SECONDS:
+            raise ApiError(422, "bad_boxes", f"box {i} ({box['lead']}) would hold signal up to "
+                           f"{box.get('t0', 0.0) + span:.0f} s; a box holds at most "
+                           f"{MAX_BOX_SECONDS:g} s counted from the start of the page (t0 + width).")
+        end = max(end, box.get("t0", 0.0) + span)
+    leads = set(getattr(base, "leads", [])) | {b["lead"] for b in boxes}
+    values = max(end * float(base.fs), float(getattr(base, "n_samples", 0))) * len(leads)
+    if values > MAX_VALUES:
+        raise ApiError(422, "bad_boxes", f"these boxes ask for {values:,.0f} samples in all "
+                       f"(the limit is {MAX_VALUES:,}): fewer leads, shorter boxes or a lower fs.")
 
 
 def _models_present() -> dict[str, bool]:
@@ -473,22 +684,32 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
     try:
         fn = resolver.get()
     except ImportError as exc:
+        log.error("the digitizer cannot be imported: %s", exc)
         raise ApiError(503, "digitizer_unavailable",
-                       f"The digitizer cannot be loaded on this server ({exc}).") from exc
+                       "The digitizer cannot be loaded on this server (see its log).") from exc
+    if opts.boxes is not None:  # at once, roughly: the frame boxes are measured in comes later
+        _check_boxes_on_page(opts.boxes, upload.width, upload.height, margin=0.5)
     kwargs: dict[str, Any] = {"fs": opts.fs, "layout": opts.layout, "paper_speed": opts.paper_speed,
                               "gain": opts.gain, "method": opts.method}
     if opts.boxes is not None and resolver.accepts("boxes"):
         kwargs["boxes"] = opts.boxes
     try:
         if opts.boxes is not None and "boxes" not in kwargs:
-            record = digitize_with_boxes(upload.image, opts.boxes, digitize_fn=fn, **kwargs)
+            def checked(image, **options):  # the base run: calibration, then the boxes' limits
+                base = fn(image, **options)
+                _check_boxes_against(base, opts.boxes)
+                return base
+
+            record = digitize_with_boxes(upload.image, opts.boxes, digitize_fn=checked, **kwargs)
         else:
             record = fn(upload.image, **kwargs)
     except EcgDigitizeError as exc:
         code = next(c for cls, c in _ERROR_CODES if isinstance(exc, cls))
         raise ApiError(422, code, _friendly(code, exc.reason)) from exc
     except ValueError as exc:  # an option the digitizer rejects (unknown layout or method)
-        raise ApiError(422, "bad_request", f"The digitizer refused the options: {exc}") from exc
+        log.info("digitizer refused the options: %s", exc)
+        raise ApiError(422, "bad_request", "The digitizer refused the options (layout, method, "
+                       "paper speed, gain or boxes): check them and run again.") from exc
     record.source = name
     record.geometry.image_width = record.geometry.image_width or upload.width
     record.geometry.image_height = record.geometry.image_height or upload.height

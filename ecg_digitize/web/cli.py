@@ -5,7 +5,14 @@ import ipaddress
 import os
 import sys
 
-from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, TOKEN_ENV
+from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_STORE_BYTES, TOKEN_ENV
+
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
+# Connections and requests at once; more get 503 from uvicorn. Idle connections cost
+# little and are cut after the header deadline, so the limit is high enough that 900
+# connections held open by one client do not lock everyone else out meanwhile.
+MAX_CONNECTIONS = 1000
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
 
 
 def add_serve_subcommand(subparsers) -> None:
@@ -27,6 +34,11 @@ def add_serve_subcommand(subparsers) -> None:
                    help="largest page in megapixels (default: %(default)g)")
     p.add_argument("--ttl", type=float, default=3600.0,
                    help="seconds a result stays downloadable (default: %(default)g)")
+    p.add_argument("--max-store-mb", type=float, default=DEFAULT_MAX_STORE_BYTES / 2**20,
+                   help="memory for stored results in MB, oldest dropped first (default: %(default)g)")
+    p.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds a client has to send a request's headers; slower connections "
+                        "are closed (default: %(default)g)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
 
@@ -44,12 +56,20 @@ def run_serve(args) -> int:
               file=sys.stderr)
     app = create_app(token=token or "", max_bytes=int(args.max_mb * 2**20),
                      max_pixels=int(args.max_mpx * 1e6), workers=args.workers,
-                     max_pending=args.max_pending, ttl_s=args.ttl)
+                     max_pending=args.max_pending, ttl_s=args.ttl,
+                     max_store_bytes=int(args.max_store_mb * 2**20),
+                     # bound to loopback: answer loopback names only (no DNS rebinding)
+                     allowed_hosts=LOOPBACK_NAMES if _is_loopback(args.host) else None)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"ecg-digitize web tool on http://{shown}:{args.port}/ (API docs at /docs)"
           + (" - token required" if token else ""), file=sys.stderr, flush=True)
+    from ._protocol import HeaderTimeoutH11Protocol
+
+    protocol = type("Protocol", (HeaderTimeoutH11Protocol,),
+                    {"header_timeout_s": float(getattr(args, "header_timeout", 10.0))})
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, http=protocol,
+                timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS)
     return 0
 
 
