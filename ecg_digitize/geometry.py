@@ -137,7 +137,8 @@ class PageGeometry:
     x_start, x_end : float, optional
         Page columns of the rows' time zero and end.
     time_zero : str, optional
-        What placed time zero: ``"pen ends"`` or ``"separators"``.
+        What placed time zero: ``"pen ends"``, ``"separators"`` or ``"lead-change marks"``
+        (the marks also gave the time scale: see ``calibration.mm_per_s``).
     threshold : float, optional
         The ink threshold of the trace view.
     pen_core : dict

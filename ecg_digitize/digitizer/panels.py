@@ -1,14 +1,15 @@
 """Stage 10: the lead panels: where each lead lies on the page, and its samples.
 
 :func:`place_panels` lays the layout's panels over the rows (time zero from the column
-separators where the page has them, else from the pen's ends); :func:`read_panels` turns
+separators where the page has them, else from the pen's ends; each lead change at its printed
+mark where the marks stand off that axis); :func:`read_panels` turns
 each panel's stretch of path into samples in mV. The web tool's hand-corrected lead boxes
 are read by the same :func:`read_panels`, from the same trace view.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .calibration import PageCalibration
 from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
-from .timebase import SOURCE_DT, RowTiming, separator_time_zero
+from .timebase import SOURCE_DT, RowTiming, lead_change_axis, separator_time_zero
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
 # a strip's row starting within this of the common left edge starts at it (mm)
@@ -28,7 +29,8 @@ STRIP_EDGE_MM = 1.5
 
 @dataclass
 class PanelPlan:
-    """The layout's panels on the page: ``row_x0`` is each row's time zero (page column)."""
+    """The layout's panels on the page: ``row_x0`` is each row's time zero (page column),
+    ``px_per_s`` the page's time scale (the calibration's, or the lead-change marks')."""
 
     panels: list[Panel]
     leads: list[str]
@@ -36,24 +38,39 @@ class PanelPlan:
     x_start: float
     x_end: float
     time_zero: str
+    px_per_s: float
 
-    def lead_changes(self, px_per_s: float) -> dict[int, list[float]]:
+    def lead_changes(self) -> dict[int, list[float]]:
         """Page columns where each row changes lead."""
         out: dict[int, list[float]] = {}
         for p in self.panels:
             if p.col > 0 and p.row < len(self.row_x0):
-                out.setdefault(p.row, []).append(float(self.row_x0[p.row] + p.x_offset_s * px_per_s))
+                out.setdefault(p.row, []).append(float(self.row_x0[p.row] + p.x_offset_s * self.px_per_s))
         return out
+
+    def timed(self, cal: PageCalibration) -> PageCalibration:
+        """``cal`` with the paper speed the plan's time scale stands for: where the
+        lead-change marks gave it, the trace runs at that speed on the page's grid."""
+        if self.px_per_s == cal.px_per_s:
+            return cal
+        mm_per_s = cal.mm_per_s * self.px_per_s / cal.px_per_s
+        note = (f"the lead-change marks place the columns {self.px_per_s / cal.px_per_s - 1:+.1%} off the "
+                f"grid's {cal.mm_per_s:g} mm/s: the trace was read at {mm_per_s:.2f} mm/s of the grid")
+        return replace(cal, mm_per_s=mm_per_s, warnings=cal.warnings + [note])
 
 
 def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[float], mask: np.ndarray,
-                 dark: np.ndarray, cal: PageCalibration) -> PanelPlan:
+                 dark: np.ndarray, cal: PageCalibration, ink_threshold: float) -> PanelPlan:
     """The panels of ``layout`` over rows with ``baselines`` and time axis ``timing``.
 
     A strip's rows follow one another, each starting at the common left edge unless one
     clearly starts elsewhere. A 12-lead page's rows share time zero: the column
     separators, where the page has them, place it better than the pen's ends, whose
-    reach depends on the pen's cap (:func:`~.timebase.separator_time_zero`).
+    reach depends on the pen's cap (:func:`~.timebase.separator_time_zero`). Where the
+    printed lead-change marks stand farther off that axis than a pen's cap explains, and
+    lie on one straight axis of their own, the panels start at the marks and take their
+    time scale from them (:func:`~.timebase.lead_change_axis`, ink being ``dark`` above
+    ``ink_threshold``; see :meth:`PanelPlan.timed`).
     """
     n_rows, seconds = len(baselines), timing.row_seconds
     if layout.n_rows == 0:
@@ -62,14 +79,19 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
         last = (timing.ends[-1] - row_x0[-1]) / cal.px_per_s + SOURCE_DT
         duration = (n_rows - 1) * seconds + min(seconds, last)
         panels = plan_panels("strip", seconds, duration=duration, strip_lead=STRIP_LEAD)[:n_rows]
-        return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends")
+        return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends", cal.px_per_s)
     panels = plan_panels(layout.name, seconds)
     breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
     x_sep = separator_time_zero(mask, dark, list(baselines), breaks, timing.x_start, cal.px_per_s, cal.px_per_mm)
-    x_start, x_end, time_zero = timing.x_start, timing.x_end, "pen ends"
+    x_start, x_end, time_zero, px_per_s = timing.x_start, timing.x_end, "pen ends", cal.px_per_s
     if x_sep is not None:
         x_start, x_end, time_zero = x_sep, x_end + (x_sep - x_start), "separators"
-    return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero)
+    elif breaks:
+        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, px_per_s, cal.px_per_mm)
+        if marks is not None:
+            x_start, px_per_s, time_zero = marks.x_start, marks.px_per_s, "lead-change marks"
+            x_end = x_start + (seconds - SOURCE_DT) * px_per_s
+    return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero, px_per_s)
 
 
 @dataclass

@@ -229,7 +229,9 @@ def read_traced_page(traced: TracedPage, options: ReadOptions, source: str = "")
                                any(p is not None for p in traced.pulses), traced.view.rgb.shape)
     choice = layout.choose_layout(options.layout, traced.traces, traced.rows, timing.x_start,
                                   timing.span, calib.px_per_mm)
-    plan = place_panels(choice, timing, traced.baselines, traced.ink.mask, traced.view.trace_dark, calib)
+    plan = place_panels(choice, timing, traced.baselines, traced.ink.mask, traced.view.trace_dark, calib,
+                        traced.ink.threshold)
+    calib = plan.timed(calib)
     reading = read_panels(_panel_traces(traced, plan, calib), plan.leads,
                           int(np.ceil(max(p.t1 for p in plan.panels) * options.fs - 1e-9)), options.fs, calib)
     signal, layout_name, note = reading.signal, choice.name, choice.note
@@ -265,7 +267,7 @@ def _long_rows_only(traced: TracedPage, px_per_mm: float) -> tuple[TracedPage, n
 
 def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[PanelTrace]:
     """Each panel with its row's path, redrawn at the row's lead changes."""
-    changes = plan.lead_changes(calib.px_per_s)
+    changes = plan.lead_changes()
     paths = traced.traces
     if any(changes.values()):
         paths = [extract.redraw_at_lead_changes(tr, traced.ink.mask, traced.view.trace_dark, changes.get(i, ()))

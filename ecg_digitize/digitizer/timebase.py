@@ -6,7 +6,10 @@ ends (:func:`pen_end`, :func:`time_axis`): every layout has them, but how far th
 reaches past the last sample depends on the pen's cap (round, square, none), which the
 page does not tell; a round cap is assumed. Where a multi-column page marks its lead
 changes with vertical separators, their centres (:func:`separator_time_zero`) replace
-it: a vertical line's centre does not depend on the cap.
+it: a vertical line's centre does not depend on the cap. Where the marks stand farther
+from that axis than a pen's cap explains, they are the page's time axis themselves
+(:func:`lead_change_axis`): some machines draw the trace a little narrower or wider than
+their grid, and place each column at its mark.
 """
 from __future__ import annotations
 
@@ -25,6 +28,26 @@ SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
 # Column separators farther than this from the pen-end time zero are not trusted (khan2021
 # sheets put theirs 0.67 mm after it).
 SEPARATOR_MAX_SHIFT_MM = 0.3
+# Lead-change marks are looked for this far either side of where the grid's time axis puts
+# them: khan2021 sheets draw the trace 0.9 % narrower than their grid, which puts their last
+# mark 1.9 mm before the grid's 7.5 s (a 1.5 % difference would reach 2.9 mm).
+MARK_SEARCH_MM = 3.0
+# A mark is a vertical run of ink at least this long (mm) within this of the row's baseline
+# (mm): our renderer's ticks are 5 mm long, centred on the pen's zero line, which may lie
+# 1.5 mm from the row's isoelectric level; khan2021 lines cross the whole row.
+MARK_MIN_MM = 2.0
+MARK_BAND_MM = 4.0
+# A mark's upper and lower halves stand within this (px) of each other: a printed line is
+# upright to JPEG noise, a steep QRS stroke drifts a pixel or more over 2 mm.
+MARK_TILT_PX = 0.5
+# The marks' time axis is taken only where they lie on one straight axis to this (px: half
+# a pixel of JPEG noise on each of two marks) ...
+MARK_FIT_PX = 1.0
+# ... and its time scale is within this fraction of the calibration's (a wrong mark, a QRS
+# stroke taken for one, gives a scale far off; khan2021 differs by 0.9 %).
+MARK_SCALE_TOL = 0.03
+# Marks of one lead change on different rows agree to this (px) to stand for their column.
+MARK_AGREE_PX = 0.5
 
 
 def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
@@ -243,6 +266,19 @@ def separator_time_zero(mask: np.ndarray, dark: np.ndarray, baselines, breaks, x
 def _vertical_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> float | None:
     """Sub-pixel column (within ``window``) of a vertical line crossing most of its image
     rows as one narrow run; ``dark`` is the window's darkness, one column wider each side."""
+    xs = _line_centres(window, dark, px_per_mm)
+    if xs is None:
+        return None
+    centre = float(np.median(xs))
+    # a vertical line: the rows agree; a QRS stroke at the boundary is slanted
+    if np.median(np.abs(xs - centre)) > 0.3:
+        return None
+    return centre
+
+
+def _line_centres(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+    """Darkness-weighted centre (window column) of the one narrow run of each image row
+    that has one, top to bottom; ``None`` when under half the rows have one."""
     r, s, e = column_runs(window.T)             # runs along image rows; e inclusive
     one = np.bincount(r, minlength=window.shape[0])[r] == 1
     narrow = (e - s + 1) <= max(3, int(round(0.8 * px_per_mm)))
@@ -255,12 +291,117 @@ def _vertical_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> 
         wts = np.clip(dark[row, a:b + 3], 0, None)        # the run and one pixel each side
         if wts.sum() > 0:
             xs.append(float((wts * cols[a:b + 3]).sum() / wts.sum()))
-    xs = np.asarray(xs)
-    centre = float(np.median(xs))
-    # a vertical line: the rows agree; a QRS stroke at the boundary is slanted
-    if np.median(np.abs(xs - centre)) > 0.3:
+    return np.asarray(xs) if xs else None
+
+
+def _upright_line_x(window: np.ndarray, dark: np.ndarray, px_per_mm: float) -> float | None:
+    """:func:`_vertical_line_x`, and its upper and lower halves within :data:`MARK_TILT_PX`
+    of each other: a steep QRS stroke can be as narrow and nearly as upright over a few
+    millimetres, but it drifts across its height."""
+    xs = _line_centres(window, dark, px_per_mm)
+    centre = _vertical_line_x(window, dark, px_per_mm)
+    if xs is None or centre is None or len(xs) < 4:
         return None
-    return centre
+    half = len(xs) // 2
+    return centre if abs(np.median(xs[:half]) - np.median(xs[half:])) <= MARK_TILT_PX else None
+
+
+@dataclass
+class MarkAxis:
+    """The time axis read from a page's lead-change marks: ``x_start`` the page column of
+    time zero, ``px_per_s`` its scale, ``marks`` each lead change's column (s -> page column)."""
+
+    x_start: float
+    px_per_s: float
+    marks: dict[float, float]
+
+
+def lead_change_axis(dark: np.ndarray, threshold: float, baselines, breaks, x_start: float,
+                     px_per_s: float, px_per_mm: float) -> MarkAxis | None:
+    """The page's time axis from its printed lead-change marks, or ``None``.
+
+    Each expected lead change ``(row, seconds)`` of ``breaks`` is looked for within
+    :data:`MARK_SEARCH_MM` of where the axis ``x_start``, ``px_per_s`` puts it
+    (:func:`find_mark`, in the darkness ``dark`` above the ink's ``threshold``: the
+    trace's mask may have lost thin lines); the marks of one lead change on different rows must agree to
+    :data:`MARK_AGREE_PX`. At least two lead changes (columns) so marked give a straight
+    axis ``x = x_start + t * px_per_s``, kept when every mark lies within
+    :data:`MARK_FIT_PX` of it and its scale within :data:`MARK_SCALE_TOL` of ``px_per_s``.
+    Each panel then starts at its mark and the trace's own time scale (the marks' spacing
+    over the columns' seconds) replaces the grid's, which can differ by a percent.
+    """
+    by_break: dict[float, list[float]] = {}
+    for row, seconds in breaks:
+        x = find_mark(dark, threshold, baselines[row], x_start + seconds * px_per_s, px_per_mm)
+        by_break.setdefault(float(seconds), [])
+        if x is not None:
+            by_break[float(seconds)].append(x)
+    marks = {}
+    for seconds, xs in by_break.items():
+        column = _agreed_mark(xs)
+        if column is not None:
+            marks[seconds] = column
+    if len(marks) < 2:
+        return None
+    t = np.array(sorted(marks))
+    x = np.array([marks[k] for k in t])
+    slope, intercept = np.polyfit(t, x, 1)
+    if np.abs(intercept + slope * t - x).max() > MARK_FIT_PX or abs(slope / px_per_s - 1) > MARK_SCALE_TOL:
+        return None
+    return MarkAxis(float(intercept), float(slope), marks)
+
+
+def _agreed_mark(xs: list[float]) -> float | None:
+    """The column of one lead change from its marks on the rows: the median of those
+    within :data:`MARK_AGREE_PX` of the median, when they are at least two (or the only one)."""
+    if not xs:
+        return None
+    xs = np.asarray(xs)
+    agree = np.abs(xs - np.median(xs)) <= MARK_AGREE_PX
+    if agree.sum() < min(2, len(xs)):
+        return None
+    return float(np.median(xs[agree]))
+
+
+def find_mark(dark: np.ndarray, threshold: float, baseline: float, x_expected: float,
+              px_per_mm: float) -> float | None:
+    """Sub-pixel page column of the lead-change mark nearest ``x_expected`` on the row
+    whose baseline is ``baseline``, or ``None``.
+
+    Ink is ``dark`` above ``threshold``. Columns within :data:`MARK_SEARCH_MM` of
+    ``x_expected`` holding a vertical run of ink at least :data:`MARK_MIN_MM` long within
+    :data:`MARK_BAND_MM` of the baseline are candidates; each group of them is tested,
+    over its run's height, as a vertical line (:func:`_upright_line_x`: one narrow run
+    across most image rows, at one column from its top to its bottom; a QRS stroke drifts).
+    """
+    h, w = dark.shape
+    reach = max(2, int(round(0.75 * px_per_mm)))
+    half_h = int(round(MARK_BAND_MM * px_per_mm))
+    search = int(round(MARK_SEARCH_MM * px_per_mm))
+    xb, yb = int(round(x_expected)), int(round(baseline))
+    c0, c1 = max(reach + 1, xb - search), min(w - reach - 2, xb + search)
+    y0, y1 = max(0, yb - half_h), min(h, yb + half_h + 1)
+    if c1 <= c0 or y1 - y0 < 3:
+        return None
+    ink = dark[y0:y1] > threshold
+    cols, tops, bots = column_runs(ink[:, c0:c1 + 1])
+    long_run = (bots - tops + 1) >= MARK_MIN_MM * px_per_mm
+    found = []
+    for a, b in _true_runs(np.isin(np.arange(c1 - c0 + 1), cols[long_run])):
+        in_group = long_run & (cols >= a) & (cols <= b)
+        top, bot = int(tops[in_group].min()), int(bots[in_group].max()) + 1
+        cc = c0 + (a + b) // 2
+        lo, hi = cc - reach, cc + reach + 1
+        centre = _upright_line_x(ink[top:bot, lo:hi], dark[y0 + top:y0 + bot, lo - 1:hi + 1], px_per_mm)
+        if centre is not None:
+            found.append(lo + centre)
+    return min(found, key=lambda x: abs(x - x_expected)) if found else None
+
+
+def _true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` index of each run of ``True`` in a 1-D boolean array."""
+    d = np.diff(np.r_[0, flags.view(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
 
 
 @dataclass

@@ -59,3 +59,30 @@ def test_pen_end_of_a_round_capped_line(angle):
         gridded = round_capped_stroke(end_x, angle, 3.0, grid_at=end_x + 0.5)
         tr = row_trace(gridded)
         assert pen_end(tr, gridded, tr.extent()[1], +1) == pytest.approx(end_x, abs=tol)
+
+
+def test_panels_start_at_lead_change_marks_off_the_grid_axis(sim12):
+    # drawn at 24.75 mm/s on a 25 mm/s reading of the grid, the columns' ticks stand up to
+    # 15 px off the grid's time axis (khan2021 sheets: the trace 0.9 % narrower than the grid)
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=0, paper_speed=24.75)
+    rec = digitize(image)
+    assert rec.geometry["time_zero"] == "lead-change marks"
+    truth_x0 = {b["col"]: b["x0"] for b in truth.geometry["boxes"]}
+    for box in rec.geometry.boxes:
+        assert box.bbox[0] == pytest.approx(truth_x0[box.col], abs=0.5)
+    assert any("lead-change marks" in w for w in rec.warnings)
+
+
+def test_find_mark_takes_the_upright_line_not_a_slanted_stroke():
+    from ecg_digitize.digitizer.timebase import find_mark
+
+    dark = np.zeros((100, 200))
+    dark[50:52, :] = 1.0                         # the trace on its baseline
+    dark[20:80, 119:121] = 1.0                   # a tick at x = 119.5
+    for y in range(10, 90):                      # a steep stroke 10 px left of it
+        dark[y, 100 + (y - 10) // 20] = 1.0
+    assert find_mark(dark, 0.5, 50.5, 110.0, 8.0) == pytest.approx(119.5, abs=0.05)
+    assert find_mark(dark, 0.5, 50.5, 60.0, 8.0) is None   # beyond MARK_SEARCH_MM
