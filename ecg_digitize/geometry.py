@@ -197,7 +197,7 @@ class PageGeometry:
 
     def to_dict(self, *, masks: bool = False) -> dict[str, Any]:
         """JSON-ready dict (set fields only; the pixel masks only with ``masks=True``)."""
-        return {name: _plain(getattr(self, name)) for name in _names(self)
+        return {name: jsonable(getattr(self, name)) for name in _names(self)
                 if self._is_set(name) and (masks or name not in self._NOT_JSON)}
 
     def _is_set(self, name: str) -> bool:
@@ -246,16 +246,27 @@ def _item(obj, key: str) -> Any:
     return getattr(obj, key)
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses of this module and numpy values as plain JSON-ready Python."""
+def jsonable(value: Any) -> Any:
+    """Values inside nested containers as plain JSON-ready Python: this module's
+    dataclasses as their dicts, numpy values as Python ones, non-finite floats as None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.geometry import jsonable
+    >>> jsonable({"a": np.float32(1.5), "b": [np.nan, np.int64(2)]})
+    {'a': 1.5, 'b': [None, 2]}
+    """
     if hasattr(value, "to_dict"):
-        return _plain(value.to_dict())
+        return jsonable(value.to_dict())
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
     return value

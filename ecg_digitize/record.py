@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordFormatError, RecordNameWarning
-from .geometry import PageGeometry
+from .geometry import PageGeometry, jsonable
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -394,26 +394,3 @@ class Record:
         from .plotting import plot_record
 
         return plot_record(self, ax=ax, leads=leads, spacing_mv=spacing_mv)
-
-
-def jsonable(value: Any) -> Any:
-    """numpy values inside nested containers as plain Python, non-finite floats as None.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ecg_digitize.record import jsonable
-    >>> jsonable({"a": np.float32(1.5), "b": [np.nan, np.int64(2)]})
-    {'a': 1.5, 'b': [None, 2]}
-    """
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

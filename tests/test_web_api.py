@@ -4,11 +4,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -22,25 +20,9 @@ from ecg_digitize.web import create_app  # noqa: E402
 from ecg_digitize.web._pool import PoolBusy, WorkerPool  # noqa: E402
 from ecg_digitize.web._store import ResultStore  # noqa: E402
 from ecg_digitize.web._uploads import safe_name, sniff  # noqa: E402
+from _pages import lying_png, png_bytes  # noqa: E402
 
 DPI = 100  # small pages keep the suite fast; the digitizer reads them well (about 22 dB)
-
-
-def _png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _lying_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width x height`` pixels (a decompression bomb)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
 def _signal(payload: dict) -> np.ndarray:
@@ -53,7 +35,7 @@ def page(sim12):
 
     sig, fs, leads = sim12
     image, truth = render(sig, fs, leads, layout="3x4+II", dpi=DPI, seed=0)
-    return _png(image), truth
+    return png_bytes(image), truth
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +139,7 @@ def test_corrected_boxes_rerun(client, page, result):
     (b"hello, this is text and not an image at all" * 3, 415, "unsupported_type"),
     (b"GIF89a" + b"\x00" * 100, 415, "unsupported_type"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 422, "unreadable_file"),
-    (_lying_png(100_000, 100_000), 413, "too_many_pixels"),
+    (lying_png(100_000, 100_000), 413, "too_many_pixels"),
 ])
 def test_bad_files(client, data, status, code):
     r = client.post("/api/digitize", files={"file": ("evil/../../etc/passwd.png", data)})
@@ -167,7 +149,7 @@ def test_bad_files(client, data, status, code):
 
 
 def test_not_an_ecg(client):
-    blank = _png(np.full((600, 800, 3), 255, np.uint8))
+    blank = png_bytes(np.full((600, 800, 3), 255, np.uint8))
     r = client.post("/api/digitize", files={"file": ("blank.png", blank)})
     assert r.status_code == 422 and r.json()["error"] == "not_an_ecg"
     assert r.json()["message"].startswith("This does not look like an ECG")

@@ -12,7 +12,6 @@ import socket
 import struct
 import time
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
@@ -27,22 +26,9 @@ from ecg_digitize import Record  # noqa: E402
 from ecg_digitize.web import create_app  # noqa: E402
 from ecg_digitize.web._store import ResultStore, entry_bytes  # noqa: E402
 from ecg_digitize.web._uploads import decode  # noqa: E402
+from _pages import lying_png, png_bytes  # noqa: E402
 
 DPI = 100
-
-
-def _png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _lying_png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
 def _tiff_frames(n: int) -> bytes:
@@ -75,7 +61,7 @@ def page(sim12):
 
     sig, fs, leads = sim12
     image, truth = render(sig, fs, leads, layout="3x4+II", dpi=DPI, seed=0)
-    return _png(image), image.shape
+    return png_bytes(image), image.shape
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +149,7 @@ def test_16bit_upload_decoded_to_8_bits_in_bounded_memory():
     h, w = 2000, 3000
     arr = np.full((h, w), 65535, np.uint16)
     arr[::40] = 0
-    data = _png(arr)
+    data = png_bytes(arr)
     tracemalloc.start()
     try:
         up = decode(data, max_pixels=50_000_000)
@@ -177,17 +163,17 @@ def test_16bit_upload_decoded_to_8_bits_in_bounded_memory():
 
 def test_16bit_upload_reads_like_8bit(client, page):
     grey = np.asarray(Image.open(io.BytesIO(page[0])).convert("L"))
-    r8 = client.post("/api/digitize", files={"file": ("g.png", _png(grey))})
-    r16 = client.post("/api/digitize", files={"file": ("g16.png", _png(grey.astype(np.uint16) * 257))})
+    r8 = client.post("/api/digitize", files={"file": ("g.png", png_bytes(grey))})
+    r16 = client.post("/api/digitize", files={"file": ("g16.png", png_bytes(grey.astype(np.uint16) * 257))})
     assert r8.status_code == 200 and r16.status_code == 200, r16.text
     assert r8.json()["signal"] == r16.json()["signal"]
 
 
 def test_pixel_limit_one_message(client):
     """#27 item 5: over our limit or over Pillow's own, the same friendly message."""
-    small = _assert_json_error(client.post("/api/digitize", files={"file": ("a.png", _lying_png(8000, 8000))}),
+    small = _assert_json_error(client.post("/api/digitize", files={"file": ("a.png", lying_png(8000, 8000))}),
                                413, "too_many_pixels")["message"]
-    huge = _assert_json_error(client.post("/api/digitize", files={"file": ("b.png", _lying_png(30000, 30000))}),
+    huge = _assert_json_error(client.post("/api/digitize", files={"file": ("b.png", lying_png(30000, 30000))}),
                               413, "too_many_pixels")["message"]
     for text in (small, huge):
         assert "exceeds the 50 Mpx limit" in text and "Scan at 200-300 dpi" in text, text
