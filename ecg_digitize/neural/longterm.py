@@ -239,36 +239,146 @@ def predict_probabilities(x: np.ndarray, model, batch_size: int = 8) -> np.ndarr
     return (acc / np.maximum(cnt, 1)[:, None])[:n]
 
 
+def probabilities_to_ranges(probs: np.ndarray, fs: float, n: int,
+                            min_duration: float = 0.04) -> list[tuple[int, int, str]]:
+    """The image route's ranges: arg-max runs of per-sample probabilities at :data:`FS_IMAGE`.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (m, 3)
+        Output of :func:`predict_probabilities`.
+    fs : float
+        Rate of the input signal, whose samples the ranges count.
+    n : int
+        Length of the input signal (the last range is clipped to it).
+    min_duration : float
+        Shorter runs (seconds) are dropped as speckle.
+
+    Examples
+    --------
+    >>> p = np.zeros((64, 3)); p[:, 0] = 1; p[10:20] = (0, 1, 0)
+    >>> probabilities_to_ranges(p, 128.0, 128)
+    [(20, 40, 'V')]
+    """
+    codes = np.asarray(probs).argmax(axis=1)
+    scale = fs / FS_IMAGE
+    out = []
+    for a, b, c in mask_to_ranges(codes, min_len=max(1, int(round(min_duration * FS_IMAGE)))):
+        out.append((int(round(a * scale)), min(n, int(round(b * scale))), CLASSES[c]))
+    return out
+
+
+def image_beat_probabilities(probs: np.ndarray, r_peaks, fs: float) -> np.ndarray:
+    """Mean image-route probability (other, V, F) over each beat's extent, ``(k, 3)``.
+
+    ``r_peaks`` are samples at ``fs``; the extent is :func:`beat_windows` at
+    :data:`FS_IMAGE` (the extent the network was trained to mark).
+
+    Examples
+    --------
+    >>> p = np.zeros((640, 3)); p[:, 0] = 1; p[300:340] = (0, 1, 0)
+    >>> image_beat_probabilities(p, [100, 320], 64.0).round(2).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    r = np.round(np.asarray(r_peaks, dtype=float) * FS_IMAGE / fs).astype(int)
+    win = beat_windows(r, probs.shape[0], FS_IMAGE)
+    csum = np.concatenate([np.zeros((1, probs.shape[1]), np.float64), np.cumsum(probs, 0)])
+    length = np.maximum(win[:, 1] - win[:, 0], 1)[:, None]
+    out = (csum[win[:, 1]] - csum[win[:, 0]]) / length
+    empty = win[:, 1] <= win[:, 0]
+    out[empty] = (1.0, 0.0, 0.0)
+    return out.astype(np.float32)
+
+
+def combine_routes(image_probs: np.ndarray, beat_probs: np.ndarray) -> np.ndarray:
+    """Per-beat product of experts of the two routes, ``(k, 3)`` over other / V / F.
+
+    The normalised geometric mean of the image route's probabilities (averaged over the
+    beat, :func:`image_beat_probabilities`) and the beat network's (N + S + Q pooled as
+    *other*). A beat is V only where both routes give V weight: a confident image call
+    on a wide normal beat (bundle-branch block) is outvoted by a beat network that
+    compares the beat with the patient's own usual beat, and a PVC the image missed is
+    kept when the beat network is sure. Chosen before scoring on DS2 (no weight fitted).
+
+    Examples
+    --------
+    >>> img = np.array([[0.3, 0.7, 0.0], [0.1, 0.9, 0.0]])
+    >>> beat = np.array([[0.98, 0.02, 0.0], [0.05, 0.95, 0.0]])
+    >>> combine_routes(img, beat).argmax(1).tolist()
+    [0, 1]
+    """
+    g = np.sqrt(np.clip(np.asarray(image_probs, float), 1e-6, 1)
+                * np.clip(np.asarray(beat_probs, float), 1e-6, 1))
+    return (g / g.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.04,
-                      return_probabilities: bool = False):
+                      check_beats: bool = True, r_peaks=None, beat_model: str = "mitbih-aami5",
+                      return_probabilities: bool = False, return_beats: bool = False):
     """Find PVC (``"V"``) and fusion (``"F"``) beats in a long single-lead ECG.
+
+    Two routes read the signal. The *image route* stacks it into 64 x 64 images (one
+    row = 1 s) and a segmentation network marks V / F samples. The *beat route*
+    (:func:`classifiers.classify_beats`, ``check_beats=True``, the default) finds the R
+    peaks and classifies each beat beside the patient's own usual beat. The default
+    output is their combination per beat (:func:`combine_routes`): on unseen MIT-BIH
+    patients the image route alone finds PVCs but also marks the wide normal beats of
+    bundle-branch block as V (DS2 V +P 37 %); see ``pretrained/longterm-vf.md``.
 
     Parameters
     ----------
     signal : array-like, shape (n,)
-        One lead in millivolts (any gain works: each image is normalised). NaN is read as 0.
+        One lead in millivolts (any gain works: each image is normalised). NaN is read as
+        0 by the image route; the beat route uses the longest finite stretch.
     fs : float
         Sampling rate in Hz.
     model : keras.Model or str, optional
         The segmenter or a ``.keras`` path; default ``pretrained/longterm-vf.keras``.
     min_duration : float
-        Shorter predicted runs (seconds) are dropped as speckle.
+        Shorter image-route runs (seconds) are dropped as speckle.
+    check_beats : bool
+        Combine with the beat route (default). ``False`` gives the image route alone
+        (ranges as the network marked them; one beat may give more than one range).
+    r_peaks : array-like of int, optional
+        R-peak samples for the beat route; detected with neurokit2 when omitted.
+    beat_model : str
+        The beat route's model (a :func:`classifiers.load_model` name or path).
     return_probabilities : bool
-        Also return the per-sample probabilities at :data:`FS_IMAGE` (``(m, 3)``).
+        Also return the image route's per-sample probabilities at :data:`FS_IMAGE`
+        (``(m, 3)``).
+    return_beats : bool
+        Also return the per-beat table of both routes (``check_beats=True`` only):
+        ``r_peak``, ``time``, ``start``, ``end``, ``image_label``, ``beat_label``,
+        ``label`` (the combination; ``"other"``, ``"V"`` or ``"F"``), ``agree`` (image
+        and beat labels equal), and the V / F probabilities of each route
+        (``image_V``, ``beat_V``, ``V``, ...). ``df.attrs`` holds ``image_segments`` (the
+        image route's own ranges), ``image_only`` (those ranges no detected beat
+        overlaps) and ``warnings``.
 
     Returns
     -------
     list of (int, int, str)
         ``(start, end, label)`` in samples of ``signal`` (end exclusive), label ``"V"`` or
-        ``"F"``, in time order.
+        ``"F"``, in time order; with ``check_beats`` one range per beat, its extent 0.2 s
+        before to 0.3 s after the R peak cut at the midpoints to its neighbours.
+        Followed by the probabilities and / or the beat table when asked for.
+
+    Notes
+    -----
+    MIT-BIH DS2 (22 unseen patients, whole records, ``benchmarks/longterm_ds2.py``):
+    see ``pretrained/longterm-vf.md`` for the image-only, beat-only and combined figures.
+    Where no R peak is found (a signal under 2 s, a flat line), the image route's ranges
+    are returned and a warning is put in the beat table's ``attrs``.
 
     Examples
     --------
     >>> import classifiers
-    >>> from classifiers.datasets.mitdb import load_mitdb_record  # doctest: +SKIP
     >>> segs = classifiers.segment_long_term(x, 360)  # doctest: +SKIP
     >>> segs[:2]  # doctest: +SKIP
     [(2044, 2224, 'V'), (4590, 4770, 'V')]
+    >>> segs, beats = classifiers.segment_long_term(x, 360, return_beats=True)  # doctest: +SKIP
+    >>> beats[~beats.agree]  # doctest: +SKIP
     """
     from ._keras import load_pretrained
 
@@ -276,13 +386,61 @@ def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.
         model = load_pretrained(str(model or default_model_path()))
     x = preprocess(signal, fs)
     probs = predict_probabilities(x, model)
-    codes = probs.argmax(axis=1)
-    scale = fs / FS_IMAGE
     n = np.asarray(signal).size
-    out = []
-    for a, b, c in mask_to_ranges(codes, min_len=max(1, int(round(min_duration * FS_IMAGE)))):
-        out.append((int(round(a * scale)), min(n, int(round(b * scale))), CLASSES[c]))
-    return (out, probs) if return_probabilities else out
+    image_segs = probabilities_to_ranges(probs, fs, n, min_duration)
+    beats = None
+    if check_beats:
+        out, beats = _check_with_beats(signal, fs, probs, image_segs, r_peaks, beat_model)
+    else:
+        out = image_segs
+    extra = ([probs] if return_probabilities else []) + ([beats] if return_beats else [])
+    return (out, *extra) if extra else out
+
+
+def _overlaps_any(seg, windows: np.ndarray) -> bool:
+    """Whether ``(a, b, ...)`` overlaps one of the sorted, disjoint ``windows``."""
+    i = int(np.searchsorted(windows[:, 1], seg[0], side="right"))
+    return i < len(windows) and windows[i, 0] < seg[1]
+
+
+def _check_with_beats(signal, fs, probs, image_segs, r_peaks, beat_model):
+    """The combined ranges and the per-beat table of both routes."""
+    import pandas as pd
+    from classifiers import classify_beats
+
+    n = np.asarray(signal).size
+    df = classify_beats(np.asarray(signal, dtype=float), fs, r_peaks, model=beat_model)
+    warnings = list(df.attrs.get("warnings", []))
+    cols = ["r_peak", "time", "start", "end", "image_label", "beat_label", "label", "agree",
+            "image_V", "image_F", "beat_V", "beat_F", "V", "F"]
+    if len(df) == 0:
+        table = pd.DataFrame(columns=cols)
+        table.attrs.update(image_segments=image_segs, image_only=image_segs,
+                           warnings=warnings + ["no beats: image route only"])
+        return image_segs, table
+    r = df.r_peak.to_numpy(int)
+    p_img = image_beat_probabilities(probs, r, fs)
+    pv, pf = df.prob_V.to_numpy(float), df.prob_F.to_numpy(float)
+    p_beat = np.stack([np.clip(1 - pv - pf, 0, 1), pv, pf], axis=1)
+    p = combine_routes(p_img, p_beat)
+    names = np.array(CLASSES, dtype=object)
+    win = beat_windows(r, n, fs)
+    beat_label = np.where(df.label.isin(["V", "F"]), df.label, "other")
+    table = pd.DataFrame({
+        "r_peak": r, "time": df.time.to_numpy(float), "start": win[:, 0], "end": win[:, 1],
+        "image_label": names[p_img.argmax(1)], "beat_label": beat_label,
+        "label": names[p.argmax(1)]})
+    table["agree"] = table.image_label == table.beat_label
+    table["image_V"], table["image_F"] = p_img[:, 1], p_img[:, 2]
+    table["beat_V"], table["beat_F"] = pv, pf
+    table["V"], table["F"] = p[:, 1], p[:, 2]
+    # image ranges that no detected beat explains (a missed R peak, or noise)
+    image_only = [seg for seg in image_segs if not _overlaps_any(seg, win)]
+    table.attrs.update(image_segments=image_segs, image_only=image_only, warnings=warnings)
+    keep = table.label != "other"
+    out = [(int(a), int(b), str(lab)) for a, b, lab in
+           zip(table.start[keep], table.end[keep], table.label[keep]) if b > a]
+    return out, table
 
 
 # ------------------------------------------------------------------ display

@@ -81,40 +81,70 @@ def augment(batch, rng):
     return [np.clip(x * g + noise, -3, 3)]
 
 
-def score_records(recs: list[dict], model, min_duration: float = 0.04) -> dict:
+def match_segments(segments, r_peak, code, n: int, fs: float) -> dict:
+    """Beat-level matches of ``(start, end, label)`` ranges against annotated beats.
+
+    A predicted range is a true positive when it overlaps the extent
+    (:func:`~ecg_digitize.neural.longterm.beat_windows`) of an annotated beat of its
+    class; an annotated beat is detected when a predicted range of its class overlaps it.
+
+    Returns
+    -------
+    dict
+        Per label ``"V"`` / ``"F"``: ``(detected beats, beats, true ranges, ranges)``.
+
+    Examples
+    --------
+    >>> match_segments([(90, 140, "V"), (500, 540, "V")], [100, 300], [1, 0], 1000, 100.0)
+    {'V': (1, 1, 1, 2), 'F': (0, 0, 0, 0)}
+    """
+    win = lt.beat_windows(r_peak, n, fs)
+    code = np.asarray(code)
+    out = {}
+    for lab, k in CODE.items():
+        bw = win[code == k]
+        ranges = np.array([(a, b) for a, b, l in segments if l == lab], int).reshape(-1, 2)
+        hit_beat = sum(bool(np.any((ranges[:, 0] < e) & (s < ranges[:, 1]))) for s, e in bw)
+        hit_range = sum(bool(np.any((bw[:, 0] < b) & (a < bw[:, 1]))) for a, b in ranges)
+        out[lab] = (int(hit_beat), len(bw), int(hit_range), len(ranges))
+    return out
+
+
+def summarize(per_record: list[dict]) -> dict:
+    """Pooled Se / +P per label from :func:`match_segments` rows (``{"V": (...), ...}``)."""
+    out = {}
+    for lab in CODE:
+        tp_b, n_b, tp_r, n_r = (sum(r[lab][i] for r in per_record) for i in range(4))
+        out[lab] = {"Se": tp_b / max(n_b, 1), "+P": tp_r / max(n_r, 1), "beats": n_b,
+                    "predicted_ranges": n_r, "false_ranges": n_r - tp_r}
+    return out
+
+
+def score_records(recs: list[dict], model, min_duration: float = 0.04,
+                  check_beats: bool = False) -> dict:
     """Beat-level Se / +P for V and F and pixel IoU, end to end on whole records.
 
-    A predicted range is a true positive when it overlaps the extent of an annotated
-    beat of its class; an annotated beat is detected when a predicted range of its class
-    overlaps it. IoU is over samples at 64 Hz (= image pixels), all records pooled.
+    Ranges are matched with :func:`match_segments`; IoU is over the image route's
+    samples at 64 Hz (= image pixels), all records pooled. ``check_beats`` scores the
+    combination with the beat route instead of the image route alone.
     """
-    tot = {lab: dict(tp_beats=0, n_beats=0, tp_ranges=0, n_ranges=0, inter=0, union=0)
-           for lab in ("V", "F")}
+    inter = {lab: 0 for lab in CODE}
+    union = {lab: 0 for lab in CODE}
     per_record = []
     for r in recs:
         segs, probs = lt.segment_long_term(r["raw"], r["fs"], model=model,
-                                           min_duration=min_duration, return_probabilities=True)
+                                           min_duration=min_duration, check_beats=check_beats,
+                                           return_probabilities=True)
         pred = probs.argmax(1)
-        win = lt.beat_windows(r["r_peak"], r["raw"].size, r["fs"])
-        row = {"record": r["record"]}
+        row = {"record": r["record"],
+               **match_segments(segs, r["r_peak"], r["code"], r["raw"].size, r["fs"])}
         for lab, k in CODE.items():
-            t = tot[lab]
-            bw = win[r["code"] == k]
-            ranges = np.array([(a, b) for a, b, l in segs if l == lab], int).reshape(-1, 2)
-            hit_beat = [bool(np.any((ranges[:, 0] < e) & (s < ranges[:, 1]))) for s, e in bw]
-            hit_range = [bool(np.any((bw[:, 0] < b) & (a < bw[:, 1]))) for a, b in ranges]
-            t["tp_beats"] += sum(hit_beat); t["n_beats"] += len(bw)
-            t["tp_ranges"] += sum(hit_range); t["n_ranges"] += len(ranges)
-            t["inter"] += int(np.sum((pred == k) & (r["y"] == k)))
-            t["union"] += int(np.sum((pred == k) | (r["y"] == k)))
-            row[lab] = (int(sum(hit_beat)), len(bw), int(sum(hit_range)), len(ranges))
+            inter[lab] += int(np.sum((pred == k) & (r["y"] == k)))
+            union[lab] += int(np.sum((pred == k) | (r["y"] == k)))
         per_record.append(row)
-    out = {}
-    for lab, t in tot.items():
-        out[lab] = {"Se": t["tp_beats"] / max(t["n_beats"], 1),
-                    "+P": t["tp_ranges"] / max(t["n_ranges"], 1),
-                    "IoU": t["inter"] / max(t["union"], 1),
-                    "beats": t["n_beats"], "predicted_ranges": t["n_ranges"]}
+    out = summarize(per_record)
+    for lab in CODE:
+        out[lab]["IoU"] = inter[lab] / max(union[lab], 1)
     out["per_record"] = per_record
     return out
 
