@@ -491,3 +491,116 @@ def plot_long_term(signal, fs: float, segments=None, *, start: float = 0.0, trut
     ax.set_ylabel("row")
     ax.set_title(title or "long-term ECG image: V white, F magenta (dashed: reference)")
     return ax
+
+
+OVERVIEW_COLOURS = {"V": "#d62728", "F": "#1f77b4"}
+_ROW_CHOICES = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+def overview_row_seconds(duration: float, max_rows: int = 24) -> float:
+    """Row length for :func:`plot_overview`: the shortest of 10 s ... 1 h giving at most
+    ``max_rows`` rows (a 24 h Holter: one hour per row; 30 min: 2 min per row).
+
+    Examples
+    --------
+    >>> overview_row_seconds(24 * 3600), overview_row_seconds(1800), overview_row_seconds(20)
+    (3600.0, 120.0, 10.0)
+    """
+    for s in _ROW_CHOICES:
+        if duration / s <= max_rows:
+            return s
+    return float(np.ceil(duration / max_rows / 3600.0) * 3600.0)
+
+
+def plot_overview(signal, fs: float, segments=None, *, row_seconds: float | None = None,
+                  ax=None, title: str | None = None):
+    """Whole-recording overview: time in rows (hours for a Holter), V / F marks in colour.
+
+    Each row is ``row_seconds`` of the recording, read left to right and top to bottom.
+    The ECG is drawn in grey as its envelope (minimum and maximum per column), each V
+    range as a red and each F range as a blue mark across its row, and the row's V and F
+    counts are written at its right end, so the burden and its timing (clusters, night
+    and day) are seen at a glance.
+
+    Parameters
+    ----------
+    signal : array-like, shape (n,)
+        One lead.
+    fs : float
+        Sampling rate in Hz.
+    segments : list of (start, end, label), optional
+        Output of :func:`segment_long_term` (samples of ``signal``); computed if omitted.
+    row_seconds : float, optional
+        Seconds per row; default :func:`overview_row_seconds` (at most 24 rows).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure sized to the rows otherwise.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> x = np.sin(np.linspace(0, 600, 36000))
+    >>> ax = plot_overview(x, 60.0, [(600, 630, "V"), (20000, 20030, "F")])
+    >>> ax.get_ylim()[0] > ax.get_ylim()[1]   # first row at the top
+    True
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    x = np.nan_to_num(np.asarray(signal, dtype=float).ravel())
+    n = x.size
+    if segments is None:
+        segments = segment_long_term(x, fs)
+    duration = n / fs
+    row_seconds = float(row_seconds or overview_row_seconds(duration))
+    rows = max(1, int(np.ceil(duration / row_seconds)))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 1.0 + 0.45 * rows))
+    # envelope: min / max of the centred signal in ~2000 columns per row
+    per_row = int(round(row_seconds * fs))
+    cols = 2000
+    step = max(1, per_row // cols)
+    c = x - np.median(x) if n else x
+    scale = float(np.percentile(np.abs(c), 99.5)) if n else 1.0
+    c = np.clip(c / max(scale, 1e-9), -1.5, 1.5) * 0.3
+    m = (n // step) * step
+    if m:
+        blocks = c[:m].reshape(-1, step)
+        t = np.arange(blocks.shape[0]) * step / fs
+        lo, hi = blocks.min(1), blocks.max(1)
+        r = np.floor(t / row_seconds)
+        tx = t - r * row_seconds
+        ax.vlines(tx, r - hi, r - lo, colors="0.55", lw=0.5)
+    counts = np.zeros((rows, 2), int)
+    lines, colours = [], []
+    for a, b, lab in segments:
+        if lab not in OVERVIEW_COLOURS:
+            continue
+        mid = 0.5 * (a + b) / fs
+        r = min(int(mid // row_seconds), rows - 1)
+        counts[r, 0 if lab == "V" else 1] += 1
+        tx = mid - r * row_seconds
+        lines.append([(tx, r - 0.42), (tx, r + 0.42)])
+        colours.append(OVERVIEW_COLOURS[lab])
+    if lines:
+        ax.add_collection(LineCollection(lines, colors=colours, linewidths=1.2, alpha=0.8))
+    for r in range(rows):
+        ax.text(row_seconds * 1.005, r, f"V {counts[r, 0]}  F {counts[r, 1]}", va="center",
+                fontsize=8)
+    ax.set_xlim(0, row_seconds * 1.1)
+    ax.set_ylim(rows - 0.5, -0.5)
+    unit, div = ("h", 3600.0) if row_seconds >= 3600 else ("min", 60.0) if row_seconds >= 60 \
+        else ("s", 1.0)
+    ax.set_yticks(range(rows))
+    ax.set_yticklabels([f"{r * row_seconds / div:g} {unit}" for r in range(rows)], fontsize=8)
+    ax.set_xlabel(f"seconds into the row (1 row = {row_seconds / div:g} {unit})")
+    total = counts.sum(0)
+    ax.set_title(title or f"long-term overview: {total[0]} V (red), {total[1]} F (blue), "
+                          f"{duration / 3600:.2f} h")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
