@@ -8,7 +8,8 @@ From that one call three sets of ranges are scored against the reference beats:
 - ``image``: the image route alone, the segmentation network's own ranges (what
   ``check_beats=False`` returns, and what the function returned before issue #29);
 - ``beat``: the beat route alone (``classify_beats`` V / F, as one range per beat);
-- ``combined``: the default output (per-beat product of experts of the two routes).
+- ``combined``: the default output (per beat: ectopic by a product of experts of the
+  two routes, V or F by the beat route; ``ecg_digitize.neural.longterm.combine_routes``).
 
 A range is a true positive when it overlaps the extent of an annotated beat of its
 class (+P); an annotated beat is detected when a range of its class overlaps it (Se)

@@ -33,12 +33,14 @@ def sinus():
 def test_combination_lets_the_beat_route_outvote_a_wrong_image_call():
     img = np.array([[0.25, 0.75, 0.0],    # wide normal beat: image says V ...
                     [0.80, 0.20, 0.0],    # PVC the image nearly missed ...
-                    [0.10, 0.90, 0.0]])   # PVC both see
+                    [0.10, 0.90, 0.0],    # PVC both see
+                    [0.20, 0.80, 0.0]])   # fusion beat: ectopic to the image, not F
     beat = np.array([[0.99, 0.01, 0.0],   # ... the patient's own template says normal
                      [0.02, 0.97, 0.01],  # ... the beat network is sure
-                     [0.05, 0.95, 0.0]])
+                     [0.05, 0.95, 0.0],
+                     [0.10, 0.25, 0.65]])  # ... the beat network: F
     p = lt.combine_routes(img, beat)
-    assert p.argmax(1).tolist() == [0, 1, 1]
+    assert lt.combined_labels(p).tolist() == [0, 1, 1, 2]
     np.testing.assert_allclose(p.sum(1), 1, atol=1e-6)
 
 

@@ -176,15 +176,107 @@ def window_starts(n: int, window: int = WINDOW, stride: int | None = None) -> li
     return starts
 
 
+# ------------------------------------------------------------------ patient context
+CONTEXT_PRE, CONTEXT_POST = 0.25, 0.45   # template extent around the R peak, seconds
+CONTEXT_BEATS = 81                        # running median over 40 beats each side
+
+
+def detect_r_peaks(signal, fs: float) -> np.ndarray:
+    """R peaks with neurokit2 after the 0.5-40 Hz band-pass (as ``classify_beats`` finds them).
+
+    Returns sample indices (empty for a signal under 2 s or one neurokit2 cannot read).
+    """
+    import neurokit2 as nk
+    from classifiers._preprocess import bandpass
+
+    x = np.nan_to_num(bandpass(np.asarray(signal, dtype=float).ravel(), fs))
+    if x.size < int(2 * fs):
+        return np.zeros(0, dtype=int)
+    try:
+        clean = nk.ecg_clean(x, sampling_rate=int(round(fs)))
+        _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
+        peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
+    except Exception:  # neurokit raises on flat or degenerate input: no beats then
+        return np.zeros(0, dtype=int)
+    return np.unique(peaks[(peaks >= 0) & (peaks < x.size)])
+
+
+def context_channel(x: np.ndarray, r_peaks, window: int = CONTEXT_BEATS) -> np.ndarray:
+    """Each beat minus the patient's usual beat, at :data:`FS_IMAGE` (0 between beats).
+
+    The usual beat is the running median of the ``window`` beats around each beat (same
+    recording), over 0.25 s before to 0.45 s after the R peak; each beat's span is cut at
+    the midpoints to its neighbours. A wide but usual beat (bundle-branch block) leaves
+    little here; an ectopic beat leaves its difference from the patient's normal one.
+
+    Parameters
+    ----------
+    x : ndarray
+        Preprocessed signal at :data:`FS_IMAGE` (:func:`preprocess`).
+    r_peaks : array-like of int
+        R peaks in samples of ``x``.
+
+    Examples
+    --------
+    >>> x = np.zeros(640, np.float32); r = np.arange(20, 620, 40)
+    >>> x[r] = 1.0; x[r[7] + 3] = 2.0                      # one beat unlike the others
+    >>> c = context_channel(x, r)
+    >>> float(np.abs(c).max()), bool(np.argmax(np.abs(c)) == r[7] + 3)
+    (2.0, True)
+    """
+    from scipy.ndimage import median_filter
+
+    x = np.asarray(x, dtype=np.float32)
+    r = np.asarray(r_peaks, dtype=int)
+    r = r[(r >= 0) & (r < x.size)]
+    out = np.zeros_like(x)
+    if r.size == 0:
+        return out
+    pre, post = int(round(CONTEXT_PRE * FS_IMAGE)), int(round(CONTEXT_POST * FS_IMAGE))
+    padded = np.concatenate([np.zeros(pre, np.float32), x, np.zeros(post + 1, np.float32)])
+    idx = r[:, None] + np.arange(pre + post + 1)[None, :]
+    beats = padded[idx]
+    size = min(window, r.size if r.size % 2 else r.size - 1)
+    template = median_filter(beats, size=(max(size, 1), 1), mode="reflect")
+    diff = beats - template
+    win = beat_windows(r, x.size, FS_IMAGE, pre=CONTEXT_PRE, post=CONTEXT_POST)
+    for i, (a, b) in enumerate(win):
+        out[a:b] = diff[i, a - r[i] + pre:b - r[i] + pre]
+    return out
+
+
+def window_input(x: np.ndarray, context: np.ndarray | None, start: int) -> np.ndarray:
+    """One network input ``(ROWS, ROW, channels)`` from the window at ``start``.
+
+    Channel 0 is :func:`normalize` of the signal; channel 1 (when ``context`` is given)
+    is the context divided by the same window scale.
+    """
+    w = np.asarray(x[start:start + WINDOW], dtype=np.float32)
+    img = to_image(normalize(w))
+    if context is None:
+        return img[..., None]
+    c = w - np.median(w) if w.size else w
+    scale = max(float(np.percentile(np.abs(c), 99)) if w.size else 1.0, 1e-6)
+    ctx = np.clip(np.asarray(context[start:start + WINDOW], np.float32) / scale, -3, 3)
+    return np.stack([img, to_image(ctx)], axis=-1)
+
+
+def model_channels(model) -> int:
+    """Input channels a segmenter reads (1: the image; 2: image and patient context)."""
+    shape = getattr(model, "input_shape", None)
+    return int(shape[-1]) if shape else 1
+
+
 # ------------------------------------------------------------------ network
-def build_model(base: int = 8, rates=(3, 6, 12), n_classes: int = len(CLASSES)):
+def build_model(base: int = 8, rates=(3, 6, 12), n_classes: int = len(CLASSES),
+                channels: int = 1):
     """DeepLabv3+-style segmenter for ``ROWS x ROW`` heat maps.
 
     Backbone: two full-resolution convolutions, then two stages that halve the time axis
     (rows keep full resolution: each row is a separate second); ASPP with a 1x1 branch,
     3x3 branches dilated ``(1, r)`` along time, and an image-pooling branch; a decoder
-    that upsamples and joins the full-resolution features. About 45 k parameters at
-    ``base=8``.
+    that upsamples and joins the full-resolution features. About 50 k parameters at
+    ``base=8``. ``channels=2`` adds the patient-context channel (:func:`context_channel`).
 
     Examples
     --------
@@ -197,7 +289,7 @@ def build_model(base: int = 8, rates=(3, 6, 12), n_classes: int = len(CLASSES)):
     keras = keras_setup()
     from keras import layers
 
-    inp = keras.Input((ROWS, ROW, 1), name="heatmap")
+    inp = keras.Input((ROWS, ROW, channels), name="heatmap")
     s = conv_bn(inp, base, name="stem1")
     s = conv_bn(s, base, name="stem2")
     x = conv_bn(s, 2 * base, strides=(1, 2), name="down1")
@@ -222,14 +314,16 @@ def build_model(base: int = 8, rates=(3, 6, 12), n_classes: int = len(CLASSES)):
     return keras.Model(inp, out, name="longterm_deeplab")
 
 
-def predict_probabilities(x: np.ndarray, model, batch_size: int = 8) -> np.ndarray:
+def predict_probabilities(x: np.ndarray, model, batch_size: int = 8,
+                          context: np.ndarray | None = None) -> np.ndarray:
     """Per-sample class probabilities ``(n, 3)`` of a preprocessed signal at :data:`FS_IMAGE`.
 
-    Windows overlap by half; overlapping probabilities are averaged.
+    Windows overlap by half; overlapping probabilities are averaged. ``context``
+    (:func:`context_channel`) is the second input channel of a two-channel model.
     """
     n = x.size
     starts = window_starts(n)
-    imgs = np.stack([to_image(normalize(x[s:s + WINDOW])) for s in starts])[..., None]
+    imgs = np.stack([window_input(x, context, s) for s in starts])
     probs = np.asarray(model.predict(imgs, batch_size=batch_size, verbose=0))
     acc = np.zeros((max(n, WINDOW), probs.shape[-1]), dtype=np.float32)
     cnt = np.zeros(max(n, WINDOW), dtype=np.float32)
@@ -292,25 +386,46 @@ def image_beat_probabilities(probs: np.ndarray, r_peaks, fs: float) -> np.ndarra
 
 
 def combine_routes(image_probs: np.ndarray, beat_probs: np.ndarray) -> np.ndarray:
-    """Per-beat product of experts of the two routes, ``(k, 3)`` over other / V / F.
+    """Per-beat combination of the two routes, ``(k, 3)`` probabilities of other / V / F.
 
-    The normalised geometric mean of the image route's probabilities (averaged over the
-    beat, :func:`image_beat_probabilities`) and the beat network's (N + S + Q pooled as
-    *other*). A beat is V only where both routes give V weight: a confident image call
-    on a wide normal beat (bundle-branch block) is outvoted by a beat network that
-    compares the beat with the patient's own usual beat, and a PVC the image missed is
-    kept when the beat network is sure. Chosen before scoring on DS2 (no weight fitted).
+    *Ectopic or not* is a product of experts: the normalised geometric mean of the
+    image route's P(V) + P(F) (averaged over the beat, :func:`image_beat_probabilities`)
+    and the beat network's, against that of their P(other) (the beat network's N + S + Q).
+    A confident image call on a wide normal beat (bundle-branch block) is outvoted by a
+    beat network that compares the beat with the patient's own usual beat, and a PVC the
+    image nearly missed is kept when the beat network is sure. *V or F* is the beat
+    network's: it sees the patient's template, and the image network, trained on DS1's 415
+    fusion beats, hardly knows F. Use :func:`combined_labels` for the label (ectopic when
+    P(other) < 0.5, then the larger of V and F).
 
     Examples
     --------
-    >>> img = np.array([[0.3, 0.7, 0.0], [0.1, 0.9, 0.0]])
-    >>> beat = np.array([[0.98, 0.02, 0.0], [0.05, 0.95, 0.0]])
-    >>> combine_routes(img, beat).argmax(1).tolist()
-    [0, 1]
+    >>> img = np.array([[0.3, 0.7, 0.0], [0.1, 0.9, 0.0], [0.2, 0.8, 0.0]])
+    >>> beat = np.array([[0.98, 0.02, 0.0], [0.05, 0.95, 0.0], [0.1, 0.2, 0.7]])
+    >>> combined_labels(combine_routes(img, beat)).tolist()
+    [0, 1, 2]
     """
-    g = np.sqrt(np.clip(np.asarray(image_probs, float), 1e-6, 1)
-                * np.clip(np.asarray(beat_probs, float), 1e-6, 1))
-    return (g / g.sum(axis=1, keepdims=True)).astype(np.float32)
+    pi = np.asarray(image_probs, dtype=float)
+    pb = np.asarray(beat_probs, dtype=float)
+    e_i = np.clip(pi[:, 1] + pi[:, 2], 1e-6, 1 - 1e-6)
+    e_b = np.clip(pb[:, 1] + pb[:, 2], 1e-6, 1 - 1e-6)
+    yes, no = np.sqrt(e_i * e_b), np.sqrt((1 - e_i) * (1 - e_b))
+    ectopic = yes / (yes + no)
+    share_f = pb[:, 2] / np.maximum(pb[:, 1] + pb[:, 2], 1e-9)
+    return np.stack([1 - ectopic, ectopic * (1 - share_f), ectopic * share_f],
+                    axis=1).astype(np.float32)
+
+
+def combined_labels(probs: np.ndarray) -> np.ndarray:
+    """Class codes (0 other, 1 V, 2 F) of :func:`combine_routes` probabilities.
+
+    Examples
+    --------
+    >>> combined_labels(np.array([[0.45, 0.3, 0.25], [0.6, 0.4, 0.0]])).tolist()
+    [1, 0]
+    """
+    p = np.asarray(probs)
+    return np.where(p[:, 0] >= 0.5, 0, np.where(p[:, 2] > p[:, 1], 2, 1))
 
 
 def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.04,
@@ -322,7 +437,8 @@ def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.
     row = 1 s) and a segmentation network marks V / F samples. The *beat route*
     (:func:`classifiers.classify_beats`, ``check_beats=True``, the default) finds the R
     peaks and classifies each beat beside the patient's own usual beat. The default
-    output is their combination per beat (:func:`combine_routes`): on unseen MIT-BIH
+    output is their combination per beat (:func:`combine_routes`: ectopic where both
+    routes together say so, V or F as the beat route says): on unseen MIT-BIH
     patients the image route alone finds PVCs but also marks the wide normal beats of
     bundle-branch block as V (DS2 V +P 37 %); see ``pretrained/longterm-vf.md``.
 
@@ -385,12 +501,22 @@ def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.
     if model is None or isinstance(model, (str, Path)):
         model = load_pretrained(str(model or default_model_path()))
     x = preprocess(signal, fs)
-    probs = predict_probabilities(x, model)
     n = np.asarray(signal).size
+    found = None
+    if check_beats:
+        from classifiers import classify_beats
+
+        found = classify_beats(np.asarray(signal, dtype=float), fs, r_peaks, model=beat_model)
+    context = None
+    if model_channels(model) > 1:
+        peaks = (found.r_peak.to_numpy(int) if found is not None else
+                 np.asarray(r_peaks, int) if r_peaks is not None else detect_r_peaks(signal, fs))
+        context = context_channel(x, np.round(peaks * FS_IMAGE / fs).astype(int))
+    probs = predict_probabilities(x, model, context=context)
     image_segs = probabilities_to_ranges(probs, fs, n, min_duration)
     beats = None
     if check_beats:
-        out, beats = _check_with_beats(signal, fs, probs, image_segs, r_peaks, beat_model)
+        out, beats = _check_with_beats(found, n, fs, probs, image_segs)
     else:
         out = image_segs
     extra = ([probs] if return_probabilities else []) + ([beats] if return_beats else [])
@@ -403,13 +529,10 @@ def _overlaps_any(seg, windows: np.ndarray) -> bool:
     return i < len(windows) and windows[i, 0] < seg[1]
 
 
-def _check_with_beats(signal, fs, probs, image_segs, r_peaks, beat_model):
-    """The combined ranges and the per-beat table of both routes."""
+def _check_with_beats(df, n: int, fs: float, probs, image_segs):
+    """The combined ranges and the per-beat table of both routes (``df``: classify_beats)."""
     import pandas as pd
-    from classifiers import classify_beats
 
-    n = np.asarray(signal).size
-    df = classify_beats(np.asarray(signal, dtype=float), fs, r_peaks, model=beat_model)
     warnings = list(df.attrs.get("warnings", []))
     cols = ["r_peak", "time", "start", "end", "image_label", "beat_label", "label", "agree",
             "image_V", "image_F", "beat_V", "beat_F", "V", "F"]
@@ -429,7 +552,7 @@ def _check_with_beats(signal, fs, probs, image_segs, r_peaks, beat_model):
     table = pd.DataFrame({
         "r_peak": r, "time": df.time.to_numpy(float), "start": win[:, 0], "end": win[:, 1],
         "image_label": names[p_img.argmax(1)], "beat_label": beat_label,
-        "label": names[p.argmax(1)]})
+        "label": names[combined_labels(p)]})
     table["agree"] = table.image_label == table.beat_label
     table["image_V"], table["image_F"] = p_img[:, 1], p_img[:, 2]
     table["beat_V"], table["beat_F"] = pv, pf
@@ -545,7 +668,7 @@ def plot_overview(signal, fs: float, segments=None, *, row_seconds: float | None
     >>> import matplotlib; matplotlib.use("Agg")
     >>> x = np.sin(np.linspace(0, 600, 36000))
     >>> ax = plot_overview(x, 60.0, [(600, 630, "V"), (20000, 20030, "F")])
-    >>> ax.get_ylim()[0] > ax.get_ylim()[1]   # first row at the top
+    >>> bool(ax.get_ylim()[0] > ax.get_ylim()[1])   # first row at the top
     True
     """
     import matplotlib.pyplot as plt
