@@ -5,11 +5,20 @@ Usage::
     python -m ecg_digitize.neural.train_longterm --out pretrained/longterm-vf.keras
     python -m ecg_digitize.neural.train_longterm --quick          # minutes, smoke run
     python -m ecg_digitize.neural.train_longterm --eval-only --out pretrained/longterm-vf.keras
+    python -m ecg_digitize.neural.train_longterm --context --val-records 106 118 215 220 \
+        --bbb-fraction 0.2 --out runs/longterm-vf-ctx.keras      # issue #29
 
 Training images are 64 s windows at random offsets in the first 80 % of each DS1
 record (half of them placed around a V or F beat, F preferred, because F is rare);
-validation windows come from the last 20 %. DS2 is never seen in training; it is scored
-end to end through :func:`segment_long_term` on whole 30-minute records.
+validation windows come from the last 20 %. With ``--val-records`` the split is by
+patient instead: those DS1 records are validation only (whole records), the others
+training only. ``--context`` adds the patient-context channel
+(:func:`~ecg_digitize.neural.longterm.context_channel`, from neurokit2 R peaks as at
+inference) and ``--bbb-fraction`` draws that share of the windows from DS1's
+bundle-branch-block records (:data:`BBB_RECORDS`), whose wide normal beats are the
+negatives the image route lacked. DS2 is never seen in training; it is scored end to
+end through :func:`segment_long_term` on whole 30-minute records (the image route alone,
+``check_beats=False``, unless ``--check-beats``).
 """
 from __future__ import annotations
 
@@ -23,13 +32,16 @@ import numpy as np
 from . import longterm as lt
 
 CODE = {"V": 1, "F": 2}
+BBB_RECORDS = (109, 118, 124, 207)   # DS1 records with bundle-branch block (DS2: 111 212 214 231)
 
 
-def load_record(record: int, path=None) -> dict:
+def load_record(record: int, path=None, context: bool = False) -> dict:
     """MLII of one MIT-BIH record with its AAMI beat codes (0 other, 1 V, 2 F).
 
     Returns ``x`` (preprocessed, 64 Hz), ``y`` (per-sample codes at 64 Hz), ``raw``
-    (mV, 360 Hz), ``fs``, ``r_peak`` (360 Hz samples) and ``code`` per AAMI beat.
+    (mV, 360 Hz), ``fs``, ``r_peak`` (360 Hz samples) and ``code`` per AAMI beat; with
+    ``context``, ``ctx``: the patient-context channel at 64 Hz from *detected* R peaks
+    (as at inference; the reference beats only give the labels).
     """
     from classifiers.datasets.mitdb import AAMI_MAP, read_mitdb_mlii
 
@@ -40,13 +52,24 @@ def load_record(record: int, path=None) -> dict:
     x = lt.preprocess(raw, fs)
     r_img = np.round(samp * lt.FS_IMAGE / fs).astype(int)
     y = lt.label_vector(x.size, r_img, code, lt.FS_IMAGE)
-    return {"x": x, "y": y, "raw": raw, "fs": fs, "r_peak": samp, "code": code,
-            "record": int(record)}
+    out = {"x": x, "y": y, "raw": raw, "fs": fs, "r_peak": samp, "code": code,
+           "record": int(record)}
+    if context:
+        peaks = lt.detect_r_peaks(raw, fs)
+        out["ctx"] = lt.context_channel(x, np.round(peaks * lt.FS_IMAGE / fs).astype(int))
+    return out
 
 
-def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float = 0.5):
-    """``n`` random images (``n, ROWS, ROW, 1``) and labels from a time part of each record."""
-    xs = np.zeros((n, lt.ROWS, lt.ROW, 1), np.float32)
+def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float = 0.5,
+                   extra: list[int] | None = None, extra_fraction: float = 0.0):
+    """``n`` random images (``n, ROWS, ROW, channels``) and labels from a time part of each record.
+
+    A share ``focus`` is placed around V or F beats; a share ``extra_fraction`` at random
+    offsets in the records whose indices are in ``extra`` (wide-QRS negatives); the rest
+    at random offsets, records weighted by length. Records with ``ctx`` give two channels.
+    """
+    channels = 2 if "ctx" in recs[0] else 1
+    xs = np.zeros((n, lt.ROWS, lt.ROW, channels), np.float32)
     ys = np.zeros((n, lt.ROWS, lt.ROW), np.uint8)
     spans = [(int(part[0] * r["x"].size), int(part[1] * r["x"].size)) for r in recs]
     lens = np.array([b - a - lt.WINDOW for a, b in spans], float)
@@ -65,10 +88,13 @@ def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float 
             a, b = spans[i]
             s = int(np.clip(p - rng.integers(lt.WINDOW), a, b - lt.WINDOW))
         else:
-            i = int(rng.choice(len(recs), p=lens / lens.sum()))
+            if extra and kind < focus + extra_fraction:
+                i = int(rng.choice(extra))
+            else:
+                i = int(rng.choice(len(recs), p=lens / lens.sum()))
             a, b = spans[i]
             s = int(rng.integers(a, b - lt.WINDOW))
-        xs[j, ..., 0] = lt.to_image(lt.normalize(recs[i]["x"][s:s + lt.WINDOW]))
+        xs[j] = lt.window_input(recs[i]["x"], recs[i].get("ctx"), s)
         ys[j] = lt.to_image(recs[i]["y"][s:s + lt.WINDOW])
     return xs, ys
 
@@ -76,7 +102,7 @@ def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float 
 def augment(batch, rng):
     """Label-preserving: random gain, polarity kept, small noise."""
     (x,) = batch
-    g = rng.uniform(0.8, 1.25, size=(x.shape[0], 1, 1, 1)).astype(np.float32)
+    g = rng.uniform(0.8, 1.25, size=(x.shape[0], 1, 1, 1)).astype(np.float32)  # all channels
     noise = rng.normal(0, 0.03, size=x.shape).astype(np.float32)
     return [np.clip(x * g + noise, -3, 3)]
 
@@ -163,6 +189,16 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny run: 3 train records, 2 epochs")
     p.add_argument("--eval-only", action="store_true")
+    p.add_argument("--context", action="store_true",
+                   help="two channels: the image and the patient context (each beat minus "
+                        "the running-median beat)")
+    p.add_argument("--val-records", type=int, nargs="*",
+                   help="DS1 records for validation only (split by patient); default: the "
+                        "last 20 %% of every DS1 record")
+    p.add_argument("--bbb-fraction", type=float, default=0.0,
+                   help="share of training windows from the bundle-branch-block records")
+    p.add_argument("--check-beats", action="store_true",
+                   help="score the combination with the beat route too")
     a = p.parse_args(argv)
 
     from classifiers._training import class_weights, fit_model
@@ -180,15 +216,26 @@ def main(argv=None) -> dict:
     info = {"command": "python -m ecg_digitize.neural.train_longterm " + " ".join(argv or
             __import__("sys").argv[1:]), "train_records": list(ds1), "test_records": list(ds2)}
     if not a.eval_only:
-        train_recs = [load_record(r) for r in ds1]
+        val_ids = set(a.val_records or ())
+        train_recs = [load_record(r, context=a.context) for r in ds1 if r not in val_ids]
         rng = np.random.default_rng(a.seed)
-        xtr, ytr = sample_windows(train_recs, a.n_train, rng, part=(0.0, 0.8))
-        xva, yva = sample_windows(train_recs, a.n_val, rng, part=(0.8, 1.0))
+        extra = [i for i, r in enumerate(train_recs) if r["record"] in BBB_RECORDS]
+        if val_ids:
+            val_recs = [load_record(r, context=a.context) for r in ds1 if r in val_ids]
+            xtr, ytr = sample_windows(train_recs, a.n_train, rng, part=(0.0, 1.0),
+                                      extra=extra, extra_fraction=a.bbb_fraction)
+            xva, yva = sample_windows(val_recs, a.n_val, rng, part=(0.0, 1.0))
+            info["train_records"] = [r["record"] for r in train_recs]
+            info["val_records"] = sorted(val_ids)
+        else:
+            xtr, ytr = sample_windows(train_recs, a.n_train, rng, part=(0.0, 0.8),
+                                      extra=extra, extra_fraction=a.bbb_fraction)
+            xva, yva = sample_windows(train_recs, a.n_val, rng, part=(0.8, 1.0))
         cw = class_weights(ytr.ravel(), 3, power=0.5)
         print(f"data {time.time() - t0:.0f} s; pixel fractions "
               f"{np.bincount(ytr.ravel(), minlength=3) / ytr.size}; class weights {cw}",
               flush=True)
-        model = lt.build_model(base=a.base)
+        model = lt.build_model(base=a.base, channels=2 if a.context else 1)
         print(f"parameters {model.count_params()}", flush=True)
         hist = fit_model(model, [xtr], ytr, [xva], yva, epochs=a.epochs, batch_size=a.batch,
                          lr=a.lr, train_weights=cw[ytr].astype(np.float16),
@@ -198,13 +245,14 @@ def main(argv=None) -> dict:
         model.save(out)
         info.update(train_seconds=round(hist["seconds"], 1), best_epoch=hist.get("best_epoch"),
                     history=hist, parameters=int(model.count_params()),
-                    n_train=a.n_train, n_val=a.n_val, class_weights=cw.tolist())
+                    n_train=a.n_train, n_val=a.n_val, class_weights=cw.tolist(),
+                    context=a.context, bbb_fraction=a.bbb_fraction)
         del xtr, ytr, train_recs
     model = keras.saving.load_model(out, safe_mode=True, compile=False)
     t1 = time.time()
     test_recs = [load_record(r) for r in ds2]
     t2 = time.time()
-    res = score_records(test_recs, model)
+    res = score_records(test_recs, model, check_beats=a.check_beats)
     secs = time.time() - t2
     minutes = sum(r["raw"].size / r["fs"] for r in test_recs) / 60
     info.update(ds2=res, ds2_inference_seconds=round(secs, 1),
