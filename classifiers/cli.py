@@ -93,7 +93,7 @@ def _add_long_term(row: dict, path, plot: str | None, several: bool) -> None:
 
     if plot and several:
         plot = str(Path(plot).with_name(f"{Path(plot).stem}-{Path(path).stem}{Path(plot).suffix}"))
-    res = long_term_summary(read_any(path), plot=plot)
+    res = long_term_summary(read_any(path), plot=plot, name=Path(path).stem)
     notes = [row["warnings"]] if row.get("warnings") else []
     row.update({k: v for k, v in res.items() if k != "warnings"})
     row["warnings"] = "; ".join(dict.fromkeys(notes + res["warnings"]))

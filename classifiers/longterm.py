@@ -20,7 +20,8 @@ from ecg_digitize.neural.longterm import plot_long_term, plot_overview, segment_
 __all__ = ["segment_long_term", "plot_long_term", "plot_overview", "long_term_summary"]
 
 
-def long_term_summary(signal, fs: float | None = None, *, plot: str | Path | None = None) -> dict:
+def long_term_summary(signal, fs: float | None = None, *, plot: str | Path | None = None,
+                      name: str | None = None) -> dict:
     """V / F counts of a whole recording, both routes, with an optional overview picture.
 
     Parameters
@@ -32,6 +33,8 @@ def long_term_summary(signal, fs: float | None = None, *, plot: str | Path | Non
         Sampling rate (taken from a Record when omitted).
     plot : str or Path, optional
         Write :func:`plot_overview` of the recording here (PNG, PDF, SVG ...).
+    name : str, optional
+        The recording's name in the picture's title (default: the picture's file stem).
 
     Returns
     -------
@@ -65,7 +68,7 @@ def long_term_summary(signal, fs: float | None = None, *, plot: str | Path | Non
         import matplotlib
 
         matplotlib.use("Agg")
-        ax = plot_overview(x, fs, segs, title=f"{Path(str(plot)).stem}: lead {lead}, "
+        ax = plot_overview(x, fs, segs, title=f"{name or Path(str(plot)).stem}: lead {lead}, "
                            f"{row['longterm_V']} V (red), {row['longterm_F']} F (blue)")
         Path(plot).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(plot, dpi=110, bbox_inches="tight")
