@@ -23,6 +23,7 @@ end through :func:`segment_long_term` on whole 30-minute records (the image rout
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -99,12 +100,19 @@ def sample_windows(recs: list[dict], n: int, rng, part=(0.0, 0.8), focus: float 
     return xs, ys
 
 
-def augment(batch, rng):
-    """Label-preserving: random gain, polarity kept, small noise."""
+def augment(batch, rng, drop_image: float = 0.0):
+    """Label-preserving: random gain, polarity kept, small noise.
+
+    ``drop_image``: share of two-channel images whose first channel (the patient's own
+    amplitudes) is blanked, so the network must also read the patient context.
+    """
     (x,) = batch
     g = rng.uniform(0.8, 1.25, size=(x.shape[0], 1, 1, 1)).astype(np.float32)  # all channels
     noise = rng.normal(0, 0.03, size=x.shape).astype(np.float32)
-    return [np.clip(x * g + noise, -3, 3)]
+    out = np.clip(x * g + noise, -3, 3)
+    if drop_image and x.shape[-1] > 1:
+        out[rng.random(x.shape[0]) < drop_image, ..., 0] = 0.0
+    return [out]
 
 
 def match_segments(segments, r_peak, code, n: int, fs: float) -> dict:
@@ -197,6 +205,9 @@ def main(argv=None) -> dict:
                         "last 20 %% of every DS1 record")
     p.add_argument("--bbb-fraction", type=float, default=0.0,
                    help="share of training windows from the bundle-branch-block records")
+    p.add_argument("--drop-image", type=float, default=0.0,
+                   help="share of training images with the amplitude channel blanked (--context)")
+    p.add_argument("--patience", type=int, default=3)
     p.add_argument("--check-beats", action="store_true",
                    help="score the combination with the beat route too")
     a = p.parse_args(argv)
@@ -239,14 +250,15 @@ def main(argv=None) -> dict:
         print(f"parameters {model.count_params()}", flush=True)
         hist = fit_model(model, [xtr], ytr, [xva], yva, epochs=a.epochs, batch_size=a.batch,
                          lr=a.lr, train_weights=cw[ytr].astype(np.float16),
-                         val_weights=cw[yva].astype(np.float32), augment=augment, patience=3,
+                         val_weights=cw[yva].astype(np.float32), augment=functools.partial(augment, drop_image=a.drop_image),
+                         patience=a.patience,
                          seed=a.seed, time_limit_s=a.time_limit)
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
         info.update(train_seconds=round(hist["seconds"], 1), best_epoch=hist.get("best_epoch"),
                     history=hist, parameters=int(model.count_params()),
                     n_train=a.n_train, n_val=a.n_val, class_weights=cw.tolist(),
-                    context=a.context, bbb_fraction=a.bbb_fraction)
+                    context=a.context, bbb_fraction=a.bbb_fraction, drop_image=a.drop_image)
         del xtr, ytr, train_recs
     model = keras.saving.load_model(out, safe_mode=True, compile=False)
     t1 = time.time()
