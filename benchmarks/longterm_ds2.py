@@ -80,8 +80,8 @@ def print_tables(rows: list[dict], top: int = 5) -> dict:
               f"{v['predicted_ranges']:>8} {v['false_ranges']:>6} {f['beats']:>7} "
               f"{100 * f['Se']:6.1f} {100 * f['+P']:6.1f} {f['predicted_ranges']:>8}")
     worst = sorted(rows, key=lambda r: r["image"]["V"][3] - r["image"]["V"][2], reverse=True)[:top]
-    print(f"\nrecords with the most false V ranges (image route): V beats, then per route "
-          f"Se % / +P % / false ranges")
+    print("\nrecords with the most false V ranges (image route): V beats, then per route "
+          "Se % / +P % / false ranges")
     print(f"{'record':>6} {'V beats':>7} | " + " | ".join(f"{r:^20}" for r in ROUTES))
     for r in worst:
         cells = []
