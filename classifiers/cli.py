@@ -13,6 +13,7 @@ Examples
     ecg-classify 100.hea page1.csv --out results.csv
     ecg-classify strip.csv --model cinc2017-af
     ecg-classify 100.hea --model mitbih-aami5 --beats beats.csv
+    ecg-classify --long-term 119.hea --plot overview.png   # V / F over a whole Holter
 """
 from __future__ import annotations
 
@@ -112,6 +113,18 @@ def print_warnings(rows: list[dict], file=None) -> None:
             print(f"  {name}: {note}", file=file)
 
 
+def _add_long_term(row: dict, path, plot: str | None, several: bool) -> None:
+    """``--long-term``: the whole-recording V / F summary (and overview) into ``row``."""
+    from .longterm import long_term_summary
+
+    if plot and several:
+        plot = str(Path(plot).with_name(f"{Path(plot).stem}-{Path(path).stem}{Path(plot).suffix}"))
+    res = long_term_summary(read_any(path), plot=plot, name=Path(path).stem)
+    notes = [row["warnings"]] if row.get("warnings") else []
+    row.update({k: v for k, v in res.items() if k != "warnings"})
+    row["warnings"] = " | ".join(dict.fromkeys(notes + res["warnings"]))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="ecg-classify", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,7 +133,14 @@ def main(argv=None) -> int:
                    help="model to run (repeat for several; default: all shipped)")
     p.add_argument("--out", help="write the table as CSV here")
     p.add_argument("--beats", help="also write the per-beat table (mitbih-aami5) as CSV here")
+    p.add_argument("--long-term", action="store_true",
+                   help="count V / F beats over the whole recording (segment_long_term: image "
+                        "and beat routes); alone, no other model runs unless --model is given")
+    p.add_argument("--plot", help="with --long-term: write the overview picture (time in rows, "
+                                  "V / F in colour) here; several files get -<file stem> added")
     args = p.parse_args(argv)
+    if args.plot and not args.long_term:
+        p.error("--plot needs --long-term")
 
     import pandas as pd
 
@@ -128,11 +148,14 @@ def main(argv=None) -> int:
 
     from ._models import available_models
 
-    models = args.model or [m for m in MODEL_NAMES if m in available_models()]
+    models = args.model or ([] if args.long_term else
+                            [m for m in MODEL_NAMES if m in available_models()])
     rows, beats_rows, failed = [], [], 0
     for f in args.files:
         try:
             rows.append(classify_file(f, models, beats_rows if args.beats else None))
+            if args.long_term:
+                _add_long_term(rows[-1], f, args.plot, several=len(args.files) > 1)
         except (EcgDigitizeError, ValueError, OSError) as exc:
             failed += 1
             where = "" if getattr(exc, "source", None) else f"{f}: "
