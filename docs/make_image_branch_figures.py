@@ -23,7 +23,7 @@ def longterm_ds2(path: Path = IMG / "longterm_ds2.png") -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(12, 6.4))
     for ax, record in zip(axes, (233, 117)):
         r = load_record(record)
-        segments = lt.segment_long_term(r["raw"], r["fs"])
+        segments = lt.segment_image(r["raw"], r["fs"])
         extents = lt.beat_windows(r["r_peak"], r["raw"].size, r["fs"])
         truth = [(int(a), int(b), label[int(c)]) for (a, b), c in zip(extents, r["code"]) if c]
         lt.plot_long_term(r["raw"], r["fs"], segments, start=600.0, truth=truth, ax=ax,

@@ -8,6 +8,8 @@ import pytest
 from ecg_digitize.datasets import has_dataset
 from ecg_digitize.neural import longterm as lt
 
+from classifiers.longterm import segment_long_term
+
 HAS_MODELS = lt.default_model_path().exists() and (lt.default_model_path().parent / "mitbih-aami5.keras").exists()
 needs_models = pytest.mark.skipif(not HAS_MODELS, reason="pretrained longterm-vf / mitbih-aami5 absent")
 
@@ -57,9 +59,9 @@ def test_image_beat_probabilities_average_over_the_beat_extent():
 def test_check_beats_removes_the_image_routes_false_pvcs(sinus):
     x, fs = sinus
     wrong = ConstantImage([0.3, 0.7, 0.0])   # calls every sample V
-    image_only = lt.segment_long_term(x, fs, model=wrong, check_beats=False)
+    image_only = segment_long_term(x, fs, model=wrong, check_beats=False)
     assert image_only and all(lab == "V" for *_, lab in image_only)
-    segs, beats = lt.segment_long_term(x, fs, model=wrong, return_beats=True)
+    segs, beats = segment_long_term(x, fs, model=wrong, return_beats=True)
     assert segs == []
     assert len(beats) > 100 and (beats.image_label == "V").all()
     assert (beats.beat_label == "other").all() and not beats.agree.any()
@@ -69,7 +71,7 @@ def test_check_beats_removes_the_image_routes_false_pvcs(sinus):
 @needs_models
 def test_without_beats_the_image_route_is_returned(sinus):
     x, fs = sinus
-    segs, beats = lt.segment_long_term(np.zeros(fs), fs, model=ConstantImage([0.3, 0.7, 0]),
+    segs, beats = segment_long_term(np.zeros(fs), fs, model=ConstantImage([0.3, 0.7, 0]),
                                        return_beats=True)
     assert segs == [(0, fs, "V")] and len(beats) == 0
     assert any("image route only" in w for w in beats.attrs["warnings"])
@@ -121,7 +123,7 @@ def test_check_beats_cuts_false_pvcs_in_an_unseen_bundle_branch_block_patient():
     r = load_record(117)
     n = int(r["fs"] * 300)
     keep = r["r_peak"] < n
-    segs, beats = lt.segment_long_term(r["raw"][:n], r["fs"], return_beats=True)
+    segs, beats = segment_long_term(r["raw"][:n], r["fs"], return_beats=True)
     image = match_segments(beats.attrs["image_segments"], r["r_peak"][keep], r["code"][keep],
                            n, r["fs"])
     combined = match_segments(segs, r["r_peak"][keep], r["code"][keep], n, r["fs"])

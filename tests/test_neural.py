@@ -89,8 +89,7 @@ def test_segment_long_term_maps_to_input_rate():
             return p
 
     fs, n = 360.0, 360 * 100
-    segs = lt.segment_long_term(np.random.default_rng(0).normal(size=n), fs, model=AllV(),
-                                check_beats=False)
+    segs = lt.segment_image(np.random.default_rng(0).normal(size=n), fs, model=AllV())
     assert segs == [(0, n, "V")]
 
 
@@ -269,7 +268,7 @@ def test_pretrained_longterm_finds_pvcs_in_record_119():
 
     rec = load_record(119)          # DS1: bigeminy, many PVCs
     n = int(rec["fs"] * 300)
-    segs = lt.segment_long_term(rec["raw"][:n], rec["fs"])
+    segs = lt.segment_image(rec["raw"][:n], rec["fs"])
     v_true = rec["r_peak"][(rec["code"] == 1) & (rec["r_peak"] < n)]
     v_pred = [(a, b) for a, b, lab in segs if lab == "V"]
     hit = sum(any(a - 40 <= r < b + 40 for a, b in v_pred) for r in v_true)

@@ -20,7 +20,7 @@ import lazy_loader as lazy
 
 # loaded on first access (PEP 562, by scikit-image's lazy_loader)
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "longterm": ["segment_long_term", "plot_long_term"],
+    "longterm": ["segment_image", "plot_long_term", "plot_overview"],
     "segment": ["trace_probability"],
     "geometry": ["rectify"],
     "unbend": ["unbend"],

@@ -187,7 +187,7 @@ def detect_r_peaks(signal, fs: float) -> np.ndarray:
     Returns sample indices (empty for a signal under 2 s or one neurokit2 cannot read).
     """
     import neurokit2 as nk
-    from classifiers._preprocess import bandpass
+    from ..processing import bandpass
 
     x = np.nan_to_num(bandpass(np.asarray(signal, dtype=float).ravel(), fs))
     if x.size < int(2 * fs):
@@ -428,144 +428,55 @@ def combined_labels(probs: np.ndarray) -> np.ndarray:
     return np.where(p[:, 0] >= 0.5, 0, np.where(p[:, 2] > p[:, 1], 2, 1))
 
 
-def segment_long_term(signal, fs: float, *, model=None, min_duration: float = 0.04,
-                      check_beats: bool = True, r_peaks=None, beat_model: str = "mitbih-aami5",
-                      return_probabilities: bool = False, return_beats: bool = False):
-    """Find PVC (``"V"``) and fusion (``"F"``) beats in a long single-lead ECG.
+def segment_image(signal, fs: float, *, model=None, min_duration: float = 0.04, r_peaks=None,
+                  return_probabilities: bool = False):
+    """The image route: PVC (``"V"``) and fusion (``"F"``) ranges a segmentation network
+    marks on a long single-lead ECG stacked into 64 x 64 images (one row = 1 s).
 
-    Two routes read the signal. The *image route* stacks it into 64 x 64 images (one
-    row = 1 s) and a segmentation network marks V / F samples. The *beat route*
-    (:func:`classifiers.classify_beats`, ``check_beats=True``, the default) finds the R
-    peaks and classifies each beat beside the patient's own usual beat. The default
-    output is their combination per beat (:func:`combine_routes`: ectopic where both
-    routes together say so, V or F as the beat route says): on unseen MIT-BIH
-    patients the image route alone finds PVCs but also marks the wide normal beats of
-    bundle-branch block as V (DS2 V +P 37 %); see ``pretrained/longterm-vf.md``.
+    On unseen MIT-BIH patients this route alone finds PVCs but also marks the wide normal
+    beats of bundle-branch block as V (DS2 V Se 95.8 / +P 37.0 %);
+    :func:`classifiers.segment_long_term` checks it with the beat network (the default
+    users get; see ``pretrained/longterm-vf.md``).
 
     Parameters
     ----------
     signal : array-like, shape (n,)
-        One lead in millivolts (any gain works: each image is normalised). NaN is read as
-        0 by the image route; the beat route uses the longest finite stretch.
+        One lead in millivolts (any gain works: each image is normalised); NaN reads as 0.
     fs : float
         Sampling rate in Hz.
     model : keras.Model or str, optional
         The segmenter or a ``.keras`` path; default ``pretrained/longterm-vf.keras``.
     min_duration : float
-        Shorter image-route runs (seconds) are dropped as speckle.
-    check_beats : bool
-        Combine with the beat route (default). ``False`` gives the image route alone
-        (ranges as the network marked them; one beat may give more than one range).
+        Shorter runs (seconds) are dropped as speckle.
     r_peaks : array-like of int, optional
-        R-peak samples for the beat route; detected with neurokit2 when omitted.
-    beat_model : str
-        The beat route's model (a :func:`classifiers.load_model` name or path).
+        R-peak samples, for a network with a patient-context channel (detected with
+        neurokit2 when needed and omitted).
     return_probabilities : bool
-        Also return the image route's per-sample probabilities at :data:`FS_IMAGE`
-        (``(m, 3)``).
-    return_beats : bool
-        Also return the per-beat table of both routes (``check_beats=True`` only):
-        ``r_peak``, ``time``, ``start``, ``end``, ``image_label``, ``beat_label``,
-        ``label`` (the combination; ``"other"``, ``"V"`` or ``"F"``), ``agree`` (image
-        and beat labels equal), and the V / F probabilities of each route
-        (``image_V``, ``beat_V``, ``V``, ...). ``df.attrs`` holds ``image_segments`` (the
-        image route's own ranges), ``image_only`` (those ranges no detected beat
-        overlaps) and ``warnings``.
+        Also return the per-sample probabilities at :data:`FS_IMAGE` (``(m, 3)``).
 
     Returns
     -------
     list of (int, int, str)
-        ``(start, end, label)`` in samples of ``signal`` (end exclusive), label ``"V"`` or
-        ``"F"``, in time order; with ``check_beats`` one range per beat, its extent 0.2 s
-        before to 0.3 s after the R peak cut at the midpoints to its neighbours.
-        Followed by the probabilities and / or the beat table when asked for.
-
-    Notes
-    -----
-    MIT-BIH DS2 (22 unseen patients, whole records, beat level, R peaks detected;
-    ``benchmarks/longterm_ds2.py``): combined (default) V Se 91.2 % / +P 88.1 %, F 26.8 /
-    39.8 %; image route alone V 95.8 / 37.0 %, F 10.8 / 8.5 %; about 1.1 CPU s per
-    30-minute record for both routes (``pretrained/longterm-vf.md``).
-    Where no R peak is found (a signal under 2 s, a flat line), the image route's ranges
-    are returned and a warning is put in the beat table's ``attrs``.
+        ``(start, end, label)`` in samples of ``signal`` (end exclusive), in time order
+        (one beat may give more than one range); and the probabilities when asked for.
 
     Examples
     --------
-    >>> import classifiers
-    >>> segs = classifiers.segment_long_term(x, 360)  # doctest: +SKIP
-    >>> segs[:2]  # doctest: +SKIP
-    [(2044, 2224, 'V'), (4590, 4770, 'V')]
-    >>> segs, beats = classifiers.segment_long_term(x, 360, return_beats=True)  # doctest: +SKIP
-    >>> beats[~beats.agree]  # doctest: +SKIP
+    >>> from ecg_digitize.neural.longterm import segment_image
+    >>> segs = segment_image(x, 360)  # doctest: +SKIP
     """
     from ._keras import load_pretrained
 
     if model is None or isinstance(model, (str, Path)):
         model = load_pretrained(str(model or default_model_path()))
     x = preprocess(signal, fs)
-    n = np.asarray(signal).size
-    found = None
-    if check_beats:
-        from classifiers import classify_beats
-
-        found = classify_beats(np.asarray(signal, dtype=float), fs, r_peaks, model=beat_model)
     context = None
     if model_channels(model) > 1:
-        peaks = (found.r_peak.to_numpy(int) if found is not None else
-                 np.asarray(r_peaks, int) if r_peaks is not None else detect_r_peaks(signal, fs))
+        peaks = np.asarray(r_peaks, int) if r_peaks is not None else detect_r_peaks(signal, fs)
         context = context_channel(x, np.round(peaks * FS_IMAGE / fs).astype(int))
     probs = predict_probabilities(x, model, context=context)
-    image_segs = probabilities_to_ranges(probs, fs, n, min_duration)
-    beats = None
-    if check_beats:
-        out, beats = _check_with_beats(found, n, fs, probs, image_segs)
-    else:
-        out = image_segs
-    extra = ([probs] if return_probabilities else []) + ([beats] if return_beats else [])
-    return (out, *extra) if extra else out
-
-
-def _overlaps_any(seg, windows: np.ndarray) -> bool:
-    """Whether ``(a, b, ...)`` overlaps one of the sorted, disjoint ``windows``."""
-    i = int(np.searchsorted(windows[:, 1], seg[0], side="right"))
-    return i < len(windows) and windows[i, 0] < seg[1]
-
-
-def _check_with_beats(df, n: int, fs: float, probs, image_segs):
-    """The combined ranges and the per-beat table of both routes (``df``: classify_beats)."""
-    import pandas as pd
-
-    warnings = list(df.attrs.get("warnings", []))
-    cols = ["r_peak", "time", "start", "end", "image_label", "beat_label", "label", "agree",
-            "image_V", "image_F", "beat_V", "beat_F", "V", "F"]
-    if len(df) == 0:
-        table = pd.DataFrame(columns=cols)
-        table.attrs.update(image_segments=image_segs, image_only=image_segs,
-                           warnings=warnings + ["no beats: image route only"])
-        return image_segs, table
-    r = df.r_peak.to_numpy(int)
-    p_img = image_beat_probabilities(probs, r, fs)
-    pv, pf = df.prob_V.to_numpy(float), df.prob_F.to_numpy(float)
-    p_beat = np.stack([np.clip(1 - pv - pf, 0, 1), pv, pf], axis=1)
-    p = combine_routes(p_img, p_beat)
-    names = np.array(CLASSES, dtype=object)
-    win = beat_windows(r, n, fs)
-    beat_label = np.where(df.label.isin(["V", "F"]), df.label, "other")
-    table = pd.DataFrame({
-        "r_peak": r, "time": df.time.to_numpy(float), "start": win[:, 0], "end": win[:, 1],
-        "image_label": names[p_img.argmax(1)], "beat_label": beat_label,
-        "label": names[combined_labels(p)]})
-    table["agree"] = table.image_label == table.beat_label
-    table["image_V"], table["image_F"] = p_img[:, 1], p_img[:, 2]
-    table["beat_V"], table["beat_F"] = pv, pf
-    table["V"], table["F"] = p[:, 1], p[:, 2]
-    # image ranges that no detected beat explains (a missed R peak, or noise)
-    image_only = [seg for seg in image_segs if not _overlaps_any(seg, win)]
-    table.attrs.update(image_segments=image_segs, image_only=image_only, warnings=warnings)
-    keep = table.label != "other"
-    out = [(int(a), int(b), str(lab)) for a, b, lab in
-           zip(table.start[keep], table.end[keep], table.label[keep]) if b > a]
-    return out, table
+    segs = probabilities_to_ranges(probs, fs, np.asarray(signal).size, min_duration)
+    return (segs, probs) if return_probabilities else segs
 
 
 # ------------------------------------------------------------------ display
@@ -578,7 +489,8 @@ def plot_long_term(signal, fs: float, segments=None, *, start: float = 0.0, trut
     signal, fs : array-like, float
         The long ECG.
     segments : list of (start, end, label), optional
-        Output of :func:`segment_long_term` (samples of ``signal``); computed if omitted.
+        V / F ranges in samples of ``signal`` (:func:`classifiers.segment_long_term`,
+        both routes); the image route's (:func:`segment_image`) if omitted.
     start : float
         Seconds into the signal where the image begins.
     truth : list of (start, end, label), optional
@@ -591,7 +503,7 @@ def plot_long_term(signal, fs: float, segments=None, *, start: float = 0.0, trut
     import matplotlib.pyplot as plt
 
     if segments is None:
-        segments = segment_long_term(signal, fs)
+        segments = segment_image(signal, fs)
     x = preprocess(signal, fs)
     s0 = int(round(start * FS_IMAGE))
     img = to_image(normalize(x[s0:s0 + WINDOW]))
@@ -654,7 +566,8 @@ def plot_overview(signal, fs: float, segments=None, *, row_seconds: float | None
     fs : float
         Sampling rate in Hz.
     segments : list of (start, end, label), optional
-        Output of :func:`segment_long_term` (samples of ``signal``); computed if omitted.
+        V / F ranges in samples of ``signal`` (:func:`classifiers.segment_long_term`,
+        both routes); the image route's (:func:`segment_image`) if omitted.
     row_seconds : float, optional
         Seconds per row; default :func:`overview_row_seconds` (at most 24 rows).
     ax : matplotlib.axes.Axes, optional
@@ -679,7 +592,7 @@ def plot_overview(signal, fs: float, segments=None, *, row_seconds: float | None
     x = np.nan_to_num(np.asarray(signal, dtype=float).ravel())
     n = x.size
     if segments is None:
-        segments = segment_long_term(x, fs)
+        segments = segment_image(x, fs)
     duration = n / fs
     row_seconds = float(row_seconds or overview_row_seconds(duration))
     rows = max(1, int(np.ceil(duration / row_seconds)))

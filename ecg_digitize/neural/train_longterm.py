@@ -17,7 +17,7 @@ training only. ``--context`` adds the patient-context channel
 inference) and ``--bbb-fraction`` draws that share of the windows from DS1's
 bundle-branch-block records (:data:`BBB_RECORDS`), whose wide normal beats are the
 negatives the image route lacked. DS2 is never seen in training; it is scored end to
-end through :func:`segment_long_term` on whole 30-minute records (the image route alone,
+end through :func:`classifiers.segment_long_term` on whole 30-minute records (the image route alone,
 ``check_beats=False``, unless ``--check-beats``).
 """
 from __future__ import annotations
@@ -164,13 +164,14 @@ def score_records(recs: list[dict], model, min_duration: float = 0.04,
     samples at 64 Hz (= image pixels), all records pooled. ``check_beats`` scores the
     combination with the beat route instead of the image route alone.
     """
+    from classifiers.longterm import segment_long_term
+
     inter = {lab: 0 for lab in CODE}
     union = {lab: 0 for lab in CODE}
     per_record = []
     for r in recs:
-        segs, probs = lt.segment_long_term(r["raw"], r["fs"], model=model,
-                                           min_duration=min_duration, check_beats=check_beats,
-                                           return_probabilities=True)
+        segs, probs = segment_long_term(r["raw"], r["fs"], model=model, min_duration=min_duration,
+                                        check_beats=check_beats, return_probabilities=True)
         pred = probs.argmax(1)
         row = {"record": r["record"],
                **match_segments(segs, r["r_peak"], r["code"], r["raw"].size, r["fs"])}
