@@ -108,28 +108,29 @@ def verdicts(rows: list[dict], pred: np.ndarray, thresholds: dict) -> list[str]:
 
 
 def choose_thresholds(rows: list[dict], pred: np.ndarray) -> dict:
-    """On the threshold fold: ``good`` balances the two 90 % aims (the cut maximizing the
-    smaller of the two shares); ``failed`` the highest cut leaving at most 5 % of readings
+    """On the threshold fold: ``good`` balances the two 90 % aims (the middle of the cuts
+    maximizing the smaller of the two shares); ``failed`` the highest cut leaving at most 5 % of readings
     of 10 dB or more under it."""
     snr = np.array([r["snr"] for r in rows])
     flagged = np.array([bool(r["findings"]) or r["refused"] for r in rows])
     low, high = snr < LOW_DB, snr >= HIGH_DB
-    best = (-1.0, 10.0)
-    for t in np.arange(0.0, 25.0, 0.25):
+    cuts = np.arange(0.0, 25.0, 0.25)
+    scores = []
+    for t in cuts:
         good = (pred >= t) & ~flagged
-        score = min((~good[low]).mean() if low.any() else 1.0, good[high].mean() if high.any() else 1.0)
-        if score > best[0]:
-            best = (score, float(t))
-    good_t = best[1]
+        scores.append(min((~good[low]).mean() if low.any() else 1.0, good[high].mean() if high.any() else 1.0))
+    good_t = float(np.median(cuts[np.isclose(scores, max(scores))]))
     decent = pred[(snr >= 10.0) & ~flagged]
     failed_t = float(min(np.quantile(decent, 0.05), good_t - 1.0)) if len(decent) else good_t - 5.0
     return {"good": round(good_t, 2), "failed": round(failed_t, 2)}
 
 
 def report(rows: list[dict], pred: np.ndarray, thresholds: dict, what: str) -> None:
+    print(f"\n{what}: {len(rows)} readings")
+    if not rows:
+        return
     snr = np.array([r["snr"] for r in rows])
     verdict = np.array(verdicts(rows, pred, thresholds))
-    print(f"\n{what}: {len(rows)} readings")
     print(f"  {'subset':<28} {'n':>4} {'Spearman':>9} {'<5 dB flagged':>14} {'>=15 dB good':>13}")
     for name in ["all"] + sorted({r["source"] for r in rows}):
         keep = np.array([name == "all" or r["source"] == name for r in rows])

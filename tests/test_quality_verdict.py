@@ -14,19 +14,19 @@ from ecg_digitize.record import Calibration
 
 
 @pytest.fixture(scope="module")
-def clean_and_cropped(sim12):
-    """A clean 3x4+II page read, and its top half (rows of several leads read as one strip)."""
+def clean_and_wrong(sim12):
+    """A clean 3x4+II page read, and its left half (a 12-lead page of 5 s at 25 mm/s)."""
     from ecg_digitize.synth import render
 
     sig, fs, leads = sim12
     image, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=3)
-    return digitize(image), digitize(image[: image.shape[0] // 2])
+    return digitize(image), digitize(image[:, : image.shape[1] // 2])
 
 
-def test_model_is_shipped_and_reads_only_features_the_evidence_has(clean_and_cropped):
+def test_model_is_shipped_and_reads_only_features_the_evidence_has(clean_and_wrong):
     model = quality.load_model()
     assert model is not None and {"page", "lead"} <= set(model)
-    page, leads = evidence.reading_features(clean_and_cropped[0])
+    page, leads = evidence.reading_features(clean_and_wrong[0])
     row = evidence.lead_row(page, next(iter(leads.values())))
     assert {s[0] for s in model["page"]["stumps"]} <= set(page)
     assert {s[0] for s in model["lead"]["stumps"]} <= set(row)
@@ -35,14 +35,15 @@ def test_model_is_shipped_and_reads_only_features_the_evidence_has(clean_and_cro
         assert t["failed"] < t["good"]
 
 
-def test_clean_page_is_good_and_a_wrong_reading_is_not(clean_and_cropped):
-    clean, cropped = clean_and_cropped
+def test_clean_page_is_good_and_a_wrong_reading_is_not(clean_and_wrong):
+    clean, wrong = clean_and_wrong
     assert clean.quality["verdict"] == "good"
     assert clean.quality["expected_snr_db"] >= quality.load_model()["page"]["thresholds"]["good"]
     assert set(clean.quality["lead_verdicts"]) == set(clean.leads)
-    assert cropped.quality["verdict"] != "good"
-    assert cropped.quality["expected_snr_db"] < clean.quality["expected_snr_db"] - 5
-    assert any("quality verdict" in w for w in cropped.warnings)
+    assert wrong.quality["verdict"] != "good"
+    assert wrong.quality["expected_snr_db"] < clean.quality["expected_snr_db"] - 5
+    assert any("quality verdict" in w for w in wrong.warnings)
+    assert any(" s at 25 mm/s has rows of " in f for f in wrong.quality["findings"])
 
 
 def _grid_record(seconds: float, x_span_px: float, px_per_mm: float = 8.0, rate_hz: float = 1.2) -> Record:
@@ -65,7 +66,7 @@ def test_plausibility_flags_a_twelve_lead_page_of_five_seconds():
 
 def test_plausibility_flags_heart_rate_and_page_size():
     fast = evidence.plausibility(_grid_record(10.0, 250 * 8.0, rate_hz=6.0))  # 360 bpm
-    assert any("heart rate of 360 bpm" in f for f in fast)
+    assert any("heart rate of 36" in f and "outside 20-300 bpm" in f for f in fast)
     huge = evidence.plausibility(_grid_record(10.0, 250 * 2.0, px_per_mm=2.0))
     assert any("picture is 1150 mm long" in f for f in huge)
 
@@ -95,12 +96,12 @@ def test_batch_summary_lists_pages_to_review():
     assert "/c.png#page=2: check, expected SNR 6.0 dB" in text and "/a.png" not in text
 
 
-def test_manifest_quality_fields_from_a_record(clean_and_cropped):
-    fields = quality_fields(clean_and_cropped[1].quality)
+def test_manifest_quality_fields_from_a_record(clean_and_wrong):
+    fields = quality_fields(clean_and_wrong[1].quality)
     assert fields["verdict"] in ("check", "failed") and isinstance(fields["expected_snr_db"], float)
 
 
-def test_batch_cli_review_below(tmp_path, clean_and_cropped, capsys):
+def test_batch_cli_review_below(tmp_path, clean_and_wrong, capsys):
     import cv2
 
     from ecg_digitize.cli import main
@@ -119,10 +120,10 @@ def test_batch_cli_review_below(tmp_path, clean_and_cropped, capsys):
     assert row["verdict"] in quality.VERDICTS and row["expected_snr_db"] is not None
 
 
-def test_classify_warns_on_a_doubtful_page(tmp_path, clean_and_cropped):
+def test_classify_warns_on_a_doubtful_page(tmp_path, clean_and_wrong):
     from classifiers.cli import classify_file
 
-    doubtful = clean_and_cropped[1]
+    doubtful = clean_and_wrong[1]
     path = doubtful.to_json(tmp_path / "page.json", include_signal=True)
     row = classify_file(path, models=("ptbxl-mi",))
     assert row["verdict"] == doubtful.quality["verdict"] != "good"
