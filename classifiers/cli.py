@@ -36,7 +36,9 @@ def read_any(path: str | Path):
     if suffix in (".hea", ".dat", ""):
         return Record.from_wfdb(path)
     if suffix == ".csv":
-        return Record.from_csv(path)
+        rec = Record.from_csv(path)
+        rec.quality = rec.quality or _sidecar_quality(path)
+        return rec
     if suffix == ".json":
         try:
             meta = json.loads(path.read_text())
@@ -53,16 +55,46 @@ def read_any(path: str | Path):
         sig = np.array([[np.nan if v is None else v for v in meta["signal"][lead]]
                         for lead in leads], dtype=float).T
         return Record(sig, fs=meta["fs"], leads=leads, layout=meta.get("layout", "unknown"),
-                      source=str(path))
+                      source=str(path), quality=meta.get("quality") or {})
     raise RecordFormatError(f"unsupported file type {suffix!r} (use .hea, .csv or .json)", str(path))
 
 
+def _sidecar_quality(path: Path) -> dict:
+    """The ``quality`` of the Record JSON written beside a CSV (``ecg-digitize digitize``), if any."""
+    try:
+        return json.loads(path.with_suffix(".json").read_text()).get("quality") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def doubtful_reading_note(quality: dict) -> str | None:
+    """A warning where a digitized page's quality verdict is not ``"good"`` (None otherwise).
+
+    Examples
+    --------
+    >>> doubtful_reading_note({"verdict": "check", "expected_snr_db": 6.2})
+    "digitized page: quality verdict 'check' (expected SNR 6.2 dB): these classifications read a doubtful digitization"
+    >>> doubtful_reading_note({"verdict": "good", "expected_snr_db": 19.0}) is None
+    True
+    """
+    verdict = (quality or {}).get("verdict")
+    if not verdict or verdict == "good":
+        return None
+    expected = quality.get("expected_snr_db")
+    snr = "" if expected is None else f" (expected SNR {expected:.1f} dB)"
+    return f"digitized page: quality verdict {verdict!r}{snr}: these classifications read a doubtful digitization"
+
+
 def classify_file(path: str | Path, models=MODEL_NAMES, beats_rows: list | None = None) -> dict:
-    """All requested models on one file, as one flat row."""
+    """All requested models on one file, as one flat row (with the digitized page's
+    quality ``verdict`` where the file carries one, and a warning when it is not good)."""
     rec = read_any(path)
     row: dict = {"file": str(path), "fs": rec.fs, "leads": " ".join(rec.leads),
                  "duration_s": round(rec.duration, 3)}
-    notes: list[str] = []
+    if (rec.quality or {}).get("verdict"):
+        row["verdict"] = rec.quality["verdict"]
+    doubt = doubtful_reading_note(rec.quality)
+    notes: list[str] = [doubt] if doubt else []
     for name in models:
         if name == "mitbih-aami5":
             from .beats import classify_beats

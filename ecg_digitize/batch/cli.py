@@ -41,6 +41,9 @@ def add_batch_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", default=None, help="digitize method (default: classical)")
     p.add_argument("--max-in-flight", type=int, default=None, help="pages queued at once (bounds memory)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--review-below", type=float, default=None, metavar="DB",
+                   help="list for review the pages whose expected SNR is under DB dB (pages whose "
+                        "quality verdict is not 'good' are always listed)")
     p.set_defaults(func=run_batch)
     return p
 
@@ -65,7 +68,8 @@ def run_batch(args) -> int:
         summary = convert(args.inputs, args.out, formats=args.format, workers=args.workers,
                           engine=args.engine, scheduler=args.scheduler, resume=args.resume,
                           overwrite=args.overwrite, classify=args.classify, pattern=args.pattern,
-                          progress=not args.quiet, max_in_flight=args.max_in_flight, digitize_kwargs=kwargs)
+                          progress=not args.quiet, max_in_flight=args.max_in_flight, digitize_kwargs=kwargs,
+                          review_below=args.review_below)
     except EcgDigitizeError as exc:
         print(f"ecg-digitize batch: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -14,12 +14,14 @@ from ..errors import EcgDigitizeError
 from .engines import default_workers, make_engine
 from .inputs import count_files, iter_pages
 from .manifest import MANIFEST_NAME, ManifestWriter, page_key, settled_keys
-from .worker import DEFAULT_DIGITIZE, Task, run_task
+from .worker import DEFAULT_DIGITIZE, Task, quality_fields, run_task
 from .writer import FORMATS, STATE_DIR, OutputPathError, is_complete, output_files, record_name, staging_root
 
 
 class BatchError(EcgDigitizeError):
     """A batch cannot start: bad options, an output folder in use or holding another run."""
+
+MAX_REVIEW_LINES = 20  # pages to review listed in the printed summary (all of them: the manifest)
 
 
 @dataclass
@@ -39,6 +41,13 @@ class BatchSummary:
         Wall-clock time of the run.
     pages_per_s : float
         ``(ok + failed) / seconds``.
+    verdicts : dict
+        Converted pages per quality verdict, e.g. ``{"good": 90, "check": 8, "failed": 2}``.
+    review : list of dict
+        Converted pages to check by eye: verdict not ``good``, or an expected SNR under
+        ``review_below`` (``{"input", "page", "output", "verdict", "expected_snr_db"}``).
+    review_below : float, optional
+        Expected SNR (dB) under which a page is listed for review whatever its verdict.
     """
 
     out: str
@@ -53,6 +62,18 @@ class BatchSummary:
     seconds: float = 0.0
     pages_per_s: float = 0.0
     classify: str = "off"
+    verdicts: dict[str, int] = field(default_factory=dict)
+    review: list[dict[str, Any]] = field(default_factory=list)
+    review_below: float | None = None
+
+    def note_quality(self, row: dict[str, Any]) -> None:
+        """Count a converted page's verdict and list it for review where it needs one."""
+        verdict, expected = row.get("verdict"), row.get("expected_snr_db")
+        if verdict:
+            self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
+        low = self.review_below is not None and expected is not None and expected < self.review_below
+        if (verdict and verdict != "good") or low:
+            self.review.append({k: row.get(k) for k in ("input", "page", "output", "verdict", "expected_snr_db")})
 
     @property
     def pages(self) -> int:
@@ -69,10 +90,28 @@ class BatchSummary:
         if self.failures:
             lines.append("failures: " + ", ".join(f"{k} {v}" for k, v in
                                                   sorted(self.failures.items(), key=lambda kv: -kv[1])))
+        if self.verdicts:
+            lines.append("quality verdicts: " + ", ".join(f"{v} {self.verdicts[v]}" for v in
+                                                          ("good", "check", "failed") if v in self.verdicts))
+        if self.review:
+            lines.append(f"to review ({len(self.review)}"
+                         + (f", expected SNR under {self.review_below:g} dB or" if self.review_below is not None
+                            else ",") + " verdict not good):")
+            lines += [f"  {_review_line(r)}" for r in self.review[:MAX_REVIEW_LINES]]
+            if len(self.review) > MAX_REVIEW_LINES:
+                lines.append(f"  ... and {len(self.review) - MAX_REVIEW_LINES} more (manifest: verdict, "
+                             "expected_snr_db)")
         if self.classify != "off":
             lines.append(f"classify: {self.classify}")
         lines.append(f"manifest: {self.manifest}")
         return "\n".join(lines)
+
+
+def _review_line(row: dict[str, Any]) -> str:
+    page = f"#page={row['page']}" if row.get("page") else ""
+    expected = row.get("expected_snr_db")
+    return (f"{row.get('input')}{page}: {row.get('verdict') or 'no verdict'}"
+            + ("" if expected is None else f", expected SNR {expected:.1f} dB"))
 
 
 def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | os.PathLike, *,
@@ -81,7 +120,7 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
             overwrite: bool = False, classify: bool = False, pattern: str | None = None,
             progress: bool = True, max_in_flight: int | None = None,
             digitize_kwargs: dict[str, Any] | None = None,
-            digitize_fn: Callable | str | None = None) -> BatchSummary:
+            digitize_fn: Callable | str | None = None, review_below: float | None = None) -> BatchSummary:
     """Digitize every page of files, folders and globs into ``out``.
 
     Each page becomes one record under ``out`` at the input's relative path (pages of a
@@ -123,6 +162,9 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
     digitize_fn : callable or "module:function", optional
         Replaces ``ecg_digitize.digitizer.digitize`` (tests, other extractors); it must be
         importable by the workers.
+    review_below : float, optional
+        List converted pages whose expected SNR (dB) is under this in ``summary.review``,
+        beside those whose quality verdict is not ``good``.
 
     Returns
     -------
@@ -160,7 +202,7 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
                           preload=[m for m in preload if m and m != "__main__"])
         summary = BatchSummary(out=str(out), manifest=str(manifest_path), engine=eng.name,
                                workers=0 if scheduler else (workers or default_workers()),
-                               classify=classify_note)
+                               classify=classify_note, review_below=review_below)
         template = dict(out=str(out), formats=formats, replace=resume or overwrite,
                         classify=classify_note == "on", digitize_fn=fn,
                         digitize_kwargs=dict(digitize_kwargs or {}))
@@ -199,6 +241,7 @@ def _run(eng, summary: BatchSummary, inputs, out: Path, pattern, template: dict,
             status = count_as or row["status"]
             if status == "ok":
                 summary.ok += 1
+                summary.note_quality(row)
             elif status == "failed":
                 summary.failed += 1
                 failures[row.get("error") or "Error"] += 1
@@ -267,7 +310,7 @@ def _sidecar_fields(out: Path, name: str, formats) -> dict[str, Any]:
     try:
         path = next(p for p in output_files(out, name, formats) if p.suffix == ".json")
         meta = json.loads(path.read_text())
-        return {"layout": meta.get("layout"), "quality": (meta.get("quality") or {}).get("overall")}
+        return {"layout": meta.get("layout")} | quality_fields(meta.get("quality"))
     except (OSError, ValueError, StopIteration):
         return {}
 

@@ -8,7 +8,8 @@ retried in a later run has several rows and the last one is its current state
 Row fields: ``input`` (absolute path), ``page`` (0-based), ``n_pages``, ``output``
 (record path under ``--out``, no suffix), ``status`` (``ok`` / ``failed`` /
 ``skipped``), ``error`` (exception class), ``message``, ``layout``, ``quality``
-(overall score), ``seconds`` (digitize + write, in the worker), ``finished`` (UTC time),
+(overall score), ``verdict`` (``good`` / ``check`` / ``failed``: see docs/digitizer.md; a
+failed page's is ``failed``), ``expected_snr_db`` (the quality model's expected SNR), ``seconds`` (digitize + write, in the worker), ``finished`` (UTC time),
 and with ``--classify`` the classifier outputs under ``classify``.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Iterator
 
 MANIFEST_NAME = "manifest.jsonl"
 FIELDS = ("input", "page", "n_pages", "output", "status", "error", "message", "layout",
-          "quality", "seconds", "finished")
+          "quality", "verdict", "expected_snr_db", "seconds", "finished")
 
 
 def page_key(path: str, page: int) -> int:

@@ -146,13 +146,11 @@ def run_task(task: Task) -> dict[str, Any]:
         if task.n_pages > 1 or not record.source:
             record.source = f"{task.path}#page={task.page}" if task.n_pages > 1 else task.path
         write_record(record, task.out, task.name, task.formats, replace=task.replace)
-        quality = record.quality.get("overall") if isinstance(record.quality, dict) else None
-        row.update(status="ok", layout=record.layout,
-                   quality=None if quality is None else round(float(quality), 4))
+        row.update(status="ok", layout=record.layout, **quality_fields(record.quality))
         if task.classify:
             row["classify"] = classify_record(record)
     except Exception as exc:  # noqa: BLE001 - isolate every failure to its page
-        row.update(status="failed", error=type(exc).__name__,
+        row.update(status="failed", verdict="failed", error=type(exc).__name__,
                    message=getattr(exc, "reason", None) or str(exc) or repr(exc))
     row["seconds"] = round(time.perf_counter() - t0, 4)
     return row
@@ -228,3 +226,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     return value if isinstance(value, (str, int, bool, type(None))) else str(value)
+
+
+def quality_fields(quality: Any) -> dict[str, Any]:
+    """A manifest row's ``quality`` (overall), ``verdict`` and ``expected_snr_db`` from a
+    Record's (or its JSON's) ``quality`` dict.
+
+    Examples
+    --------
+    >>> quality_fields({"overall": 0.91234, "verdict": "check", "expected_snr_db": 7.1})
+    {'quality': 0.9123, 'verdict': 'check', 'expected_snr_db': 7.1}
+    """
+    q = quality if isinstance(quality, dict) else {}
+    overall, expected = q.get("overall"), q.get("expected_snr_db")
+    return {"quality": None if overall is None else round(float(overall), 4), "verdict": q.get("verdict"),
+            "expected_snr_db": None if expected is None else round(float(expected), 2)}

@@ -122,11 +122,18 @@ def _digitize_one(args, image: str, name: str, out: Path, formats: list[str]) ->
     renamed = "" if name == Path(image).stem else f" -> record {name}"
     print(f"{image}{renamed}: {record.layout}, {len(record.leads)} leads, {record.duration:.2f} s at "
           f"{record.fs:g} Hz, {record.calibration.mm_per_s:g} mm/s, {record.calibration.mm_per_mv:g} mm/mV, "
-          f"quality {record.quality.get('overall', float('nan')):.2f}")
+          f"quality {record.quality.get('overall', float('nan')):.2f}{_verdict_text(record.quality)}")
     for w in record.warnings:
         print(f"  warning: {w}")
     for path in written:
         print(f"  wrote {path}")
+
+
+def _verdict_text(quality: dict) -> str:
+    """``", verdict good (expected SNR 18.2 dB)"`` where the quality model ran."""
+    if not quality.get("verdict"):
+        return ""
+    return f", verdict {quality['verdict']} (expected SNR {quality['expected_snr_db']:.1f} dB)"
 
 
 def save_overlay(image, record, path, *, page: int = 0, style: str = "overlay") -> Path:

@@ -1,4 +1,5 @@
-"""Stage 12: evidence that the page is an ECG, per-lead confidence, a record score, refusals.
+"""Stage 12: evidence that the page is an ECG, per-lead confidence, a record score, the
+expected accuracy and its verdict, refusals.
 
 Without a ground truth, three things say whether a lead is believable:
 
@@ -7,13 +8,35 @@ Without a ground truth, three things say whether a lead is believable:
 * the page's Einthoven / Goldberger self-consistency (dB), from
   :func:`ecg_digitize.metrics.self_consistency`, which links leads I, II, III and
   aVR, aVL, aVF when they share a time window.
+
+``overall`` (0..1) combines them: the mean lead confidence, times a factor from 0.5
+(self-consistency 0 dB or less) to 1 (20 dB or more) where the limb leads share seconds.
+It says how much of the trace was followed, not whether the page was read right: a page
+read at the wrong scale follows its trace perfectly.
+
+``expected_snr_db`` predicts the reading's Challenge SNR from all the evidence the
+pipeline has (:func:`~ecg_digitize.digitizer.evidence.reading_features`: grid, pulses,
+what was guessed, the paper size and row length implied by the scale, layout, heart
+rate, amplitudes, noise, confidence, self-consistency), with the model in
+``quality_model.json`` (boosted stumps fitted by ``benchmarks/fit_quality.py`` on pages
+with truth). ``verdict`` is ``"good"`` at or above the model's ``good`` threshold,
+``"failed"`` under its ``failed`` one, else ``"check"``; a reading with a plausibility
+finding (:func:`~ecg_digitize.digitizer.evidence.plausibility`) is at best ``"check"``.
 """
 from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import LayoutError, NotAnEcgError
 from ..metrics import self_consistency
+from . import evidence
+
+MODEL_PATH = Path(__file__).with_name("quality_model.json")
+VERDICTS = ("good", "check", "failed")  # best first
 
 LOW_CONFIDENCE = 0.6  # a lead below this is named in the record's warnings
 # a thresholded reading with more than this share of its leads of low confidence is refused
@@ -68,7 +91,70 @@ def assess(record, coverages: dict[str, float]) -> dict:
     if np.isfinite(consistency.get("mean", np.nan)) and consistency["mean"] < 6.0:
         record.warnings.append(f"limb leads disagree (self-consistency {consistency['mean']:.1f} dB): "
                                "layout or lead order may be wrong")
+    record.quality = quality
+    quality.update(expected_accuracy(record))
+    record.warnings += [f"implausible reading: {f}" for f in quality["findings"]]
+    if quality.get("verdict") and quality["verdict"] != "good":
+        record.warnings.append(f"quality verdict {quality['verdict']!r}: expected SNR "
+                               f"{quality['expected_snr_db']:.1f} dB; check this reading against the page")
     return quality
+
+
+@lru_cache(maxsize=1)
+def load_model() -> dict | None:
+    """The shipped quality model (``quality_model.json``), or None where it is missing."""
+    try:
+        return json.loads(MODEL_PATH.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def predict_snr(part: dict, features: dict[str, float]) -> float:
+    """Expected SNR (dB) from one part (``"page"`` or ``"lead"``) of the model: its
+    ``init`` plus, for every stump ``[feature, cut, left, right]``, ``left`` where the
+    feature is at most ``cut``, else ``right``."""
+    total = float(part["init"])
+    for name, cut, left, right in part["stumps"]:
+        total += left if features[name] <= cut else right
+    return total
+
+
+def verdict_of(expected_db: float, thresholds: dict[str, float], flagged: bool = False) -> str:
+    """``"good"``, ``"check"`` or ``"failed"`` from an expected SNR and the thresholds;
+    a reading with a plausibility finding (``flagged``) is at best ``"check"``.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.quality import verdict_of
+    >>> verdict_of(18.0, {"good": 12.0, "failed": 4.0}), verdict_of(18.0, {"good": 12.0, "failed": 4.0}, True)
+    ('good', 'check')
+    >>> verdict_of(2.0, {"good": 12.0, "failed": 4.0})
+    'failed'
+    """
+    if expected_db < thresholds["failed"]:
+        return "failed"
+    return "good" if expected_db >= thresholds["good"] and not flagged else "check"
+
+
+def expected_accuracy(record) -> dict:
+    """``findings``, ``expected_snr_db``, ``verdict`` and per lead ``lead_expected_snr_db``
+    and ``lead_verdicts`` of a Record whose ``quality`` holds its confidence and
+    self-consistency (the model's part only where ``quality_model.json`` is shipped)."""
+    findings = evidence.plausibility(record)
+    out: dict = {"findings": findings}
+    model = load_model()
+    if model is None or not record.leads:
+        return out
+    page, leads = evidence.reading_features(record)
+    expected = predict_snr(model["page"], page)
+    lead_expected = {n: round(predict_snr(model["lead"], evidence.lead_row(page, f)), 2)
+                     for n, f in leads.items()}
+    out.update(expected_snr_db=round(expected, 2),
+               verdict=verdict_of(expected, model["page"]["thresholds"], bool(findings)),
+               lead_expected_snr_db=lead_expected,
+               lead_verdicts={n: verdict_of(v, model["lead"]["thresholds"], bool(findings))
+                              for n, v in lead_expected.items()})
+    return out
 
 
 def check_ecg_evidence(traces, starts, ends, has_grid: bool, has_pulse: bool, page_shape) -> None:

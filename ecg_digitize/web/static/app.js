@@ -148,6 +148,7 @@ function showResult(r) {
     ["Scale", g("px_per_mm", cal.px_per_mm ? `${cal.px_per_mm.toFixed(2)} px/mm (${(cal.px_per_mm * 25.4).toFixed(0)} dpi)` : "unknown")],
     ["Samples", `${r.n_samples} at ${r.fs} Hz (${(r.n_samples / r.fs).toFixed(2)} s)`],
     ["Overall quality", r.quality && r.quality.overall != null ? r.quality.overall.toFixed(2) : "n/a"],
+    ["Verdict", verdictText(r.quality)],
     ["Time on server", `${r.seconds.toFixed(2)} s`],
   ];
   $("summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", String(v))]));
@@ -157,12 +158,16 @@ function showResult(r) {
     $(`dl-${f}`).href = r.downloads[f];
     authedLink($(`dl-${f}`), `${stem}.${f}`);
   }
+  $("verdict").textContent = verdictText(r.quality);
+  $("verdict").className = `verdict verdict-${(r.quality && r.quality.verdict) || "none"}`;
   const q = (r.quality && r.quality.leads) || {};
+  const expected = (r.quality && r.quality.lead_expected_snr_db) || {};
   $("leads").tBodies[0].replaceChildren(...r.leads.map((lead, j) => {
     const plotted = r.signal[j].filter((v) => v !== null).length / r.fs;
     const tr = el("tr");
     tr.append(el("td", lead, "lead-name"), el("td", q[lead] != null ? q[lead].toFixed(2) : "n/a", `q ${qualityClass(q[lead])}`),
-      el("td", `${plotted.toFixed(1)} s`));
+      el("td", `${plotted.toFixed(1)} s`),
+      el("td", expected[lead] != null ? `${expected[lead].toFixed(1)} dB` : "n/a"));
     return tr;
   }));
   drawPaper($("paper"), r, state.paperZoom);
@@ -210,4 +215,10 @@ function showClasses(c) {
     }
     return div;
   }));
+}
+
+// The quality model's verdict on the reading ("good" / "check" / "failed", docs/digitizer.md).
+function verdictText(q) {
+  if (!q || !q.verdict) return "n/a";
+  return `${q.verdict} (expected SNR ${q.expected_snr_db.toFixed(1)} dB)`;
 }
