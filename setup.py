@@ -17,7 +17,10 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["ecg_digitize*", "classifiers*", "pretrained*"]),
-    package_data={"pretrained": ["*.keras", "*.json", "*.md", "*.png"]},
+    package_data={"pretrained": ["*.keras", "*.json", "*.md", "*.png"],
+                  # the quality model's coefficients and the web page's files
+                  "ecg_digitize.digitizer": ["*.json"],
+                  "ecg_digitize.web": ["static/*"]},
     include_package_data=True,
     install_requires=[
         "numpy>=1.24",
