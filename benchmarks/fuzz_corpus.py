@@ -19,6 +19,7 @@ Examples
     nice python benchmarks/fuzz_corpus.py                  # the whole corpus, classical
     python benchmarks/fuzz_corpus.py --quick               # the default test run's subset
     python benchmarks/fuzz_corpus.py --auto 25             # also method="auto" on 25 inputs
+    python benchmarks/fuzz_corpus.py --method unet --only ecg-variant chart   # the U-Net route
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="only the quick subset (the default test run's)")
     p.add_argument("--limit", type=float, default=fuzz_inputs.LIMIT_S,
                    help="seconds per input before it counts as a hang (default: %(default)g)")
+    p.add_argument("--method", default="classical", choices=["classical", "unet", "auto"],
+                   help="digitize method of the main run (default: %(default)s)")
     p.add_argument("--auto", type=int, default=0, metavar="N",
                    help='also run method="auto" on N inputs spread over the corpus '
                         "(needs pretrained/unet-trace.keras)")
@@ -103,7 +106,8 @@ def main(argv=None) -> int:
         print(f"corpus: {len(cases)} inputs in {len(counts)} categories, written in "
               f"{time.perf_counter() - t0:.0f} s under {work}")
         print("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        clean = _run('method="classical"', cases, args.limit, "classical", args.verbose)
+        limit = args.limit if args.method == "classical" else max(args.limit, AUTO_LIMIT_S)
+        clean = _run(f'method="{args.method}"', cases, limit, args.method, args.verbose)
         if args.auto:
             if not UNET_WEIGHTS.exists():
                 print(f'\nmethod="auto" skipped: {UNET_WEIGHTS} is missing')
