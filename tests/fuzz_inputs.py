@@ -106,14 +106,14 @@ class _Writer:
             self._seen[category] = self._seen.get(category, 0) + 1
             return
         buf = io.BytesIO()
-        im.save(buf, format=fmt or _FORMATS[Path(name).suffix.lower()], **save)
+        _made(im).save(buf, format=fmt or _FORMATS[Path(name).suffix.lower()], **save)
         self.raw(category, name, buf.getvalue())
 
     def array(self, category: str, name: str, arr: np.ndarray, **kwargs) -> None:
         if not self.wanted(category):
             return
         path = self._path(name + ".npy")
-        np.save(path, np.asarray(arr), allow_pickle=False)
+        np.save(path, np.asarray(_made(arr)), allow_pickle=False)
         self.cases.append(FuzzCase(name, category, str(path), "array", tuple(sorted(kwargs.items()))))
 
     def pil_object(self, category: str, name: str, im) -> None:
@@ -130,21 +130,27 @@ class _Writer:
         self.cases.append(FuzzCase(name, category, str(path), "path", tuple(sorted(kwargs.items()))))
 
 
+def _made(thing: Any) -> Any:
+    """``thing``, or what it makes when it is a function (costly inputs are made only when
+    the case is wanted, so the quick subset is quick to write)."""
+    return thing() if callable(thing) else thing
+
+
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
             ".bmp": "BMP", ".webp": "WEBP", ".gif": "GIF", ".pdf": "PDF"}
 
 
-def _ecg_pages() -> dict[str, np.ndarray]:
-    """Rendered pages (100 dpi: quick to read) the variants are cut from."""
+_PAGE_KINDS = (("3x4+II", "clean"), ("6x2", "scan"), ("12x1", "clean"), ("3x4", "photo"), ("strip", "clean"))
+
+
+def _ecg_page(layout: str, preset: str) -> np.ndarray:
+    """A rendered page (100 dpi: quick to read) the variants are cut from."""
     from ecg_digitize.synth import render, simulate_12lead
 
     sig, fs, leads = simulate_12lead(seed=SEED)
-    pages = {}
-    for layout, preset in (("3x4+II", "clean"), ("6x2", "scan"), ("12x1", "clean"), ("3x4", "photo")):
-        pages[f"{layout}-{preset}"] = render(sig, fs, leads, layout=layout, dpi=100, seed=SEED,
-                                             preset=preset)[0]
-    pages["strip"] = render(sig[:, 1:2], fs, ["II"], layout="strip", dpi=100, seed=SEED)[0]
-    return pages
+    if layout == "strip":
+        sig, leads = sig[:, 1:2], ["II"]
+    return render(sig, fs, leads, layout=layout, dpi=100, seed=SEED, preset=preset)[0]
 
 
 def _pil(arr: np.ndarray):
@@ -257,6 +263,22 @@ def _exif_jpeg(im, orientation: int) -> bytes:
     return buf.getvalue()
 
 
+def _cross(h: int, w: int) -> np.ndarray:
+    """White with a 2 px line across the middle and a 1 px line down it."""
+    img = np.full((h, w), 255, np.uint8)
+    img[h // 2 - 1: h // 2 + 1, :] = 0
+    img[:, w // 2] = 0
+    return img
+
+
+def _lines(h: int, w: int, step: int) -> np.ndarray:
+    """White with a black line every ``step`` px both ways."""
+    img = np.full((h, w), 255, np.uint8)
+    img[::step] = 0
+    img[:, ::step] = 0
+    return img
+
+
 def _bomb_png(width: int, height: int) -> bytes:
     """A valid PNG header (and one empty IDAT) claiming ``width x height`` pixels."""
     import zlib
@@ -297,10 +319,7 @@ def _add_tiny_and_aspect(w: _Writer, rng) -> None:
     w.pil("tiny", "tiny-1x1.jpg", _pil(np.zeros((1, 1, 3), np.uint8)))
     w.pil("tiny", "tiny-1x1.gif", _pil(np.zeros((1, 1), np.uint8)))
     for h, wd in ((100, 20000), (20000, 100), (100, 60000), (60000, 100), (150, 12000), (3000, 150)):
-        img = np.full((h, wd), 255, np.uint8)
-        img[h // 2 - 1: h // 2 + 1, :] = 0
-        img[:, wd // 2] = 0
-        w.pil("extreme-aspect", f"aspect-{h}x{wd}.png", _pil(img))
+        w.pil("extreme-aspect", f"aspect-{h}x{wd}.png", lambda h=h, wd=wd: _pil(_cross(h, wd)))
     w.array("extreme-aspect", "aspect-noise-120x30000", _noise(rng, (120, 30000)))
 
 
@@ -456,11 +475,8 @@ def _add_huge(w: _Writer, rng) -> None:
     w.raw("huge", "bomb-100k.png", _bomb_png(100_000, 100_000))
     w.raw("huge", "bomb-wide.png", _bomb_png(2_000_000_000, 1))
     w.raw("huge", "bomb-15k.png", _bomb_png(15_000, 15_000))
-    w.pil("huge", "white-12000x4000.png", _pil(np.full((4000, 12000), 255, np.uint8)))
-    img = np.full((6000, 8000), 255, np.uint8)
-    img[::50] = 0
-    img[:, ::50] = 0
-    w.pil("huge", "grid-8000x6000.png", _pil(img))
+    w.pil("huge", "white-12000x4000.png", lambda: _pil(np.full((4000, 12000), 255, np.uint8)))
+    w.pil("huge", "grid-8000x6000.png", lambda: _pil(_lines(6000, 8000, 50)))
 
 
 def _add_pictures(w: _Writer, rng) -> None:
@@ -479,30 +495,43 @@ def _add_pictures(w: _Writer, rng) -> None:
         h, wd = int(rng.integers(300, 1000)), int(rng.integers(500, 1600))
         w.pil("chart", f"cv-chart-{i}.png", _pil(_sine_chart(rng, h, wd, grid=i % 2 == 0)))
     for i, kind in enumerate(("sine", "sine", "bars", "scatter", "hist", "sine")):
-        w.pil("chart", f"mpl-{kind}-{i}.png", _pil(_mpl_chart(kind, i)))
+        w.pil("chart", f"mpl-{kind}-{i}.png", lambda kind=kind, i=i: _pil(_mpl_chart(kind, i)))
     for i in range(10):
         h, wd = (1169, 827) if i % 2 else (827, 1169)
         w.pil("text", f"text-{i}.png", _pil(_text_page(rng, h, wd, ruled=i % 3 == 0)))
 
 
-def _add_ecg_variants(w: _Writer, pages: dict[str, np.ndarray]) -> None:
+def _cuts(page: Callable[[], np.ndarray]) -> dict[str, Callable[[], np.ndarray]]:
+    """Variants of a page (made only when wanted): halves, quarters, slices, turned,
+    inverted, bordered, squashed to 30 px, stretched to 20 000 px."""
     import cv2
 
-    for key, page in pages.items():
-        h, wd = page.shape[:2]
-        cut = {"top": page[: h // 2], "bottom": page[h // 2:], "left": page[:, : wd // 2],
-               "right": page[:, wd // 2:], "q1": page[: h // 2, : wd // 2], "q4": page[h // 2:, wd // 2:],
-               "row-slice": page[h // 3: h // 3 + 60], "column-slice": page[:, wd // 3: wd // 3 + 80],
-               "rot90": np.rot90(page).copy(), "rot270": np.rot90(page, 3).copy(),
-               "rot180": page[::-1, ::-1].copy(), "inverted": 255 - page,
-               "border": cv2.copyMakeBorder(page, h, h, wd, wd, cv2.BORDER_CONSTANT,
-                                            value=(255, 255, 255)),
-               "30px-tall": _resize(page, int(wd * 30 / h), 30),
-               "20000-wide": _resize(page, 20000, 60), "squashed": _resize(page, wd, h // 8),
-               "thin-tall": _resize(page, 40, 3000)}
-        for name, img in cut.items():
-            w.array("ecg-variant", f"ecg-{key}-{name}", img)
-    page = pages["3x4+II-clean"]
+    def cut(fn: Callable) -> Callable[[], np.ndarray]:
+        return lambda: np.ascontiguousarray(fn(page(), *page().shape[:2]))
+
+    return {"top": cut(lambda p, h, w: p[: h // 2]), "bottom": cut(lambda p, h, w: p[h // 2:]),
+            "left": cut(lambda p, h, w: p[:, : w // 2]), "right": cut(lambda p, h, w: p[:, w // 2:]),
+            "q1": cut(lambda p, h, w: p[: h // 2, : w // 2]), "q4": cut(lambda p, h, w: p[h // 2:, w // 2:]),
+            "row-slice": cut(lambda p, h, w: p[h // 3: h // 3 + 60]),
+            "column-slice": cut(lambda p, h, w: p[:, w // 3: w // 3 + 80]),
+            "rot90": cut(lambda p, h, w: np.rot90(p)), "rot270": cut(lambda p, h, w: np.rot90(p, 3)),
+            "rot180": cut(lambda p, h, w: p[::-1, ::-1]), "inverted": cut(lambda p, h, w: 255 - p),
+            "border": cut(lambda p, h, w: cv2.copyMakeBorder(p, h, h, w, w, cv2.BORDER_CONSTANT,
+                                                             value=(255, 255, 255))),
+            "30px-tall": cut(lambda p, h, w: _resize(p, int(w * 30 / h), 30)),
+            "20000-wide": cut(lambda p, h, w: _resize(p, 20000, 60)),
+            "squashed": cut(lambda p, h, w: _resize(p, w, h // 8)),
+            "thin-tall": cut(lambda p, h, w: _resize(p, 40, 3000))}
+
+
+def _add_ecg_variants(w: _Writer, page: np.ndarray) -> None:
+    from functools import lru_cache
+
+    for layout, preset in _PAGE_KINDS:
+        rendered = page if (layout, preset) == _PAGE_KINDS[0] else lru_cache(None)(
+            lambda layout=layout, preset=preset: _ecg_page(layout, preset))
+        for name, make in _cuts(rendered if callable(rendered) else lambda: page).items():
+            w.array("ecg-variant", f"ecg-{layout}-{preset}-{name}", make)
     w.pil("ecg-variant", "ecg-ok.png", _pil(page))
     for dpi in (1, 10, 2400, 100000):
         w.pil("ecg-variant", f"ecg-dpi-{dpi}.png", _pil(page), dpi=(dpi, dpi))
@@ -577,8 +606,7 @@ def make_corpus(root: str | os.PathLike, *, seed: int = SEED, quick: bool = Fals
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     w = _Writer(root, quick)
-    pages = _ecg_pages()
-    page = pages["3x4+II-clean"]
+    page = _ecg_page(*_PAGE_KINDS[0])
     _add_noise_and_blank(w, rng)
     _add_tiny_and_aspect(w, rng)
     _add_bit_depths(w, rng, page)
@@ -587,7 +615,7 @@ def make_corpus(root: str | os.PathLike, *, seed: int = SEED, quick: bool = Fals
     _add_bytes(w, rng, page)
     _add_huge(w, rng)
     _add_pictures(w, rng)
-    _add_ecg_variants(w, pages)
+    _add_ecg_variants(w, page)
     _add_arrays(w, rng, page)
     _add_pil_objects(w, rng, page)
     return w.cases
