@@ -331,7 +331,16 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
     guarded = _token_guard(token)
     _add_pages(app, swagger_dir)
 
-    # ------------------------------------------------------------------ API
+    _add_health_route(app, guarded, pool, store, resolver, token, page_timeout_s)
+    _add_digitize_route(app, guarded, pool, store, resolver, max_bytes=max_bytes,
+                        max_pixels=max_pixels, ttl_s=ttl_s, page_timeout_s=page_timeout_s)
+    _add_result_routes(app, guarded, pool, store)
+    return app
+
+
+def _add_health_route(app: FastAPI, guarded: list, pool: WorkerPool, store: ResultStore, resolver,
+                      token: str | None, page_timeout_s: float | None) -> None:
+    """``GET /api/health``."""
     @app.get("/api/health", dependencies=guarded, tags=["service"])
     async def health() -> dict[str, Any]:
         """Liveness and load: version, workers, jobs pending, results stored, models present."""
@@ -341,11 +350,6 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 "results": len(store), "results_bytes": store.nbytes,
                 "max_results_bytes": store.max_bytes, "digitizer": resolver.status(),
                 "models": _models_present(), "token_required": token is not None}
-
-    _add_digitize_route(app, guarded, pool, store, resolver, max_bytes=max_bytes,
-                        max_pixels=max_pixels, ttl_s=ttl_s, page_timeout_s=page_timeout_s)
-    _add_result_routes(app, guarded, pool, store)
-    return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:
