@@ -356,6 +356,18 @@ def test_a_page_over_the_time_limit_answers_504(page):
         gate.set()
 
 
+def test_an_internal_error_answers_500_without_its_text(page):
+    from ecg_digitize.errors import DigitizeInternalError
+
+    def buggy(image, **kwargs):
+        raise DigitizeInternalError("internal error in stage deskew._best_angle: error: /io/opencv/x.cpp", "x")
+
+    with TestClient(create_app(token="", warm=False, digitize_fn=buggy)) as c:
+        r = c.post("/api/digitize", files={"file": ("p.png", page[0], "image/png")})
+    assert r.status_code == 500 and r.json()["error"] == "internal_error"
+    assert "opencv" not in r.text
+
+
 def test_store_expiry_and_cap():
     now = [0.0]
     store = ResultStore(ttl_s=10, max_items=2, clock=lambda: now[0])

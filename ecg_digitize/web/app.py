@@ -28,8 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
-from ..errors import (CalibrationError, DigitizeError, EcgDigitizeError, ImageReadError,
-                      LayoutError, NotAnEcgError, RecordFormatError)
+from ..errors import (CalibrationError, DigitizeError, DigitizeInternalError, EcgDigitizeError,
+                      ImageReadError, LayoutError, NotAnEcgError, RecordFormatError)
 from ..record import check_lead_names
 from ._boxes import digitize_with_boxes
 from ._classify import DISCLAIMER, MODELS, classify_record
@@ -723,6 +723,10 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
             record = digitize_with_boxes(upload.image, opts.boxes, digitize_fn=checked, **kwargs)
         else:
             record = fn(upload.image, **kwargs)
+    except DigitizeInternalError as exc:  # a bug: logged here, no internal text in the answer
+        log.error("page %s: %s", name, exc.reason)
+        raise ApiError(500, "internal_error", "Something went wrong on the server; the error "
+                       "was logged. Try again, or with another file.") from exc
     except EcgDigitizeError as exc:
         code = next(c for cls, c in _ERROR_CODES if isinstance(exc, cls))
         raise ApiError(422, code, _friendly(code, exc.reason)) from exc
