@@ -356,6 +356,13 @@ def test_a_page_over_the_time_limit_answers_504(page):
         gate.set()
 
 
+def test_serve_takes_a_page_timeout():
+    from ecg_digitize.cli import build_parser
+
+    assert build_parser().parse_args(["serve", "--page-timeout", "5"]).page_timeout == 5.0
+    assert build_parser().parse_args(["serve"]).page_timeout == 120.0
+
+
 def test_an_internal_error_answers_500_without_its_text(page):
     from ecg_digitize.errors import DigitizeInternalError
 
