@@ -14,6 +14,7 @@ from .errors import (
     CalibrationError,
     DataNotFoundError,
     DigitizeError,
+    DigitizeInternalError,
     EcgDigitizeError,
     ImageReadError,
     LayoutError,
@@ -35,7 +36,7 @@ __getattr__, _, _ = lazy.attach(__name__, submodules=["synth", "metrics"], submo
 
 __all__ = [
     "Record", "Calibration", "PageGeometry", "LeadBox", "STANDARD_LEADS", "digitize", "render", "snr", "score_record",
-    "self_consistency", "EcgDigitizeError", "DigitizeError", "ImageReadError",
+    "self_consistency", "EcgDigitizeError", "DigitizeError", "DigitizeInternalError", "ImageReadError",
     "NotAnEcgError", "CalibrationError", "LayoutError", "RecordFormatError",
     "DataNotFoundError", "RecordNameWarning", "wfdb_record_name",
 ]

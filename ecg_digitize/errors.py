@@ -35,6 +35,11 @@ class LayoutError(DigitizeError):
     """The arrangement of leads on the page could not be recognised."""
 
 
+class DigitizeInternalError(DigitizeError):
+    """An unexpected exception inside ``digitize()`` (a bug, or memory exhausted), reported
+    with the stage it came from and the file, so one page cannot stop a batch."""
+
+
 class RecordFormatError(EcgDigitizeError):
     """A Record (or a file meant to hold one) is malformed."""
 

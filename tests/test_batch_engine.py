@@ -1,7 +1,7 @@
 """Batch engine mechanics with a fast fake digitize(): naming, manifest, resume, isolation.
 
 The fake reads a one-line text file: ``BAD`` raises ImageReadError, ``CRASH`` kills its
-worker process, ``SLOW`` sleeps; anything else becomes a small Record. The real
+worker process, ``SLOW`` sleeps, ``HANG`` sleeps far longer than any test waits; anything else becomes a small Record. The real
 digitize() is exercised in test_batch.py.
 """
 import json
@@ -37,6 +37,9 @@ def fake_digitize(image, page=0, **kwargs):
         os._exit(3)  # a segfault or OOM kill, as far as the pool can tell
     if "SLOW" in text:
         time.sleep(0.3)
+    if "HANG" in text:
+        Path(path + ".pid").write_text(str(os.getpid()))
+        time.sleep(600)
     value = float(sum(map(ord, text))) / 1000
     return Record(np.full((50, 2), value + page), fs=50, leads=["I", "II"], layout="fake",
                   quality={"overall": 0.75}, source=path)
@@ -177,6 +180,46 @@ def test_local_engine_bounds_tasks_in_flight():
             results.append(result)
             assert len(pulled) - len(results) <= 3  # never more than 3 submitted and unfinished
     assert sorted(results) == list(range(40))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").exists() and b") Z" in Path(f"/proc/{pid}/stat").read_bytes()
+
+
+def test_a_page_over_its_timeout_fails_and_its_worker_is_replaced(tmp_path):
+    root = _archive(tmp_path / "in", 5, {"hang.png": "HANG", "slow.png": "SLOW"})
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False, timeout=3)
+    assert time.perf_counter() - t0 < 60
+    assert (summary.ok, summary.failed) == (6, 1) and summary.failures == {"PageTimeoutError": 1}
+    rows = {Path(r["input"]).name: r for r in read_manifest(out)}
+    assert rows["hang.png"]["error"] == "PageTimeoutError"
+    assert "3 s per-page limit" in rows["hang.png"]["message"]
+    assert all(r["status"] == "ok" for name, r in rows.items() if name != "hang.png")
+    assert _gone(int((root / "hang.png.pid").read_text()))  # killed, not left sleeping
+
+
+def test_timeout_applies_while_pages_are_isolated_after_a_crash(tmp_path):
+    root = _archive(tmp_path / "in", 2, {"crash.png": "CRASH", "hang.png": "HANG"})
+    out = tmp_path / "out"
+    summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False, timeout=3)
+    assert summary.ok == 2
+    assert summary.failures == {"WorkerCrashError": 1, "PageTimeoutError": 1}
+
+
+def test_timeout_option_reaches_convert(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(sys.modules["ecg_digitize.batch.convert"], "convert", lambda *a, **k: seen.update(k))
+    main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--timeout", "7", "--quiet"])
+    assert seen["timeout"] == 7.0
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--timeout", "-1"]) == 2
+    with pytest.raises(BatchError):
+        convert([tmp_path], tmp_path / "o2", digitize_fn=FAKE, timeout=float("nan"))
 
 
 def test_kill_then_resume_equals_uninterrupted_run(tmp_path, kill_and_check_no_orphans):

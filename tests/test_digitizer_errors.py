@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ecg_digitize import DigitizeError, ImageReadError, NotAnEcgError, digitize
+from ecg_digitize import DigitizeError, DigitizeInternalError, ImageReadError, NotAnEcgError, digitize
 
 
 def _png_with_size(path, width, height):
@@ -133,3 +133,39 @@ def _assess_with(assess, followed):
     def patched(record, coverages):
         return assess(record, {k: (v if k in followed else 0.1) for k, v in coverages.items()})
     return patched
+
+
+def test_an_unexpected_exception_becomes_an_internal_error_naming_stage_and_file(tmp_path, sim12, monkeypatch):
+    from ecg_digitize.digitizer import threshold
+    from ecg_digitize.synth import render
+
+    image, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0)
+    path = tmp_path / "page.png"
+    Image.fromarray(image).save(path)
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 0 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(threshold, "find_ink", broken)
+    with pytest.raises(DigitizeInternalError, match="stage pipeline.trace_page: IndexError") as exc:
+        digitize(path)
+    assert str(path) in str(exc.value) and isinstance(exc.value, DigitizeError)
+
+
+def test_auto_keeps_the_classical_reading_when_the_unet_route_fails(sim12, monkeypatch):
+    from ecg_digitize.digitizer import pipeline, views
+    from ecg_digitize.synth import render
+
+    image, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0, preset="scan")
+    monkeypatch.setattr(pipeline, "AUTO_SKIP_UNET_QUALITY", 2.0)  # always try the U-Net route
+
+    def broken(rgb):
+        import cv2
+
+        return cv2.resize(rgb, (0, 0))  # the cv2.error of issue #26
+
+    monkeypatch.setattr(pipeline, "trace_view_provider", lambda method: views.TraceViewProvider(
+        make=broken, unavailable=lambda: None) if method == "unet" else views.trace_view_provider(method))
+    rec = digitize(image, method="auto")
+    assert rec.geometry.method == "classical"
+    assert any("U-Net route failed (internal error in stage" in w for w in rec.warnings)

@@ -17,7 +17,7 @@ pytest.importorskip("httpx")  # FastAPI's TestClient needs it
 from fastapi.testclient import TestClient  # noqa: E402
 
 from ecg_digitize.web import create_app  # noqa: E402
-from ecg_digitize.web._pool import PoolBusy, WorkerPool  # noqa: E402
+from ecg_digitize.web._pool import PoolBusy, PoolTimeout, WorkerPool  # noqa: E402
 from ecg_digitize.web._store import ResultStore  # noqa: E402
 from ecg_digitize.web._uploads import safe_name, sniff  # noqa: E402
 from _pages import lying_png, png_bytes  # noqa: E402
@@ -293,6 +293,68 @@ def test_pool_refuses_when_full():
         pool.shutdown()
 
     asyncio.run(main())
+
+
+def test_pool_stops_waiting_at_the_timeout_and_keeps_the_place_until_the_thread_ends():
+    import threading
+
+    gate = threading.Event()
+
+    async def main():
+        pool = WorkerPool(workers=1, max_pending=2)
+        with pytest.raises(PoolTimeout):
+            await pool.run(gate.wait, 30, timeout=0.2)
+        assert (pool.pending, pool.overdue) == (1, 1)  # the thread runs on, counted busy
+        with pytest.raises(PoolTimeout):  # queued behind it: cancelled, never started
+            await pool.run(lambda: "late", timeout=0.2)
+        assert pool.pending == 1
+        gate.set()
+        for _ in range(100):
+            if pool.pending == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert (pool.pending, pool.overdue) == (0, 0)
+        assert await pool.run(lambda: "on time", timeout=5) == "on time"
+        pool.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_page_over_the_time_limit_answers_504(page):
+    import threading
+
+    gate = threading.Event()
+
+    def stuck(image, **kwargs):
+        gate.wait(30)
+        raise AssertionError("answered long ago")
+
+    with TestClient(create_app(token="", warm=False, digitize_fn=stuck, page_timeout_s=0.5)) as c:
+        r = c.post("/api/digitize", files={"file": ("slow.png", page[0], "image/png")})
+        assert r.status_code == 504
+        assert r.json()["error"] == "timeout" and "0.5 s limit" in r.json()["message"]
+        health = c.get("/api/health").json()
+        assert (health["pending"], health["overdue"], health["page_timeout_s"]) == (1, 1, 0.5)
+        gate.set()
+
+
+def test_serve_takes_a_page_timeout():
+    from ecg_digitize.cli import build_parser
+
+    assert build_parser().parse_args(["serve", "--page-timeout", "5"]).page_timeout == 5.0
+    assert build_parser().parse_args(["serve"]).page_timeout == 120.0
+
+
+def test_an_internal_error_answers_500_without_its_text(page):
+    from ecg_digitize.errors import DigitizeInternalError
+
+    def buggy(image, **kwargs):
+        raise DigitizeInternalError("internal error in stage deskew._best_angle: error: /io/opencv/x.cpp", "x")
+
+    with TestClient(create_app(token="", warm=False, digitize_fn=buggy)) as c:
+        r = c.post("/api/digitize", files={"file": ("p.png", page[0], "image/png")})
+    assert r.status_code == 500 and r.json()["error"] == "internal_error"
+    assert "opencv" not in r.text
 
 
 def test_store_expiry_and_cap():

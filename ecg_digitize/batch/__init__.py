@@ -10,11 +10,11 @@ can be killed and resumed without losing or corrupting work. See ``docs/batch.md
 '2019/scan_7_p001'
 """
 from .convert import BatchError, BatchSummary, convert
-from .engines import DaskEngine, LocalEngine, WorkerCrashError
+from .engines import DaskEngine, LocalEngine, PageTimeoutError, WorkerCrashError
 from .inputs import Page, iter_pages
 from .manifest import MANIFEST_NAME, read_manifest
 from .writer import OutputExistsError, OutputPathError, record_name, write_record
 
-__all__ = ["convert", "BatchSummary", "BatchError", "LocalEngine", "DaskEngine", "WorkerCrashError",
+__all__ = ["convert", "BatchSummary", "BatchError", "LocalEngine", "DaskEngine", "WorkerCrashError", "PageTimeoutError",
            "Page", "iter_pages", "read_manifest", "MANIFEST_NAME", "record_name", "write_record",
            "OutputExistsError", "OutputPathError"]

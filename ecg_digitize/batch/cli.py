@@ -39,6 +39,10 @@ def add_batch_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paper-speed", type=float, default=None, help="mm/s when not printed on the page")
     p.add_argument("--gain", type=float, default=None, help="mm/mV when not printed on the page")
     p.add_argument("--method", default=None, help="digitize method (default: classical)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds one page may take before its worker is stopped and the page "
+                        "recorded as failed (PageTimeoutError); 0: no limit (default: 120; "
+                        "local engine only)")
     p.add_argument("--max-in-flight", type=int, default=None, help="pages queued at once (bounds memory)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--review-below", type=float, default=None, metavar="DB",
@@ -58,6 +62,11 @@ def run_batch(args) -> int:
     if args.workers is not None and args.workers < 1:
         print("ecg-digitize batch: error: --workers must be at least 1", file=sys.stderr)
         return EXIT_CONFIG
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not timeout >= 0:
+        print("ecg-digitize batch: error: --timeout must be 0 (none) or a number of seconds",
+              file=sys.stderr)
+        return EXIT_CONFIG
     if args.classify:
         from .convert import _classify_available
 
@@ -69,7 +78,8 @@ def run_batch(args) -> int:
                           engine=args.engine, scheduler=args.scheduler, resume=args.resume,
                           overwrite=args.overwrite, classify=args.classify, pattern=args.pattern,
                           progress=not args.quiet, max_in_flight=args.max_in_flight, digitize_kwargs=kwargs,
-                          review_below=args.review_below)
+                          review_below=args.review_below,
+                          **({} if timeout is None else {"timeout": timeout}))
     except EcgDigitizeError as exc:
         print(f"ecg-digitize batch: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -12,6 +12,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import EcgDigitizeError
 from .engines import default_workers, make_engine
+
+# Per-page time limit by default: a 200 dpi page takes 1-5 s and a method="auto" page on
+# CPU under a minute, so two minutes stops only a page that would never finish.
+DEFAULT_TIMEOUT_S = 120.0
 from .inputs import count_files, iter_pages
 from .manifest import MANIFEST_NAME, ManifestWriter, page_key, settled_keys
 from .worker import DEFAULT_DIGITIZE, Task, quality_fields, run_task
@@ -120,7 +124,8 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
             overwrite: bool = False, classify: bool = False, pattern: str | None = None,
             progress: bool = True, max_in_flight: int | None = None,
             digitize_kwargs: dict[str, Any] | None = None,
-            digitize_fn: Callable | str | None = None, review_below: float | None = None) -> BatchSummary:
+            digitize_fn: Callable | str | None = None, review_below: float | None = None,
+            timeout: float | None = DEFAULT_TIMEOUT_S) -> BatchSummary:
     """Digitize every page of files, folders and globs into ``out``.
 
     Each page becomes one record under ``out`` at the input's relative path (pages of a
@@ -165,6 +170,12 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
     review_below : float, optional
         List converted pages whose expected SNR (dB) is under this in ``summary.review``,
         beside those whose quality verdict is not ``good``.
+    timeout : float, optional
+        Seconds one page may take (digitize, writing, classifying), counted from when a
+        worker starts it (default :data:`DEFAULT_TIMEOUT_S`). A page over it is recorded
+        as failed (``PageTimeoutError``), its worker process is killed and replaced, and
+        the run goes on. ``None`` or ``0``: no limit. Local engine only: dask tasks cannot
+        be stopped (see docs/batch.md).
 
     Returns
     -------
@@ -186,6 +197,8 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
     manifest: converted/manifest.jsonl
     """
     inputs, formats, out = _checked_options(inputs, out, formats, resume, overwrite)
+    if timeout is not None and not timeout >= 0:
+        raise BatchError(f"timeout must be 0 (none) or a number of seconds, not {timeout!r}")
     classify_note = _classify_available() if classify else "off"
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST_NAME
@@ -195,11 +208,8 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
                              "or --overwrite to redo it", str(out))
         shutil.rmtree(staging_root(out), ignore_errors=True)  # leftovers of a killed run
         fn = digitize_fn or DEFAULT_DIGITIZE
-        preload = [fn.partition(":")[0] if isinstance(fn, str) else getattr(fn, "__module__", None)]
-        if "wfdb" in formats:
-            preload.append("wfdb")  # ~0.4 s to import: once in the fork server, not per worker
         eng = make_engine(engine, workers=workers, scheduler=scheduler, max_in_flight=max_in_flight,
-                          preload=[m for m in preload if m and m != "__main__"])
+                          preload=_preload(fn, formats), timeout=timeout)
         summary = BatchSummary(out=str(out), manifest=str(manifest_path), engine=eng.name,
                                workers=0 if scheduler else (workers or default_workers()),
                                classify=classify_note, review_below=review_below)
@@ -208,6 +218,14 @@ def convert(inputs: str | os.PathLike | Iterable[str | os.PathLike], out: str | 
                         digitize_kwargs=dict(digitize_kwargs or {}))
         _run(eng, summary, inputs, out, pattern, template, resume, overwrite, progress, scheduler)
     return summary
+
+
+def _preload(fn, formats) -> list[str]:
+    """Modules the workers import once, in the fork server (not once per worker)."""
+    preload = [fn.partition(":")[0] if isinstance(fn, str) else getattr(fn, "__module__", None)]
+    if "wfdb" in formats:
+        preload.append("wfdb")  # ~0.4 s to import
+    return [m for m in preload if m and m != "__main__"]
 
 
 def _checked_options(inputs, out, formats, resume: bool, overwrite: bool) -> tuple[list, list, Path]:

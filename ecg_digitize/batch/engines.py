@@ -6,29 +6,50 @@ them submitted, so memory stays bounded however large the archive:
 - :class:`LocalEngine`: a :class:`concurrent.futures.ProcessPoolExecutor`. A worker that
   dies (segfault, out-of-memory kill) breaks the pool; the pages then in flight are
   re-run one at a time in a fresh pool, and only the one that kills its worker again is
-  reported as failed (``WorkerCrashError``).
+  reported as failed (``WorkerCrashError``). With a ``timeout``, a page that runs longer
+  has its worker killed and is reported as failed (``PageTimeoutError``); the pages then
+  in flight on the other workers are run again in a fresh pool.
 - :class:`DaskEngine`: :mod:`dask.distributed`, on a ``LocalCluster`` by default or on
   an existing cluster (``scheduler="tcp://host:port"``). Dask itself retries a task
   whose worker died and gives up with ``KilledWorker``. Workers must see the same file
-  system paths as the client (inputs and ``--out``).
+  system paths as the client (inputs and ``--out``). It enforces no per-page timeout
+  (a dask task cannot be stopped; see docs/batch.md).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import EcgDigitizeError
-from .worker import init_local_worker
+from .worker import init_local_worker, run_in_slot
+
+# How often the main process looks for pages over their time limit: a page is stopped at
+# most this long after its limit, and an idle wait costs nothing.
+TIMEOUT_POLL_S = 0.5
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 class WorkerCrashError(EcgDigitizeError):
     """The worker process died while converting this page (crash or out of memory)."""
+
+
+class PageTimeoutError(EcgDigitizeError):
+    """Converting this page took longer than the per-page limit; its worker was stopped."""
+
+
+def timeout_error(limit_s: float) -> PageTimeoutError:
+    """The manifest's reason for a page stopped after ``limit_s`` seconds."""
+    return PageTimeoutError(f"digitizing this page took longer than the {limit_s:g} s per-page limit "
+                            "(--timeout); its worker process was stopped and replaced")
 
 
 def default_workers() -> int:
@@ -58,6 +79,11 @@ class LocalEngine:
     start_method : str, optional
         ``multiprocessing`` start method; default ``forkserver`` on Linux (workers fork
         from a clean server, not from a process with threads), ``spawn`` elsewhere.
+    timeout : float, optional
+        Seconds one task may run (counted from when a worker starts it, not from when it
+        was queued); over it, the worker is killed, the task's result is a
+        :class:`PageTimeoutError`, and the other tasks in flight are run again in a fresh
+        pool. ``None`` or ``0``: no limit.
 
     Examples
     --------
@@ -69,14 +95,21 @@ class LocalEngine:
     name = "local"
 
     def __init__(self, workers: int | None = None, max_in_flight: int | None = None,
-                 start_method: str | None = None, preload: Iterable[str] = ()):
+                 start_method: str | None = None, preload: Iterable[str] = (),
+                 timeout: float | None = None):
         self.workers = workers or default_workers()
         self.max_in_flight = max_in_flight or 2 * self.workers + 2
+        self.timeout = float(timeout) if timeout else None
         if start_method is None:
             start_method = "forkserver" if sys.platform.startswith("linux") else "spawn"
         self._ctx = multiprocessing.get_context(start_method)
         self._preload = list(preload)
         self._pool: ProcessPoolExecutor | None = None
+        # Per in-flight slot, when a worker started its task and the worker's pid, written
+        # by the workers (shared memory without a lock: killing a worker cannot leave a
+        # lock held). 0: not started yet.
+        self._started = self._ctx.RawArray("d", self.max_in_flight)
+        self._pids = self._ctx.RawArray("i", self.max_in_flight)
 
     def __enter__(self) -> "LocalEngine":
         single_threaded_env()
@@ -91,69 +124,127 @@ class LocalEngine:
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(workers, mp_context=self._ctx, initializer=init_local_worker,
-                                   initargs=(os.getpid(),))
+                                   initargs=(os.getpid(), self._started, self._pids))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def _submit(self, pool: ProcessPoolExecutor, fn: Callable, task: Any, slot: int) -> Future:
+        self._started[slot] = 0.0
+        return pool.submit(partial(run_in_slot, fn, slot), task)
+
+    def _overdue(self, slot: int) -> bool:
+        """Whether the task in ``slot`` has run past the timeout; if so its worker is killed."""
+        started, pid = self._started[slot], self._pids[slot]
+        if not (self.timeout and started > 0 and pid > 0 and time.monotonic() - started > self.timeout):
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # it finished meanwhile
+            pass
+        return True
+
     def run(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
         """Yield ``(task, result)`` as tasks finish; ``result`` is an exception if ``fn`` raised."""
         self._pool = self._pool or self._new_pool(self.workers)
-        pending: dict = {}
+        pending: dict[Future, tuple[int, Any]] = {}
         source = iter(tasks)
         exhausted = False
-        unsent: list = []
+        unsent: list = []       # tasks to submit before new ones (a pool broke under them)
+        free = list(range(self.max_in_flight))
         while True:
-            while not exhausted and not unsent and len(pending) < self.max_in_flight:
-                task = next(source, _END)
+            while not (exhausted and not unsent) and free:
+                task = unsent.pop(0) if unsent else next(source, _END)
                 if task is _END:
                     exhausted = True
-                else:
-                    try:
-                        pending[self._pool.submit(fn, task)] = task
-                    except BrokenProcessPool:  # broke since the last wait: handled below
-                        unsent.append(task)
-                        break
+                    continue
+                slot = free.pop()
+                try:
+                    pending[self._submit(self._pool, fn, task, slot)] = (slot, task)
+                except BrokenProcessPool:  # broke since the last wait: handled below
+                    unsent.insert(0, task)
+                    free.append(slot)
+                    break
             if not pending and not unsent:
                 return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED) if pending else (set(), set())
-            broken = bool(unsent)
+            done, _ = wait(pending, timeout=TIMEOUT_POLL_S if self.timeout else None,
+                           return_when=FIRST_COMPLETED) if pending else (set(), set())
+            timed_out = [f for f in pending if f not in done and self._overdue(pending[f][0])]
+            broken = bool(unsent) or bool(timed_out)
             for fut in done:
-                task = pending.pop(fut)
+                slot, task = pending.pop(fut)
                 try:
-                    yield task, fut.result()
+                    result = fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    pending[fut] = task  # retried below with the others in flight
+                    pending[fut] = (slot, task)  # retried below with the others in flight
+                    continue
                 except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                    yield task, exc
+                    result = exc
+                free.append(slot)
+                yield task, result
             if broken:
-                suspects = list(pending.values()) + unsent
-                pending.clear()
-                unsent = []
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                yield from self._isolate(fn, suspects)
-                self._pool = self._new_pool(self.workers)
+                yield from self._rebuild(fn, pending, timed_out, unsent, free)
+
+    def _rebuild(self, fn: Callable, pending: dict, timed_out: list, unsent: list,
+                 free: list) -> Iterator[tuple[Any, Any]]:
+        """After a worker died: the timed-out tasks fail, the rest run again.
+
+        When the pool broke because a task was killed for its timeout, the other tasks in
+        flight are innocent: they go back to the front of the queue. Otherwise a worker
+        crashed and the tasks in flight are re-run one at a time (:meth:`_isolate`).
+        """
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for fut in timed_out:
+            slot, task = pending.pop(fut)
+            free.append(slot)
+            yield task, timeout_error(self.timeout)
+        others = [task for fut, (slot, task) in pending.items() if not _finished_ok(fut)]
+        for fut, (slot, task) in list(pending.items()):
+            free.append(slot)
+            if _finished_ok(fut):  # finished just before the pool broke
+                yield task, fut.result()
+        pending.clear()
+        if timed_out:
+            unsent[:0] = others
+        else:
+            suspects = others + unsent
+            unsent.clear()
+            yield from self._isolate(fn, suspects)
+        self._pool = self._new_pool(self.workers)
 
     def _isolate(self, fn: Callable, suspects: list) -> Iterator[tuple[Any, Any]]:
         """Re-run the tasks that were in flight when a worker died, one at a time."""
         pool = self._new_pool(1)
         try:
             for task in suspects:
-                try:
-                    result = pool.submit(fn, task).result()
-                except BrokenProcessPool:
+                fut = self._submit(pool, fn, task, 0)
+                while True:
+                    try:
+                        result = fut.result(timeout=TIMEOUT_POLL_S if self.timeout else None)
+                    except FutureTimeout:
+                        if not self._overdue(0):
+                            continue
+                        result = timeout_error(self.timeout)
+                    except BrokenProcessPool:
+                        result = WorkerCrashError("the worker process died while converting this page "
+                                                  "(crash or out of memory)")
+                    except Exception as exc:  # noqa: BLE001
+                        result = exc
+                    break
+                if isinstance(result, (PageTimeoutError, WorkerCrashError)):
                     pool.shutdown(wait=True)
                     pool = self._new_pool(1)
-                    result = WorkerCrashError("the worker process died while converting this page "
-                                              "(crash or out of memory)")
-                except Exception as exc:  # noqa: BLE001
-                    result = exc
                 yield task, result
         finally:
             pool.shutdown(wait=True)
+
+
+def _finished_ok(fut: Future) -> bool:
+    """A future that completed with a result (not broken, not cancelled)."""
+    return fut.done() and not fut.cancelled() and fut.exception() is None
 
 
 class DaskEngine:
@@ -260,12 +351,16 @@ _END = object()
 
 
 def make_engine(engine: str = "local", *, workers: int | None = None, scheduler: str | None = None,
-                max_in_flight: int | None = None, preload: Iterable[str] = ()):
-    """Build an engine by name (``"local"`` or ``"dask"``; a scheduler implies ``"dask"``)."""
+                max_in_flight: int | None = None, preload: Iterable[str] = (),
+                timeout: float | None = None):
+    """Build an engine by name (``"local"`` or ``"dask"``; a scheduler implies ``"dask"``).
+
+    ``timeout`` (seconds per task) is enforced by the local engine only.
+    """
     if scheduler and engine == "local":
         engine = "dask"
     if engine == "local":
-        return LocalEngine(workers, max_in_flight, preload=preload)
+        return LocalEngine(workers, max_in_flight, preload=preload, timeout=timeout)
     if engine == "dask":
         return DaskEngine(workers, scheduler, max_in_flight)
     raise EcgDigitizeError(f"unknown engine {engine!r}; choose 'local' or 'dask'")

@@ -80,15 +80,38 @@ def set_parent_death_signal() -> None:
         pass
 
 
-def init_local_worker(main_pid: int | None = None) -> None:
-    """Initializer of the local process pool."""
+_SLOTS: tuple | None = None  # the local engine's (start times, pids) shared arrays
+
+
+def init_local_worker(main_pid: int | None = None, started=None, pids=None) -> None:
+    """Initializer of the local process pool.
+
+    ``started`` and ``pids`` are the engine's shared arrays in which :func:`run_in_slot`
+    notes when this worker starts a task, and its pid (for the per-page timeout).
+    """
     import signal
 
+    global _SLOTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     set_parent_death_signal()
     if main_pid is not None:
         _watch_main_process(main_pid)
+    if started is not None and pids is not None:
+        _SLOTS = (started, pids)
     setup_worker()
+
+
+def run_in_slot(fn: Callable, slot: int, task: Any) -> Any:
+    """``fn(task)``, first noting in the engine's shared arrays that this process started it now.
+
+    The pid is written before the start time, so the engine never sees a start time
+    without its worker's pid.
+    """
+    if _SLOTS is not None:
+        started, pids = _SLOTS
+        pids[slot] = os.getpid()
+        started[slot] = time.monotonic()
+    return fn(task)
 
 
 def _watch_main_process(pid: int, period: float = 0.5) -> None:

@@ -11,6 +11,10 @@ import numpy as np
 
 from ._compiled import lazy_njit
 
+# Below this many pixels a side a view holds no line long enough to show an angle, and its
+# reduced copies would be empty (cv2.resize refuses an empty target: "inv_scale_x > 0").
+MIN_SKEW_SIDE = 16
+
 
 def estimate_skew(dark: np.ndarray, *, max_angle: float = 15.0) -> float:
     """Page rotation in degrees, in OpenCV's convention (``rotate(page, -angle)`` undoes it).
@@ -37,7 +41,11 @@ def estimate_skew(dark: np.ndarray, *, max_angle: float = 15.0) -> float:
     >>> m = cv2.getRotationMatrix2D((300, 200), 3.0, 1.0)
     >>> round(estimate_skew(cv2.warpAffine(img, m, (600, 400))), 1)
     3.0
+    >>> estimate_skew(np.ones((1, 500), np.float32))   # too thin to tell: straight
+    0.0
     """
+    if min(dark.shape[:2]) < MIN_SKEW_SIDE:
+        return 0.0
     big = min(dark.shape) > 1200
     coarse = _best_angle(dark, 4 if big else 2, np.arange(-max_angle, max_angle + 1e-9, 0.25))
     fine = _best_angle(dark, 2 if big else 1, coarse + np.arange(-0.3, 0.3 + 1e-9, 0.02))
@@ -47,7 +55,8 @@ def estimate_skew(dark: np.ndarray, *, max_angle: float = 15.0) -> float:
 def _best_angle(dark: np.ndarray, step: int, angles: np.ndarray) -> float:
     h, w = dark.shape
     # Area averaging (not striding) so that 1 px lines survive the reduction.
-    small = dark if step == 1 else cv2.resize(dark, (w // step, h // step), interpolation=cv2.INTER_AREA)
+    small = dark if step == 1 else cv2.resize(dark, (max(1, w // step), max(1, h // step)),
+                                              interpolation=cv2.INTER_AREA)
     thr = max(float(np.percentile(small, 90)), 0.05)
     ys, xs = np.nonzero(small > thr)
     if len(ys) < 50:

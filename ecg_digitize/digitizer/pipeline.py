@@ -23,12 +23,14 @@ lies upside down, traces the turned page instead; stages 8-12 make the Record.
 """
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DigitizeError, NotAnEcgError
+from ..errors import DigitizeError, DigitizeInternalError, NotAnEcgError
 from ..geometry import LeadBox, PageGeometry, PulseMark, RowBand
 from ..layouts import Panel, parse_layout
 from ..record import Record
@@ -111,6 +113,10 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     ------
     ImageReadError, NotAnEcgError, CalibrationError, LayoutError
         Subclasses of :class:`~ecg_digitize.errors.DigitizeError`, naming the file.
+    DigitizeInternalError
+        Any other exception inside, with its stage (a bug: please report it).
+    ValueError
+        An unknown ``method`` or ``lead_order`` (a malformed ``layout``: LayoutError).
 
     Examples
     --------
@@ -130,14 +136,39 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         parse_layout(layout)  # fail early on a malformed layout
     if lead_order not in limb_order.LEAD_ORDERS:
         raise ValueError(f"unknown lead_order {lead_order!r}; choose one of {limb_order.LEAD_ORDERS}")
-    pg = load_image(image, page=page)
+    try:
+        pg = load_image(image, page=page)
+    except DigitizeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the safety net: every failure is the project's own
+        raise internal_error(exc, str(image) if isinstance(image, (str, Path)) else "image") from exc
     options = ReadOptions(fs, layout, paper_speed, gain, lead_order)
     try:
-        return _digitize_auto(pg, options) if provider is None else read_page(pg, provider, options)
+        return _digitize_auto(pg, options) if provider is None else _read(pg, provider, options)
     except DigitizeError as exc:
         if exc.source:
             raise
         raise type(exc)(exc.reason, pg.source) from exc
+
+
+def internal_error(exc: BaseException, source: str) -> DigitizeInternalError:
+    """An unexpected exception as a :class:`DigitizeInternalError` naming the stage
+    (the innermost module of this package in its traceback) and the file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "ecg_digitize" in Path(f.filename).parts]
+    stage = f"{Path(frames[-1].filename).stem}.{frames[-1].name}" if frames else "digitize"
+    what = "out of memory" if isinstance(exc, MemoryError) else "internal error"
+    return DigitizeInternalError(f"{what} in stage {stage}: {type(exc).__name__}: "
+                                 f"{str(exc).strip()[:300]} (please report it)", source)
+
+
+def _read(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) -> Record:
+    """:func:`read_page`, any exception other than a refusal made a :class:`DigitizeInternalError`."""
+    try:
+        return read_page(pg, provider, options)
+    except DigitizeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the safety net: see internal_error
+        raise internal_error(exc, pg.source) from exc
 
 
 def read_page(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) -> Record:
@@ -314,7 +345,7 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
     (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`)."""
     classical, error = None, None
     try:
-        classical = read_page(pg, CLASSICAL, options)
+        classical = _read(pg, CLASSICAL, options)
     except DigitizeError as exc:
         error = exc
     if (classical is not None and _plotted_leads(classical) > 1
@@ -329,10 +360,13 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
                                   "the classical reading is returned")
         return classical
     try:
-        learned = read_page(pg, unet, options)
-    except DigitizeError:
+        learned = _read(pg, unet, options)
+    except DigitizeError as exc:
         if classical is None:
             raise error from None
+        if isinstance(exc, DigitizeInternalError):
+            classical.warnings.append(f"method='auto': the U-Net route failed ({exc.reason}); "
+                                      "the classical reading is returned")
         return classical
     if classical is not None and not _u_net_reads_better(classical, learned):
         return classical

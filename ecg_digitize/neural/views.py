@@ -15,6 +15,10 @@ from ..digitizer import greyscale, grid, threshold
 from ..digitizer.views import TraceView, TraceViewProvider
 
 UNET_THRESHOLD = 0.5  # trace probability above which a pixel is ink
+# Largest stretch square_grid applies: a sheet photographed 60 deg off the front is
+# foreshortened by 2x; grid periods further apart are a mis-measured grid (a real photo's
+# stretched it to a sliver of a page, which then failed in the deskew).
+MAX_GRID_STRETCH = 2.0
 
 
 def unet_view(rgb: np.ndarray) -> TraceView:
@@ -53,12 +57,15 @@ def square_grid(rgb: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, np
     The sheet's outline fixes the perspective but not the aspect ratio (the sides keep
     their lengths as photographed); a few percent of stretch in x is a time-scale error
     that shifts late columns by tenths of a second. Left alone when the two directions
-    agree within 1 % or no grid is measured.
+    agree within 1 % or no grid is measured, and when they disagree by more than
+    :data:`MAX_GRID_STRETCH` (a grid measured wrong).
     """
     periods = grid.axis_periods(threshold.normalise_background(greyscale.grid_view(rgb)))
-    if periods is None or abs(periods[0] / periods[1] - 1) <= 0.01:
+    if periods is None or not (periods[0] > 0 and periods[1] > 0):
         return rgb, homography
     sx = periods[1] / periods[0]
+    if abs(periods[0] / periods[1] - 1) <= 0.01 or not 1 / MAX_GRID_STRETCH <= sx <= MAX_GRID_STRETCH:
+        return rgb, homography
     h, w = rgb.shape[:2]
     stretched = cv2.resize(rgb, (max(1, int(round(w * sx))), h), interpolation=cv2.INTER_LINEAR)
     return stretched, np.diag([sx, 1.0, 1.0]) @ homography

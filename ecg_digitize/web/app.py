@@ -28,12 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
-from ..errors import (CalibrationError, DigitizeError, EcgDigitizeError, ImageReadError,
-                      LayoutError, NotAnEcgError, RecordFormatError)
+from ..errors import (CalibrationError, DigitizeError, DigitizeInternalError, EcgDigitizeError,
+                      ImageReadError, LayoutError, NotAnEcgError, RecordFormatError)
 from ..record import check_lead_names
 from ._boxes import digitize_with_boxes
 from ._classify import DISCLAIMER, MODELS, classify_record
-from ._pool import PoolBusy, WorkerPool
+from ._pool import PoolBusy, PoolTimeout, WorkerPool
 from ._serialize import preview_jpeg, record_payload
 from ._store import ResultStore, export
 from ._uploads import UploadError, decode, safe_name
@@ -46,6 +46,9 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000  # an A4 page at 600 dpi is 35 Mpx
 FORM_OVERHEAD = 256 * 1024  # multipart headers and the small form fields
 DEFAULT_MAX_STORE_BYTES = 256 * 2**20  # results kept, in bytes (about 0.7 MB a 12-lead page)
+# A page's time limit: a 200 dpi page takes 1-5 s and a method="auto" page on CPU under a
+# minute, so two minutes answers only for a page that would never finish.
+DEFAULT_PAGE_TIMEOUT_S = 120.0
 # What a real page can need, so that no request costs more than a page is worth:
 MAX_BOX_SECONDS = 60.0  # a lead box holds at most this much signal (t0 + its width)
 MAX_BOXES = 32  # a 3x4 page with three rhythm strips has 15
@@ -242,7 +245,8 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                ttl_s: float = 3600.0, max_results: int = 200,
                max_store_bytes: int = DEFAULT_MAX_STORE_BYTES,
                allowed_hosts: list[str] | None = None,
-               digitize_fn: Callable[..., Any] | None = None, warm: bool = True) -> FastAPI:
+               digitize_fn: Callable[..., Any] | None = None, warm: bool = True,
+               page_timeout_s: float | None = DEFAULT_PAGE_TIMEOUT_S) -> FastAPI:
     """Build the web tool's FastAPI application.
 
     Parameters
@@ -275,6 +279,11 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
         Replaces :func:`ecg_digitize.digitizer.digitize` (tests, other pipelines).
     warm : bool
         Import the digitizer in the background at start-up so the first upload is fast.
+    page_timeout_s : float, optional
+        Seconds a page may take, waiting in the queue included (default two minutes);
+        past it the API answers 504 ``timeout``. The page's thread cannot be stopped: it
+        runs on and counts among the pending pages until it ends (``overdue`` in
+        ``/api/health``). ``None`` or ``0``: no limit.
 
     Returns
     -------
@@ -322,20 +331,25 @@ def create_app(token: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
     guarded = _token_guard(token)
     _add_pages(app, swagger_dir)
 
-    # ------------------------------------------------------------------ API
+    _add_health_route(app, guarded, pool, store, resolver, token, page_timeout_s)
+    _add_digitize_route(app, guarded, pool, store, resolver, max_bytes=max_bytes,
+                        max_pixels=max_pixels, ttl_s=ttl_s, page_timeout_s=page_timeout_s)
+    _add_result_routes(app, guarded, pool, store)
+    return app
+
+
+def _add_health_route(app: FastAPI, guarded: list, pool: WorkerPool, store: ResultStore, resolver,
+                      token: str | None, page_timeout_s: float | None) -> None:
+    """``GET /api/health``."""
     @app.get("/api/health", dependencies=guarded, tags=["service"])
     async def health() -> dict[str, Any]:
         """Liveness and load: version, workers, jobs pending, results stored, models present."""
         return {"status": "ok", "version": __version__, "workers": pool.workers,
-                "pending": pool.pending, "max_pending": pool.max_pending,
+                "pending": pool.pending, "max_pending": pool.max_pending, "overdue": pool.overdue,
+                "page_timeout_s": page_timeout_s or None,
                 "results": len(store), "results_bytes": store.nbytes,
                 "max_results_bytes": store.max_bytes, "digitizer": resolver.status(),
                 "models": _models_present(), "token_required": token is not None}
-
-    _add_digitize_route(app, guarded, pool, store, resolver, max_bytes=max_bytes,
-                        max_pixels=max_pixels, ttl_s=ttl_s)
-    _add_result_routes(app, guarded, pool, store)
-    return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -401,7 +415,8 @@ def _add_pages(app: FastAPI, swagger_dir) -> None:
 
 
 def _add_digitize_route(app: FastAPI, guarded: list, pool: WorkerPool, store: ResultStore, resolver,
-                        *, max_bytes: int, max_pixels: int, ttl_s: float) -> None:
+                        *, max_bytes: int, max_pixels: int, ttl_s: float,
+                        page_timeout_s: float | None = None) -> None:
     """``POST /api/digitize``: one page digitized in the worker pool, its result stored."""
     @app.post("/api/digitize", dependencies=guarded, tags=["digitize"])
     async def digitize_upload(
@@ -426,10 +441,15 @@ def _add_digitize_route(app: FastAPI, guarded: list, pool: WorkerPool, store: Re
                            f"The upload is larger than the {max_bytes / 2**20:.0f} MB limit.")
         name = safe_name(file.filename)
         try:
-            body = await pool.run(job, data, opts, name)
+            body = await pool.run(job, data, opts, name, timeout=page_timeout_s)
         except PoolBusy as exc:
             raise ApiError(503, "busy", f"The server is busy ({exc}); try again in a minute.",
                            {"Retry-After": "30"}) from exc
+        except PoolTimeout as exc:
+            log.warning("page %s: no result after %g s; answered 504", name, page_timeout_s)
+            raise ApiError(504, "timeout", f"Digitizing this page took longer than the server's "
+                           f"{page_timeout_s:g} s limit; it was given up. Try a smaller or "
+                           "cleaner picture, or method=classical.") from exc
         return Response(body, media_type="application/json")
 
     def job(data: bytes, opts: Options, name: str) -> bytes:
@@ -703,6 +723,10 @@ def _digitize_job(resolver: _DigitizerResolver, data: bytes, opts: Options, name
             record = digitize_with_boxes(upload.image, opts.boxes, digitize_fn=checked, **kwargs)
         else:
             record = fn(upload.image, **kwargs)
+    except DigitizeInternalError as exc:  # a bug: logged here, no internal text in the answer
+        log.error("page %s: %s", name, exc.reason)
+        raise ApiError(500, "internal_error", "Something went wrong on the server; the error "
+                       "was logged. Try again, or with another file.") from exc
     except EcgDigitizeError as exc:
         code = next(c for cls, c in _ERROR_CODES if isinstance(exc, cls))
         raise ApiError(422, code, _friendly(code, exc.reason)) from exc

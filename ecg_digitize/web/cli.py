@@ -5,7 +5,7 @@ import ipaddress
 import os
 import sys
 
-from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_STORE_BYTES, TOKEN_ENV
+from .app import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_STORE_BYTES, DEFAULT_PAGE_TIMEOUT_S, TOKEN_ENV
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
 # Connections and requests at once; more get 503 from uvicorn. Idle connections cost
@@ -39,6 +39,10 @@ def add_serve_subcommand(subparsers) -> None:
     p.add_argument("--header-timeout", type=float, default=10.0,
                    help="seconds a client has to send a request's headers; slower connections "
                         "are closed (default: %(default)g)")
+    p.add_argument("--page-timeout", type=float, default=DEFAULT_PAGE_TIMEOUT_S, metavar="SECONDS",
+                   help="seconds a page may take, queueing included, before the API answers 504; "
+                        "the page's thread runs on and holds its worker until it ends "
+                        "(0: no limit; default: %(default)g)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
 
@@ -50,6 +54,10 @@ def run_serve(args) -> int:
     from .app import create_app
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    if getattr(args, "page_timeout", 0) < 0:
+        print("ecg-digitize serve: error: --page-timeout must be 0 (none) or a number of seconds",
+              file=sys.stderr)
+        return 2
     if not _is_loopback(args.host) and not token:
         print(f"ecg-digitize serve: warning: listening on {args.host} without a token; anyone "
               f"who can reach this port can use the tool (set --token or ${TOKEN_ENV}).",
@@ -58,6 +66,7 @@ def run_serve(args) -> int:
                      max_pixels=int(args.max_mpx * 1e6), workers=args.workers,
                      max_pending=args.max_pending, ttl_s=args.ttl,
                      max_store_bytes=int(args.max_store_mb * 2**20),
+                     page_timeout_s=getattr(args, "page_timeout", DEFAULT_PAGE_TIMEOUT_S) or None,
                      # bound to loopback: answer loopback names only (no DNS rebinding)
                      allowed_hosts=LOOPBACK_NAMES if _is_loopback(args.host) else None)
     shown = f"[{args.host}]" if ":" in args.host else args.host

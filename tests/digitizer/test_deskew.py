@@ -44,3 +44,11 @@ def test_bicubic_rotation_keeps_a_thin_line_sharper_and_in_range():
     assert cub.min() >= 0.0 and cub.max() <= 1.0
     with pytest.raises(ValueError, match="method"):
         deskew.rotate(img, 3.0, method="lanczos")
+
+
+@pytest.mark.parametrize("shape", [(1, 500), (500, 1), (1, 1), (3, 5000), (15, 15)])
+def test_a_view_too_thin_to_show_an_angle_reads_straight(shape):
+    """A sliver of a page (as a bad rectification made) once failed in cv2.resize."""
+    from ecg_digitize.digitizer.deskew import estimate_skew
+
+    assert estimate_skew(np.random.default_rng(0).random(shape).astype(np.float32)) == 0.0

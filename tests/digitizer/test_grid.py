@@ -52,3 +52,14 @@ def test_stretched_grid_is_measured_per_axis_and_squared(sim12):
     assert hom[0, 0] == pytest.approx(1 / 1.05, abs=0.01)
     est = grid.estimate_grid(greyscale.grid_view(squared))
     assert est.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)
+
+
+def test_square_grid_leaves_a_wildly_mismeasured_grid_alone(monkeypatch):
+    """Periods 20x apart are a grid measured wrong, not a photo's aspect: stretching by
+    them made a sliver of a page that the deskew could not reduce (cv2 resize error)."""
+    from ecg_digitize.neural import views
+
+    rgb = np.full((400, 600, 3), 255, np.uint8)
+    monkeypatch.setattr(views.grid, "axis_periods", lambda dark: (40.0, 2.0))
+    out, hom = views.square_grid(rgb, np.eye(3))
+    assert out is rgb and np.array_equal(hom, np.eye(3))
