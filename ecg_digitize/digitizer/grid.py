@@ -12,21 +12,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 N_HARMONICS = 10
+# Pages of other programs are not always square: resized to a fixed size, faxed or
+# exported, a millimetre spans up to 15 % more pixels across than down (7.75 x 7.44 px/mm
+# on one generator's pages). Each axis takes its own comb maximum within this share of
+# the joint period: a wrong octave (x 2, x 0.5) or the 4/5, 6/5 neighbours of the 5 mm
+# period lie outside it.
+MAX_ANISOTROPY = 0.20
+# Axes whose own periods agree to this are one square grid, read at the joint period
+# (as before per-axis reading): on fold-10 renders of every preset the two axes of square
+# pages agree to 0.01 %, and the least-stretched page of another program seen differs by 4 %.
+SQUARE_TOLERANCE = 0.005
+# Axes are only read apart where each repeats its 5 mm period at least this often in
+# the profile: a page's grid does about 30-40 times (250 x 180 mm, less 10 % margins;
+# 20 down the other generator's 960 px page), while the coarse repeats of labels and
+# separators on a page without a grid (a "5 mm" of 160-170 px) fit only 8-11 times and
+# their two axes, 5 % apart, are not resolved.
+MIN_PERIODS_APART = 15
 
 
 @dataclass
 class GridEstimate:
-    """``px_per_mm`` along x and y, and a strength (harmonic power over the spectrum's median)."""
+    """``px_per_mm`` along x and y, and a strength (harmonic power over the spectrum's median).
+
+    ``square``: both axes share one period (to :data:`SQUARE_TOLERANCE`); where they do
+    not, each axis was read on its own.
+    """
 
     px_per_mm_x: float | None
     px_per_mm_y: float | None
     strength: float = 0.0
     minor_contrast: float = float("inf")  # see :func:`minor_line_contrast`
+    square: bool = True
 
     @property
     def px_per_mm(self) -> float | None:
+        """The mean of both axes (one number for a square grid); None without a grid."""
         vals = [v for v in (self.px_per_mm_x, self.px_per_mm_y) if v]
         return float(np.mean(vals)) if vals else None
 
@@ -71,6 +94,7 @@ class _Spectrum:
     def __init__(self, profile: np.ndarray, max_px_per_mm: float):
         p = np.asarray(profile, dtype=np.float64)
         n = len(p)
+        self.n = n
         self.power = None
         if n < 64:
             return
@@ -151,10 +175,12 @@ def _core(grid_dark: np.ndarray, trace_mask: np.ndarray | None) -> np.ndarray:
     return g[h // 10: h - h // 10, w // 10: w - w // 10]
 
 
-def _minor_contrast(spectra, period: float) -> float:
-    """Power at the 5th harmonic of ``period`` over the mean of the 4th and 6th (max over spectra)."""
+def _minor_contrast(spectra, period: float | tuple[float, ...]) -> float:
+    """Power at the 5th harmonic of ``period`` over the mean of the 4th and 6th (max over
+    spectra); ``period`` is one for all spectra or one per spectrum."""
     ratios = []
-    for spec in spectra:
+    periods = period if isinstance(period, tuple) else (period,) * len(spectra)
+    for spec, period in zip(spectra, periods):
         if spec.power is None or 6 / period >= 0.5:
             continue
         p4, p5, p6 = spec.at(np.array([4, 5, 6]) / period)
@@ -213,9 +239,25 @@ def axis_periods(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
     return sx.refine(px), sy.refine(py)
 
 
+def _axis_pair(periods: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> tuple[int, int]:
+    """Indices of the x and y periods, at most :data:`MAX_ANISOTROPY` apart, whose combs
+    (each relative to its maximum) sum highest."""
+    nx, ny = cx / cx.max(), cy / cy.max()
+    # candidates are log-spaced: the window is a fixed number of them either side
+    reach = int(np.log(1 + MAX_ANISOTROPY) / np.log(periods[1] / periods[0]))
+    ix = int(np.argmax(nx + maximum_filter1d(ny, 2 * reach + 1, mode="constant")))
+    lo, hi = max(0, ix - reach), min(len(periods), ix + reach + 1)
+    return ix, lo + int(np.argmax(ny[lo:hi]))
+
+
 def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
                   min_strength: float = 8.0) -> GridEstimate:
     """Grid period along x and y from column and row profiles of the grid view.
+
+    The joint comb (:func:`_profile_spectra`) finds the 5 mm period; each axis then takes
+    its own comb maximum within :data:`MAX_ANISOTROPY` of it (a page resized to a fixed
+    size, a fax, an export draws its millimetre wider across than down). Axes that agree
+    to :data:`SQUARE_TOLERANCE` are a square grid, read at the joint period as before.
 
     Parameters
     ----------
@@ -235,17 +277,30 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     >>> img, truth = render(sig, fs, leads, dpi=150)
     >>> round(estimate_grid(grid_view(img)).px_per_mm, 2)  # 150 / 25.4
     5.91
+    >>> est = estimate_grid(grid_view(render(sig, fs, leads, dpi=150, stretch=(1.0, 0.85))[0]))
+    >>> round(est.px_per_mm_x, 2), round(est.px_per_mm_y, 2), est.square  # 5.91 x 0.85 down
+    (5.91, 5.02, False)
     """
     spectra = _profile_spectra(grid_dark, trace_mask)
     if spectra is None:
         return GridEstimate(None, None, 0.0)
     sx, sy, periods, cx, cy, best = spectra
+    near = (periods > (1 - MAX_ANISOTROPY) * best) & (periods < (1 + MAX_ANISOTROPY) * best)
     i = int(np.argmin(np.abs(periods - best)))
-    strengths = (cx[i] / N_HARMONICS / sx.floor, cy[i] / N_HARMONICS / sy.floor)
-    strength = float(min(strengths))
-    if strength < min_strength:
+    ix = int(np.flatnonzero(near)[int(np.argmax(cx[near]))]) if near.any() else i
+    iy = int(np.flatnonzero(near)[int(np.argmax(cy[near]))]) if near.any() else i
+    own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
+    square = abs(own_x / own_y - 1) <= SQUARE_TOLERANCE
+    if square:  # one period for both axes: the strength and reading at the joint period
+        ix = iy = i
+    else:  # the joint period may fit neither axis: the best pair of own periods
+        ix, iy = _axis_pair(periods, cx, cy)
+        own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
+    strength = float(min(cx[ix] / N_HARMONICS / sx.floor, cy[iy] / N_HARMONICS / sy.floor))
+    if strength < min_strength or (not square and min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART):
         return GridEstimate(None, None, strength)
-    px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
-    if abs(px / py - 1) > 0.03:
-        return GridEstimate(None, None, strength)
-    return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))
+    if square:
+        px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
+        return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))
+    px, py = own_x / 5.0, own_y / 5.0
+    return GridEstimate(px, py, strength, _minor_contrast((sx, sy), (5 * px, 5 * py)), square=False)
