@@ -18,8 +18,8 @@ N_HARMONICS = 10
 # Pages of other programs are not always square: resized to a fixed size, faxed or
 # exported, a millimetre spans up to 15 % more pixels across than down (7.75 x 7.44 px/mm
 # on one generator's pages). Each axis takes its own comb maximum within this share of
-# the joint period: a wrong octave (x 2, x 0.5) or the 4/5, 6/5 neighbours of the 5 mm
-# period lie outside it.
+# the other's: a wrong octave (x 2, x 0.5) lies well outside it, and inside it the 5 mm
+# period's comb collects all ten harmonics where its neighbours collect few.
 MAX_ANISOTROPY = 0.20
 # Axes whose own periods agree to this are one square grid, read at the joint period
 # (as before per-axis reading): on fold-10 renders of every preset the two axes of square
@@ -31,6 +31,10 @@ SQUARE_TOLERANCE = 0.005
 # separators on a page without a grid (a "5 mm" of 160-170 px) fit only 8-11 times and
 # their two axes, 5 % apart, are not resolved.
 MIN_PERIODS_APART = 15
+# Read at the joint period, axes further apart than this are no grid (a page without
+# one whose labels and separators repeat about as often both ways); the joint reading
+# of every page whose axes are not read apart, unchanged from before.
+SQUARE_READ_TOLERANCE = 0.03
 
 
 @dataclass
@@ -254,10 +258,12 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
                   min_strength: float = 8.0) -> GridEstimate:
     """Grid period along x and y from column and row profiles of the grid view.
 
-    The joint comb (:func:`_profile_spectra`) finds the 5 mm period; each axis then takes
-    its own comb maximum within :data:`MAX_ANISOTROPY` of it (a page resized to a fixed
-    size, a fax, an export draws its millimetre wider across than down). Axes that agree
-    to :data:`SQUARE_TOLERANCE` are a square grid, read at the joint period as before.
+    The joint comb (:func:`_profile_spectra`) finds the 5 mm period. Where each axis's
+    own comb maximum near it (within :data:`MAX_ANISOTROPY`) agrees with the other's to
+    :data:`SQUARE_TOLERANCE`, the grid is square and both axes are read at the joint
+    period. Otherwise (a page resized to a fixed size, a fax, an export: its millimetre
+    spans more pixels one way) each axis is read at its own period (:func:`_read_apart`),
+    where the evidence for it holds; else at the joint period again.
 
     Parameters
     ----------
@@ -284,23 +290,48 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     spectra = _profile_spectra(grid_dark, trace_mask)
     if spectra is None:
         return GridEstimate(None, None, 0.0)
-    sx, sy, periods, cx, cy, best = spectra
+    if not _axes_agree(*spectra):
+        apart = _read_apart(*spectra[:5], min_strength)
+        if apart is not None:
+            return apart
+    return _read_square(*spectra, min_strength)
+
+
+def _axes_agree(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                best: float) -> bool:
+    """Whether each axis's own period near the joint one (within :data:`MAX_ANISOTROPY`)
+    matches the other's to :data:`SQUARE_TOLERANCE`."""
     near = (periods > (1 - MAX_ANISOTROPY) * best) & (periods < (1 + MAX_ANISOTROPY) * best)
+    if not near.any():
+        return True
+    own_x = sx.refine(float(periods[near][int(np.argmax(cx[near]))]))
+    own_y = sy.refine(float(periods[near][int(np.argmax(cy[near]))]))
+    return abs(own_x / own_y - 1) <= SQUARE_TOLERANCE
+
+
+def _read_square(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                 best: float, min_strength: float) -> GridEstimate:
+    """Both axes read at the joint period; no grid where they differ by over
+    :data:`SQUARE_READ_TOLERANCE` or its comb is weaker than ``min_strength``."""
     i = int(np.argmin(np.abs(periods - best)))
-    ix = int(np.flatnonzero(near)[int(np.argmax(cx[near]))]) if near.any() else i
-    iy = int(np.flatnonzero(near)[int(np.argmax(cy[near]))]) if near.any() else i
-    own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
-    square = abs(own_x / own_y - 1) <= SQUARE_TOLERANCE
-    if square:  # one period for both axes: the strength and reading at the joint period
-        ix = iy = i
-    else:  # the joint period may fit neither axis: the best pair of own periods
-        ix, iy = _axis_pair(periods, cx, cy)
-        own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
-    strength = float(min(cx[ix] / N_HARMONICS / sx.floor, cy[iy] / N_HARMONICS / sy.floor))
-    if strength < min_strength or (not square and min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART):
+    strength = float(min(cx[i] / N_HARMONICS / sx.floor, cy[i] / N_HARMONICS / sy.floor))
+    if strength < min_strength:
         return GridEstimate(None, None, strength)
-    if square:
-        px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
-        return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))
+    px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
+    if abs(px / py - 1) > SQUARE_READ_TOLERANCE:
+        return GridEstimate(None, None, strength)
+    return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))
+
+
+def _read_apart(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                min_strength: float) -> GridEstimate | None:
+    """Each axis at its own period (:func:`_axis_pair`); None without the evidence for it:
+    a comb weaker than ``min_strength`` on either axis, or fewer than
+    :data:`MIN_PERIODS_APART` periods along it."""
+    ix, iy = _axis_pair(periods, cx, cy)
+    own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
+    strength = float(min(cx[ix] / N_HARMONICS / sx.floor, cy[iy] / N_HARMONICS / sy.floor))
+    if strength < min_strength or min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART:
+        return None
     px, py = own_x / 5.0, own_y / 5.0
     return GridEstimate(px, py, strength, _minor_contrast((sx, sy), (5 * px, 5 * py)), square=False)

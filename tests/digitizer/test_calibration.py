@@ -86,3 +86,18 @@ def test_no_grid_pulse_that_would_make_rows_too_long_is_not_the_scale(sim12):
     assert rec.calibration.mm_per_mv == 5.0
     assert {"px_per_mm", "mm_per_mv"} <= set(rec.calibration.guessed)   # both rest on the guess
     assert score_record(rec, truth).snr > 20
+
+
+def test_pulse_height_reads_down_the_page_and_width_across():
+    """On a page of 7.75 px/mm across and 7.44 down, a 1 mV, 0.2 s pulse is 74.4 px tall
+    and 38.75 px wide: 10 mm/mV and 25 mm/s only at each axis's own scale."""
+    from ecg_digitize.digitizer.calibration import PageCalibration, Pulse, gain_from_pulses
+
+    pulse = [Pulse("right", 0, 38, 74.4, 38.75, 50)]
+    assert gain_from_pulses(pulse, 7.75, 7.44) == (10.0, 25.0)
+    cal = PageCalibration(7.75, 25.0, 10.0, "grid", px_per_mm_y=7.44)
+    assert cal.px_per_s == pytest.approx(193.75) and cal.px_per_mv == pytest.approx(74.4)
+    rec_cal = cal.as_record_calibration()
+    assert rec_cal.px_per_mm_y == 7.44 and rec_cal.px_per_mv == pytest.approx(74.4)
+    square = PageCalibration(7.75, 25.0, 10.0, "grid")
+    assert square.px_per_mv == pytest.approx(77.5) and square.as_record_calibration().px_per_mm_y is None
