@@ -329,9 +329,13 @@ def _read_apart(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarra
     a comb weaker than ``min_strength`` on either axis, or fewer than
     :data:`MIN_PERIODS_APART` periods along it."""
     ix, iy = _axis_pair(periods, cx, cy)
-    own_x, own_y = sx.refine(float(periods[ix])), sy.refine(float(periods[iy]))
+    # the comb can lock onto twice the period (its even harmonics) on both axes at once
+    px0, py0 = _fix_octave(sx, float(periods[ix]), 10.0), _fix_octave(sy, float(periods[iy]), 10.0)
+    ix, iy = int(np.argmin(np.abs(periods - px0))), int(np.argmin(np.abs(periods - py0)))
+    own_x, own_y = sx.refine(px0), sy.refine(py0)
     strength = float(min(cx[ix] / N_HARMONICS / sx.floor, cy[iy] / N_HARMONICS / sy.floor))
-    if strength < min_strength or min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART:
+    if (strength < min_strength or min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART
+            or abs(np.log(own_x / own_y)) > np.log(1 + MAX_ANISOTROPY)):
         return None
     px, py = own_x / 5.0, own_y / 5.0
     return GridEstimate(px, py, strength, _minor_contrast((sx, sy), (5 * px, 5 * py)), square=False)
