@@ -6,6 +6,9 @@ the page's column and row profiles are periodic with period ``P = 5 mm`` and har
 ten harmonics; the true 5 mm period collects them all (its half or fifth collects fewer,
 its double only half). The winner is refined to sub-pixel precision by evaluating the
 comb's Fourier sums directly around it.
+
+Pages whose pixels are not square (resized, faxed, exported) have a different period
+across than down: each axis is then read at its own period (:func:`estimate_grid`).
 """
 from __future__ import annotations
 
@@ -16,14 +19,16 @@ from scipy.ndimage import maximum_filter1d
 
 N_HARMONICS = 10
 # Pages of other programs are not always square: resized to a fixed size, faxed or
-# exported, a millimetre spans up to 15 % more pixels across than down (7.75 x 7.44 px/mm
-# on one generator's pages). Each axis takes its own comb maximum within this share of
+# exported, a millimetre can span 15 % more pixels one way than the other (7.75 x 7.44
+# px/mm on one generator's pages). Each axis takes its own comb maximum within this share of
 # the other's: a wrong octave (x 2, x 0.5) lies well outside it, and inside it the 5 mm
 # period's comb collects all ten harmonics where its neighbours collect few.
 MAX_ANISOTROPY = 0.20
 # Axes whose own periods agree to this are one square grid, read at the joint period
-# (as before per-axis reading): on fold-10 renders of every preset the two axes of square
-# pages agree to 0.01 %, and the least-stretched page of another program seen differs by 4 %.
+# (the reading of square pages, unchanged): on fold-9 renders (5 each of clean 200 and
+# 100 dpi, scan 200 dpi, scan 150 dpi dotted) the two axes of square pages agree to
+# 0.004 %, while a page stretched 2 % one way reads 2.0 % apart and the other
+# generator's page 4 % (``benchmarks/grid_axes.py -n 5``).
 SQUARE_TOLERANCE = 0.005
 # Axes are only read apart where each repeats its 5 mm period at least this often in
 # the profile: a page's grid does about 30-40 times (250 x 180 mm, less 10 % margins;
@@ -41,8 +46,9 @@ SQUARE_READ_TOLERANCE = 0.03
 class GridEstimate:
     """``px_per_mm`` along x and y, and a strength (harmonic power over the spectrum's median).
 
-    ``square``: both axes share one period (to :data:`SQUARE_TOLERANCE`); where they do
-    not, each axis was read on its own.
+    ``square``: both axes were read at one joint period (their own periods agree to
+    :data:`SQUARE_TOLERANCE`, or the evidence to read them apart was missing); False:
+    each axis was read at its own period.
     """
 
     px_per_mm_x: float | None
