@@ -101,3 +101,18 @@ def test_pulse_height_reads_down_the_page_and_width_across():
     assert rec_cal.px_per_mm_y == 7.44 and rec_cal.px_per_mv == pytest.approx(74.4)
     square = PageCalibration(7.75, 25.0, 10.0, "grid")
     assert square.px_per_mv == pytest.approx(77.5) and square.as_record_calibration().px_per_mm_y is None
+
+
+def test_grid_read_double_on_a_non_square_page_halves_both_scales():
+    """The ecg00009 case drawn 18.84 px/mm across and 18.0 down: the pulses (10 mm/mV at
+    half the vertical scale) halve both axes, and the gain is read down the page."""
+    from ecg_digitize.digitizer.calibration import Pulse, Scale, calibrate
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.grid import GridEstimate
+
+    rows = [RowTrace(100, np.zeros(2360), np.zeros(2360), np.zeros(2360), 2.0) for _ in range(4)]
+    pulses = [Pulse("left", 100, 149, 90.0, 49.0, 160) for _ in range(4)]
+    scale = Scale(18.84, "grid", GridEstimate(18.84, 18.0, 100.0, square=False), px_per_mm_y=18.0)
+    cal = calibrate(scale, rows, pulses)
+    assert cal.px_per_mm == pytest.approx(9.42) and cal.px_per_mm_y == pytest.approx(9.0)
+    assert (cal.mm_per_mv, cal.mm_per_s, cal.guessed) == (10.0, 25.0, [])
