@@ -64,7 +64,8 @@ def trace_pixels(record):
     """Yield ``(x, y)`` pixel arrays per plotted panel from a Record's geometry boxes.
 
     Each box holds ``lead``, ``t0`` (s, start of its window), ``x0`` (px at t0),
-    ``baseline_y`` (px at 0 mV); the Record's calibration gives px per s and per mV.
+    ``baseline_y`` (px at 0 mV); the Record's calibration gives px per s (across the
+    page) and per mV (down it: its ``px_per_mm_y`` where the pixels are not square).
     """
     cal = record.calibration
     if cal.px_per_mm is None:

@@ -109,13 +109,31 @@ def check_lead_names(leads: list[str], source: str | None = None) -> None:
 
 @dataclass
 class Calibration:
-    """How pixels map to time and voltage on the page."""
+    """How pixels map to time and voltage on the page.
+
+    ``px_per_mm`` is the scale across the page (time); ``px_per_mm_y`` the scale down it
+    (voltage) where the page's pixels are not square (a page resized to a fixed size, a
+    fax, an export), ``None`` where one scale serves both.
+
+    Examples
+    --------
+    >>> from ecg_digitize.record import Calibration
+    >>> c = Calibration(px_per_mm=7.75, px_per_mm_y=7.44)
+    >>> c.px_per_s, round(c.px_per_mv, 1)   # 25 mm/s across, 10 mm/mV down
+    (193.75, 74.4)
+    """
 
     px_per_mm: float | None = None
     mm_per_s: float = 25.0
     mm_per_mv: float = 10.0
     # Which values were measured on the page and which were assumed (standard paper).
     guessed: list[str] = field(default_factory=list)
+    px_per_mm_y: float | None = None
+
+    @property
+    def px_per_mm_down(self) -> float | None:
+        """px per mm down the page: ``px_per_mm_y``, or ``px_per_mm`` on a square page."""
+        return self.px_per_mm if self.px_per_mm_y is None else self.px_per_mm_y
 
     @property
     def px_per_s(self) -> float | None:
@@ -123,7 +141,8 @@ class Calibration:
 
     @property
     def px_per_mv(self) -> float | None:
-        return None if self.px_per_mm is None else self.px_per_mm * self.mm_per_mv
+        down = self.px_per_mm_down
+        return None if down is None else down * self.mm_per_mv
 
 
 @dataclass

@@ -47,6 +47,20 @@ def test_json_metadata(tmp_path):
     assert meta["leads"] == ["I", "II", "V1"] and meta["plotted_seconds"]["II"] == 3.0
 
 
+def test_non_square_calibration_travels_in_json_and_wfdb(tmp_path):
+    """``px_per_mm_y`` (the scale down a page whose pixels are not square) is metadata."""
+    from ecg_digitize.record import Calibration
+
+    rec = _record()
+    rec.calibration = Calibration(px_per_mm=7.75, px_per_mm_y=7.44, guessed=["mm_per_s"])
+    meta = json.loads(rec.to_json(tmp_path / "m.json").read_text())
+    assert meta["calibration"]["px_per_mm_y"] == 7.44
+    rec.to_wfdb(tmp_path, "page")
+    back = Record.from_wfdb(tmp_path / "page").calibration
+    assert back.px_per_mm_y == 7.44 and back.px_per_mv == pytest.approx(74.4) and back.px_per_s == 193.75
+    assert Calibration(px_per_mm=7.75).px_per_mv == 77.5  # square: one scale
+
+
 def test_bad_shapes_raise():
     with pytest.raises(RecordFormatError):
         Record(np.zeros((10, 2)), fs=500, leads=["I"])

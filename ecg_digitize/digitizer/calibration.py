@@ -53,8 +53,11 @@ class Pulse:
 
 
 def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
-               search_mm: float = 25.0) -> Pulse | None:
+               search_mm: float = 25.0, px_per_mm_y: float | None = None) -> Pulse | None:
     """Look for a calibration pulse at one end of a :class:`~.extract.RowTrace`.
+
+    ``px_per_mm`` is the scale across the page (the pulse's width, the search's reach),
+    ``px_per_mm_y`` the scale down it (its height, flatness) where the page is not square.
 
     Examples
     --------
@@ -72,6 +75,7 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     idx = np.nonzero(cov)[0]
     if len(idx) < 10:
         return None
+    down = px_per_mm if px_per_mm_y is None else px_per_mm_y
     n = int(search_mm * px_per_mm)
     if side == "left":
         lo, hi = idx[0], min(len(y), idx[0] + n)
@@ -79,14 +83,14 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
         lo, hi = max(0, idx[-1] - n), idx[-1] + 1
     seg = y[lo:hi]
     level = baseline
-    up = np.isfinite(seg) & (level - seg > 2.5 * px_per_mm)
+    up = np.isfinite(seg) & (level - seg > 2.5 * down)
     if not up.any():
         return None
     # candidate plateaus: runs of "up" columns, nearest the row's end first
     # A plateau is flat: split the high stretches where the path steps (a pulse edge
     # joined to its foot, when the foot itself lies above the row's baseline).
     step = np.zeros(len(seg), bool)
-    step[1:] = np.abs(np.diff(seg)) > max(1.0, 0.2 * px_per_mm)
+    step[1:] = np.abs(np.diff(seg)) > max(1.0, 0.2 * down)
     d = np.diff(np.r_[0, up.view(np.int8), 0])
     runs = []
     for s0, e0 in zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]):
@@ -96,7 +100,7 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
         runs = runs[::-1]
     bottoms = trace.bottom[lo:hi]
     for s, e in runs:
-        height = _plateau_height(seg, int(s), int(e), px_per_mm, level, bottoms)
+        height = _plateau_height(seg, int(s), int(e), (px_per_mm, down), level, bottoms)
         if height is not None:
             break
     else:
@@ -113,36 +117,38 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound), foot_y)
 
 
-def _plateau_height(seg, s: int, e: int, px_per_mm: float, level: float,
+def _plateau_height(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], level: float,
                     bottoms: np.ndarray | None = None) -> float | None:
-    """Height (px) of a flat plateau ``seg[s:e]`` above its feet, or None if not pulse-like."""
+    """Height (px) of a flat plateau ``seg[s:e]`` above its feet, or None if not pulse-like
+    (``px_per_mm_xy``: the scale across and down the page)."""
+    px_per_mm, down = px_per_mm_xy
     width = e - s
     if not (1.5 * px_per_mm <= width <= 14 * px_per_mm):
         return None
     plateau = seg[s:e]
     inner = plateau[max(1, width // 5): max(2, width - width // 5)]
-    if len(inner) < 2 or np.ptp(inner) > 0.6 * px_per_mm:
+    if len(inner) < 2 or np.ptp(inner) > 0.6 * down:
         return None
     # foot level: the path just outside the plateau on both sides
     before = seg[max(0, s - int(1.5 * px_per_mm)):max(0, s - 1)]
     after = seg[e + 1:e + int(1.5 * px_per_mm)]
     feet = np.r_[before[np.isfinite(before)], after[np.isfinite(after)]]
     top_level = float(np.median(inner))
-    feet = feet[feet > top_level + 2.5 * px_per_mm]
+    feet = feet[feet > top_level + 2.5 * down]
     if len(feet):
         foot = float(np.median(feet))
     elif bottoms is not None:
         # no foot drawn (the pulse stands alone): its vertical edges end at the foot level
-        k = max(2, int(0.5 * px_per_mm))
+        k = max(2, int(0.5 * px_per_mm))  # columns either side of the plateau
         edges = np.r_[bottoms[max(0, s - k):s + 1], bottoms[max(0, e - 1):e + k]]
         edges = edges[np.isfinite(edges)]
         if not len(edges):
             return None
-        foot = float(np.max(edges)) - 0.5 * max(1.0, 0.25 * px_per_mm)
+        foot = float(np.max(edges)) - 0.5 * max(1.0, 0.25 * down)
     else:
         foot = level
     height = foot - top_level
-    return height if height >= 4.0 * px_per_mm else None  # 0.5 mV at the lowest gain is 2.5 mm
+    return height if height >= 4.0 * down else None  # 0.5 mV at the lowest gain is 2.5 mm
 
 
 def _after_gap(cov: np.ndarray, edge: int, px_per_mm: float, direction: int) -> int:
@@ -188,9 +194,12 @@ def consistent(pulses: list[Pulse | None]) -> list[Pulse | None]:
             else None for p in pulses]
 
 
-def gain_from_pulses(pulses: list[Pulse], px_per_mm: float) -> tuple[float | None, float | None]:
+def gain_from_pulses(pulses: list[Pulse], px_per_mm: float,
+                     px_per_mm_y: float | None = None) -> tuple[float | None, float | None]:
     """``(mm_per_mv, mm_per_s)`` from the median pulse, snapped to standard values when
     within 12 %; ``None`` where no pulse is available or the value is not standard.
+    The pulse's height is read at ``px_per_mm_y`` (the scale down the page, where it is
+    not square), its width at ``px_per_mm`` (across).
 
     Examples
     --------
@@ -200,7 +209,7 @@ def gain_from_pulses(pulses: list[Pulse], px_per_mm: float) -> tuple[float | Non
     """
     if not pulses:
         return None, None
-    h_mm = float(np.median([p.height_px for p in pulses])) / px_per_mm
+    h_mm = float(np.median([p.height_px for p in pulses])) / (px_per_mm if px_per_mm_y is None else px_per_mm_y)
     w_mm = float(np.median([p.width_px for p in pulses])) / px_per_mm
     gain = _snap(h_mm, STANDARD_GAINS)
     speed = _snap(w_mm / PULSE_SECONDS, STANDARD_SPEEDS, tol=0.25)
@@ -219,6 +228,8 @@ def _snap(value: float, choices, tol: float = 0.12) -> float | None:
 class Scale:
     """The page's scale before the pulses are read.
 
+    ``px_per_mm`` is the scale across the page; ``px_per_mm_y`` the scale down it where
+    the grid is not square (:attr:`.grid.GridEstimate.square`), else ``None``.
     ``source`` is ``"grid"``, ``"dpi"`` or ``"page width"``; ``grid`` the grid's
     estimate (kept as evidence even where it was not used).
     """
@@ -227,6 +238,12 @@ class Scale:
     source: str
     grid: grid.GridEstimate
     warnings: list[str] = field(default_factory=list)
+    px_per_mm_y: float | None = None
+
+    @property
+    def px_per_mm_down(self) -> float:
+        """px per mm down the page (``px_per_mm`` where the page is square)."""
+        return self.px_per_mm if self.px_per_mm_y is None else self.px_per_mm_y
 
 
 def measure_scale(grid_dark: np.ndarray, mask: np.ndarray, dpi: float | None = None) -> Scale:
@@ -255,23 +272,29 @@ def measure_scale(grid_dark: np.ndarray, mask: np.ndarray, dpi: float | None = N
     >>> grid_dark = threshold.normalise_background(greyscale.grid_view(image))
     >>> _, ink = threshold.adaptive_otsu(threshold.normalise_background(greyscale.trace_view(image)))
     >>> scale = measure_scale(grid_dark, ink)
-    >>> scale.source, round(scale.px_per_mm, 1)
-    ('grid', 7.9)
+    >>> scale.source, round(scale.px_per_mm, 1), scale.px_per_mm_y
+    ('grid', 7.9, None)
     """
     dilated = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     est = grid.estimate_grid(grid_dark, trace_mask=dilated)
     grid_ink = float(((grid_dark > GRID_INK_DARKNESS) & ~dilated).mean())
     px_per_mm = est.px_per_mm if grid_ink > MIN_GRID_INK else None
     scale = Scale(px_per_mm, "grid", est)
+    if px_per_mm is not None and not est.square:  # each axis its own scale
+        scale = Scale(est.px_per_mm_x, "grid", est, px_per_mm_y=est.px_per_mm_y)
+        scale.warnings.append(f"the page's pixels are not square: {est.px_per_mm_x:.3f} px/mm across, "
+                              f"{est.px_per_mm_y:.3f} down")
     if px_per_mm is None:
         scale = _scale_without_grid(mask, dpi, est)
-    elif _grid_lines_are_1mm(est.minor_contrast, mask, px_per_mm):
+    elif _grid_lines_are_1mm(est.minor_contrast, mask, scale.px_per_mm, scale.px_per_mm_y):
         scale.px_per_mm *= 5
+        scale.px_per_mm_y = None if scale.px_per_mm_y is None else 5 * scale.px_per_mm_y
         scale.warnings.append("the grid has no distinct 5 mm lines and at that scale the pen would be "
                               "implausibly wide: its lines were read as 1 mm apart")
     lo, hi = PX_PER_MM_RANGE
-    if not (lo <= scale.px_per_mm <= hi):
-        raise CalibrationError(f"implausible grid scale ({scale.px_per_mm:.2f} px/mm)")
+    for value in (scale.px_per_mm, scale.px_per_mm_down):
+        if not (lo <= value <= hi):
+            raise CalibrationError(f"implausible grid scale ({value:.2f} px/mm)")
     return scale
 
 
@@ -296,9 +319,11 @@ def pen_thickness_px(mask: np.ndarray) -> float:
     return float(np.median(thinnest)) if thinnest else 0.0
 
 
-def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
+def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float,
+                        px_per_mm_y: float | None = None) -> bool:
     """True when the grid's "5 mm" period is really 1 mm: equal lines, an implausible pen
-    and an implausibly wide trace.
+    and an implausibly wide trace (the pen's width is read down the page, at
+    ``px_per_mm_y`` where the page is not square; the trace's span across it).
 
     Paper without major lines has no 1 mm-vs-5 mm contrast in its spectrum, so the comb
     takes the line spacing for 5 mm. ECG pens draw 0.1-0.5 mm: read five times too small,
@@ -309,7 +334,7 @@ def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
     # real grids: 2 or more; equal-line paper about 1 (up to 1.5 once deskewed)
     if minor_contrast >= 1.75:   # grid.minor_line_contrast
         return False
-    pen_mm = pen_thickness_px(mask) / px_per_mm
+    pen_mm = pen_thickness_px(mask) / (px_per_mm if px_per_mm_y is None else px_per_mm_y)
     cols = np.flatnonzero(mask.any(axis=0))
     span_mm = (cols[-1] - cols[0]) / px_per_mm if len(cols) else 0.0
     return pen_mm > 0.95 or (pen_mm > 0.6 and span_mm > MAX_TRACE_SPAN_MM)
@@ -318,19 +343,26 @@ def _grid_lines_are_1mm(minor_contrast: float, mask, px_per_mm: float) -> bool:
 # ---------------------------------------------------------------- stage 7: calibration
 
 
-def find_pulses(traces, rows, px_per_mm: float) -> list[Pulse | None]:
+def find_pulses(traces, rows, px_per_mm: float, px_per_mm_y: float | None = None) -> list[Pulse | None]:
     """Each row's calibration pulse (None where none), all at the left ends or, where
     no row has one there, all at the right ends (a page puts them on one side);
-    inconsistent ones dropped (:func:`consistent`)."""
-    pulses = [find_pulse(tr, r.baseline, px_per_mm, side="left") for tr, r in zip(traces, rows)]
+    inconsistent ones dropped (:func:`consistent`). ``px_per_mm_y``: the scale down a
+    page that is not square."""
+    pulses = [find_pulse(tr, r.baseline, px_per_mm, side="left", px_per_mm_y=px_per_mm_y)
+              for tr, r in zip(traces, rows)]
     if not any(pulses):
-        pulses = [find_pulse(tr, r.baseline, px_per_mm, side="right") for tr, r in zip(traces, rows)]
+        pulses = [find_pulse(tr, r.baseline, px_per_mm, side="right", px_per_mm_y=px_per_mm_y)
+                  for tr, r in zip(traces, rows)]
     return consistent(pulses)
 
 
 @dataclass
 class PageCalibration:
-    """Scale, paper speed and gain of a page, where each came from, and what was assumed."""
+    """Scale, paper speed and gain of a page, where each came from, and what was assumed.
+
+    ``px_per_mm`` is the scale across the page (time: :attr:`px_per_s`), ``px_per_mm_y``
+    the scale down it (voltage: :attr:`px_per_mv`) where the page is not square, else None.
+    """
 
     px_per_mm: float
     mm_per_s: float
@@ -338,6 +370,12 @@ class PageCalibration:
     scale_source: str
     guessed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    px_per_mm_y: float | None = None
+
+    @property
+    def px_per_mm_down(self) -> float:
+        """px per mm down the page (``px_per_mm`` where the page is square)."""
+        return self.px_per_mm if self.px_per_mm_y is None else self.px_per_mm_y
 
     @property
     def px_per_s(self) -> float:
@@ -345,11 +383,12 @@ class PageCalibration:
 
     @property
     def px_per_mv(self) -> float:
-        return self.px_per_mm * self.mm_per_mv
+        return self.px_per_mm_down * self.mm_per_mv
 
     def as_record_calibration(self) -> Calibration:
         return Calibration(px_per_mm=float(self.px_per_mm), mm_per_s=float(self.mm_per_s),
-                           mm_per_mv=float(self.mm_per_mv), guessed=list(self.guessed))
+                           mm_per_mv=float(self.mm_per_mv), guessed=list(self.guessed),
+                           px_per_mm_y=None if self.px_per_mm_y is None else float(self.px_per_mm_y))
 
 
 def calibrate(scale: Scale, traces: list, pulses: list[Pulse | None], *,
@@ -363,12 +402,15 @@ def calibrate(scale: Scale, traces: list, pulses: list[Pulse | None], *,
     from 250 mm long, where the rows' width gives it and the pulse the gain.
     """
     found = [p for p in pulses if p is not None]
-    out = PageCalibration(scale.px_per_mm, 25.0, 10.0, scale.source)
+    out = PageCalibration(scale.px_per_mm, 25.0, 10.0, scale.source, px_per_mm_y=scale.px_per_mm_y)
     if scale.source == "grid" and found:
-        out.px_per_mm = _unless_grid_read_double(out.px_per_mm, found, traces, out.warnings)
+        px_per_mm = _unless_grid_read_double(out.px_per_mm, found, traces, out.warnings, out.px_per_mm_y)
+        if px_per_mm != out.px_per_mm and out.px_per_mm_y is not None:
+            out.px_per_mm_y *= px_per_mm / out.px_per_mm
+        out.px_per_mm = px_per_mm
     if scale.source != "grid" and found:
         _scale_from_pulses(out, found, traces, pulses)
-    pulse_gain, pulse_speed = gain_from_pulses(found, out.px_per_mm)
+    pulse_gain, pulse_speed = gain_from_pulses(found, out.px_per_mm, out.px_per_mm_y)
     if out.scale_source != "grid":
         out.guessed.append("px_per_mm")
         out.warnings.append(f"no grid found: scale taken from the {out.scale_source}"
@@ -432,8 +474,10 @@ def _trace_span(traces, pulses) -> float:
     return float(max(spans))
 
 
-def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warnings: list) -> float:
-    """``px_per_mm``, or half of it where the grid's period was read at twice its size.
+def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warnings: list,
+                             px_per_mm_y: float | None = None) -> float:
+    """``px_per_mm``, or half of it where the grid's period was read at twice its size
+    (``px_per_mm_y``, the scale down a page that is not square, reads the pulses' height).
 
     The sign: at the grid's scale the rows are short for a page (under
     ``SHORT_ROW_SHARE`` of the standard 250 mm) and the pulses not standard (gain or
@@ -443,10 +487,11 @@ def _unless_grid_read_double(px_per_mm: float, pulses: list, traces: list, warni
     """
     longest = _longest_row(traces)
     half = px_per_mm / 2
+    half_y = None if px_per_mm_y is None else px_per_mm_y / 2
     if (longest / px_per_mm >= SHORT_ROW_SHARE * STANDARD_ROW_MM
             or abs(longest / half / STANDARD_ROW_MM - 1) > 0.15
-            or None not in gain_from_pulses(pulses, px_per_mm)
-            or None in gain_from_pulses(pulses, half)):
+            or None not in gain_from_pulses(pulses, px_per_mm, px_per_mm_y)
+            or None in gain_from_pulses(pulses, half, half_y)):
         return px_per_mm
     warnings.append(f"the grid's period was read at twice its size ({px_per_mm:.2f} px/mm): at half of it "
                     f"the rows are {longest / half:.0f} mm long and the pulses standard")

@@ -6,27 +6,60 @@ the page's column and row profiles are periodic with period ``P = 5 mm`` and har
 ten harmonics; the true 5 mm period collects them all (its half or fifth collects fewer,
 its double only half). The winner is refined to sub-pixel precision by evaluating the
 comb's Fourier sums directly around it.
+
+Pages whose pixels are not square (resized, faxed, exported) have a different period
+across than down: each axis is then read at its own period (:func:`estimate_grid`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 N_HARMONICS = 10
+# Pages of other programs are not always square: resized to a fixed size, faxed or
+# exported, a millimetre can span 15 % more pixels one way than the other (7.75 x 7.44
+# px/mm on one generator's pages). Each axis takes its own comb maximum within this share of
+# the other's: a wrong octave (x 2, x 0.5) lies well outside it, and inside it the 5 mm
+# period's comb collects all ten harmonics where its neighbours collect few.
+MAX_ANISOTROPY = 0.20
+# Axes whose own periods agree to this are one square grid, read at the joint period
+# (the reading of square pages, unchanged): on fold-9 renders (5 each of clean 200 and
+# 100 dpi, scan 200 dpi, scan 150 dpi dotted) the two axes of square pages agree to
+# 0.004 %, while a page stretched 2 % one way reads 2.0 % apart and the other
+# generator's page 4 % (``benchmarks/grid_axes.py -n 5``).
+SQUARE_TOLERANCE = 0.005
+# Axes are only read apart where each repeats its 5 mm period at least this often in
+# the profile: a page's grid does about 30-40 times (250 x 180 mm, less 10 % margins;
+# 20 down the other generator's 960 px page), while the coarse repeats of labels and
+# separators on a page without a grid (a "5 mm" of 160-170 px) fit only 8-11 times and
+# their two axes, 5 % apart, are not resolved.
+MIN_PERIODS_APART = 15
+# Read at the joint period, axes further apart than this are no grid (a page without
+# one whose labels and separators repeat about as often both ways); the joint reading
+# of every page whose axes are not read apart, unchanged from before.
+SQUARE_READ_TOLERANCE = 0.03
 
 
 @dataclass
 class GridEstimate:
-    """``px_per_mm`` along x and y, and a strength (harmonic power over the spectrum's median)."""
+    """``px_per_mm`` along x and y, and a strength (harmonic power over the spectrum's median).
+
+    ``square``: both axes were read at one joint period (their own periods agree to
+    :data:`SQUARE_TOLERANCE`, or the evidence to read them apart was missing); False:
+    each axis was read at its own period.
+    """
 
     px_per_mm_x: float | None
     px_per_mm_y: float | None
     strength: float = 0.0
     minor_contrast: float = float("inf")  # see :func:`minor_line_contrast`
+    square: bool = True
 
     @property
     def px_per_mm(self) -> float | None:
+        """The mean of both axes (one number for a square grid); None without a grid."""
         vals = [v for v in (self.px_per_mm_x, self.px_per_mm_y) if v]
         return float(np.mean(vals)) if vals else None
 
@@ -71,6 +104,7 @@ class _Spectrum:
     def __init__(self, profile: np.ndarray, max_px_per_mm: float):
         p = np.asarray(profile, dtype=np.float64)
         n = len(p)
+        self.n = n
         self.power = None
         if n < 64:
             return
@@ -151,10 +185,12 @@ def _core(grid_dark: np.ndarray, trace_mask: np.ndarray | None) -> np.ndarray:
     return g[h // 10: h - h // 10, w // 10: w - w // 10]
 
 
-def _minor_contrast(spectra, period: float) -> float:
-    """Power at the 5th harmonic of ``period`` over the mean of the 4th and 6th (max over spectra)."""
+def _minor_contrast(spectra, period: float | tuple[float, ...]) -> float:
+    """Power at the 5th harmonic of ``period`` over the mean of the 4th and 6th (max over
+    spectra); ``period`` is one for all spectra or one per spectrum."""
     ratios = []
-    for spec in spectra:
+    periods = period if isinstance(period, tuple) else (period,) * len(spectra)
+    for spec, period in zip(spectra, periods):
         if spec.power is None or 6 / period >= 0.5:
             continue
         p4, p5, p6 = spec.at(np.array([4, 5, 6]) / period)
@@ -213,9 +249,27 @@ def axis_periods(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
     return sx.refine(px), sy.refine(py)
 
 
+def _axis_pair(periods: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> tuple[int, int]:
+    """Indices of the x and y periods, at most :data:`MAX_ANISOTROPY` apart, whose combs
+    (each relative to its maximum) sum highest."""
+    nx, ny = cx / cx.max(), cy / cy.max()
+    # candidates are log-spaced: the window is a fixed number of them either side
+    reach = int(np.log(1 + MAX_ANISOTROPY) / np.log(periods[1] / periods[0]))
+    ix = int(np.argmax(nx + maximum_filter1d(ny, 2 * reach + 1, mode="constant")))
+    lo, hi = max(0, ix - reach), min(len(periods), ix + reach + 1)
+    return ix, lo + int(np.argmax(ny[lo:hi]))
+
+
 def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *,
                   min_strength: float = 8.0) -> GridEstimate:
     """Grid period along x and y from column and row profiles of the grid view.
+
+    The joint comb (:func:`_profile_spectra`) finds the 5 mm period. Where each axis's
+    own comb maximum near it (within :data:`MAX_ANISOTROPY`) agrees with the other's to
+    :data:`SQUARE_TOLERANCE`, the grid is square and both axes are read at the joint
+    period. Otherwise (a page resized to a fixed size, a fax, an export: its millimetre
+    spans more pixels one way) each axis is read at its own period (:func:`_read_apart`),
+    where the evidence for it holds; else at the joint period again.
 
     Parameters
     ----------
@@ -235,17 +289,59 @@ def estimate_grid(grid_dark: np.ndarray, trace_mask: np.ndarray | None = None, *
     >>> img, truth = render(sig, fs, leads, dpi=150)
     >>> round(estimate_grid(grid_view(img)).px_per_mm, 2)  # 150 / 25.4
     5.91
+    >>> est = estimate_grid(grid_view(render(sig, fs, leads, dpi=150, stretch=(1.0, 0.85))[0]))
+    >>> round(est.px_per_mm_x, 2), round(est.px_per_mm_y, 2), est.square  # 5.91 x 0.85 down
+    (5.91, 5.02, False)
     """
     spectra = _profile_spectra(grid_dark, trace_mask)
     if spectra is None:
         return GridEstimate(None, None, 0.0)
-    sx, sy, periods, cx, cy, best = spectra
+    if not _axes_agree(*spectra):
+        apart = _read_apart(*spectra[:5], min_strength)
+        if apart is not None:
+            return apart
+    return _read_square(*spectra, min_strength)
+
+
+def _axes_agree(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                best: float) -> bool:
+    """Whether each axis's own period near the joint one (within :data:`MAX_ANISOTROPY`)
+    matches the other's to :data:`SQUARE_TOLERANCE`."""
+    near = (periods > (1 - MAX_ANISOTROPY) * best) & (periods < (1 + MAX_ANISOTROPY) * best)
+    if not near.any():
+        return True
+    own_x = sx.refine(float(periods[near][int(np.argmax(cx[near]))]))
+    own_y = sy.refine(float(periods[near][int(np.argmax(cy[near]))]))
+    return abs(own_x / own_y - 1) <= SQUARE_TOLERANCE
+
+
+def _read_square(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                 best: float, min_strength: float) -> GridEstimate:
+    """Both axes read at the joint period; no grid where they differ by over
+    :data:`SQUARE_READ_TOLERANCE` or its comb is weaker than ``min_strength``."""
     i = int(np.argmin(np.abs(periods - best)))
-    strengths = (cx[i] / N_HARMONICS / sx.floor, cy[i] / N_HARMONICS / sy.floor)
-    strength = float(min(strengths))
+    strength = float(min(cx[i] / N_HARMONICS / sx.floor, cy[i] / N_HARMONICS / sy.floor))
     if strength < min_strength:
         return GridEstimate(None, None, strength)
     px, py = sx.refine(best) / 5.0, sy.refine(best) / 5.0
-    if abs(px / py - 1) > 0.03:
+    if abs(px / py - 1) > SQUARE_READ_TOLERANCE:
         return GridEstimate(None, None, strength)
     return GridEstimate(px, py, strength, _minor_contrast((sx, sy), 2.5 * (px + py)))
+
+
+def _read_apart(sx: _Spectrum, sy: _Spectrum, periods: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                min_strength: float) -> GridEstimate | None:
+    """Each axis at its own period (:func:`_axis_pair`); None without the evidence for it:
+    a comb weaker than ``min_strength`` on either axis, or fewer than
+    :data:`MIN_PERIODS_APART` periods along it."""
+    ix, iy = _axis_pair(periods, cx, cy)
+    # the comb can lock onto twice the period (its even harmonics) on both axes at once
+    px0, py0 = _fix_octave(sx, float(periods[ix]), 10.0), _fix_octave(sy, float(periods[iy]), 10.0)
+    ix, iy = int(np.argmin(np.abs(periods - px0))), int(np.argmin(np.abs(periods - py0)))
+    own_x, own_y = sx.refine(px0), sy.refine(py0)
+    strength = float(min(cx[ix] / N_HARMONICS / sx.floor, cy[iy] / N_HARMONICS / sy.floor))
+    if (strength < min_strength or min(sx.n / own_x, sy.n / own_y) < MIN_PERIODS_APART
+            or abs(np.log(own_x / own_y)) > np.log(1 + MAX_ANISOTROPY)):
+        return None
+    px, py = own_x / 5.0, own_y / 5.0
+    return GridEstimate(px, py, strength, _minor_contrast((sx, sy), (5 * px, 5 * py)), square=False)

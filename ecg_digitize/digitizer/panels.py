@@ -135,7 +135,7 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
     for item in sorted(items, key=lambda it: it.panel.t1 - it.panel.t0):
         p, tr = item.panel, item.trace
         n, v, base = panel_samples(tr, item.x_start, p, fs, cal.px_per_s, cal.px_per_mv, cal.px_per_mm,
-                                   boundaries=item.boundaries, zero_y=item.zero_y)
+                                   boundaries=item.boundaries, zero_y=item.zero_y, px_per_mm_y=cal.px_per_mm_y)
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(p.lead)] = v

@@ -192,8 +192,8 @@ def _read_upright(pg: PageImage, provider: TraceViewProvider, options: ReadOptio
                   quarter_turns: int = 0) -> Record:
     """The page traced, turned 180 deg first where its pulses hang down, then read."""
     traced = trace_page(pg, provider)
-    if not any(traced.pulses) and orientation.pulses_hang_down(traced.traces, traced.rows,
-                                                               traced.scale.px_per_mm):
+    if not any(traced.pulses) and orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm,
+                                                               traced.scale.px_per_mm_y):
         traced = trace_page(orientation.turned(pg, 2), provider)
         quarter_turns += 2
     record = read_traced_page(traced, options, pg.source)
@@ -230,7 +230,12 @@ class TracedPage:
 
 
 def trace_page(pg: PageImage, provider: TraceViewProvider) -> TracedPage:
-    """Stages 2-7: trace view, ink, scale, rows, one path per row, pulses."""
+    """Stages 2-7: trace view, ink, scale, rows, one path per row, pulses.
+
+    Rows and paths are found at the scale across the page (their tolerances, a fraction
+    of a millimetre, hold for pages up to :data:`~.grid.MAX_ANISOTROPY` off square); the
+    pulses are read at both scales.
+    """
     view = straighten(provider.make(pg.rgb))
     ink = threshold.find_ink(view.trace_dark, view.ink_threshold)
     scale = cal.measure_scale(view.grid_dark, ink.mask, pg.dpi)
@@ -246,7 +251,8 @@ def trace_page(pg: PageImage, provider: TraceViewProvider) -> TracedPage:
     # each row's own path (before neighbours are separated) is redrawn at the lead
     # changes once the layout has placed them
     traces = extract.separate_neighbours(own_paths, [r.baseline for r in search.rows])
-    return TracedPage(view, scale, search, own_paths, traces, cal.find_pulses(traces, search.rows, ppm))
+    return TracedPage(view, scale, search, own_paths, traces,
+                      cal.find_pulses(traces, search.rows, ppm, scale.px_per_mm_y))
 
 
 def read_traced_page(traced: TracedPage, options: ReadOptions, source: str = "") -> Record:
@@ -437,7 +443,8 @@ def read_lead_boxes(traced: TracedPage, boxes: list[dict], base: Record) -> Reco
         ``geometry.boxes``, quality recomputed.
     """
     calib = cal.PageCalibration(float(base.calibration.px_per_mm), base.calibration.mm_per_s,
-                                base.calibration.mm_per_mv, base.geometry.scale_source or "grid")
+                                base.calibration.mm_per_mv, base.geometry.scale_source or "grid",
+                                px_per_mm_y=base.calibration.px_per_mm_y)
     fs = float(base.fs)
     leads = list(dict.fromkeys(list(base.leads) + [b["lead"] for b in boxes]))
     items = [_box_trace(traced, box, base.geometry.boxes, calib) for box in boxes]

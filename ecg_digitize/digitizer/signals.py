@@ -62,9 +62,13 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 
 
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
-                  px_per_mm: float, boundaries=(), zero_y: float | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+                  px_per_mm: float, boundaries=(), zero_y: float | None = None,
+                  px_per_mm_y: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Sample indices, values (mV) and 0 mV level (page y) of one panel.
+
+    ``px_per_mm`` is the scale across the page (gaps bridged, lead-change guards),
+    ``px_per_mm_y`` the scale down it where the page is not square (the isoelectric
+    level's histogram); ``px_per_mv`` is read down the page too.
 
     ``trace`` is the row's :class:`~.extract.RowTrace`; ``panel`` a
     :class:`~ecg_digitize.layouts.Panel`; ``boundaries`` page columns where
@@ -101,7 +105,7 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if near_b.any() and (~near_b & np.isfinite(y)).sum() >= 2:
         good = ~near_b & np.isfinite(y)
         y = np.where(near_b, np.interp(np.arange(len(y)), np.nonzero(good)[0], y[good]), y)
-    base = isoelectric(y, px_per_mm)
+    base = isoelectric(y, px_per_mm if px_per_mm_y is None else px_per_mm_y)
     if zero_y is not None and np.isfinite(zero_y) and abs(base - zero_y) <= px_per_mv:
         base = float(zero_y)
     v = (base - y) / px_per_mv

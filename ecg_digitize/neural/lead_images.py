@@ -65,8 +65,7 @@ def lead_image_stack(image: Any, record) -> np.ndarray:
     view = threshold.normalise_background(greyscale.trace_view(page_as_measured(image, record)))
 
     cal = record.calibration
-    px_per_s = cal.px_per_mm * cal.mm_per_s
-    px_per_mv = cal.px_per_mm * cal.mm_per_mv
+    px_per_s, px_per_mv = cal.px_per_s, cal.px_per_mv  # across and down the page
     # One area-averaging resize to the output scale keeps thin traces (no aliasing).
     fx, fy = (CROP_W / SECONDS) / px_per_s, (CROP_H / MILLIVOLTS) / px_per_mv
     small = cv2.resize(view, None, fx=fx, fy=fy, interpolation=cv2.INTER_AREA)

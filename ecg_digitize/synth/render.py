@@ -83,7 +83,8 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         Non-square pixels: the page is drawn at ``dpi * stretch[0]`` across and
         ``dpi * stretch[1]`` down (a scanner or generator whose axes differ, e.g.
         ``(1.0, 0.96)``). Drawn natively (lines stay as crisp as on a square page). The
-        truth's ``calibration.px_per_mm`` is the horizontal (time) scale;
+        truth's ``calibration.px_per_mm`` is the horizontal (time) scale and
+        ``calibration.px_per_mm_y`` the vertical one (None when square);
         ``geometry["px_per_mm_xy"]`` holds both.
     jpeg : int, optional
         JPEG quality that replaces the preset's (``0``: no JPEG, a lossless page).
@@ -128,7 +129,8 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     mask[pulse_mask] = 0
     truth = Record(
         truth_signal, fs=fs, leads=leads, layout=layout,
-        calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain),
+        calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain,
+                                px_per_mm_y=None if sy == sx else sy),
         source="synth",
         geometry={
             "boxes": boxes,

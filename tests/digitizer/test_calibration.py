@@ -86,3 +86,33 @@ def test_no_grid_pulse_that_would_make_rows_too_long_is_not_the_scale(sim12):
     assert rec.calibration.mm_per_mv == 5.0
     assert {"px_per_mm", "mm_per_mv"} <= set(rec.calibration.guessed)   # both rest on the guess
     assert score_record(rec, truth).snr > 20
+
+
+def test_pulse_height_reads_down_the_page_and_width_across():
+    """On a page of 7.75 px/mm across and 7.44 down, a 1 mV, 0.2 s pulse is 74.4 px tall
+    and 38.75 px wide: 10 mm/mV and 25 mm/s only at each axis's own scale."""
+    from ecg_digitize.digitizer.calibration import PageCalibration, Pulse, gain_from_pulses
+
+    pulse = [Pulse("right", 0, 38, 74.4, 38.75, 50)]
+    assert gain_from_pulses(pulse, 7.75, 7.44) == (10.0, 25.0)
+    cal = PageCalibration(7.75, 25.0, 10.0, "grid", px_per_mm_y=7.44)
+    assert cal.px_per_s == pytest.approx(193.75) and cal.px_per_mv == pytest.approx(74.4)
+    rec_cal = cal.as_record_calibration()
+    assert rec_cal.px_per_mm_y == 7.44 and rec_cal.px_per_mv == pytest.approx(74.4)
+    square = PageCalibration(7.75, 25.0, 10.0, "grid")
+    assert square.px_per_mv == pytest.approx(77.5) and square.as_record_calibration().px_per_mm_y is None
+
+
+def test_grid_read_double_on_a_non_square_page_halves_both_scales():
+    """The ecg00009 case drawn 18.84 px/mm across and 18.0 down: the pulses (10 mm/mV at
+    half the vertical scale) halve both axes, and the gain is read down the page."""
+    from ecg_digitize.digitizer.calibration import Pulse, Scale, calibrate
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.grid import GridEstimate
+
+    rows = [RowTrace(100, np.zeros(2360), np.zeros(2360), np.zeros(2360), 2.0) for _ in range(4)]
+    pulses = [Pulse("left", 100, 149, 90.0, 49.0, 160) for _ in range(4)]
+    scale = Scale(18.84, "grid", GridEstimate(18.84, 18.0, 100.0, square=False), px_per_mm_y=18.0)
+    cal = calibrate(scale, rows, pulses)
+    assert cal.px_per_mm == pytest.approx(9.42) and cal.px_per_mm_y == pytest.approx(9.0)
+    assert (cal.mm_per_mv, cal.mm_per_s, cal.guessed) == (10.0, 25.0, [])

@@ -40,3 +40,22 @@ def test_end_to_end_wrapped_strip(sim30, rows):
     lags = [snr(est[k:k + per_row], t[k:k + per_row], fs).lag for k in range(0, n - per_row + 1, per_row)]
     assert len(lags) == rows and max(abs(x) for x in lags) <= 2  # was 7 per row before the fix
     assert snr(est[:n], t[:n], fs).snr > 15
+
+
+@pytest.mark.parametrize("stretch", [(1.15, 1.0), (1.0, 0.85)])
+def test_non_square_page_reads_time_across_and_millivolts_down(sim12, stretch):
+    """Issue #25: a page stretched along one axis. Time comes from the scale across,
+    millivolts from the scale down; both within 1 %, and the signals score >= 20 dB
+    (one scale for both axes made a 0.85 y stretch 15 % low in voltage)."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=7, stretch=stretch)
+    rec = digitize(image)
+    sx, sy = truth.geometry.px_per_mm_xy
+    cal = rec.calibration
+    assert cal.px_per_s == pytest.approx(sx * 25.0, rel=0.01)
+    assert cal.px_per_mv == pytest.approx(sy * 10.0, rel=0.01)
+    assert cal.px_per_mm_y is not None and rec.calibration.guessed == []
+    assert score_record(rec, truth).snr >= 20

@@ -101,7 +101,8 @@ export class PageView {
   _traces(ctx, s) {
     const r = this.result, cal = r.calibration;
     if (!cal.px_per_mm) return 0;
-    const pxPerS = cal.px_per_mm * cal.mm_per_s, pxPerMv = cal.px_per_mm * cal.mm_per_mv;
+    // time across the page, millivolts down it (px_per_mm_y where the pixels are not square)
+    const pxPerS = cal.px_per_mm * cal.mm_per_s, pxPerMv = (cal.px_per_mm_y || cal.px_per_mm) * cal.mm_per_mv;
     ctx.strokeStyle = "rgba(0, 110, 255, 0.85)"; ctx.lineWidth = 1.5;
     let count = 0;
     // the boxes as detected: traces show what was read, not where boxes were dragged to
