@@ -59,6 +59,79 @@ def find_ink(dark: np.ndarray, fixed_threshold: float | None = None) -> Ink:
     return Ink(thr, mask)
 
 
+# Page frames and scanner borders: a line along a page edge (ECG-Image-Kit draws a 1 px
+# black frame; a scanner leaves a dark margin) is searched this far in from each edge
+# (a share of the page's height or width, at least BORDER_MIN_DEPTH_PX): 2.5 % is 5 mm
+# on an A4 page, past a scanner's usual margin and short of any row's baseline.
+BORDER_DEPTH_SHARE = 0.025
+BORDER_MIN_DEPTH_PX = 4
+# a line of pixels along an edge is frame where this share of it is darker than
+# BORDER_DARKNESS (a trace crosses a column in a few pixels; a flat trace along the top
+# or bottom edge would have to run 60 % of the page's width within 5 mm of it)
+BORDER_COVER = 0.6
+BORDER_DARKNESS = 0.3
+# and the lines this close inside the innermost frame line go with it (anti-aliasing,
+# blur and JPEG ringing of the frame)
+BORDER_HALO_PX = 2
+
+
+def border_widths(dark: np.ndarray) -> tuple[int, int, int, int]:
+    """How many lines of pixels a page frame or a scanner's dark margin takes up at the
+    top, bottom, left and right edge of a darkness image (0 where there is none).
+
+    Such lines are dark at every threshold: counted as ink they read as grid lines in
+    the threshold's statistics (which then climb past a grey pen) and as the darkest
+    ink. The frame lies within :data:`BORDER_DEPTH_SHARE` of the edge and is dark along
+    :data:`BORDER_COVER` of it; everything from the edge to :data:`BORDER_HALO_PX` inside
+    its innermost line is border.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import border_widths
+    >>> page = np.zeros((400, 600), np.float32)
+    >>> page[0, :] = page[-1, :] = page[:, 0] = page[:, -1] = 1.0   # a 1 px frame
+    >>> page[200, 100:500] = 0.9                                     # a trace-like line
+    >>> border_widths(page)
+    (3, 3, 3, 3)
+    """
+    h, w = dark.shape
+    depth_y = min(h // 4, max(BORDER_MIN_DEPTH_PX, int(BORDER_DEPTH_SHARE * h)))
+    depth_x = min(w // 4, max(BORDER_MIN_DEPTH_PX, int(BORDER_DEPTH_SHARE * w)))
+    edges = (dark[:depth_y], dark[h - depth_y:][::-1], dark[:, :depth_x].T, dark[:, w - depth_x:][:, ::-1].T)
+    return tuple(_frame_depth(lines) for lines in edges)
+
+
+def _frame_depth(lines: np.ndarray) -> int:
+    """Lines from the edge (first) inward: the border's width in lines, 0 without a frame."""
+    cover = (lines > BORDER_DARKNESS).mean(axis=1)
+    frame = np.flatnonzero(cover >= BORDER_COVER)
+    return 0 if len(frame) == 0 else min(len(lines), int(frame[-1]) + 1 + BORDER_HALO_PX)
+
+
+def clear_border(dark: np.ndarray) -> np.ndarray:
+    """``dark`` with a page frame or a scanner's dark margin (:func:`border_widths`) set to
+    paper: neither grid nor trace. A page without one is returned as it is (not a copy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import clear_border
+    >>> page = np.zeros((400, 600), np.float32); page[:, :2] = 1.0   # a dark left margin
+    >>> page[200, 100:500] = 0.9
+    >>> out = clear_border(page)
+    >>> float(out[:, :4].max()), int(np.count_nonzero(out))   # the margin gone, the line kept
+    (0.0, 400)
+    """
+    top, bottom, left, right = border_widths(dark)
+    if not (top or bottom or left or right):
+        return dark
+    out = dark.copy()
+    h, w = dark.shape
+    out[:top], out[h - bottom:], out[:, :left], out[:, w - right:] = 0, 0, 0, 0
+    return out
+
+
 def normalise_background(dark: np.ndarray, *, scale: int = 8, size_px: int = 121) -> np.ndarray:
     """Subtract a smooth paper-darkness estimate (uneven lighting, shadows, yellowing).
 
