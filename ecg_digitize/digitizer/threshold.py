@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import NotAnEcgError
 
+PAPER_DARKNESS = 0.04  # the normalised page's paper (and its noise) is lighter than this
 MIN_INK_PIXELS = 200  # fewer ink pixels than this: no trace on the page
 MAX_INK_SHARE = 0.25  # more of the page dark than this: a photo or a dark page
 
@@ -245,7 +246,8 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     foreground lies on long straight lines (grid), moves to Otsu's threshold of the
     remaining foreground. Vertical lines count only beside horizontal ones, in the loop
     and in the long straight lines removed from the mask at the end (see
-    :func:`grid_line_mask`).
+    :func:`grid_line_mask`). The climb stops short of the pen's darkness, read from the
+    long curves (:func:`pen_darkness`), not from black text or a frame.
 
     Returns
     -------
@@ -269,11 +271,11 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     h_len, v_len = _line_lengths(dark.shape)
     # Decide on a 2x smaller copy: the grid's share does not depend on resolution.
     small = dark[::2, ::2]
-    fg_values = small[small > 0.04]
+    fg_values = small[small > PAPER_DARKNESS]
     if fg_values.size == 0:
         return 1.0, np.zeros(dark.shape, bool)
     t = max(otsu(fg_values), 0.12)
-    pen = float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
+    pen = pen_darkness(small, t, h_len, v_len)
     for _ in range(max_iter):
         share = _grid_share(small, t, h_len, v_len)
         if share is None or share <= max_line_fraction:
@@ -293,6 +295,50 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
             break
         t = t_next
     return float(t), mask_at(dark, t)
+
+
+# the trace's pen is read from ink in curves at least this share of the page wide: a 3x4
+# page's panel is a quarter of it, a word of the header (or a lead's name) much less
+PEN_CURVE_SHARE = 0.1
+# the pen's darkness: this percentile of the curves' ink (its solid core, not its edges)
+PEN_PERCENTILE = 99
+# fewer curve pixels than this (on the 2x smaller copy): the darkest ink of the page is
+# taken instead
+MIN_PEN_PIXELS = 50
+
+
+def pen_darkness(small: np.ndarray, t: float, h_len: int, v_len: int) -> float:
+    """The darkness of the trace's pen: the :data:`PEN_PERCENTILE` of the ink darker than
+    ``t`` in long curves (on the 2x smaller copy ``small``), where there are any; else
+    of everything darker than the paper. ``h_len``, ``v_len``: the full-size page's line lengths.
+
+    The darkest ink of a page is often not the trace: black header text, lead names, a
+    box or frame around the grid. A threshold guarded by their darkness climbs past a
+    grey pen and erases the trace. Long straight lines (a frame, a box, the grid) are
+    taken out first, then only components at least :data:`PEN_CURVE_SHARE` of the page
+    wide (traces; letters and words are narrower) are kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import pen_darkness
+    >>> img = np.zeros((200, 400), np.float32)
+    >>> rr = (100 + 20 * np.sin(np.arange(400) / 60)).astype(int)
+    >>> img[rr, np.arange(400)] = 0.8             # a grey trace
+    >>> img[10:16, 10:30] = 1.0                   # black text
+    >>> img[5, :] = img[195, :] = img[:, 5] = img[:, 395] = 1.0   # a black box
+    >>> round(pen_darkness(img, 0.5, 80, 60), 2)
+    0.8
+    """
+    m = small > t
+    m &= ~grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m.view(np.uint8), connectivity=8)
+    wide = stats[:, cv2.CC_STAT_WIDTH] >= PEN_CURVE_SHARE * small.shape[1]
+    wide[0] = False
+    curves = small[wide[labels] & m]
+    if curves.size < MIN_PEN_PIXELS:
+        curves = small[small > PAPER_DARKNESS]
+    return float(np.percentile(curves, PEN_PERCENTILE)) if curves.size else 1.0
 
 
 def mask_at(dark: np.ndarray, t: float) -> np.ndarray:
@@ -366,7 +412,7 @@ def faint_threshold(dark: np.ndarray, t: float, *, max_line_fraction: float = 0.
     (0, True)
     """
     small = dark[::2, ::2]
-    fainter = small[(small > 0.04) & (small <= t)]
+    fainter = small[(small > PAPER_DARKNESS) & (small <= t)]
     if fainter.size == 0:
         return None
     t_faint = max(otsu(fainter), 0.12)
