@@ -25,6 +25,11 @@ from . import threshold
 # threshold (``python benchmarks/pen_core_evidence.py``: fold-9 renders of five conditions
 # 0.83 and more, khan2021 scans 0.68 and more, ecg-image-kit photos from 0.00)
 MIN_LONG_INK_SHARE = 0.15
+# below this share of the ink in curves of trace length, a thin line broke into pieces at
+# the threshold wherever it slopes (its half-dark pixels fell below it) and its fainter
+# pixels are joined first (``threshold.reconnect_faint``): fold-9 renders 0.83 and more,
+# khan2021 scans 0.68 and more, ECG-Image-Kit's 100 dpi pages 0.34-0.49 (0.90-0.94 joined)
+MIN_WHOLE_INK_SHARE = 0.6
 # rows narrower than this share of the page's width (median) may be a box or text above a
 # fainter trace (rows' median width: khan2021 scans 0.89, real photos mostly 0.7-0.98; a
 # throwaway count); the fainter threshold's rows are then tried
@@ -208,6 +213,7 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
       into dots at the threshold. Its fainter pixels are joined
       (:func:`~.threshold.reconnect_faint`) and the rows looked for again.
     """
+    ink, notes = _joined_if_broken(ink, dark, px_per_mm)
     try:
         rows = find_rows(ink.mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
     except NotAnEcgError as exc:
@@ -215,17 +221,40 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
     else:
         width = _median_row_width(rows, ink.mask.shape[1])
         if width >= MIN_ROW_WIDTH_SHARE:
-            return RowSearch(rows, ink)
+            return RowSearch(rows, ink, warnings=notes)
         why = f"the rows found at the threshold ({ink.threshold:.2f}) span {width:.0%} of the page's width"
     faint = _rows_at_fainter_threshold(dark, ink, px_per_mm)
     if faint is not None:
         how = f"read at a fainter threshold ({faint.ink.threshold:.2f})"
         return RowSearch(faint.rows, faint.ink, (why, how), [f"{why}: {how}"])
     if rows is not None:
-        return RowSearch(rows, ink)
+        return RowSearch(rows, ink, warnings=notes)
     joined = threshold.Ink(ink.threshold, threshold.reconnect_faint(dark, ink.mask, ink.threshold), ink.pen_core)
     return RowSearch(find_rows(joined.mask, px_per_mm), joined, (why, "with its fainter pixels joined"),
                      ["the trace broke into dots at the threshold: its fainter pixels were joined"])
+
+
+def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> tuple[threshold.Ink, list[str]]:
+    """The ink with the trace's fainter pixels joined (:func:`~.threshold.reconnect_faint`)
+    where the long curves hold under :data:`MIN_WHOLE_INK_SHARE` of it and more once
+    joined; else the ink as it is. Also the note saying so, if any.
+
+    A thin pen (about a pixel, a 100 dpi page) drawn in few grey levels breaks into
+    pieces shorter than a long curve at every steep stroke: its rows were found only
+    where a piece happened to be long, and ended in the middle of the page.
+    """
+    mask = ink.mask
+    total = int(mask.sum())
+    share = long_components(mask, px_per_mm).sum() / max(1, total)
+    if share >= MIN_WHOLE_INK_SHARE:
+        return ink, []
+    joined = threshold.reconnect_faint(dark, mask, ink.threshold)
+    joined_share = long_components(joined, px_per_mm).sum() / max(1, int(joined.sum()))
+    if joined_share <= share:
+        return ink, []
+    return (threshold.Ink(ink.threshold, joined, ink.pen_core),
+            [f"the trace broke into pieces at the threshold ({share:.0%} of its ink in long curves): "
+             f"its fainter pixels were joined ({joined_share:.0%})"])
 
 
 def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:
