@@ -241,7 +241,10 @@ def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) ->
 
     A thin pen (about a pixel, a 100 dpi page) drawn in few grey levels breaks into
     pieces shorter than a long curve at every steep stroke: its rows were found only
-    where a piece happened to be long, and ended in the middle of the page.
+    where a piece happened to be long, and ended in the middle of the page. The pieces
+    may instead be a grid as dark as the pen (a 1-bit scan), which joining turns into
+    a net of rows; the joined ink is kept only where its rows keep the pitch of the rows
+    found before (:func:`_keeps_row_pitch`).
     """
     mask = ink.mask
     total = int(mask.sum())
@@ -250,11 +253,31 @@ def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) ->
         return ink, []
     joined = threshold.reconnect_faint(dark, mask, ink.threshold)
     joined_share = long_components(joined, px_per_mm).sum() / max(1, int(joined.sum()))
-    if joined_share <= share:
+    if joined_share <= share or not _keeps_row_pitch(ink.mask, joined, px_per_mm):
         return ink, []
     return (threshold.Ink(ink.threshold, joined, ink.pen_core),
             [f"the trace broke into pieces at the threshold ({share:.0%} of its ink in long curves): "
              f"its fainter pixels were joined ({joined_share:.0%})"])
+
+
+def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> bool:
+    """Whether the rows of ``joined`` ink add no row between the first and last row of
+    ``mask`` beyond those its rows' pitch leaves room for (a row skipped); True where
+    ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none."""
+    try:
+        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
+    except NotAnEcgError:
+        return False
+    try:
+        before = [r.baseline for r in find_rows(mask, px_per_mm)]
+    except NotAnEcgError:
+        return True
+    if len(before) < 2:
+        return True
+    pitch = float(np.median(np.diff(before)))
+    room = int(round((before[-1] - before[0]) / pitch)) - 1
+    inner = [y for y in after if before[0] + pitch / 2 < y < before[-1] - pitch / 2]
+    return len(inner) <= room
 
 
 def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:

@@ -138,3 +138,17 @@ def test_a_trace_broken_into_dots_where_it_slopes_is_joined():
     assert len(search.rows) == 3
     assert all(r.x_hi >= xs[-1] - 4 for r in search.rows)
     assert search.rescued_from is None
+
+
+@pytest.mark.parametrize("seed", [10, 17])
+def test_a_one_bit_scans_grid_pieces_are_not_joined_into_rows(sim12, seed):
+    """On a 1-bit scan the grid is as dark as the pen and its pieces stay in the ink; their
+    fainter edges joined them into a net of 14 rows. Joining must keep the rows' pitch."""
+    from ecg_digitize.digitizer import pipeline
+    from ecg_digitize.digitizer.load import load_image
+    from ecg_digitize.digitizer.views import CLASSICAL
+
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="3x4+II", preset="scan", bilevel=True, seed=seed)
+    traced = pipeline.trace_page(load_image(image), CLASSICAL)
+    assert len(traced.rows) == 4
