@@ -112,7 +112,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     # similar size; a much weaker one is a crowd of big waves between two rows.
     prom = props["prominences"]
     peaks = _with_skipped_rows(peaks, prom >= 0.3 * np.median(prom))
-    rows, wordy = [], []
+    rows, wordy, pieces = [], [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
         lo = max(0, int(p - 0.5 * px_per_mm))
@@ -131,6 +131,8 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
         wordy.append(bool(np.all(words[zone][near])))
+        pieces.append(labels[zone][near])
+    rows = _without_wave_rows(rows, pieces)
     rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
@@ -165,6 +167,45 @@ def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
             if len(inside):
                 found.append(inside[np.argmin(np.abs(inside - (a + b) / 2))])
     return np.sort(np.r_[kept, found]).astype(peaks.dtype)
+
+
+# an outermost row narrower than this share of the median row, with at least
+# MIN_WAVE_SHARE of its ink near its baseline in its neighbour's curves, is that
+# neighbour's big waves
+MAX_WAVE_ROW_WIDTH = 0.5
+MIN_WAVE_SHARE = 0.5
+
+
+def _without_wave_rows(rows: list[Row], pieces: list[np.ndarray]) -> list[Row]:
+    """``rows`` less a first or last row that is only its neighbour's big waves.
+
+    A rhythm strip near the page's bottom edge with deep S waves gives a profile peak
+    below its baseline as strong as a row's (no row below it to compare its pitch with).
+    Such a "row" is narrow (under :data:`MAX_WAVE_ROW_WIDTH` of the median row's width)
+    and most of its ink near its baseline (``pieces``: the long curves' label of each
+    such pixel) is in its neighbour's curves. A short last row of its own (a wrapped
+    strip's end) is kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.rows import Row, _without_wave_rows
+    >>> rows = [Row(100, 0, 200, 10, 990), Row(200, 100, 300, 10, 990), Row(245, 200, 299, 400, 600)]
+    >>> near = [np.array([1, 1]), np.array([2, 2, 3]), np.array([2, 2, 4])]
+    >>> len(_without_wave_rows(rows, near)), len(_without_wave_rows(rows, near[:2] + [np.array([4, 4, 2])]))
+    (2, 3)
+    """
+    if len(rows) < 3:
+        return rows
+    width = float(np.median([r.x_hi - r.x_lo for r in rows]))
+
+    def waves(k: int, neighbour: int) -> bool:
+        return (rows[k].x_hi - rows[k].x_lo < MAX_WAVE_ROW_WIDTH * width and pieces[k].size > 0
+                and float(np.isin(pieces[k], pieces[neighbour]).mean()) >= MIN_WAVE_SHARE)
+
+    first = 1 if waves(0, 1) else 0
+    last = len(rows) - 1 if waves(len(rows) - 1, len(rows) - 2) else len(rows)
+    return rows[first:last]
 
 
 def _header_rows(wordy: list[bool]) -> int:
