@@ -5,7 +5,8 @@ digits are short and drop out): a trace spends most of its time at its isoelectr
 level, so each row gives a sharp peak at its baseline. Header and footer text rows are
 dropped.
 
-Where a darkness view's threshold lost a thin trace (no rows, the long curves hold little
+A thin trace that broke into pieces at the threshold (little of its ink in long curves)
+has its fainter pixels joined first. Where a darkness view's threshold lost a thin trace (no rows, the long curves hold little
 of the ink, or the rows found are narrow), :func:`find_trace_rows` tries fainter
 thresholds, then joins the trace's faint pixels (:mod:`.threshold`).
 """

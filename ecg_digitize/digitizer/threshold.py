@@ -3,7 +3,9 @@
 The OHSU/Ulster idea: Otsu's threshold on a page splits paper from *everything printed*,
 grid included. We keep raising it (Otsu again on what is still foreground) until the grid
 vanishes, i.e. until almost no foreground lies on long straight horizontal or vertical
-lines. What is left of such lines afterwards (borders, column separators) is removed.
+lines, stopping short of the trace pen's own darkness (:func:`pen_darkness`). What is
+left of such lines afterwards (borders, column separators) is removed. A page frame or a
+scanner's dark margin is taken out of the trace view first (:func:`clear_border`).
 :func:`find_ink` applies it (or a probability view's fixed threshold) and refuses pages
 without a line drawing; :func:`pen_core` later narrows the ink to the pen's core.
 """
