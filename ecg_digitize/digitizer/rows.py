@@ -3,12 +3,13 @@
 Rows come from the vertical profile of the *long* ink components (traces; letters and
 digits are short and drop out): a trace spends most of its time at its isoelectric
 level, so each row gives a sharp peak at its baseline. Header and footer text rows are
-dropped.
+dropped, and so is an outermost narrow "row" that is only its neighbour's big waves.
 
 A thin trace that broke into pieces at the threshold (little of its ink in long curves)
-has its fainter pixels joined first. Where a darkness view's threshold lost a thin trace (no rows, the long curves hold little
-of the ink, or the rows found are narrow), :func:`find_trace_rows` tries fainter
-thresholds, then joins the trace's faint pixels (:mod:`.threshold`).
+has its fainter pixels joined first. Where a darkness view's threshold lost a thin
+trace (no rows, the long curves hold little of the ink, or the rows found are narrow),
+:func:`find_trace_rows` tries fainter thresholds, then joins the trace's faint pixels
+(:mod:`.threshold`).
 """
 from __future__ import annotations
 
