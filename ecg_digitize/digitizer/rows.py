@@ -3,11 +3,13 @@
 Rows come from the vertical profile of the *long* ink components (traces; letters and
 digits are short and drop out): a trace spends most of its time at its isoelectric
 level, so each row gives a sharp peak at its baseline. Header and footer text rows are
-dropped.
+dropped, and so is an outermost narrow "row" that is only its neighbour's big waves.
 
-Where a darkness view's threshold lost a thin trace (no rows, the long curves hold little
-of the ink, or the rows found are narrow), :func:`find_trace_rows` tries fainter
-thresholds, then joins the trace's faint pixels (:mod:`.threshold`).
+A thin trace that broke into pieces at the threshold (little of its ink in long curves)
+has its fainter pixels joined first. Where a darkness view's threshold lost a thin
+trace (no rows, the long curves hold little of the ink, or the rows found are narrow),
+:func:`find_trace_rows` tries fainter thresholds, then joins the trace's faint pixels
+(:mod:`.threshold`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ from . import threshold
 # threshold (``python benchmarks/pen_core_evidence.py``: fold-9 renders of five conditions
 # 0.83 and more, khan2021 scans 0.68 and more, ecg-image-kit photos from 0.00)
 MIN_LONG_INK_SHARE = 0.15
+# below this share of the ink in curves of trace length, a thin line broke into pieces at
+# the threshold wherever it slopes (its half-dark pixels fell below it) and its fainter
+# pixels are joined first (``threshold.reconnect_faint``): fold-9 renders 0.83 and more,
+# khan2021 scans 0.68 and more, ECG-Image-Kit's 100 dpi pages 0.34-0.49 (0.90-0.94 joined)
+MIN_WHOLE_INK_SHARE = 0.6
 # rows narrower than this share of the page's width (median) may be a box or text above a
 # fainter trace (rows' median width: khan2021 scans 0.89, real photos mostly 0.7-0.98; a
 # throwaway count); the fainter threshold's rows are then tried
@@ -107,7 +114,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     # similar size; a much weaker one is a crowd of big waves between two rows.
     prom = props["prominences"]
     peaks = _with_skipped_rows(peaks, prom >= 0.3 * np.median(prom))
-    rows, wordy = [], []
+    rows, wordy, pieces = [], [], []
     h = mask.shape[0]
     for k, p in enumerate(peaks):
         lo = max(0, int(p - 0.5 * px_per_mm))
@@ -126,6 +133,8 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
             continue
         rows.append(Row(base, int(up), int(down), int(xs[0]), int(xs[-1])))
         wordy.append(bool(np.all(words[zone][near])))
+        pieces.append(labels[zone][near])
+    rows = _without_wave_rows(rows, pieces)
     rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
@@ -160,6 +169,45 @@ def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
             if len(inside):
                 found.append(inside[np.argmin(np.abs(inside - (a + b) / 2))])
     return np.sort(np.r_[kept, found]).astype(peaks.dtype)
+
+
+# an outermost row narrower than this share of the median row, with at least
+# MIN_WAVE_SHARE of its ink near its baseline in its neighbour's curves, is that
+# neighbour's big waves
+MAX_WAVE_ROW_WIDTH = 0.5
+MIN_WAVE_SHARE = 0.5
+
+
+def _without_wave_rows(rows: list[Row], pieces: list[np.ndarray]) -> list[Row]:
+    """``rows`` less a first or last row that is only its neighbour's big waves.
+
+    A rhythm strip near the page's bottom edge with deep S waves gives a profile peak
+    below its baseline as strong as a row's (no row below it to compare its pitch with).
+    Such a "row" is narrow (under :data:`MAX_WAVE_ROW_WIDTH` of the median row's width)
+    and most of its ink near its baseline (``pieces``: the long curves' label of each
+    such pixel) is in its neighbour's curves. A short last row of its own (a wrapped
+    strip's end) is kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.rows import Row, _without_wave_rows
+    >>> rows = [Row(100, 0, 200, 10, 990), Row(200, 100, 300, 10, 990), Row(245, 200, 299, 400, 600)]
+    >>> near = [np.array([1, 1]), np.array([2, 2, 3]), np.array([2, 2, 4])]
+    >>> len(_without_wave_rows(rows, near)), len(_without_wave_rows(rows, near[:2] + [np.array([4, 4, 2])]))
+    (2, 3)
+    """
+    if len(rows) < 3:
+        return rows
+    width = float(np.median([r.x_hi - r.x_lo for r in rows]))
+
+    def waves(k: int, neighbour: int) -> bool:
+        return (rows[k].x_hi - rows[k].x_lo < MAX_WAVE_ROW_WIDTH * width and pieces[k].size > 0
+                and float(np.isin(pieces[k], pieces[neighbour]).mean()) >= MIN_WAVE_SHARE)
+
+    first = 1 if waves(0, 1) else 0
+    last = len(rows) - 1 if waves(len(rows) - 1, len(rows) - 2) else len(rows)
+    return rows[first:last]
 
 
 def _header_rows(wordy: list[bool]) -> int:
@@ -208,6 +256,7 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
       into dots at the threshold. Its fainter pixels are joined
       (:func:`~.threshold.reconnect_faint`) and the rows looked for again.
     """
+    ink, notes = _joined_if_broken(ink, dark, px_per_mm)
     try:
         rows = find_rows(ink.mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
     except NotAnEcgError as exc:
@@ -215,17 +264,63 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
     else:
         width = _median_row_width(rows, ink.mask.shape[1])
         if width >= MIN_ROW_WIDTH_SHARE:
-            return RowSearch(rows, ink)
+            return RowSearch(rows, ink, warnings=notes)
         why = f"the rows found at the threshold ({ink.threshold:.2f}) span {width:.0%} of the page's width"
     faint = _rows_at_fainter_threshold(dark, ink, px_per_mm)
     if faint is not None:
         how = f"read at a fainter threshold ({faint.ink.threshold:.2f})"
         return RowSearch(faint.rows, faint.ink, (why, how), [f"{why}: {how}"])
     if rows is not None:
-        return RowSearch(rows, ink)
+        return RowSearch(rows, ink, warnings=notes)
     joined = threshold.Ink(ink.threshold, threshold.reconnect_faint(dark, ink.mask, ink.threshold), ink.pen_core)
     return RowSearch(find_rows(joined.mask, px_per_mm), joined, (why, "with its fainter pixels joined"),
                      ["the trace broke into dots at the threshold: its fainter pixels were joined"])
+
+
+def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> tuple[threshold.Ink, list[str]]:
+    """The ink with the trace's fainter pixels joined (:func:`~.threshold.reconnect_faint`)
+    where the long curves hold under :data:`MIN_WHOLE_INK_SHARE` of it and more once
+    joined; else the ink as it is. Also the note saying so, if any.
+
+    A thin pen (about a pixel, a 100 dpi page) drawn in few grey levels breaks into
+    pieces shorter than a long curve at every steep stroke: its rows were found only
+    where a piece happened to be long, and ended in the middle of the page. The pieces
+    may instead be a grid as dark as the pen (a 1-bit scan), which joining turns into
+    a net of rows; the joined ink is kept only where its rows keep the pitch of the rows
+    found before (:func:`_keeps_row_pitch`).
+    """
+    mask = ink.mask
+    total = int(mask.sum())
+    share = long_components(mask, px_per_mm).sum() / max(1, total)
+    if share >= MIN_WHOLE_INK_SHARE:
+        return ink, []
+    joined = threshold.reconnect_faint(dark, mask, ink.threshold)
+    joined_share = long_components(joined, px_per_mm).sum() / max(1, int(joined.sum()))
+    if joined_share <= share or not _keeps_row_pitch(ink.mask, joined, px_per_mm):
+        return ink, []
+    return (threshold.Ink(ink.threshold, joined, ink.pen_core),
+            [f"the trace broke into pieces at the threshold ({share:.0%} of its ink in long curves): "
+             f"its fainter pixels were joined ({joined_share:.0%})"])
+
+
+def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> bool:
+    """Whether the rows of ``joined`` ink add no row between the first and last row of
+    ``mask`` beyond those its rows' pitch leaves room for (a row skipped); True where
+    ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none."""
+    try:
+        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
+    except NotAnEcgError:
+        return False
+    try:
+        before = [r.baseline for r in find_rows(mask, px_per_mm)]
+    except NotAnEcgError:
+        return True
+    if len(before) < 2:
+        return True
+    pitch = float(np.median(np.diff(before)))
+    room = int(round((before[-1] - before[0]) / pitch)) - 1
+    inner = [y for y in after if before[0] + pitch / 2 < y < before[-1] - pitch / 2]
+    return len(inner) <= room
 
 
 def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:

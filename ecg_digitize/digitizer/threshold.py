@@ -3,7 +3,9 @@
 The OHSU/Ulster idea: Otsu's threshold on a page splits paper from *everything printed*,
 grid included. We keep raising it (Otsu again on what is still foreground) until the grid
 vanishes, i.e. until almost no foreground lies on long straight horizontal or vertical
-lines. What is left of such lines afterwards (borders, column separators) is removed.
+lines, stopping short of the trace pen's own darkness (:func:`pen_darkness`). What is
+left of such lines afterwards (borders, column separators) is removed. A page frame or a
+scanner's dark margin is taken out of the trace view first (:func:`clear_border`).
 :func:`find_ink` applies it (or a probability view's fixed threshold) and refuses pages
 without a line drawing; :func:`pen_core` later narrows the ink to the pen's core.
 """
@@ -16,6 +18,7 @@ import numpy as np
 
 from ..errors import NotAnEcgError
 
+PAPER_DARKNESS = 0.04  # the normalised page's paper (and its noise) is lighter than this
 MIN_INK_PIXELS = 200  # fewer ink pixels than this: no trace on the page
 MAX_INK_SHARE = 0.25  # more of the page dark than this: a photo or a dark page
 
@@ -57,6 +60,79 @@ def find_ink(dark: np.ndarray, fixed_threshold: float | None = None) -> Ink:
         raise NotAnEcgError(f"{mask.mean():.0%} of the page is dark ink: a photo or a dark page, "
                             "not an ECG line drawing")
     return Ink(thr, mask)
+
+
+# Page frames and scanner borders: a line along a page edge (ECG-Image-Kit draws a 1 px
+# black frame; a scanner leaves a dark margin) is searched this far in from each edge
+# (a share of the page's height or width, at least BORDER_MIN_DEPTH_PX): 2.5 % is 5 mm
+# on an A4 page, past a scanner's usual margin and short of any row's baseline.
+BORDER_DEPTH_SHARE = 0.025
+BORDER_MIN_DEPTH_PX = 4
+# a line of pixels along an edge is frame where this share of it is darker than
+# BORDER_DARKNESS (a trace crosses a column in a few pixels; a flat trace along the top
+# or bottom edge would have to run 60 % of the page's width within 5 mm of it)
+BORDER_COVER = 0.6
+BORDER_DARKNESS = 0.3
+# and the lines this close inside the innermost frame line go with it (anti-aliasing,
+# blur and JPEG ringing of the frame)
+BORDER_HALO_PX = 2
+
+
+def border_widths(dark: np.ndarray) -> tuple[int, int, int, int]:
+    """How many lines of pixels a page frame or a scanner's dark margin takes up at the
+    top, bottom, left and right edge of a darkness image (0 where there is none).
+
+    Such lines are dark at every threshold: counted as ink they read as grid lines in
+    the threshold's statistics (which then climb past a grey pen) and as the darkest
+    ink. The frame lies within :data:`BORDER_DEPTH_SHARE` of the edge and is dark along
+    :data:`BORDER_COVER` of it; everything from the edge to :data:`BORDER_HALO_PX` inside
+    its innermost line is border.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import border_widths
+    >>> page = np.zeros((400, 600), np.float32)
+    >>> page[0, :] = page[-1, :] = page[:, 0] = page[:, -1] = 1.0   # a 1 px frame
+    >>> page[200, 100:500] = 0.9                                     # a trace-like line
+    >>> border_widths(page)
+    (3, 3, 3, 3)
+    """
+    h, w = dark.shape
+    depth_y = min(h // 4, max(BORDER_MIN_DEPTH_PX, int(BORDER_DEPTH_SHARE * h)))
+    depth_x = min(w // 4, max(BORDER_MIN_DEPTH_PX, int(BORDER_DEPTH_SHARE * w)))
+    edges = (dark[:depth_y], dark[h - depth_y:][::-1], dark[:, :depth_x].T, dark[:, w - depth_x:][:, ::-1].T)
+    return tuple(_frame_depth(lines) for lines in edges)
+
+
+def _frame_depth(lines: np.ndarray) -> int:
+    """Lines from the edge (first) inward: the border's width in lines, 0 without a frame."""
+    cover = (lines > BORDER_DARKNESS).mean(axis=1)
+    frame = np.flatnonzero(cover >= BORDER_COVER)
+    return 0 if len(frame) == 0 else min(len(lines), int(frame[-1]) + 1 + BORDER_HALO_PX)
+
+
+def clear_border(dark: np.ndarray) -> np.ndarray:
+    """``dark`` with a page frame or a scanner's dark margin (:func:`border_widths`) set to
+    paper: neither grid nor trace. A page without one is returned as it is (not a copy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import clear_border
+    >>> page = np.zeros((400, 600), np.float32); page[:, :2] = 1.0   # a dark left margin
+    >>> page[200, 100:500] = 0.9
+    >>> out = clear_border(page)
+    >>> float(out[:, :4].max()), int(np.count_nonzero(out))   # the margin gone, the line kept
+    (0.0, 400)
+    """
+    top, bottom, left, right = border_widths(dark)
+    if not (top or bottom or left or right):
+        return dark
+    out = dark.copy()
+    h, w = dark.shape
+    out[:top], out[h - bottom:], out[:, :left], out[:, w - right:] = 0, 0, 0, 0
+    return out
 
 
 def normalise_background(dark: np.ndarray, *, scale: int = 8, size_px: int = 121) -> np.ndarray:
@@ -172,7 +248,8 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     foreground lies on long straight lines (grid), moves to Otsu's threshold of the
     remaining foreground. Vertical lines count only beside horizontal ones, in the loop
     and in the long straight lines removed from the mask at the end (see
-    :func:`grid_line_mask`).
+    :func:`grid_line_mask`). The climb stops short of the pen's darkness, read from the
+    long curves (:func:`pen_darkness`), not from black text or a frame.
 
     Returns
     -------
@@ -196,11 +273,11 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
     h_len, v_len = _line_lengths(dark.shape)
     # Decide on a 2x smaller copy: the grid's share does not depend on resolution.
     small = dark[::2, ::2]
-    fg_values = small[small > 0.04]
+    fg_values = small[small > PAPER_DARKNESS]
     if fg_values.size == 0:
         return 1.0, np.zeros(dark.shape, bool)
     t = max(otsu(fg_values), 0.12)
-    pen = float(np.percentile(fg_values, 99))  # the pen's darkness: the darkest ink
+    pen = pen_darkness(small, t, h_len, v_len)
     for _ in range(max_iter):
         share = _grid_share(small, t, h_len, v_len)
         if share is None or share <= max_line_fraction:
@@ -220,6 +297,50 @@ def adaptive_otsu(dark: np.ndarray, *, max_line_fraction: float = 0.03,
             break
         t = t_next
     return float(t), mask_at(dark, t)
+
+
+# the trace's pen is read from ink in curves at least this share of the page wide: a 3x4
+# page's panel is a quarter of it, a word of the header (or a lead's name) much less
+PEN_CURVE_SHARE = 0.1
+# the pen's darkness: this percentile of the curves' ink (its solid core, not its edges)
+PEN_PERCENTILE = 99
+# fewer curve pixels than this (on the 2x smaller copy): the darkest ink of the page is
+# taken instead
+MIN_PEN_PIXELS = 50
+
+
+def pen_darkness(small: np.ndarray, t: float, h_len: int, v_len: int) -> float:
+    """The darkness of the trace's pen: the :data:`PEN_PERCENTILE` of the ink darker than
+    ``t`` in long curves (on the 2x smaller copy ``small``), where there are any; else
+    of everything darker than the paper. ``h_len``, ``v_len``: the full-size page's line lengths.
+
+    The darkest ink of a page is often not the trace: black header text, lead names, a
+    box or frame around the grid. A threshold guarded by their darkness climbs past a
+    grey pen and erases the trace. Long straight lines (a frame, a box, the grid) are
+    taken out first, then only components at least :data:`PEN_CURVE_SHARE` of the page
+    wide (traces; letters and words are narrower) are kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.threshold import pen_darkness
+    >>> img = np.zeros((200, 400), np.float32)
+    >>> rr = (100 + 20 * np.sin(np.arange(400) / 60)).astype(int)
+    >>> img[rr, np.arange(400)] = 0.8             # a grey trace
+    >>> img[10:16, 10:30] = 1.0                   # black text
+    >>> img[5, :] = img[195, :] = img[:, 5] = img[:, 395] = 1.0   # a black box
+    >>> round(pen_darkness(img, 0.5, 80, 60), 2)
+    0.8
+    """
+    m = small > t
+    m &= ~grid_line_mask(m, h_len=max(8, h_len // 2), v_len=max(8, v_len // 2), bridge=1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m.view(np.uint8), connectivity=8)
+    wide = stats[:, cv2.CC_STAT_WIDTH] >= PEN_CURVE_SHARE * small.shape[1]
+    wide[0] = False
+    curves = small[wide[labels] & m]
+    if curves.size < MIN_PEN_PIXELS:
+        curves = small[small > PAPER_DARKNESS]
+    return float(np.percentile(curves, PEN_PERCENTILE)) if curves.size else 1.0
 
 
 def mask_at(dark: np.ndarray, t: float) -> np.ndarray:
@@ -293,7 +414,7 @@ def faint_threshold(dark: np.ndarray, t: float, *, max_line_fraction: float = 0.
     (0, True)
     """
     small = dark[::2, ::2]
-    fainter = small[(small > 0.04) & (small <= t)]
+    fainter = small[(small > PAPER_DARKNESS) & (small <= t)]
     if fainter.size == 0:
         return None
     t_faint = max(otsu(fainter), 0.12)

@@ -104,12 +104,15 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     :func:`~.greyscale.denoise` where its grid shows at least :data:`DENOISE_MIN_PX_PER_MM`.
 
     Only the trace view is made from the smoothed page: on photos, a smoothed grid view
-    changed which grid lines were found.
+    changed which grid lines were found. A page frame or a scanner's dark margin is taken
+    out of the trace view (:func:`~.threshold.clear_border`).
     """
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
     provisional = grid.estimate_grid(grid_dark).px_per_mm
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(rgb) if fine else rgb))
+    # a page frame or a scanner's dark margin is neither trace nor grid (see border_widths)
+    trace_dark = threshold.clear_border(trace_dark)
     return TraceView(rgb, trace_dark, grid_dark, method="classical")
 
 

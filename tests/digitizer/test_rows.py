@@ -104,3 +104,51 @@ def test_trace_broken_into_dots_is_joined_by_its_faint_pixels():
     assert len(row_search.find_rows(strong, ppm)) == 1
     with pytest.raises(NotAnEcgError, match="short pieces"):
         row_search.find_rows(strong, ppm, min_long_share=0.9)
+
+
+def _dotted_rows(width=1200, height=600, flat_until=0.55):
+    """Darkness of three rows drawn like a thin pen in few grey levels: one black pixel
+    per column, half-dark pixels joining a column to the next where the line slopes.
+    Left of ``flat_until`` (share of the width) the line waves gently; right of it, a
+    30 px spike every 40 columns."""
+    dark = np.zeros((height, width), np.float32)
+    xs = np.arange(20, width - 20)
+    for base in (150, 300, 450):
+        y = base + 3 * np.sin(xs / 30)   # gently waving: not a straight (grid) line
+        spiky = xs > flat_until * width
+        phase = xs % 40
+        y[spiky & (phase == 1)] = base - 15
+        y[spiky & (phase == 2)] = base - 30
+        y[spiky & (phase == 3)] = base - 15
+        y = y.astype(int)
+        for i, x in enumerate(xs[:-1]):
+            lo, hi = sorted((y[i], y[i + 1]))
+            dark[lo:hi + 1, x] = np.maximum(dark[lo:hi + 1, x], 0.45)
+        dark[y, xs] = 1.0
+    return dark, xs
+
+
+def test_a_trace_broken_into_dots_where_it_slopes_is_joined():
+    """A thin pen at 100 dpi drawn in few grey levels falls apart at the threshold at every
+    steep stroke: the rows were found only where a piece was long, and ended mid-page."""
+    dark, xs = _dotted_rows()
+    ink = threshold.Ink(0.7, threshold.mask_at(dark, 0.7))
+    assert row_search.long_components(ink.mask, 4.0).sum() < 0.6 * ink.mask.sum()   # in pieces
+    search = row_search.find_trace_rows(ink, dark, 4.0)
+    assert len(search.rows) == 3
+    assert all(r.x_hi >= xs[-1] - 4 for r in search.rows)
+    assert search.rescued_from is None
+
+
+@pytest.mark.parametrize("seed", [10, 17])
+def test_a_one_bit_scans_grid_pieces_are_not_joined_into_rows(sim12, seed):
+    """On a 1-bit scan the grid is as dark as the pen and its pieces stay in the ink; their
+    fainter edges joined them into a net of 14 rows. Joining must keep the rows' pitch."""
+    from ecg_digitize.digitizer import pipeline
+    from ecg_digitize.digitizer.load import load_image
+    from ecg_digitize.digitizer.views import CLASSICAL
+
+    sig, fs, leads = sim12
+    image, _ = render(sig, fs, leads, layout="3x4+II", preset="scan", bilevel=True, seed=seed)
+    traced = pipeline.trace_page(load_image(image), CLASSICAL)
+    assert len(traced.rows) == 4

@@ -84,3 +84,22 @@ def test_pen_core_thins_a_thick_pen_and_spares_a_thin_one(sim12):
     t, mask = threshold.adaptive_otsu(dark)
     t_core, core = threshold.pen_core(dark, t, mask)
     assert t_core == t and (core == mask).all()
+
+
+def test_threshold_stops_short_of_a_grey_pen_despite_a_black_box(sim12):
+    """A black box drawn around the grid, further in than a page frame, is dark at every
+    threshold and lies on long straight lines: the threshold climbed until it stood at
+    the box's darkness, past the grey pen (31, 31, 31), and no trace was left. The pen's
+    darkness is read from the long curves instead."""
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=5, header="eik", footer=True,
+                          trace_color=(31, 31, 31))
+    image = image.copy()
+    i = 80   # px in from each edge, past the frame search (2.5 % of the page)
+    image[i:i + 2, i:-i] = image[-i - 2:-i, i:-i] = 0
+    image[i:-i, i:i + 2] = image[i:-i, -i - 2:-i] = 0
+    dark = views(image)[0]
+    t, mask = threshold.adaptive_otsu(dark)
+    trace = truth.geometry["trace_mask"] > 0
+    assert t < 0.8
+    assert (mask & trace).sum() / trace.sum() > 0.9

@@ -55,3 +55,34 @@ def test_jpeg_with_subsampled_chroma_at_100_dpi(sim12):
     assert rec.calibration.px_per_mm == pytest.approx(truth.calibration.px_per_mm, rel=0.01)
     _, mask = threshold.adaptive_otsu(views(np.asarray(Image.open(buf).convert("RGB")))[0])
     assert mask.mean() < 0.03  # the grid is not in the trace mask
+
+
+@pytest.mark.parametrize("frame_px", [1, 2, 3])
+def test_page_frame_is_neither_grid_nor_trace(sim12, frame_px):
+    """A black frame along the page's edges (ECG-Image-Kit draws one) is dark at every
+    threshold: counted as grid it drove the threshold past a grey pen until no trace
+    was left, and the page was refused."""
+    from ecg_digitize import digitize
+    from ecg_digitize.digitizer.views import classical_view
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", seed=5, header="eik", footer=True,
+                          trace_color=(31, 31, 31), frame_px=frame_px)
+    dark = classical_view(image).trace_dark
+    edge = np.zeros(dark.shape, bool)
+    edge[:frame_px], edge[-frame_px:], edge[:, :frame_px], edge[:, -frame_px:] = True, True, True, True
+    assert dark[edge].max() == 0.0
+    ink = threshold.find_ink(dark)
+    trace = truth.geometry["trace_mask"] > 0
+    assert (ink.mask & trace).sum() / trace.sum() > 0.9
+    rec = digitize(image)
+    assert rec.layout == "3x4+II"
+    assert score_record(rec, truth).snr > 20
+
+
+def test_a_page_without_a_frame_is_left_as_it_is(page):
+    from ecg_digitize.digitizer.views import classical_view
+
+    image, _ = page
+    assert threshold.border_widths(classical_view(image).trace_dark) == (0, 0, 0, 0)
