@@ -115,6 +115,8 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         Subclasses of :class:`~ecg_digitize.errors.DigitizeError`, naming the file.
     DigitizeInternalError
         Any other exception inside, with its stage (a bug: please report it).
+    FileNotFoundError
+        ``method="unet"`` without the U-Net's weights (``"auto"`` then reads classically).
     ValueError
         An unknown ``method`` or ``lead_order`` (a malformed ``layout``: LayoutError).
 
@@ -132,6 +134,9 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     True
     """
     provider = None if method == "auto" else trace_view_provider(method)
+    missing = provider.unavailable() if provider is not None and provider.unavailable else None
+    if missing:  # a setting to fix, not a page the digitizer failed on
+        raise FileNotFoundError(f"method={method!r} {missing}; use method='classical'")
     if layout != "auto":
         parse_layout(layout)  # fail early on a malformed layout
     if lead_order not in limb_order.LEAD_ORDERS:
