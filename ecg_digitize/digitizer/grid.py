@@ -221,6 +221,8 @@ def _profile_spectra(grid_dark: np.ndarray, trace_mask: np.ndarray | None):
     # so rows of traces or text, periodic in y only, cannot win.
     periods = _candidate_periods(2.0, 40.0, min(core.shape))
     cx, cy = sx.comb(periods), sy.comb(periods)
+    if cx.max() <= 0 or cy.max() <= 0:  # a flat profile (a blank or one-line page): no grid
+        return None
     score = cx / cx.max() + cy / cy.max()
     best = float(periods[int(np.argmax(score))])
     best = min(_fix_octave(sx, best, 10.0), _fix_octave(sy, best, 10.0))
