@@ -47,9 +47,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# the kit beside the project (``../shared/tools/ecg-image-kit``), or ``$EIK_KIT``
 KIT = Path(os.environ.get("EIK_KIT", HERE.parent.parent / "shared" / "tools" / "ecg-image-kit"))
-if not (KIT / "render.py").exists():  # a worktree beside /work/main: ../shared is /work/shared
-    KIT = Path("/work/shared/tools/ecg-image-kit")
 VENV = Path(os.environ.get("EIK_VENV", Path.home() / ".cache" / "ecg-image-kit-venv"))
 CACHE = Path(os.environ.get("ECG_EIK_CACHE", Path.home() / ".cache" / "ecg-digitize" / "eik"))
 EXPECTED_LAYOUT = "3x4+II"
