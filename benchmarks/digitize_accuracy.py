@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from _folds import parse_folds  # noqa: E402  (benchmarks/ is the script's folder)
+
 CONDITIONS = {
     # name: (layout, preset, dpi)
     "clean 200 dpi 3x4+II": ("3x4+II", "clean", 200),
@@ -193,8 +195,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="run conditions whose name contains any of these")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    lo, _, hi = args.folds.partition("-")
-    args.folds = list(range(int(lo), int(hi or lo) + 1))
+    args.folds = parse_folds(args.folds)
     if args.quick and not args.n:
         args.n = 8
     if args.source == "simulate" and not args.n:

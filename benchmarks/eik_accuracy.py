@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _folds import parse_folds  # noqa: E402  (benchmarks/ is the script's folder)
+
 HERE = Path(__file__).resolve().parent
 # the kit beside the project (``../shared/tools/ecg-image-kit``), or ``$EIK_KIT``
 KIT = Path(os.environ.get("EIK_KIT", HERE.parent.parent / "shared" / "tools" / "ecg-image-kit"))
@@ -209,8 +211,7 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="render.py worker processes (default 1)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    lo, _, hi = args.folds.partition("-")
-    args.folds = list(range(int(lo), int(hi or lo) + 1))
+    args.folds = parse_folds(args.folds)
     if args.quick and not args.n:
         args.n = 4
     return run(args)

@@ -41,6 +41,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _folds import parse_folds  # noqa: E402
 CACHE = Path(os.environ.get("ECG_QUALITY_CACHE", Path.home() / ".cache" / "ecg-digitize" / "quality"))
 
 # name: (weight, render keyword arguments, digitize keyword arguments, crop)
@@ -75,14 +76,6 @@ EIK_CONDITIONS = {  # name: (style, dpi, jpeg quality)
     "eik scan 200 q75": ("scan", 200, 75),
     "eik photo 200": ("photo", 200, None),
 }
-
-
-def parse_folds(items: list[str]) -> list[int]:
-    out = []
-    for item in items:
-        lo, _, hi = item.partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def _crop(image: np.ndarray, how: str | None) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg_digitize.processing import bandpass, longest_finite, resample
+from ecg_digitize.processing import bandpass, find_r_peaks, longest_finite, resample
 
 BEAT_FS = 125.0          # Kachuee et al. 2018: beats at 125 Hz ...
 BEAT_LEN = 187           # ... 187 samples (1.5 s)
@@ -16,22 +16,6 @@ RR_CONTEXT = 10          # beats on each side for the local RR mean and amplitud
 N_RR_FEATURES = 5
 RR_PRE_OVER_LOCAL = 3    # column of :func:`rr_features`: pre-RR over the local mean RR
 TEMPLATE_BEATS = 81      # the patient's own beat shape: running median over 40 beats each side
-
-
-def find_r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
-    """R-peak sample indices of a finite 1D signal with neurokit2 (empty when too short)."""
-    import neurokit2 as nk
-
-    x = np.asarray(x, dtype=float)
-    if x.size < int(2 * fs):
-        return np.zeros(0, dtype=int)
-    try:
-        clean = nk.ecg_clean(x, sampling_rate=int(round(fs)))
-        _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
-        peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
-    except Exception:  # neurokit raises on flat or degenerate input; no beats then
-        return np.zeros(0, dtype=int)
-    return np.unique(peaks[(peaks >= 0) & (peaks < x.size)])
 
 
 def rr_features(r_peaks: np.ndarray, fs: float, context: int = RR_CONTEXT) -> np.ndarray:

@@ -57,3 +57,19 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         return np.asarray(x, dtype=float)
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     return sps.resample_poly(np.asarray(x, dtype=float), ratio.numerator, ratio.denominator, axis=0)
+
+
+def find_r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
+    """R-peak sample indices of a finite 1D signal with neurokit2 (empty when too short)."""
+    import neurokit2 as nk
+
+    x = np.asarray(x, dtype=float)
+    if x.size < int(2 * fs):
+        return np.zeros(0, dtype=int)
+    try:
+        clean = nk.ecg_clean(x, sampling_rate=int(round(fs)))
+        _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
+        peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
+    except Exception:  # neurokit raises on flat or degenerate input; no beats then
+        return np.zeros(0, dtype=int)
+    return np.unique(peaks[(peaks >= 0) & (peaks < x.size)])

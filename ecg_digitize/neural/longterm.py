@@ -186,19 +186,9 @@ def detect_r_peaks(signal, fs: float) -> np.ndarray:
 
     Returns sample indices (empty for a signal under 2 s or one neurokit2 cannot read).
     """
-    import neurokit2 as nk
-    from ..processing import bandpass
+    from ..processing import bandpass, find_r_peaks
 
-    x = np.nan_to_num(bandpass(np.asarray(signal, dtype=float).ravel(), fs))
-    if x.size < int(2 * fs):
-        return np.zeros(0, dtype=int)
-    try:
-        clean = nk.ecg_clean(x, sampling_rate=int(round(fs)))
-        _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
-        peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
-    except Exception:  # neurokit raises on flat or degenerate input: no beats then
-        return np.zeros(0, dtype=int)
-    return np.unique(peaks[(peaks >= 0) & (peaks < x.size)])
+    return find_r_peaks(np.nan_to_num(bandpass(np.asarray(signal, dtype=float).ravel(), fs)), fs)
 
 
 def context_channel(x: np.ndarray, r_peaks, window: int = CONTEXT_BEATS) -> np.ndarray:
