@@ -14,8 +14,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from ..layouts import parse_layout
-
-STANDARD_ROW_MM = 250.0  # a 12-lead page's rows: 10 s at 25 mm/s (A4 and Letter alike)
+from .calibration import STANDARD_ROW_MM
 STANDARD_PAGE_MM = 280.0  # the long side of a printed ECG page, near A4 (297) and Letter (279)
 # a 12-lead layout's rows span at least this much paper: 6 s at 25 mm/s or 3 s at 50 mm/s;
 # shorter rows mean the scale or the paper speed is wrong (the page read at twice its scale)
@@ -196,7 +195,7 @@ def lead_row(page: dict[str, float], lead: dict[str, float]) -> dict[str, float]
             "lead_hf_share": lead["hf_share"] if np.isfinite(lead["hf_share"]) else 0.0}
 
 
-def plausibility(record) -> list[str]:
+def plausibility(record, leads: dict[str, dict[str, float]] | None = None) -> list[str]:
     """What a reading of a real paper ECG cannot be: each finding as a sentence.
 
     - a 12-lead layout whose rows span under :data:`MIN_GRID_ROW_MM` or over
@@ -205,6 +204,8 @@ def plausibility(record) -> list[str]:
     - a heart rate (median over the leads) outside 20-300 bpm;
     - leads swinging over 10 mV, or every lead under 0.1 mV;
     - a picture whose long side is under 60 mm or over 600 mm of paper at the scale read.
+
+    ``leads``: :func:`lead_features` of the record, when already computed.
     """
     out = []
     mm = row_mm(record)
@@ -218,7 +219,7 @@ def plausibility(record) -> list[str]:
     elif mm > MAX_ROW_MM:
         out.append(f"the strip's rows span {mm:.0f} mm of paper at {record.calibration.px_per_mm:.2f} px/mm: "
                    "the scale is probably wrong")
-    out += _signal_findings(record)
+    out += _signal_findings(lead_features(record) if leads is None else leads)
     shape = record.geometry.image_shape
     if shape and record.calibration.px_per_mm > 0:
         page_mm = max(shape) / record.calibration.px_per_mm
@@ -228,8 +229,7 @@ def plausibility(record) -> list[str]:
     return out
 
 
-def _signal_findings(record) -> list[str]:
-    leads = lead_features(record)
+def _signal_findings(leads: dict[str, dict[str, float]]) -> list[str]:
     rates = [f["heart_rate"] for f in leads.values() if np.isfinite(f["heart_rate"])]
     out = []
     if rates:

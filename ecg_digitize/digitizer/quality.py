@@ -140,12 +140,12 @@ def expected_accuracy(record) -> dict:
     """``findings``, ``expected_snr_db``, ``verdict`` and per lead ``lead_expected_snr_db``
     and ``lead_verdicts`` of a Record whose ``quality`` holds its confidence and
     self-consistency (the model's part only where ``quality_model.json`` is shipped)."""
-    findings = evidence.plausibility(record)
+    page, leads = evidence.reading_features(record)
+    findings = evidence.plausibility(record, leads)
     out: dict = {"findings": findings}
     model = load_model()
     if model is None or not record.leads:
         return out
-    page, leads = evidence.reading_features(record)
     expected = predict_snr(model["page"], page)
     lead_expected = {n: round(predict_snr(model["lead"], evidence.lead_row(page, f)), 2)
                      for n, f in leads.items()}
