@@ -23,6 +23,7 @@ lies upside down, traces the turned page instead; stages 8-12 make the Record.
 """
 from __future__ import annotations
 
+import contextlib
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,12 +142,8 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         parse_layout(layout)  # fail early on a malformed layout
     if lead_order not in limb_order.LEAD_ORDERS:
         raise ValueError(f"unknown lead_order {lead_order!r}; choose one of {limb_order.LEAD_ORDERS}")
-    try:
+    with _as_project_errors(str(image) if isinstance(image, (str, Path)) else "image"):
         pg = load_image(image, page=page)
-    except DigitizeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the safety net: every failure is the project's own
-        raise internal_error(exc, str(image) if isinstance(image, (str, Path)) else "image") from exc
     options = ReadOptions(fs, layout, paper_speed, gain, lead_order)
     try:
         return _digitize_auto(pg, options) if provider is None else _read(pg, provider, options)
@@ -166,14 +163,22 @@ def internal_error(exc: BaseException, source: str) -> DigitizeInternalError:
                                  f"{str(exc).strip()[:300]} (please report it)", source)
 
 
-def _read(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) -> Record:
-    """:func:`read_page`, any exception other than a refusal made a :class:`DigitizeInternalError`."""
+@contextlib.contextmanager
+def _as_project_errors(source: str):
+    """The safety net: any exception other than a refusal becomes a
+    :class:`DigitizeInternalError` naming the stage and ``source``."""
     try:
-        return read_page(pg, provider, options)
+        yield
     except DigitizeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the safety net: see internal_error
-        raise internal_error(exc, pg.source) from exc
+    except Exception as exc:  # noqa: BLE001 - every failure inside digitize is the project's own
+        raise internal_error(exc, source) from exc
+
+
+def _read(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) -> Record:
+    """:func:`read_page` inside the safety net (:func:`_as_project_errors`)."""
+    with _as_project_errors(pg.source):
+        return read_page(pg, provider, options)
 
 
 def read_page(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) -> Record:
