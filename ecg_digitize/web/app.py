@@ -30,7 +30,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from .. import __version__
 from ..errors import (CalibrationError, DigitizeError, DigitizeInternalError, EcgDigitizeError,
                       ImageReadError, LayoutError, NotAnEcgError, RecordFormatError)
-from ..record import check_lead_names
+from ..record import check_lead_names, wfdb_record_name
 from ._boxes import digitize_with_boxes
 from ._classify import DISCLAIMER, MODELS, classify_record
 from ._pool import PoolBusy, PoolTimeout, WorkerPool
@@ -479,7 +479,7 @@ def _add_result_routes(app: FastAPI, guarded: list, pool: WorkerPool, store: Res
         if fmt not in ("zip", "csv", "json"):
             raise ApiError(404, "unknown_format", f"Unknown format {fmt!r}: use zip, csv or json.")
         entry = _entry(store, rid)
-        stem = "ecg_" + "".join(c if c.isalnum() else "_" for c in Path(entry.extra["name"]).stem)[:40]
+        stem = "ecg_" + wfdb_record_name(Path(entry.extra["name"]).stem, default="page")[:40]
         try:  # in the bounded pool, like digitizing: an export is CPU work too
             data, media = await pool.run(export, entry.record, fmt, stem)
         except PoolBusy as exc:
