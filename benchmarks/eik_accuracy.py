@@ -56,14 +56,21 @@ CACHE = Path(os.environ.get("ECG_EIK_CACHE", Path.home() / ".cache" / "ecg-digit
 EXPECTED_LAYOUT = "3x4+II"
 
 CONDITIONS = {
-    # name: (style, dpi, jpeg quality of a scan or None)
+    # name: (style, dpi, how the page is re-encoded: None, a JPEG quality, or see ENCODINGS)
     "scan 200 dpi PNG": ("scan", 200, None),
     "scan 100 dpi PNG": ("scan", 100, None),
     "scan 300 dpi PNG": ("scan", 300, None),
     "scan 200 dpi JPEG q95": ("scan", 200, 95),
     "scan 200 dpi JPEG q75": ("scan", 200, 75),
+    "scan 200 dpi PDF": ("scan", 200, "pdf"),
+    "scan 200 dpi 1-bit G4 TIFF": ("scan", 200, "g4"),
+    "scan 200 dpi 1-bit dithered": ("scan", 200, "dither"),
     "photo 200 dpi": ("photo", 200, None),
 }
+# the encodings archives hold, made from the lossless page by Pillow: a PDF page at the
+# page's dpi, a thresholded 1-bit page saved as CCITT G4 TIFF (fax, hospital archives),
+# and a Floyd-Steinberg dithered 1-bit page
+ENCODINGS = ("pdf", "g4", "dither")
 QUICK = ["scan 200 dpi PNG", "scan 100 dpi PNG", "scan 200 dpi JPEG q75"]
 TARGETS = {"scan 200 dpi PNG": 20.0, "scan 100 dpi PNG": 15.0, "scan 300 dpi PNG": 20.0,
            "scan 200 dpi JPEG q95": 20.0, "scan 200 dpi JPEG q75": 18.0}
@@ -120,19 +127,41 @@ def eik_truth(meta: dict, truth_npy: np.ndarray):
                   source="ecg-image-kit")
 
 
-def load_page(folder: Path, rel: str, style: str, jpeg: int | None):
-    """The page as an RGB array (a scan re-saved as JPEG when ``jpeg``), its JSON and truth."""
+def load_page(folder: Path, rel: str, style: str, jpeg: int | str | None):
+    """The page (an RGB array; a scan re-saved as JPEG when ``jpeg`` is a quality, or in
+    one of :data:`ENCODINGS`, then a file path or a PIL image), its JSON and truth."""
     from PIL import Image
 
     ext = "png" if style == "scan" else "jpg"
     meta = json.loads((folder / f"{rel}-{style}.json").read_text())
     img = Image.open(folder / f"{rel}-{style}.{ext}").convert("RGB")
+    truth = np.load(folder / (str(Path(rel).parent / meta["truth"])))
+    if jpeg in ENCODINGS:
+        return _encoded(img, jpeg, meta["dpi"]), meta, truth
     if jpeg:
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=jpeg, optimize=True)   # as render.py --scan-format jpg
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    truth = np.load(folder / (str(Path(rel).parent / meta["truth"])))
     return np.asarray(img), meta, truth
+
+
+def _encoded(img, how: str, dpi: float):
+    """``img`` as a PDF file (its path), a G4 TIFF or a dithered 1-bit page (PIL images)."""
+    import tempfile
+
+    from PIL import Image
+
+    if how == "pdf":
+        path = Path(tempfile.mkdtemp(prefix="eik-pdf-")) / "page.pdf"
+        img.save(path, format="PDF", resolution=float(dpi))
+        return str(path)
+    dither = Image.Dither.FLOYDSTEINBERG if how == "dither" else Image.Dither.NONE
+    one = img.convert("L").convert("1", dither=dither)
+    if how == "dither":
+        return one
+    buf = io.BytesIO()
+    one.save(buf, format="TIFF", compression="group4")
+    return Image.open(io.BytesIO(buf.getvalue()))
 
 
 def run(args) -> int:

@@ -105,8 +105,10 @@ def classical_view(rgb: np.ndarray) -> TraceView:
 
     Only the trace view is made from the smoothed page: on photos, a smoothed grid view
     changed which grid lines were found. A page frame or a scanner's dark margin is taken
-    out of the trace view (:func:`~.threshold.clear_border`).
+    out of the trace view (:func:`~.threshold.clear_border`). A 1-bit page gets its grey
+    levels back first (:func:`~.greyscale.grey_from_bilevel`).
     """
+    rgb = greyscale.grey_from_bilevel(rgb)
     grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
     provisional = grid.estimate_grid(grid_dark).px_per_mm
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
