@@ -28,7 +28,7 @@ BILEVEL_BLUR_PX = 1.0
 
 
 def is_bilevel(rgb: np.ndarray) -> bool:
-    """Whether a page holds only two grey levels (sampled every 7th pixel each way).
+    """Whether a page holds only two grey levels, no colour (sampled every 7th pixel each way).
 
     Examples
     --------
@@ -41,7 +41,10 @@ def is_bilevel(rgb: np.ndarray) -> bool:
     False
     """
     sample = np.asarray(rgb)[::7, ::7]
-    return len(np.unique(sample.reshape(-1, sample.shape[-1]) if sample.ndim == 3 else sample, axis=0)) <= 2
+    if sample.ndim == 3 and not (sample == sample[..., :1]).all():
+        return False  # colour: not a 1-bit page
+    lo, hi = sample.min(), sample.max()
+    return bool(((sample == lo) | (sample == hi)).all())
 
 
 def grey_from_bilevel(rgb: np.ndarray) -> np.ndarray:

@@ -87,8 +87,9 @@ def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
 
 
 def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
-              min_long_share: float = 0.0) -> list[Row]:
-    """Rows of trace, top to bottom.
+              min_long_share: float = 0.0, labelled=None) -> list[Row]:
+    """Rows of trace, top to bottom. ``labelled``: ``_long_labels(mask, px_per_mm)``
+    where the caller has it already (one connected-components pass less).
 
     Raises
     ------
@@ -96,7 +97,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
         When no long trace is found, or when the long components hold less than
         ``min_long_share`` of the ink (a trace broken into pieces).
     """
-    labels, keep, blob = _long_labels(mask, px_per_mm)
+    labels, keep, blob = _long_labels(mask, px_per_mm) if labelled is None else labelled
     traces = keep[labels] & mask
     words = blob[labels] & mask
     n_long = int(traces.sum())
@@ -256,9 +257,9 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
       into dots at the threshold. Its fainter pixels are joined
       (:func:`~.threshold.reconnect_faint`) and the rows looked for again.
     """
-    ink, notes = _joined_if_broken(ink, dark, px_per_mm)
+    ink, notes, labelled = _joined_if_broken(ink, dark, px_per_mm)
     try:
-        rows = find_rows(ink.mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+        rows = find_rows(ink.mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE, labelled=labelled)
     except NotAnEcgError as exc:
         rows, why = None, exc.reason
     else:
@@ -277,10 +278,11 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
                      ["the trace broke into dots at the threshold: its fainter pixels were joined"])
 
 
-def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> tuple[threshold.Ink, list[str]]:
+def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float):
     """The ink with the trace's fainter pixels joined (:func:`~.threshold.reconnect_faint`)
     where the long curves hold under :data:`MIN_WHOLE_INK_SHARE` of it and more once
-    joined; else the ink as it is. Also the note saying so, if any.
+    joined; else the ink as it is. Also the note saying so, if any, and the returned
+    ink's connected components (:func:`_long_labels`) for :func:`find_rows`.
 
     A thin pen (about a pixel, a 100 dpi page) drawn in few grey levels breaks into
     pieces shorter than a long curve at every steep stroke: its rows were found only
@@ -290,17 +292,24 @@ def _joined_if_broken(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) ->
     found before (:func:`_keeps_row_pitch`).
     """
     mask = ink.mask
-    total = int(mask.sum())
-    share = long_components(mask, px_per_mm).sum() / max(1, total)
+    labelled = _long_labels(mask, px_per_mm)
+    share = _long_share(mask, labelled)
     if share >= MIN_WHOLE_INK_SHARE:
-        return ink, []
+        return ink, [], labelled
     joined = threshold.reconnect_faint(dark, mask, ink.threshold)
-    joined_share = long_components(joined, px_per_mm).sum() / max(1, int(joined.sum()))
+    joined_labelled = _long_labels(joined, px_per_mm)
+    joined_share = _long_share(joined, joined_labelled)
     if joined_share <= share or not _keeps_row_pitch(ink.mask, joined, px_per_mm):
-        return ink, []
+        return ink, [], labelled
     return (threshold.Ink(ink.threshold, joined, ink.pen_core),
             [f"the trace broke into pieces at the threshold ({share:.0%} of its ink in long curves): "
-             f"its fainter pixels were joined ({joined_share:.0%})"])
+             f"its fainter pixels were joined ({joined_share:.0%})"], joined_labelled)
+
+
+def _long_share(mask: np.ndarray, labelled) -> float:
+    """Share of the ink in long components (``labelled``: :func:`_long_labels` of ``mask``)."""
+    labels, keep, _ = labelled
+    return float((keep[labels] & mask).sum()) / max(1, int(mask.sum()))
 
 
 def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> bool:
