@@ -145,6 +145,14 @@ def load_page(folder: Path, rel: str, style: str, jpeg: int | str | None):
     return np.asarray(img), meta, truth
 
 
+def _quality_line(name: str, expected: list, measured: list, verdicts: dict) -> str:
+    """How the quality verdict ranked the condition's readings (refusals left out)."""
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(expected, measured)[0] if len(measured) > 2 else float("nan")
+    return f"{name}: quality: Spearman {rho:.3f} (expected vs measured SNR), verdicts {verdicts}"
+
+
 def _encoded(img, how: str, dpi: float):
     """``img`` as a PDF file (its path), a G4 TIFF or a dithered 1-bit page (PIL images)."""
     import tempfile
@@ -182,6 +190,7 @@ def run(args) -> int:
         style, dpi, jpeg = CONDITIONS[name]
         folder = render_missing(style, dpi, [r for _, r in recs], args.jobs)
         lead_snr, rs, cpu, refused, layout_err, pages = [], [], [], [], [], 0
+        expected, measured, verdicts = [], [], {}
         for ecg_id, rel in recs:
             if not (folder / f"{rel}-{style}.json").exists():
                 notes.append(f"{name}: {rel} not rendered (skipped by the kit?)")
@@ -202,6 +211,9 @@ def run(args) -> int:
             score = score_record(est, truth)
             lead_snr.extend(s.snr for s in score.leads.values())
             rs.append(score.pearson_r)
+            expected.append(est.quality.get("expected_snr_db", np.nan))
+            measured.append(score.snr)
+            verdicts[est.quality.get("verdict")] = verdicts.get(est.quality.get("verdict"), 0) + 1
             if est.layout != EXPECTED_LAYOUT:
                 layout_err.append(f"{ecg_id}: read as {est.layout} ({score.snr:.1f} dB)")
             if args.verbose:
@@ -220,6 +232,7 @@ def run(args) -> int:
                     f"{r:6.3f} {spp:7.2f}  {mark}")
         print(rows[-1], flush=True)
         notes += [f"{name}: refused {x}" for x in refused] + [f"{name}: layout {x}" for x in layout_err]
+        notes.append(_quality_line(name, expected, measured, verdicts))
     header = (f"{'condition':<24} {'pages':>5} {'refused':>7} {'layout':>6} {'mean SNR':>9} {'median':>7} "
               f"{'r':>6} {'s/page':>7}  target")
     print("\n" + header + "\n" + "-" * len(header))
