@@ -184,7 +184,7 @@ def run(args) -> int:
     names = [k for k in CONDITIONS if (not args.only or any(o in k for o in args.only))
              and (not args.quick or k in QUICK)]
     print(f"ECG-Image-Kit pages of {len(recs)} PTB-XL records (folds {','.join(map(str, args.folds))}), "
-          f"{len(names)} conditions; cache {CACHE}", flush=True)
+          f"{len(names)} conditions, method={args.method!r}; cache {CACHE}", flush=True)
     rows, notes = [], []
     for name in names:
         style, dpi, jpeg = CONDITIONS[name]
@@ -200,7 +200,7 @@ def run(args) -> int:
             pages += 1
             t0 = time.process_time()
             try:
-                est = digitize(image)
+                est = digitize(image, method=args.method)
             except DigitizeError as exc:
                 refused.append(f"{ecg_id}: {type(exc).__name__}: {exc}")
                 lead_snr.extend([0.0] * 12)
@@ -251,6 +251,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="4 records, the three scan conditions of QUICK")
     p.add_argument("--only", nargs="*", default=None, help="conditions whose name contains any of these")
     p.add_argument("--jobs", type=int, default=1, help="render.py worker processes (default 1)")
+    p.add_argument("--method", default="classical", help="digitize(method=): classical, photo, unet, auto")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     args.folds = parse_folds(args.folds)

@@ -25,7 +25,7 @@ def main(argv=None):
     import cv2
 
     from ecg_digitize.datasets import dataset_path
-    from ecg_digitize.neural.geometry import rectify
+    from ecg_digitize.digitizer.sheet import rectify
     from ecg_digitize.neural.segment import trace_probability
 
     files = sorted(p for p in dataset_path("ecg-image-kit-photos").iterdir()

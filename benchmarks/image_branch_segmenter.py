@@ -140,7 +140,7 @@ def main(argv=None):
 
     import cv2
 
-    from ecg_digitize.neural.geometry import rectify
+    from ecg_digitize.digitizer.sheet import rectify
     from ecg_digitize.neural.segment import trace_probability
     from ecg_digitize.neural.train_segment import pixel_scores
     from ecg_digitize.synth import load_ptbxl, ptbxl_records, render

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from ecg_digitize.datasets import has_dataset
-from ecg_digitize.neural import geometry, longterm as lt, segment as sg, tiling
+from ecg_digitize.digitizer import sheet as geometry
+from ecg_digitize.neural import longterm as lt, segment as sg, tiling
 
 
 # ---------------------------------------------------------------- package hygiene
 def test_import_is_light():
     code = ("import sys, ecg_digitize, ecg_digitize.neural, ecg_digitize.neural.longterm, "
-            "ecg_digitize.neural.segment, ecg_digitize.neural.geometry; "
+            "ecg_digitize.neural.segment, ecg_digitize.digitizer.sheet; "
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

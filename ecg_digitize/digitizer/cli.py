@@ -41,7 +41,7 @@ def add_digitize_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paper-speed", type=float, default=None, help="mm/s (default: detect, else 25)")
     p.add_argument("--gain", type=float, default=None, help="mm/mV (default: detect, else 10)")
     p.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default: 0)")
-    p.add_argument("--method", default="classical", choices=["classical", "unet", "auto"],
+    p.add_argument("--method", default="classical", choices=["classical", "photo", "unet", "auto"],
                    help="trace pixels from the classical threshold, the U-Net (photos), or auto: "
                         "the U-Net when the classical reading looks weak (default: classical)")
     p.add_argument("--lead-order", default="auto", choices=["auto", "standard", "cabrera"],

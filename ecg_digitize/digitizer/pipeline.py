@@ -36,11 +36,11 @@ from ..geometry import LeadBox, PageGeometry, PulseMark, RowBand
 from ..layouts import Panel, parse_layout
 from ..record import Record
 from . import calibration as cal
-from . import deskew, extract, layout, limb_order, orientation, quality, threshold, timebase
+from . import deskew, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
 from .load import PageImage, load_image
 from .panels import PanelTrace, place_panels, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
-from .views import CLASSICAL, TraceView, TraceViewProvider, straighten, trace_view_provider
+from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, trace_view_provider
 
 # method="auto" keeps a classical reading of more than one lead from this overall quality
 # on without running the U-Net: chosen on fold-9 renders, the highest threshold at which
@@ -81,13 +81,15 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
     paper_speed, gain : float, optional
         mm/s and mm/mV. ``None``: from the calibration pulse, else the 25 mm/s and
         10 mm/mV standard (then listed in ``record.calibration.guessed``).
-    method : {"classical", "unet", "auto"}
+    method : {"classical", "photo", "unet", "auto"}
         The trace view (:mod:`.views`): ``"classical"`` thresholds the page's darkness
-        (adaptive Otsu, no weights); ``"unet"`` takes the trace probability of the U-Net
+        (adaptive Otsu, no weights); ``"photo"`` first finds a photographed sheet,
+        flattens it from its grid and divides its grid lines out (no weights); ``"unet"`` takes the trace probability of the U-Net
         segmenter (``pretrained/unet-trace.keras``, TensorFlow imported on first use)
         after undoing a photo's perspective and the bending of its paper (from the
         grid lines). Both then share every later stage.
-        ``"auto"`` keeps the classical reading when it has more than one lead and an
+        ``"auto"`` reads a sheet found on a background (a photo) with ``"photo"``;
+        other pages: it keeps the classical reading when it has more than one lead and an
         overall quality of at least :data:`AUTO_SKIP_UNET_QUALITY`; otherwise it also
         runs the U-Net route and keeps the U-Net's Record when it read more leads,
         or as many at no lower overall quality, or when the classical route failed and
@@ -359,6 +361,13 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
 def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
     """The classical Record when it is good enough, else the better of both routes'
     (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`)."""
+    if sheet.sheet_on_background(pg.rgb):  # a photo
+        try:
+            record = _read(pg, PHOTO, options)
+            record.warnings.append("method='auto': a sheet on a background, read as a photo")
+            return record
+        except DigitizeError:
+            pass  # the routes below may still read it
     classical, error = None, None
     try:
         classical = _read(pg, CLASSICAL, options)

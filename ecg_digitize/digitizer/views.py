@@ -6,6 +6,8 @@ measured in. Every ``method`` of :func:`~ecg_digitize.digitizer.digitize` is one
 :data:`TRACE_VIEWS`, a provider that returns the same :class:`TraceView`:
 
 * ``"classical"`` (:func:`classical_view`): the page's darkness; no weights.
+* ``"photo"`` (:func:`photo_view`): a photographed sheet found, flattened from its grid,
+  and its grid lines divided out; no weights.
 * ``"unet"`` (:mod:`ecg_digitize.neural.views`): a photo's perspective and bending undone,
   then the U-Net segmenter's trace probability.
 
@@ -120,9 +122,73 @@ def classical_view(rgb: np.ndarray) -> TraceView:
 
 CLASSICAL = TraceViewProvider(make=classical_view)
 
+# Straight runs (px at the flattened page's scale) that the grid-line removal takes for a
+# grid line: a 5 mm grid cell at about 8 px/mm, longer than the trace's flat stretches
+# between grid crossings are wide.
+GRID_LINE_RUN_MM = 5.0
+
+
+def photo_view(rgb: np.ndarray) -> TraceView:
+    """A photographed sheet cropped from its background and its perspective undone
+    (:func:`.sheet.rectify`), flattened from its grid (:func:`.flatten.flatten_grid`),
+    and its grid lines divided out of the trace view
+    (:func:`~.greyscale.without_grid_lines`): on photos the grid is often as dark and as
+    neutral as the pen, so the classical view's colour separation does not part them.
+
+    Where the grid cannot be flattened, the rectified sheet is read as it is.
+    """
+    from . import flatten, sheet
+
+    warnings = []
+    rect, homography = sheet.rectify(rgb)
+    found_sheet = not np.allclose(homography, np.eye(3))
+    if found_sheet:
+        warnings.append("sheet found in the photo and its perspective undone (method='photo')")
+    flat, flattening = flatten.flatten_grid(rect)
+    if flattening is None:
+        warnings.append("grid not flattened (no consistent lattice); read as rectified")
+        page, bend = rect, None
+        px_per_mm = grid.estimate_grid(threshold.normalise_background(greyscale.grid_view(rect))).px_per_mm
+    else:
+        if found_sheet:  # one resampling from the photo itself, not two
+            flattening = flattening.through(np.linalg.inv(homography))
+            flat = flattening.apply(rgb)
+        page, bend = flat, flattening.to_dict()
+        px_per_mm = flattening.px_per_period / (1 if flattening.minor else 5)
+        med, p90 = flattening.residual_px
+        warnings.append(f"paper flattened from its grid (grid lines within {med:.1f} px median, "
+                        f"{p90:.1f} px 90th percentile of a straight lattice)")
+    grid_dark = threshold.normalise_background(greyscale.grid_view(page))
+    dark = threshold.normalise_background(greyscale.trace_view(page))
+    run = int(round(GRID_LINE_RUN_MM * (px_per_mm or 8.0))) | 1
+    trace_dark, _ = greyscale.without_grid_lines(dark, run)
+    trace_dark = threshold.clear_border(trace_dark)
+    return TraceView(page, trace_dark, grid_dark, method="photo",
+                     homography=homography if (found_sheet and bend is None) else None,
+                     bend=bend, warnings=warnings)
+
+
+def photo_reframe(rgb: np.ndarray, geometry) -> np.ndarray:
+    """The original photo in the frame a ``method="photo"`` reading was measured in."""
+    import cv2
+
+    from .flatten import GridFlattening
+
+    if geometry.bend:
+        return GridFlattening.from_dict(geometry.bend).apply(rgb)
+    if geometry.homography is not None:
+        h, w = geometry.image_shape
+        return cv2.warpPerspective(rgb, np.asarray(geometry.homography, float), (w, h),
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    return rgb
+
+
+PHOTO = TraceViewProvider(make=photo_view, reframe=photo_reframe)
+
 # method name -> provider, or "module:attribute" naming one (imported on first use)
 TRACE_VIEWS: dict[str, TraceViewProvider | str] = {
     "classical": CLASSICAL,
+    "photo": PHOTO,
     "unet": "ecg_digitize.neural.views:UNET",
 }
 

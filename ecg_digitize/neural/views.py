@@ -29,7 +29,7 @@ def unet_view(rgb: np.ndarray) -> TraceView:
     FileNotFoundError
         Without the U-Net's weights.
     """
-    from .geometry import rectify
+    from ..digitizer.sheet import rectify
     from .segment import trace_probability
     from .unbend import unbend
 

@@ -1,4 +1,5 @@
-"""Photo geometry: find the paper sheet in a photo and undo the camera's perspective.
+"""Stage 2a (photos, :func:`.views.photo_view`): find the paper sheet in a photo and undo
+the camera's perspective.
 
 The sheet is told from the table or background by colour: the image border is mostly
 background in a photo, so pixels far (in Lab colour) from the border's median colour are
@@ -10,12 +11,12 @@ sheet's measured lengths.
 
 Scans with no background (the sheet fills the frame) are returned unchanged with the
 identity; so is any image where no plausible quadrilateral is found. Smooth bending
-(wrinkles, curled paper) is undone afterwards, from the grid lines (:mod:`.unbend`).
+(wrinkles, curled paper, folds) is undone afterwards, from the grid lines (:mod:`.flatten`).
 
 Examples
 --------
 >>> import numpy as np
->>> from ecg_digitize.neural.geometry import rectify
+>>> from ecg_digitize.digitizer.sheet import rectify
 >>> img = np.full((400, 600, 3), 60, np.uint8)           # dark table
 >>> img[50:350, 100:500] = 250                            # white sheet, 400 x 300 px
 >>> out, h = rectify(img)
@@ -200,6 +201,31 @@ def fit_sides(quad: np.ndarray, outline: np.ndarray, shape: tuple[int, int]) -> 
     if np.max(np.linalg.norm(corners - quad, axis=1)) > 0.25 * max(h, w):
         return quad
     return corners
+
+
+def sheet_on_background(image: np.ndarray) -> bool:
+    """Whether the image is a photo of a sheet: a sheet is found (:func:`find_page`) and
+    it is lighter than what surrounds it (paper on a desk, not a dark box on a page).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> desk = np.full((400, 600, 3), 60, np.uint8)
+    >>> desk[50:350, 100:500] = 250
+    >>> sheet_on_background(desk), sheet_on_background(255 - desk)
+    (True, False)
+    """
+    import cv2
+
+    corners = find_page(image)
+    if corners is None:
+        return False
+    grey = cv2.cvtColor(np.ascontiguousarray(np.asarray(image)[..., :3]), cv2.COLOR_RGB2GRAY)
+    inside = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(inside, [np.int32(np.round(corners))], 1)
+    if inside.all() or not inside.any():
+        return False
+    return bool(grey[inside > 0].mean() > grey[inside == 0].mean())
 
 
 def rectify(image: np.ndarray, *, corners=None):

@@ -1,0 +1,320 @@
+"""Stage 2b (photos, :func:`.views.photo_view`): flatten a photographed sheet from its grid.
+
+A printed ECG grid is a lattice of straight, evenly spaced lines. On a photo it is bent
+by the paper (folds, wrinkles, curl) and by whatever perspective the sheet's outline did
+not undo. Every patch of the grid tells where it sits in the lattice: demodulating the
+grid-line picture at the lattice period gives, at each point, the phase of the vertical
+lines (their column in grid units, ``u``) and of the horizontal ones (``v``). The phase
+differences between neighbouring points are integrated by weighted least squares (weak
+where the grid is hidden by text, shadow or the trace; a second-difference term keeps the
+field smooth there), which unwraps the phase without following a path. The page is then
+resampled on a regular ``(u, v)`` lattice: grid lines come out straight and evenly
+spaced, folds included (a fold is a sharp change of the local period, which the phase
+follows within about a grid period).
+
+Examples
+--------
+>>> import numpy as np
+>>> from ecg_digitize.digitizer.flatten import flatten_grid
+>>> page = np.full((400, 600, 3), 250, np.uint8)
+>>> page[:, 10::25] = page[10::25, :] = (200, 90, 90)   # red lines every 25 px
+>>> flat, how = flatten_grid(page)
+>>> round(how.period_px, 1), how.px_per_period
+(25.0, 40.0)
+>>> bool(how.residual_px[0] < 1.0)   # a straight grid stays straight
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.interpolate import griddata
+from scipy.sparse.linalg import spsolve
+
+from . import greyscale
+
+# Lattice periods (px) searched: below 6 px no grid line is resolved, above 120 px the
+# page holds too few cells to flatten.
+MIN_PERIOD_PX, MAX_PERIOD_PX = 6, 120
+# Output resolution: a photo's millimetre is resampled to about this many pixels (the
+# resolution the classical stages are tuned at, 200 dpi), never below the photo's own.
+TARGET_PX_PER_MM = 8.0
+MAX_UPSAMPLE = 2.0
+# Demodulation window (Gaussian sigma, in lattice periods): shorter follows folds more
+# closely, longer is steadier where the grid is hidden. 1.2 gave the straightest grids on
+# the phone photos of ``../shared/data/phone-photos`` (median residual 1.0 px, against
+# 1.5 px for 0.6).
+WINDOW_PERIODS = 1.2
+# Weight of the smoothness term against the phase differences (per unit of confidence).
+SMOOTHNESS = 0.3
+# Points whose demodulated amplitude is under this share of the page's 90th percentile
+# are not grid (margins, background, text): they bound the flattened page's extent.
+MIN_GRID_AMPLITUDE = 0.39
+# A flattening is refused where more than this share of the grid's neighbour steps
+# shrink below MIN_LOCAL_SCALE of the lattice period (the coordinates fold back).
+MAX_FOLDED_SHARE = 0.02
+# The flattened grid must span at least this share of the input's extent (scaled), else
+# part of the sheet was lost to a slip of the lattice (a margin costs under 15 %).
+MIN_EXTENT = 0.75
+MIN_LOCAL_SCALE = 0.5
+
+
+@dataclass
+class GridFlattening:
+    """How a page was flattened: where each output pixel was read in the input page.
+
+    ``map_x[i, j], map_y[i, j]``: input coordinates of output pixel ``(j * step, i * step)``
+    (NaN outside the grid). ``period_px``: the lattice period found in the input (px);
+    ``px_per_period``: the same period in the output. ``minor``: the lattice is the 1 mm
+    grid (else the 5 mm grid). ``residual_px``: median and 90th percentile of the distance
+    (output px) between the flattened grid lines and a perfect lattice.
+    """
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+    step: int
+    shape: tuple[int, int]
+    period_px: float
+    px_per_period: float
+    minor: bool
+    residual_px: tuple[float, float] = (float("nan"), float("nan"))
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """The input page resampled into the flat frame (outside the grid: paper colour)."""
+        h, w = self.shape
+        full = [cv2.resize(m.astype(np.float32), (m.shape[1] * self.step, m.shape[0] * self.step),
+                           interpolation=cv2.INTER_LINEAR)[:h, :w] for m in (self.map_x, self.map_y)]
+        mx, my = (np.nan_to_num(m, nan=-1.0) for m in full)
+        paper = tuple(int(c) for c in np.median(rgb[::4, ::4].reshape(-1, rgb.shape[2]), axis=0))
+        return cv2.remap(np.ascontiguousarray(rgb), mx, my, cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+
+    def through(self, inverse_homography: np.ndarray) -> "GridFlattening":
+        """The same flattening read from the image before a perspective correction
+        (``inverse_homography`` maps corrected page -> that image): one resampling, not two."""
+        pts = np.stack([self.map_x, self.map_y, np.ones_like(self.map_x)], axis=-1) @ np.asarray(
+            inverse_homography, float).T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mx, my = pts[..., 0] / pts[..., 2], pts[..., 1] / pts[..., 2]
+        return GridFlattening(mx, my, self.step, self.shape, self.period_px, self.px_per_period,
+                              self.minor, self.residual_px)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (for :class:`~ecg_digitize.geometry.PageGeometry` ``bend``)."""
+        return {"kind": "grid_flattening", "step": self.step, "shape": list(self.shape),
+                "map_x": np.round(self.map_x, 2).tolist(), "map_y": np.round(self.map_y, 2).tolist(),
+                "period_px": self.period_px, "px_per_period": self.px_per_period,
+                "minor": self.minor, "residual_px": list(self.residual_px)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GridFlattening":
+        return cls(np.asarray(d["map_x"], float), np.asarray(d["map_y"], float), int(d["step"]),
+                   tuple(d["shape"]), float(d["period_px"]), float(d["px_per_period"]),
+                   bool(d["minor"]), tuple(d["residual_px"]))
+
+
+def grid_lines(rgb: np.ndarray) -> np.ndarray:
+    """Darkness of the grid lines alone (0..1): printed lines above their local background,
+    with dark ink (trace, text, marks) left out so only the lattice repeats."""
+    printed = greyscale.grid_view(rgb)
+    background = cv2.blur(printed, (15, 15))
+    # relative to the paper's local brightness, so lines in shadow count as much
+    lines = np.clip(printed - background, 0, None) / np.maximum(1 - background, 0.2)
+    ink = greyscale.trace_view(rgb)
+    contrast = ink - cv2.blur(ink, (15, 15))
+    printed_contrast = contrast[contrast > 0.03]
+    # grid lines are most of what is printed: ink stands out well above their contrast
+    ink = contrast > max(0.12, 1.5 * float(np.median(printed_contrast)) if printed_contrast.size else 0.12)
+    lines[cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 0
+    return lines.astype(np.float32)
+
+
+def lattice_period(lines: np.ndarray, axis: int, *, strip: int = 64) -> tuple[float, bool] | None:
+    """Spacing (px) of the lines that cross ``axis`` (1: vertical lines, spaced along x),
+    and whether it is the 1 mm lattice; None without a periodic grid.
+
+    Profiles of short strips (straight enough even on a bent sheet) are autocorrelated
+    together; the first lag whose peak reaches 60 % of the highest is the period. Where
+    the autocorrelation peaks again, and higher, at five periods, the lattice is the 1 mm
+    grid inside the 5 mm one.
+    """
+    a = lines if axis == 1 else lines.T
+    n, w = a.shape[0] // strip, a.shape[1]
+    if n == 0 or w < 3 * MIN_PERIOD_PX:
+        return None
+    prof = a[:n * strip].reshape(n, strip, w).mean(axis=1)
+    prof -= prof.mean(axis=1, keepdims=True)
+    spec = np.fft.rfft(prof, n=2 * w, axis=1)
+    ac = np.fft.irfft((np.abs(spec) ** 2).sum(axis=0))
+    if ac[0] <= 0:
+        return None
+    ac = ac / ac[0]
+    hi = min(MAX_PERIOD_PX * 5 + 2, len(ac) // 2)
+    peaks = [i for i in range(MIN_PERIOD_PX, min(MAX_PERIOD_PX, hi - 1))
+             if ac[i] >= ac[i - 1] and ac[i] >= ac[i + 1] and ac[i] > 0.05]
+    if not peaks:
+        return None
+    best = max(ac[i] for i in peaks)
+    i = next(i for i in peaks if ac[i] >= 0.6 * best)
+    period = i + _parabola_offset(ac[i - 1], ac[i], ac[i + 1])
+    k5 = int(round(5 * period))
+    minor = k5 + 1 < hi and ac[k5 - 1:k5 + 2].max() > ac[i] + 0.05
+    return float(period), bool(minor)
+
+
+def _parabola_offset(y0: float, y1: float, y2: float) -> float:
+    den = y0 - 2 * y1 + y2
+    return 0.0 if den == 0 else float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+
+
+def _demodulate(lines: np.ndarray, period: float, axis: int, sigma: float) -> np.ndarray:
+    """Local complex amplitude of the lines' ``period`` along ``axis`` (Gaussian window)."""
+    coord = np.arange(lines.shape[1 if axis == 1 else 0], dtype=np.float64)
+    carrier = np.exp(-2j * np.pi * coord / period)
+    carrier = carrier[None, :] if axis == 1 else carrier[:, None]
+    re = cv2.GaussianBlur((lines * carrier.real).astype(np.float32), (0, 0), sigma)
+    im = cv2.GaussianBlur((lines * carrier.imag).astype(np.float32), (0, 0), sigma)
+    return re + 1j * im
+
+
+def _wrap(phase: np.ndarray) -> np.ndarray:
+    return (phase + np.pi) % (2 * np.pi) - np.pi
+
+
+def _integrate(gx, gy, wx, wy, smooth: float) -> np.ndarray:
+    """Least-squares field ``u`` with ``u[:, 1:] - u[:, :-1] ~ gx``, ``u[1:] - u[:-1] ~ gy``
+    (weights ``wx, wy``), second differences ~ 0 (weight ``smooth``), ``u`` = 0 at the centre."""
+    n, m = gy.shape[0] + 1, gx.shape[1] + 1
+    idx = np.arange(n * m).reshape(n, m)
+    rows, cols, vals, rhs = [], [], [], []
+
+    def equations(terms, target):
+        start = sum(len(r) for r in rhs)
+        k = len(target)
+        for index, weight in terms:
+            rows.append(np.arange(start, start + k))
+            cols.append(index.ravel())
+            vals.append(np.broadcast_to(weight, (k,)).ravel())
+        rhs.append(target)
+
+    equations([(idx[:, 1:], wx.ravel()), (idx[:, :-1], -wx.ravel())], (wx * gx).ravel())
+    equations([(idx[1:], wy.ravel()), (idx[:-1], -wy.ravel())], (wy * gy).ravel())
+    for a, b, c in ((idx[:, :-2], idx[:, 1:-1], idx[:, 2:]), (idx[:-2], idx[1:-1], idx[2:])):
+        equations([(a, smooth), (b, -2 * smooth), (c, smooth)], np.zeros(a.size))
+    equations([(idx[n // 2, m // 2:m // 2 + 1], 1.0)], np.zeros(1))
+    mat = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=(sum(len(r) for r in rhs), n * m))
+    b = np.concatenate(rhs)
+    return spsolve((mat.T @ mat).tocsc(), mat.T @ b).reshape(n, m)
+
+
+def _grid_coordinate(lines: np.ndarray, period: float, axis: int, step: int):
+    """The lattice coordinate (in periods) across ``axis`` at every ``step``-th pixel,
+    and its confidence (0..1, the demodulated amplitude)."""
+    z = _demodulate(lines, period, axis, WINDOW_PERIODS * period)[::step, ::step]
+    phase, amp = np.angle(z), np.abs(z)
+    conf = np.clip(amp / (np.percentile(amp, 90) + 1e-9), 0, 1) ** 2 + 1e-3
+    gx = _wrap(np.diff(phase, axis=1)) / (2 * np.pi)
+    gy = _wrap(np.diff(phase, axis=0)) / (2 * np.pi)
+    if axis == 1:
+        gx += step / period
+    else:
+        gy += step / period
+    u = _integrate(gx, gy, np.minimum(conf[:, 1:], conf[:, :-1]), np.minimum(conf[1:], conf[:-1]),
+                   SMOOTHNESS)
+    # the integration fixes u up to a constant: the one that puts lines at integers
+    ys, xs = np.mgrid[0:lines.shape[0]:step, 0:lines.shape[1]:step]
+    measured = (xs if axis == 1 else ys) / period + phase / (2 * np.pi)
+    offset = np.angle(np.sum(conf * np.exp(2j * np.pi * (measured - u)))) / (2 * np.pi)
+    return u + offset, conf
+
+
+def flatten_grid(rgb: np.ndarray, *, step: int | None = None
+                 ) -> tuple[np.ndarray, GridFlattening | None]:
+    """The page resampled so that its grid lines are straight and evenly spaced.
+
+    Returns the page unchanged and ``None`` where no periodic grid is found both ways.
+    The output's grid period is the input's scaled towards :data:`TARGET_PX_PER_MM`
+    (at most :data:`MAX_UPSAMPLE` times, never down), its extent the grid's.
+    """
+    lines = grid_lines(rgb)
+    found = [lattice_period(lines, 1), lattice_period(lines, 0)]
+    if None in found:
+        return rgb, None
+    (px, minor_x), (py, minor_y) = found
+    if max(px, py) / min(px, py) > 1.4:  # one axis locked onto noise: trust the longer
+        px = py = max(px, py)
+    period = float(np.sqrt(px * py))
+    minor = minor_x and minor_y
+    px_per_mm = period if minor else period / 5
+    out_period = period * float(np.clip(TARGET_PX_PER_MM / px_per_mm, 1.0, MAX_UPSAMPLE))
+    step = step or max(4, int(min(px, py) / 3))
+    u, cu = _grid_coordinate(lines, px, 1, step)
+    v, cv = _grid_coordinate(lines, py, 0, step)
+    if _folds_over(u, v, np.minimum(cu, cv), step / px, step / py):
+        return rgb, None
+    how = _resample_maps(u * out_period, v * out_period, np.minimum(cu, cv), step, rgb.shape[:2],
+                         out_period / period)
+    if how is None:
+        return rgb, None
+    map_x, map_y, shape, out_step = how
+    flattening = GridFlattening(map_x, map_y, out_step, shape, period, out_period, minor)
+    flat = flattening.apply(rgb)
+    flattening.residual_px = bending_residual(flat, out_period)
+    return flat, flattening
+
+
+def _folds_over(u, v, conf, du_expected: float, dv_expected: float) -> bool:
+    """Whether the lattice coordinates fail to grow steadily across the grid (a phase
+    slip the integration did not resolve): flattening would then fold the page over
+    itself, so it is better left undone."""
+    grid = conf > MIN_GRID_AMPLITUDE ** 2
+    du, dv = np.diff(u, axis=1), np.diff(v, axis=0)
+    bad_u = (du < MIN_LOCAL_SCALE * du_expected) & grid[:, 1:]
+    bad_v = (dv < MIN_LOCAL_SCALE * dv_expected) & grid[1:]
+    return bool(bad_u.sum() + bad_v.sum() > MAX_FOLDED_SHARE * max(1, 2 * grid.sum()))
+
+
+def _resample_maps(U, V, conf, step, shape, scale: float, out_step: int = 16):
+    """Invert the (x, y) -> (U, V) field on a regular output lattice of ``out_step`` px."""
+    ys, xs = np.mgrid[0:shape[0]:step, 0:shape[1]:step]
+    grid = conf.ravel() > MIN_GRID_AMPLITUDE ** 2
+    if grid.sum() < 16:
+        return None
+    U, V = U.ravel(), V.ravel()
+    u0, u1 = np.percentile(U[grid], [0.5, 99.5])
+    v0, v1 = np.percentile(V[grid], [0.5, 99.5])
+    w, h = int(u1 - u0), int(v1 - v0)
+    if w < 32 or h < 32 or w * h > 64e6:
+        return None
+    if w < MIN_EXTENT * shape[1] * scale or h < MIN_EXTENT * shape[0] * scale:
+        return None  # part of the sheet lost to a slip of the lattice
+    gu, gv = np.meshgrid(np.arange(0, w + out_step, out_step), np.arange(0, h + out_step, out_step))
+    points = np.c_[U - u0, V - v0]
+    map_x = griddata(points, xs.ravel().astype(float), (gu, gv), method="linear")
+    map_y = griddata(points, ys.ravel().astype(float), (gu, gv), method="linear")
+    return map_x, map_y, (h, w), out_step
+
+
+def bending_residual(flat: np.ndarray, period: float, *, block: int | None = None) -> tuple[float, float]:
+    """Median and 90th percentile (px) of how far a flattened page's grid lines sit from one
+    perfect lattice, measured per block of two periods (both directions pooled)."""
+    lines = grid_lines(flat)
+    block = block or int(2 * period)
+    offsets = []
+    for axis in (1, 0):
+        z = _demodulate(lines, period, axis, 0.6 * period)
+        reference = np.angle(z.sum())
+        zs = z[block // 2::block, block // 2::block]
+        amp = np.abs(zs)
+        if amp.size == 0:
+            continue
+        keep = amp > 0.3 * np.percentile(amp, 90)
+        offsets.append(np.abs(_wrap(np.angle(zs[keep]) - reference)) / (2 * np.pi) * period)
+    if not offsets:
+        return float("nan"), float("nan")
+    d = np.concatenate(offsets)
+    return float(np.median(d)), float(np.percentile(d, 90))

@@ -1,0 +1,87 @@
+"""Stage 2 for photos: the sheet flattened from its grid, grid lines divided out
+(``digitize(method="photo")``)."""
+import cv2
+import numpy as np
+import pytest
+
+from ecg_digitize.digitizer import flatten
+from ecg_digitize.synth import render
+
+
+def _bend(image: np.ndarray, amplitude: float, seed: int = 0) -> np.ndarray:
+    """The page bent smoothly: each axis displaced by a sum of long sine waves."""
+    h, w = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    fx, fy, px, py = rng.uniform(0.6, 1.4, 4)
+    dx = amplitude * np.sin(2 * np.pi * (fy * ys / h + px))
+    dy = amplitude * np.sin(2 * np.pi * (fx * xs / w + py))
+    return cv2.remap(image, (xs + dx).astype(np.float32), (ys + dy).astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _on_desk(page: np.ndarray) -> np.ndarray:
+    """The page photographed a little obliquely on a brown desk."""
+    h, w = page.shape[:2]
+    frame = (int(w * 1.3), int(h * 1.35))
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0.12 * w, 0.10 * h], [1.16 * w, 0.14 * h], [1.19 * w, 1.24 * h], [0.10 * w, 1.20 * h]])
+    desk = np.full((frame[1], frame[0], 3), (120, 85, 60), np.uint8)
+    warped = cv2.warpPerspective(page, cv2.getPerspectiveTransform(src, dst), frame,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), cv2.getPerspectiveTransform(src, dst), frame)
+    desk[mask > 128] = warped[mask > 128]
+    return desk
+
+
+def test_flattening_straightens_a_bent_grid(sim12):
+    sig, fs, leads = sim12
+    page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=1)
+    bent = _bend(page, amplitude=7.0)
+    period = 5 * 150 / 25.4
+    before = flatten.bending_residual(bent, period)
+    flat, how = flatten.flatten_grid(bent)
+    assert how is not None and abs(how.period_px - period) < 0.5 and not how.minor
+    assert how.residual_px[0] < 0.5 * before[0] and how.residual_px[0] < 1.5
+
+
+def test_a_page_without_grid_is_left_alone():
+    page = np.full((300, 400, 3), 250, np.uint8)
+    cv2.line(page, (0, 150), (399, 160), (30, 30, 30), 2)
+    out, how = flatten.flatten_grid(page)
+    assert how is None and out is page
+
+
+def test_photo_route_reads_a_bent_page_on_a_desk(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=2)
+    photo = _on_desk(_bend(page, amplitude=5.0, seed=2))
+    rec = digitize(photo, method="photo")
+    assert rec.layout == "3x4+II" and rec.geometry.method == "photo"
+    assert any("flattened" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 10   # 12.1 dB when written (classical: 12.5)
+    auto = digitize(photo, method="auto")
+    assert auto.geometry.method == "photo"
+
+
+def test_photo_route_records_how_to_reframe_the_photo(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.digitizer import page_as_measured
+
+    sig, fs, leads = sim12
+    page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=3)
+    photo = _on_desk(page)
+    rec = digitize(photo, method="photo")
+    shown = page_as_measured(photo, rec)
+    assert shown.shape[:2] == tuple(rec.geometry.image_shape)
+
+
+def test_auto_leaves_scans_to_the_classical_route(sim12):
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=4)
+    assert digitize(page, method="auto").geometry.method == "classical"
