@@ -13,6 +13,7 @@ Usage::
     python benchmarks/real_pictures.py --sets khan2021
     python benchmarks/real_pictures.py --sets khan2021 --trim-ms 25 50
     python benchmarks/real_pictures.py --sets phone-photos ecg-image-kit-photos
+    python benchmarks/real_pictures.py --sets phone-photos --method photo --trim-ms 60
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def trimmed(record, ms: float):
     return Record(sig, fs=record.fs, leads=record.leads)
 
 
-def summarize(name: str, trim: list[float], limit: int | None) -> None:
+def summarize(name: str, trim: list[float], limit: int | None, method: str = "classical") -> None:
     from ecg_digitize import DigitizeError, digitize
     from ecg_digitize.datasets import dataset_path, unique_images
     from ecg_digitize.metrics import self_consistency
@@ -49,7 +50,7 @@ def summarize(name: str, trim: list[float], limit: int | None) -> None:
     scores = {0.0: [], **{float(ms): [] for ms in trim}}
     for path in paths:
         try:
-            rec = digitize(path)
+            rec = digitize(path, method=method)
         except DigitizeError as exc:
             refused[type(exc).__name__] += 1
             continue
@@ -77,10 +78,11 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="+", default=["khan2021"], help="folders under ECG_DATA_DIR")
     ap.add_argument("--trim-ms", nargs="*", type=float, default=[], help="also with panel ends left out")
     ap.add_argument("--limit", type=int, default=None, help="pictures per set")
+    ap.add_argument("--method", default="classical", help="digitize(method=): classical, photo, unet, auto")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     for name in args.sets:
-        summarize(name, args.trim_ms, args.limit)
+        summarize(name, args.trim_ms, args.limit, args.method)
     return 0
 
 
