@@ -59,6 +59,26 @@ def pulses_hang_down(traces, rows, px_per_mm: float, px_per_mm_y: float | None =
     return False
 
 
+# A 12-lead sheet prints its header above the rows: upright, the rows' mean baseline lies
+# below this share of the page's height from the top (the phone photos of
+# ``phone-photos``: 0.64-0.68 upright; 03769 read upside down: 0.34).
+MAX_UPRIGHT_ROWS_HIGH = 0.45
+
+
+def rows_sit_high(baselines: list[float], height: int) -> bool:
+    """Whether the rows gather in the page's upper part (their mean baseline above
+    :data:`MAX_UPRIGHT_ROWS_HIGH` of its height): a page with its header below the rows,
+    i.e. upside down. Only a cue for pages without pulses turned by their shape alone.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.orientation import rows_sit_high
+    >>> rows_sit_high([170, 433, 717, 1008], 1729), rows_sit_high([740, 1026, 1305, 1568], 1756)
+    (True, False)
+    """
+    return len(baselines) > 0 and float(np.mean(baselines)) < MAX_UPRIGHT_ROWS_HIGH * height
+
+
 def turn_note(quarter_turns: int, has_pulses: bool) -> str:
     """The Record's warning for a page read turned."""
     note = f"the page was turned {90 * quarter_turns} deg clockwise to read it upright"

@@ -100,7 +100,9 @@ class PanelTrace:
 
     ``x_start`` is the page column of the panel's row's time zero, ``band`` the box's top
     and bottom (page rows), ``boundaries`` the row's lead changes (page columns) and
-    ``zero_y`` the row's 0 mV line where the page shows it (a pulse's foot).
+    ``zero_y`` the row's 0 mV line where the page shows it (a pulse's foot), and
+    ``trace_cols`` the page columns of the row's trace proper where a calibration pulse
+    stands right at its start or end (:func:`pulse_free_columns`).
     """
 
     panel: Panel
@@ -109,6 +111,7 @@ class PanelTrace:
     band: tuple[float, float]
     boundaries: Sequence[float] = ()
     zero_y: float | None = None
+    trace_cols: tuple[float, float] | None = None
 
 
 @dataclass
@@ -120,6 +123,21 @@ class PanelReading:
     leads: list[str]
     boxes: list[LeadBox]
     coverage: dict[str, float]
+
+
+def pulse_free_columns(pulse, line_width: float) -> tuple[float, float] | None:
+    """The page columns a row's trace proper may occupy, given its calibration pulse
+    (None without one): beyond the pulse's edge and one pen width more.
+
+    Some machines start the trace right at the pulse's falling edge (the phone photos of
+    ``phone-photos``): the edge, blurred over a pen width or two, is the pulse's, not the
+    lead's first millivolt.
+    """
+    if pulse is None:
+        return None
+    if pulse.side == "left":
+        return pulse.x_right + 1.0 + line_width, float("inf")
+    return float("-inf"), pulse.x_left - 1.0 - line_width
 
 
 def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int, fs: float,
@@ -135,7 +153,8 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
     for item in sorted(items, key=lambda it: it.panel.t1 - it.panel.t0):
         p, tr = item.panel, item.trace
         n, v, base = panel_samples(tr, item.x_start, p, fs, cal.px_per_s, cal.px_per_mv, cal.px_per_mm,
-                                   boundaries=item.boundaries, zero_y=item.zero_y, px_per_mm_y=cal.px_per_mm_y)
+                                   boundaries=item.boundaries, zero_y=item.zero_y, px_per_mm_y=cal.px_per_mm_y,
+                                   trace_cols=item.trace_cols)
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(p.lead)] = v

@@ -38,7 +38,7 @@ from ..record import Record
 from . import calibration as cal
 from . import deskew, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
 from .load import PageImage, load_image
-from .panels import PanelTrace, place_panels, read_panels
+from .panels import PanelTrace, place_panels, pulse_free_columns, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
 from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, trace_view_provider
 
@@ -204,8 +204,9 @@ def _read_upright(pg: PageImage, provider: TraceViewProvider, options: ReadOptio
                   quarter_turns: int = 0) -> Record:
     """The page traced, turned 180 deg first where its pulses hang down, then read."""
     traced = trace_page(pg, provider)
-    if not any(traced.pulses) and orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm,
-                                                               traced.scale.px_per_mm_y):
+    if not any(traced.pulses) and (
+            orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm, traced.scale.px_per_mm_y)
+            or (traced.view.turned_by_shape and orientation.rows_sit_high(traced.baselines, traced.view.trace_dark.shape[0]))):
         traced = trace_page(orientation.turned(pg, 2), provider)
         quarter_turns += 2
     record = read_traced_page(traced, options, pg.source)
@@ -328,7 +329,8 @@ def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[
             continue
         row, pulse = traced.rows[p.row], traced.pulses[p.row]
         out.append(PanelTrace(p, paths[p.row], plan.row_x0[p.row], (row.y_lo, row.y_hi),
-                              changes.get(p.row, ()), None if pulse is None else pulse.foot_y))
+                              changes.get(p.row, ()), None if pulse is None else pulse.foot_y,
+                              pulse_free_columns(pulse, paths[p.row].line_width)))
     return out
 
 

@@ -139,7 +139,62 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
-    return rows
+    return _without_stray_rows(rows, px_per_mm, h)
+
+
+# Rows of a page are evenly spaced: a gap over this many pitches parts the page's rows
+# from stray ones (the sheet's edge on a photo, a hand-written line, header text).
+MAX_ROW_GAP_PITCHES = 1.8
+# an outermost row narrower than this share of the median row and further than
+# MIN_STRAY_GAP_PITCHES from its neighbour is hand-writing or a label line, not trace
+MAX_STRAY_WIDTH = 0.75
+MIN_STRAY_GAP_PITCHES = 1.25
+
+
+def _without_stray_rows(rows: list[Row], px_per_mm: float, height: int) -> list[Row]:
+    """``rows`` less the rows that stand apart from the page's evenly spaced rows.
+
+    The rows are split where a gap exceeds :data:`MAX_ROW_GAP_PITCHES` of their median
+    pitch and the group with the most rows (then the widest) is kept, where it holds at
+    least three. An outermost row that is narrow and set apart (see
+    :data:`MAX_STRAY_WIDTH`) is dropped too. The new outermost rows' bands are redrawn
+    as if no row lay beyond them.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.rows import Row, _without_stray_rows
+    >>> rows = [Row(20, 0, 700, 0, 1400)] + [Row(y, y - 280, y + 280, 40, 2100) for y in (720, 1000, 1280, 1560)]
+    >>> [r.baseline for r in _without_stray_rows(rows, 8.0, 1750)]
+    [720, 1000, 1280, 1560]
+    """
+    if len(rows) < 4:
+        return rows
+    pitch = float(np.median(np.diff([r.baseline for r in rows])))
+    groups, start = [], 0
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k].baseline - rows[k - 1].baseline > MAX_ROW_GAP_PITCHES * pitch:
+            groups.append(rows[start:k])
+            start = k
+    kept = max(groups, key=lambda g: (len(g), sum(r.x_hi - r.x_lo for r in g)))
+    if len(kept) < 3:
+        return rows
+    width = float(np.median([r.x_hi - r.x_lo for r in kept]))
+
+    def stray(row: Row, neighbour: Row) -> bool:
+        return (row.x_hi - row.x_lo < MAX_STRAY_WIDTH * width
+                and abs(row.baseline - neighbour.baseline) > MIN_STRAY_GAP_PITCHES * pitch)
+
+    while len(kept) > 3 and stray(kept[0], kept[1]):
+        kept = kept[1:]
+    while len(kept) > 3 and stray(kept[-1], kept[-2]):
+        kept = kept[:-1]
+    if len(kept) == len(rows):
+        return rows
+    first, last = kept[0], kept[-1]
+    kept[0] = Row(first.baseline, int(max(0.0, first.baseline - 1.5 * pitch)), first.y_hi, first.x_lo, first.x_hi)
+    kept[-1] = Row(last.baseline, kept[-1].y_lo, int(min(height - 1.0, last.baseline + 1.2 * pitch)),
+                   last.x_lo, last.x_hi)
+    return kept
 
 
 def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:

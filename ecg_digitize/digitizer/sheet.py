@@ -263,3 +263,21 @@ def rectify(image: np.ndarray, *, corners=None):
     out = cv2.warpPerspective(img, hmat, (int(round(width)) + 1, int(round(height)) + 1),
                               flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return out, hmat
+
+
+def turned_clockwise(image: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` turned a quarter clockwise, and ``homography`` (photo -> ``image``)
+    extended to map the photo onto the turned image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.sheet import turned_clockwise
+    >>> img = np.zeros((30, 20, 3), np.uint8); img[0, 0] = 255   # top-left corner
+    >>> out, h = turned_clockwise(img, np.eye(3))
+    >>> out.shape[:2], out[0, -1].tolist(), (h @ [0, 0, 1]).tolist()
+    ((20, 30), [255, 255, 255], [29.0, 0.0, 1.0])
+    """
+    height = image.shape[0]
+    turn = np.array([[0.0, -1.0, height - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    return np.ascontiguousarray(np.rot90(image, -1)), turn @ np.asarray(homography, float)

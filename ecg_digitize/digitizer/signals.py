@@ -63,7 +63,8 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
                   px_per_mm: float, boundaries=(), zero_y: float | None = None,
-                  px_per_mm_y: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+                  px_per_mm_y: float | None = None,
+                  trace_cols: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Sample indices, values (mV) and 0 mV level (page y) of one panel.
 
     ``px_per_mm`` is the scale across the page (gaps bridged, lead-change guards),
@@ -75,6 +76,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     the row changes lead. ``zero_y``: the row's 0 mV line where the page shows it (the
     foot of its calibration pulse); it is used when the panel's isoelectric level lies
     within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.
+    ``trace_cols``: the columns of the trace proper (not its calibration pulse); samples
+    outside them hold the nearest sample inside.
     """
     n0 = int(np.ceil(panel.t0 * fs - 1e-9))
     n1 = int(np.ceil(panel.t1 * fs - 1e-9))
@@ -105,6 +108,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if near_b.any() and (~near_b & np.isfinite(y)).sum() >= 2:
         good = ~near_b & np.isfinite(y)
         y = np.where(near_b, np.interp(np.arange(len(y)), np.nonzero(good)[0], y[good]), y)
+    if trace_cols is not None:
+        y = _held_inside(y, (x >= trace_cols[0]) & (x <= trace_cols[1]))
     base = isoelectric(y, px_per_mm if px_per_mm_y is None else px_per_mm_y)
     if zero_y is not None and np.isfinite(zero_y) and abs(base - zero_y) <= px_per_mv:
         base = float(zero_y)
@@ -112,3 +117,21 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if getattr(panel, "inverted", False):
         v = -v
     return n, v, base
+
+
+def _held_inside(y: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``y`` with the samples outside ``inside`` set to the nearest finite sample inside
+    (unchanged where none is finite inside).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.signals import _held_inside
+    >>> _held_inside(np.array([9.0, 9.0, 1.0, 2.0, 3.0]), np.array([0, 0, 1, 1, 1], bool)).tolist()
+    [1.0, 1.0, 1.0, 2.0, 3.0]
+    """
+    good = np.nonzero(inside & np.isfinite(y))[0]
+    if inside.all() or not len(good):
+        return y
+    # np.interp holds its end values: outside an interval that is the nearest sample inside
+    return np.where(inside, y, np.interp(np.arange(len(y)), good, y[good]))

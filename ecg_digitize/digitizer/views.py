@@ -56,6 +56,9 @@ class TraceView:
         paper-bending field (a JSON-ready dict), for :func:`page_as_measured`.
     warnings : list of str
         What the provider did to the page.
+    turned_by_shape : bool
+        The provider turned the page a quarter because of its shape alone (a portrait
+        sheet in a photo): upright and upside down are still to be told apart.
     """
 
     rgb: np.ndarray
@@ -68,6 +71,7 @@ class TraceView:
     homography: np.ndarray | None = None
     bend: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    turned_by_shape: bool = False
 
     @property
     def thresholded(self) -> bool:
@@ -128,6 +132,13 @@ CLASSICAL = TraceViewProvider(make=classical_view)
 GRID_LINE_RUN_MM = 5.0
 
 
+# A rectified sheet this much taller than wide is a landscape ECG sheet photographed with
+# the phone upright (12-lead printouts are landscape): it is turned a quarter clockwise,
+# and the pipeline turns it over where its rows then sit above its header
+# (:func:`~.orientation.rows_sit_high`).
+PORTRAIT_ASPECT = 1.15
+
+
 def photo_view(rgb: np.ndarray) -> TraceView:
     """A photographed sheet cropped from its background and its perspective undone
     (:func:`.sheet.rectify`), flattened from its grid (:func:`.flatten.flatten_grid`),
@@ -144,6 +155,11 @@ def photo_view(rgb: np.ndarray) -> TraceView:
     found_sheet = not np.allclose(homography, np.eye(3))
     if found_sheet:
         warnings.append("sheet found in the photo and its perspective undone (method='photo')")
+    turned = rect.shape[0] > PORTRAIT_ASPECT * rect.shape[1]
+    if turned:  # a landscape sheet photographed with the phone upright
+        rect, homography = sheet.turned_clockwise(rect, homography)
+        found_sheet = True
+        warnings.append("the sheet stood upright in the photo: turned a quarter to read it")
     flat, flattening = flatten.flatten_grid(rect)
     if flattening is None:
         warnings.append("grid not flattened (no consistent lattice); read as rectified")
@@ -165,7 +181,7 @@ def photo_view(rgb: np.ndarray) -> TraceView:
     trace_dark = threshold.clear_border(trace_dark)
     return TraceView(page, trace_dark, grid_dark, method="photo",
                      homography=homography if (found_sheet and bend is None) else None,
-                     bend=bend, warnings=warnings)
+                     bend=bend, warnings=warnings, turned_by_shape=turned)
 
 
 def photo_reframe(rgb: np.ndarray, geometry) -> np.ndarray:
