@@ -172,3 +172,50 @@ def grid_chroma(rgb: np.ndarray) -> float:
     if printed.sum() < 50:
         return 0.0
     return float(np.median(hi[printed] - lo[printed]) / 255.0)
+
+
+# A region this dark (max of R, G, B, blurred over a few millimetres) that touches the
+# image's edge is not paper: the black surround of a rotated or shifted page (ECG-Image-Kit
+# photos, scanner lids). Paper in deep shadow stays above it.
+SURROUND_LEVEL = 70
+SURROUND_BLUR_PX = 15
+
+
+def dark_surround(rgb: np.ndarray) -> np.ndarray | None:
+    """Where the picture is not paper but a near-black surround touching its edge (bool),
+    grown by a few pixels; None where there is none.
+
+    Its straight edges and its mass swamp the grid's lines in the deskew's projections
+    (ECG-Image-Kit photo pages turned 3-6 deg read as straight), so the views blank it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import dark_surround
+    >>> page = np.full((200, 300, 3), 230, np.uint8); page[:40, :60] = 0   # a black corner
+    >>> page[100:130, 150:200] = 0                                           # a black box inside
+    >>> m = dark_surround(page)
+    >>> bool(m[10, 10]), bool(m[115, 175]), dark_surround(np.full((50, 50, 3), 230, np.uint8)) is None
+    (True, False, True)
+    """
+    import cv2
+
+    rgb = np.asarray(rgb)
+    bright = rgb.max(axis=2) if rgb.ndim == 3 else rgb
+    dark = (cv2.blur(bright.astype(np.float32), (SURROUND_BLUR_PX, SURROUND_BLUR_PX)) < SURROUND_LEVEL)
+    if not dark.any():
+        return None
+    n, labels = cv2.connectedComponents(dark.view(np.uint8), connectivity=4)
+    edge = np.unique(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    edge = edge[edge > 0]
+    if not len(edge):
+        return None
+    surround = np.isin(labels, edge).astype(np.uint8)
+    grow = SURROUND_BLUR_PX // 2 + 2
+    return cv2.dilate(surround, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+
+
+def blanked(dark: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+    """A darkness view set to paper (0) ``where`` is True, e.g. a :func:`dark_surround`
+    (unchanged for None)."""
+    return dark if where is None else np.where(where, 0, dark).astype(dark.dtype, copy=False)

@@ -203,9 +203,33 @@ def fit_sides(quad: np.ndarray, outline: np.ndarray, shape: tuple[int, int]) -> 
     return corners
 
 
+# Long side over short side of a photographed ECG sheet (A4 1.41, US letter 1.29; the
+# rectified phone photos of ``phone-photos``: 1.25-1.43). A near-square outline is not
+# a whole sheet (a shadow's edge, a sheet partly out of the frame).
+SHEET_ASPECT = (1.2, 1.6)
+
+
+def sheet_shaped(corners: np.ndarray) -> bool:
+    """Whether a quadrilateral (tl, tr, br, bl) has a sheet's proportions (:data:`SHEET_ASPECT`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.sheet import sheet_shaped
+    >>> sheet_shaped(np.array([[0, 0], [297, 0], [297, 210], [0, 210]])), sheet_shaped(np.array([[0, 0], [100, 0], [100, 98], [0, 98]]))
+    (True, False)
+    """
+    tl, tr, br, bl = np.asarray(corners, float)
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    aspect = max(width, height) / max(min(width, height), 1e-9)
+    return bool(SHEET_ASPECT[0] <= aspect <= SHEET_ASPECT[1])
+
+
 def sheet_on_background(image: np.ndarray) -> bool:
-    """Whether the image is a photo of a sheet: a sheet is found (:func:`find_page`) and
-    it is lighter than what surrounds it (paper on a desk, not a dark box on a page).
+    """Whether the image is a photo of a sheet: a sheet-shaped outline is found
+    (:func:`find_page`, :func:`sheet_shaped`) and it is lighter than what surrounds it
+    (paper on a desk, not a dark box on a page).
 
     Examples
     --------
@@ -218,7 +242,7 @@ def sheet_on_background(image: np.ndarray) -> bool:
     import cv2
 
     corners = find_page(image)
-    if corners is None:
+    if corners is None or not sheet_shaped(corners):
         return False
     grey = cv2.cvtColor(np.ascontiguousarray(np.asarray(image)[..., :3]), cv2.COLOR_RGB2GRAY)
     inside = np.zeros(grey.shape, np.uint8)
@@ -241,7 +265,8 @@ def rectify(image: np.ndarray, *, corners=None):
     Returns
     -------
     image : ndarray
-        The rectified sheet (or the input, unchanged, when no sheet is found).
+        The rectified sheet (or the input, unchanged, when no sheet-shaped outline is
+        found, see :func:`sheet_shaped`).
     homography : ndarray, (3, 3)
         Maps input pixel ``(x, y, 1)`` to output pixels (identity when unchanged).
 
@@ -253,7 +278,7 @@ def rectify(image: np.ndarray, *, corners=None):
 
     img = np.asarray(image)
     quad = find_page(img) if corners is None else order_corners(np.asarray(corners, float))
-    if quad is None:
+    if quad is None or (corners is None and not sheet_shaped(quad)):
         return img, np.eye(3)
     tl, tr, br, bl = quad
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))

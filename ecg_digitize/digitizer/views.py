@@ -115,12 +115,14 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     levels back first (:func:`~.greyscale.grey_from_bilevel`).
     """
     rgb = greyscale.grey_from_bilevel(rgb)
-    grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
+    # a black surround (see dark_surround) is neither grid nor trace
+    surround = greyscale.dark_surround(rgb)
+    grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
     provisional = grid.estimate_grid(grid_dark).px_per_mm
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(rgb) if fine else rgb))
     # a page frame or a scanner's dark margin is neither trace nor grid (see border_widths)
-    trace_dark = threshold.clear_border(trace_dark)
+    trace_dark = threshold.clear_border(greyscale.blanked(trace_dark, surround))
     return TraceView(rgb, trace_dark, grid_dark, method="classical")
 
 

@@ -45,8 +45,9 @@ def unet_view(rgb: np.ndarray) -> TraceView:
         rgb, bend = unbend(rgb)
         if bend is not None:
             warnings.append("paper bending undone from the grid lines (method='unet')")
-    grid_dark = threshold.normalise_background(greyscale.grid_view(rgb))
-    return TraceView(rgb, trace_probability(rgb), grid_dark, method="unet", kind="probability",
+    surround = greyscale.dark_surround(rgb)  # neither grid nor trace
+    grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
+    return TraceView(rgb, greyscale.blanked(trace_probability(rgb), surround), grid_dark, method="unet", kind="probability",
                      ink_threshold=UNET_THRESHOLD, homography=homography,
                      bend=None if bend is None else bend.to_dict(), warnings=warnings)
 
