@@ -3,6 +3,8 @@
 For each page: render (3x4+II, 200 dpi, preset, seed), then
 
 * classical: ``digitize(image)``;
+* photo: ``digitize(image, method="photo")``: the sheet found and rectified, flattened from
+  its grid lattice, its grid lines divided out, then the classical stages;
 * unet: ``digitize(image, method="unet")``: ``rectify`` (photo geometry), then
   ``trace_probability`` in place of the classical trace threshold, then the same stages;
 * auto: ``digitize(image, method="auto")``: both routes, the better-scored reading kept
@@ -25,7 +27,7 @@ import time
 import numpy as np
 
 
-ROUTES = ("classical", "unet", "auto")
+ROUTES = ("classical", "photo", "unet", "auto")
 
 
 def corner_residual_mm(h_rect: np.ndarray, truth) -> float:

@@ -142,59 +142,87 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     return _without_stray_rows(rows, px_per_mm, h)
 
 
-# Rows of a page are evenly spaced: a gap over this many pitches parts the page's rows
-# from stray ones (the sheet's edge on a photo, a hand-written line, header text).
-MAX_ROW_GAP_PITCHES = 1.8
-# an outermost row narrower than this share of the median row and further than
-# MIN_STRAY_GAP_PITCHES from its neighbour is hand-writing or a label line, not trace
-MAX_STRAY_WIDTH = 0.75
-MIN_STRAY_GAP_PITCHES = 1.25
+# Rows of a page are evenly spaced: gaps within this share of their pitch continue a run
+# of rows (our renderer, ECG-Image-Kit and the phone photos' printouts space them evenly).
+ROW_PITCH_TOL = 0.2
+# A row beside such a run joins it where its gap is within ROW_PITCH_TOL (a little more
+# outward, MAX_EVEN_GAP_PITCHES), or where it is wide (at least MIN_JOIN_WIDTH of the run's
+# median row) and its gap is within MIN_GAP_PITCHES..MAX_ROW_GAP_PITCHES (a rhythm strip
+# set a little apart). Anything else beyond the run is a stray row: the sheet's edge on a
+# photo, a hand-written line, a grid line the grid removal missed, header text.
+MAX_EVEN_GAP_PITCHES = 1.25
+MIN_JOIN_WIDTH = 0.75
+MIN_GAP_PITCHES, MAX_ROW_GAP_PITCHES = 0.5, 1.8
 
 
 def _without_stray_rows(rows: list[Row], px_per_mm: float, height: int) -> list[Row]:
     """``rows`` less the rows that stand apart from the page's evenly spaced rows.
 
-    The rows are split where a gap exceeds :data:`MAX_ROW_GAP_PITCHES` of their median
-    pitch and the group with the most rows (then the widest) is kept, where it holds at
-    least three. An outermost row that is narrow and set apart (see
-    :data:`MAX_STRAY_WIDTH`) is dropped too. The new outermost rows' bands are redrawn
-    as if no row lay beyond them.
+    The longest run of rows whose gaps agree to :data:`ROW_PITCH_TOL` (at least three
+    rows; the widest of equally long runs) is grown outward one row at a time while the
+    next row joins it (see :data:`MAX_EVEN_GAP_PITCHES`); the rest are dropped. The new
+    outermost rows' bands are redrawn as if no row lay beyond them.
 
     Examples
     --------
     >>> from ecg_digitize.digitizer.rows import Row, _without_stray_rows
-    >>> rows = [Row(20, 0, 700, 0, 1400)] + [Row(y, y - 280, y + 280, 40, 2100) for y in (720, 1000, 1280, 1560)]
+    >>> rows = [Row(20, 0, 700, 0, 1400), Row(655, 20, 731, 55, 2164)]
+    >>> rows += [Row(y, y - 280, y + 280, 40, 2100) for y in (731, 1012, 1293, 1544)]
     >>> [r.baseline for r in _without_stray_rows(rows, 8.0, 1750)]
-    [720, 1000, 1280, 1560]
+    [731, 1012, 1293, 1544]
     """
     if len(rows) < 4:
         return rows
-    pitch = float(np.median(np.diff([r.baseline for r in rows])))
-    groups, start = [], 0
-    for k in range(1, len(rows) + 1):
-        if k == len(rows) or rows[k].baseline - rows[k - 1].baseline > MAX_ROW_GAP_PITCHES * pitch:
-            groups.append(rows[start:k])
-            start = k
-    kept = max(groups, key=lambda g: (len(g), sum(r.x_hi - r.x_lo for r in g)))
-    if len(kept) < 3:
+    run = _even_run(rows)
+    if run is None:
         return rows
-    width = float(np.median([r.x_hi - r.x_lo for r in kept]))
+    first, last = run
+    pitch = float(np.median(np.diff([r.baseline for r in rows[first:last + 1]])))
+    width = float(np.median([r.x_hi - r.x_lo for r in rows[first:last + 1]]))
 
-    def stray(row: Row, neighbour: Row) -> bool:
-        return (row.x_hi - row.x_lo < MAX_STRAY_WIDTH * width
-                and abs(row.baseline - neighbour.baseline) > MIN_STRAY_GAP_PITCHES * pitch)
+    def joins(row: Row, neighbour: Row) -> bool:
+        gap = abs(row.baseline - neighbour.baseline) / pitch
+        wide = row.x_hi - row.x_lo >= MIN_JOIN_WIDTH * width
+        return (1 - ROW_PITCH_TOL <= gap <= MAX_EVEN_GAP_PITCHES
+                or (wide and MIN_GAP_PITCHES <= gap <= MAX_ROW_GAP_PITCHES))
 
-    while len(kept) > 3 and stray(kept[0], kept[1]):
-        kept = kept[1:]
-    while len(kept) > 3 and stray(kept[-1], kept[-2]):
-        kept = kept[:-1]
-    if len(kept) == len(rows):
+    while first > 0 and joins(rows[first - 1], rows[first]):
+        first -= 1
+    while last < len(rows) - 1 and joins(rows[last + 1], rows[last]):
+        last += 1
+    if first == 0 and last == len(rows) - 1:
         return rows
-    first, last = kept[0], kept[-1]
-    kept[0] = Row(first.baseline, int(max(0.0, first.baseline - 1.5 * pitch)), first.y_hi, first.x_lo, first.x_hi)
-    kept[-1] = Row(last.baseline, kept[-1].y_lo, int(min(height - 1.0, last.baseline + 1.2 * pitch)),
-                   last.x_lo, last.x_hi)
+    kept = list(rows[first:last + 1])
+    top, bottom = kept[0], kept[-1]
+    if first > 0:
+        kept[0] = Row(top.baseline, int(max(0.0, top.baseline - 1.5 * pitch)), top.y_hi, top.x_lo, top.x_hi)
+    if last < len(rows) - 1:
+        bottom = kept[-1]
+        kept[-1] = Row(bottom.baseline, bottom.y_lo, int(min(height - 1.0, bottom.baseline + 1.2 * pitch)),
+                       bottom.x_lo, bottom.x_hi)
     return kept
+
+
+def _even_run(rows: list[Row]) -> tuple[int, int] | None:
+    """First and last index of the longest run of at least three rows whose gaps agree
+    with each other to :data:`ROW_PITCH_TOL` (the widest rows among equally long runs)."""
+    gaps = np.diff([r.baseline for r in rows])
+    best, best_key = None, None
+    for pitch in gaps:
+        even = np.abs(gaps / pitch - 1) <= ROW_PITCH_TOL
+        k = 0
+        while k < len(gaps):
+            if not even[k]:
+                k += 1
+                continue
+            j = k
+            while j + 1 < len(gaps) and even[j + 1]:
+                j += 1
+            key = (j - k + 2, sum(r.x_hi - r.x_lo for r in rows[k:j + 2]))
+            if best_key is None or key > best_key:
+                best, best_key = (k, j + 1), key
+            k = j + 1
+    return best if best_key is not None and best_key[0] >= 3 else None
 
 
 def _with_skipped_rows(peaks: np.ndarray, strong: np.ndarray) -> np.ndarray:
