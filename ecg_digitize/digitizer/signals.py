@@ -84,14 +84,19 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     n = np.arange(n0, n1)
     t = n / fs
     x = x_start + (panel.x_offset_s + t - panel.t0) * px_per_s
-    path = fill_short_gaps(trace.y, max(2, int(round(1.0 * px_per_mm))))
+    marks = lead_change_mark_columns(trace, boundaries, px_per_mm)
+    path = fill_short_gaps(np.where(marks, np.nan, trace.y), max(2, int(round(1.0 * px_per_mm))))
     cols = trace.x0 + np.arange(len(path))
     ok = np.isfinite(path)
     if ok.sum() < 2:
         return n, np.full(len(n), np.nan), float("nan")
     inside = (x >= cols[0]) & (x <= cols[-1])
-    if len(getattr(trace, "px", ())) >= 2:
-        y = np.interp(x, trace.px, trace.py)  # polyline with sub-column strokes
+    px_, py_ = getattr(trace, "px", np.empty(0)), getattr(trace, "py", np.empty(0))
+    if marks.any() and len(px_):
+        on_mark = marks[np.clip(np.round(px_ - trace.x0).astype(int), 0, len(marks) - 1)]
+        px_, py_ = px_[~on_mark], py_[~on_mark]
+    if len(px_) >= 2:
+        y = np.interp(x, px_, py_)  # polyline with sub-column strokes
     else:
         y = np.interp(x, cols[ok], path[ok])
     # NaN where the nearest column was not covered (a real gap, not bridged above)
@@ -117,6 +122,54 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if getattr(panel, "inverted", False):
         v = -v
     return n, v, base
+
+
+# A lead-change mark drawn as a bar (the phone photos' printouts: about 0.5 mm wide, 7 mm
+# tall) is a run of at least MARK_MIN_COLUMNS columns whose ink spans the same rows to
+# MARK_EDGE_PX, at least MARK_MIN_HEIGHT_MM tall, within MARK_REACH_MM of a lead change.
+# The trace crosses it; the path there is the bar's, not the lead's.
+MARK_MIN_COLUMNS = 3
+MARK_EDGE_PX = 1.5
+MARK_MIN_HEIGHT_MM = 2.0
+MARK_REACH_MM = 1.5
+
+
+def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
+    """Per column of ``trace``: whether it lies on a lead-change mark drawn as a bar (see
+    :data:`MARK_MIN_COLUMNS`), or within half a pen width and a column of one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import RowTrace
+    >>> from ecg_digitize.digitizer.signals import lead_change_mark_columns
+    >>> top = np.full(60, 99.0); bottom = np.full(60, 102.0)
+    >>> top[28:33], bottom[28:33] = 70.0, 130.0          # a 5-column bar, 60 px tall
+    >>> trace = RowTrace(0, (top + bottom) / 2, top, bottom, 3.0)
+    >>> np.nonzero(lead_change_mark_columns(trace, [30.0], px_per_mm=8.0))[0].tolist()
+    [25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]
+    """
+    n = len(trace.y)
+    out = np.zeros(n, bool)
+    if not len(boundaries) or n == 0:
+        return out
+    top, bottom = np.asarray(trace.top, float), np.asarray(trace.bottom, float)
+    tall = np.isfinite(top) & (bottom - top >= MARK_MIN_HEIGHT_MM * px_per_mm)
+    for xb in boundaries:
+        lo = max(0, int(xb - MARK_REACH_MM * px_per_mm) - trace.x0)
+        hi = min(n, int(xb + MARK_REACH_MM * px_per_mm) + 1 - trace.x0)
+        k = lo
+        while k < hi:
+            j = k
+            while (tall[k] and j + 1 < hi and tall[j + 1] and abs(top[j + 1] - top[k]) <= MARK_EDGE_PX
+                   and abs(bottom[j + 1] - bottom[k]) <= MARK_EDGE_PX):
+                j += 1
+            if tall[k] and j - k + 1 >= MARK_MIN_COLUMNS:
+                # and the bar's blurred sides, half a pen either way
+                pad = 1 + int(round(getattr(trace, "line_width", 2.0) / 2))
+                out[max(0, k - pad):min(n, j + 1 + pad)] = True
+            k = j + 1
+    return out
 
 
 def _held_inside(y: np.ndarray, inside: np.ndarray) -> np.ndarray:
