@@ -4,6 +4,7 @@ Usage::
 
     python docs/make_digitizer_figures.py            # simulated page (no data needed)
     python docs/make_digitizer_figures.py --khan     # plus an overlay on a real khan2021 scan
+    python docs/make_digitizer_figures.py --phone-photos   # plus six real phone photos read with method="photo"
 
 Every picture comes from the real pipeline functions on a rendered page, so the figures
 show what the code does, not a sketch of it.
@@ -38,6 +39,8 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--khan", action="store_true", help="also draw an overlay on a real khan2021 scan")
+    p.add_argument("--phone-photos", action="store_true",
+                   help="also draw overlays of six real phone photos read with method='photo'")
     args = p.parse_args(argv)
 
     sig, fs, leads = simulate_12lead(seed=0)
@@ -161,8 +164,44 @@ def main(argv=None) -> int:
         im.save(OUT / "digitizer_khan2021.jpg", quality=75, optimize=True)
         Path(tmp).unlink()
         print("wrote", OUT / "digitizer_khan2021.jpg", "from", path.name)
+    if args.phone_photos:
+        _phone_photo_overlays()
     del layout
     return 0
+
+
+# folded (03424), crumpled and cut at the top (03648), written on (03701), upright phone
+# (03769), flat (03784), shaded (03868)
+PHONE_PHOTOS = ("03424", "03648", "03701", "03769", "03784", "03868")
+
+
+def _phone_photo_overlays() -> None:
+    """Six phone photos of ``phone-photos`` read with ``method="photo"``, each drawn over
+    the flattened sheet it was read from, in one contact sheet."""
+    from PIL import Image, ImageDraw
+
+    from ecg_digitize import digitize
+    from ecg_digitize.datasets import data_dir
+    from ecg_digitize.digitizer.pipeline import page_as_measured
+    from ecg_digitize.metrics import self_consistency
+    from ecg_digitize.overlay import draw_overlay
+
+    tiles = []
+    for name in PHONE_PHOTOS:
+        path = data_dir() / "phone-photos" / f"{name}.jpg"
+        rec = digitize(path, method="photo")
+        tile = Image.fromarray(draw_overlay(page_as_measured(path, rec), rec))
+        tile.thumbnail((760, 760))
+        sc = self_consistency(rec)["mean"]
+        ImageDraw.Draw(tile).text((8, 8), f"{name}: {rec.layout}, self-consistency {sc:.1f} dB",
+                                  fill=(200, 0, 0))
+        tiles.append(tile)
+    w, h = max(t.width for t in tiles), max(t.height for t in tiles)
+    sheet = Image.new("RGB", (2 * w, 3 * h), "white")
+    for k, tile in enumerate(tiles):
+        sheet.paste(tile, ((k % 2) * w, (k // 2) * h))
+    sheet.save(OUT / "digitizer_phone_photos.jpg", quality=65, optimize=True)
+    print("wrote", OUT / "digitizer_phone_photos.jpg")
 
 
 if __name__ == "__main__":
