@@ -64,7 +64,8 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
                   px_per_mm: float, boundaries=(), zero_y: float | None = None,
                   px_per_mm_y: float | None = None,
-                  trace_cols: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+                  trace_cols: tuple[float, float] | None = None,
+                  mark_bars: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
     """Sample indices, values (mV) and 0 mV level (page y) of one panel.
 
     ``px_per_mm`` is the scale across the page (gaps bridged, lead-change guards),
@@ -77,14 +78,16 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     foot of its calibration pulse); it is used when the panel's isoelectric level lies
     within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.
     ``trace_cols``: the columns of the trace proper (not its calibration pulse); samples
-    outside them hold the nearest sample inside.
+    outside them hold the nearest sample inside. ``mark_bars``: lead changes may be marked
+    by bars (:func:`lead_change_mark_columns`; photos), taken out of the path.
     """
     n0 = int(np.ceil(panel.t0 * fs - 1e-9))
     n1 = int(np.ceil(panel.t1 * fs - 1e-9))
     n = np.arange(n0, n1)
     t = n / fs
     x = x_start + (panel.x_offset_s + t - panel.t0) * px_per_s
-    marks = lead_change_mark_columns(trace, boundaries, px_per_mm)
+    marks = (lead_change_mark_columns(trace, boundaries, px_per_mm) if mark_bars
+             else np.zeros(len(trace.y), bool))
     path = fill_short_gaps(np.where(marks, np.nan, trace.y), max(2, int(round(1.0 * px_per_mm))))
     cols = trace.x0 + np.arange(len(path))
     ok = np.isfinite(path)

@@ -85,3 +85,29 @@ def test_auto_leaves_scans_to_the_classical_route(sim12):
     sig, fs, leads = sim12
     page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=4)
     assert digitize(page, method="auto").geometry.method == "classical"
+
+
+def test_photo_route_turns_a_sheet_photographed_upright(sim12):
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=6)
+    upright = np.ascontiguousarray(np.rot90(page))           # turned a quarter counter-clockwise
+    rec = digitize(_on_desk(upright), method="photo")
+    assert rec.layout == "3x4+II"
+    assert any("turned a quarter" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 8
+
+
+def test_a_black_surround_does_not_hide_a_turned_page(sim12):
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=7)
+    h, w = page.shape[:2]
+    turned = cv2.warpAffine(page, cv2.getRotationMatrix2D((w / 2 + 40, h / 2), 5.0, 1.0), (w, h),
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    rec = digitize(turned)
+    assert rec.layout == "3x4+II"
+    assert abs(rec.calibration.px_per_mm - truth.calibration.px_per_mm) < 0.1

@@ -152,3 +152,25 @@ def test_a_one_bit_scans_grid_pieces_are_not_joined_into_rows(sim12, seed):
     image, _ = render(sig, fs, leads, layout="3x4+II", preset="scan", bilevel=True, seed=seed)
     traced = pipeline.trace_page(load_image(image), CLASSICAL)
     assert len(traced.rows) == 4
+
+
+def _wavy_row(mask: np.ndarray, y0: float, x0: int, x1: int, amplitude: float, period: float) -> None:
+    xs = np.arange(x0, x1)
+    ys = np.round(y0 + amplitude * np.sin(2 * np.pi * xs / period)).astype(int)
+    for dy in (-1, 0, 1):
+        mask[ys + dy, xs] = True
+
+
+@pytest.mark.parametrize("stray", [(0.02, 0.0, 0.65), (0.40, 0.25, 0.65), (0.97, 0.3, 0.55)])
+def test_stray_lines_apart_from_the_evenly_spaced_rows_are_dropped(stray):
+    # a photographed sheet: its edge above the rows, a hand-written line between header and
+    # rows, the sheet's bottom edge close under the last row (phone-photos 03997, 03701, 03825)
+    ppm = 8.0
+    mask = np.zeros((1760, 2300), bool)
+    for y in (740, 1025, 1305, 1570):
+        _wavy_row(mask, y, 100, 2150, 12, 160)
+    y, x0, x1 = stray
+    _wavy_row(mask, y * 1760, int(x0 * 2300), int(x1 * 2300), 4, 60)
+    rows = row_search.find_rows(mask, ppm)
+    assert len(rows) == 4    # a sine's profile peaks at its crests, 12 px off its middle
+    assert np.allclose([r.baseline for r in rows], [740, 1025, 1305, 1570], atol=15)
