@@ -87,9 +87,10 @@ def _long_labels(mask: np.ndarray, px_per_mm: float, min_mm: float = 12.0):
 
 
 def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
-              min_long_share: float = 0.0, labelled=None) -> list[Row]:
+              min_long_share: float = 0.0, labelled=None, drop_stray: bool = True) -> list[Row]:
     """Rows of trace, top to bottom. ``labelled``: ``_long_labels(mask, px_per_mm)``
-    where the caller has it already (one connected-components pass less).
+    where the caller has it already (one connected-components pass less). ``drop_stray``:
+    drop the rows apart from the evenly spaced ones (:func:`_without_stray_rows`).
 
     Raises
     ------
@@ -139,7 +140,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
-    return _without_stray_rows(rows, px_per_mm, h)
+    return _without_stray_rows(rows, px_per_mm, h) if drop_stray else rows
 
 
 # Rows of a page are evenly spaced: gaps within this share of their pitch continue a run
@@ -399,12 +400,14 @@ def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> 
     """Whether the rows of ``joined`` ink add no row between the first and last row of
     ``mask`` beyond those its rows' pitch leaves room for (a row skipped); True where
     ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none."""
+    # every row each finds: a net of grid rows must not pass for an even run of them
     try:
-        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
+        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE,
+                                               drop_stray=False)]
     except NotAnEcgError:
         return False
     try:
-        before = [r.baseline for r in find_rows(mask, px_per_mm)]
+        before = [r.baseline for r in find_rows(mask, px_per_mm, drop_stray=False)]
     except NotAnEcgError:
         return True
     if len(before) < 2:
