@@ -102,8 +102,7 @@ class PanelTrace:
     and bottom (page rows), ``boundaries`` the row's lead changes (page columns) and
     ``zero_y`` the row's 0 mV line where the page shows it (a pulse's foot), and
     ``trace_cols`` the page columns of the row's trace proper where a calibration pulse
-    stands right at its start or end (:func:`pulse_free_columns`). ``mark_bars``: the page
-    may mark lead changes with bars (photos; :func:`~.signals.lead_change_mark_columns`).
+    stands right at its start or end (:func:`pulse_free_columns`).
     """
 
     panel: Panel
@@ -113,7 +112,6 @@ class PanelTrace:
     boundaries: Sequence[float] = ()
     zero_y: float | None = None
     trace_cols: tuple[float, float] | None = None
-    mark_bars: bool = False
 
 
 @dataclass
@@ -156,7 +154,7 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
         p, tr = item.panel, item.trace
         n, v, base = panel_samples(tr, item.x_start, p, fs, cal.px_per_s, cal.px_per_mv, cal.px_per_mm,
                                    boundaries=item.boundaries, zero_y=item.zero_y, px_per_mm_y=cal.px_per_mm_y,
-                                   trace_cols=item.trace_cols, mark_bars=item.mark_bars)
+                                   trace_cols=item.trace_cols)
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(p.lead)] = v

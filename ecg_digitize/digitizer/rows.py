@@ -397,22 +397,27 @@ def _long_share(mask: np.ndarray, labelled) -> float:
 
 
 def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> bool:
-    """Whether the rows of ``joined`` ink add no row between the first and last row of
-    ``mask`` beyond those its rows' pitch leaves room for (a row skipped); True where
-    ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none."""
-    # every row each finds: a net of grid rows must not pass for an even run of them
+    """Whether the rows of ``joined`` ink keep the pitch of the rows of ``mask`` (their
+    evenly spaced run's pitch within :data:`ROW_PITCH_TOL`) and add no row between its
+    first and last row beyond those the pitch leaves room for (a row skipped); True where
+    ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none.
+
+    A 1-bit page's grid joined into a net gives rows at a fraction of the pitch: that is
+    not the trace made whole.
+    """
     try:
-        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE,
-                                               drop_stray=False)]
+        after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
     except NotAnEcgError:
         return False
     try:
-        before = [r.baseline for r in find_rows(mask, px_per_mm, drop_stray=False)]
+        before = [r.baseline for r in find_rows(mask, px_per_mm)]
     except NotAnEcgError:
         return True
     if len(before) < 2:
         return True
     pitch = float(np.median(np.diff(before)))
+    if len(after) >= 2 and abs(float(np.median(np.diff(after))) / pitch - 1) > ROW_PITCH_TOL:
+        return False
     room = int(round((before[-1] - before[0]) / pitch)) - 1
     inner = [y for y in after if before[0] + pitch / 2 < y < before[-1] - pitch / 2]
     return len(inner) <= room

@@ -64,8 +64,7 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
                   px_per_mm: float, boundaries=(), zero_y: float | None = None,
                   px_per_mm_y: float | None = None,
-                  trace_cols: tuple[float, float] | None = None,
-                  mark_bars: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+                  trace_cols: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Sample indices, values (mV) and 0 mV level (page y) of one panel.
 
     ``px_per_mm`` is the scale across the page (gaps bridged, lead-change guards),
@@ -78,16 +77,15 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     foot of its calibration pulse); it is used when the panel's isoelectric level lies
     within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.
     ``trace_cols``: the columns of the trace proper (not its calibration pulse); samples
-    outside them hold the nearest sample inside. ``mark_bars``: lead changes may be marked
-    by bars (:func:`lead_change_mark_columns`; photos), taken out of the path.
+    outside them hold the nearest sample inside. Lead-change marks drawn as bars
+    (:func:`lead_change_mark_columns`) are taken out of the path.
     """
     n0 = int(np.ceil(panel.t0 * fs - 1e-9))
     n1 = int(np.ceil(panel.t1 * fs - 1e-9))
     n = np.arange(n0, n1)
     t = n / fs
     x = x_start + (panel.x_offset_s + t - panel.t0) * px_per_s
-    marks = (lead_change_mark_columns(trace, boundaries, px_per_mm) if mark_bars
-             else np.zeros(len(trace.y), bool))
+    marks = lead_change_mark_columns(trace, boundaries, px_per_mm)
     path = fill_short_gaps(np.where(marks, np.nan, trace.y), max(2, int(round(1.0 * px_per_mm))))
     cols = trace.x0 + np.arange(len(path))
     ok = np.isfinite(path)
@@ -157,6 +155,7 @@ def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
     if not len(boundaries) or n == 0:
         return out
     top, bottom = np.asarray(trace.top, float), np.asarray(trace.bottom, float)
+    width = float(getattr(trace, "line_width", 0.0))  # a bar is wider than the pen
     tall = np.isfinite(top) & (bottom - top >= MARK_MIN_HEIGHT_MM * px_per_mm)
     for xb in boundaries:
         lo = max(0, int(xb - MARK_REACH_MM * px_per_mm) - trace.x0)
@@ -167,7 +166,7 @@ def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
             while (tall[k] and j + 1 < hi and tall[j + 1] and abs(top[j + 1] - top[k]) <= MARK_EDGE_PX
                    and abs(bottom[j + 1] - bottom[k]) <= MARK_EDGE_PX):
                 j += 1
-            if tall[k] and j - k + 1 >= MARK_MIN_COLUMNS:
+            if tall[k] and j - k + 1 >= max(MARK_MIN_COLUMNS, int(np.ceil(width)) + 1):
                 # and the bar's blurred sides, half a pen either way
                 pad = 1 + int(round(getattr(trace, "line_width", 2.0) / 2))
                 out[max(0, k - pad):min(n, j + 1 + pad)] = True
