@@ -70,7 +70,7 @@ def summarize(table: dict, routes=ROUTES) -> None:
     """Print the per-preset table and the auto-rule sweep from the measured rows."""
     from ecg_digitize.digitizer.pipeline import AUTO_SKIP_UNET_QUALITY
 
-    print("\npreset | pages | classical SNR dB (fails) | unet SNR dB (fails) | "
+    print("\npreset | pages | classical SNR dB (fails) | photo SNR dB (fails) | unet SNR dB (fails) | "
           "auto SNR dB (fails, U-Net chosen) | pixel F1 | corner mm median/max | rectify s | U-Net s (wall) | "
           "unet route CPU s/page | auto CPU s/page")
     for preset, rows in table.items():
@@ -79,7 +79,7 @@ def summarize(table: dict, routes=ROUTES) -> None:
         fails = lambda k: sum(f"{k}_error" in r for r in rows)  # noqa: E731
         corners = [r["corner_mm"] for r in rows]
         print(f"{preset} | {len(rows)} | {mean('classical'):.2f} ({fails('classical')}) | "
-              f"{mean('unet'):.2f} ({fails('unet')}) | "
+              f"{mean('photo'):.2f} ({fails('photo')}) | {mean('unet'):.2f} ({fails('unet')}) | "
               f"{mean('auto'):.2f} ({fails('auto')}, {sum(r.get('auto_route') == 'unet' for r in rows)}) | "
               f"{np.mean([r['pixels']['F1'] for r in rows]):.3f} | "
               f"{np.median(corners):.2f}/{np.max(corners):.1f} | "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import time
 import warnings
 
 import numpy as np
@@ -48,13 +49,19 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
     layouts, refused, zero, verdicts = collections.Counter(), collections.Counter(), collections.Counter(), \
         collections.Counter()
     scores = {0.0: [], **{float(ms): [] for ms in trim}}
+    cpu, bends = [], []
     for path in paths:
+        t0 = time.process_time()
         try:
             rec = digitize(path, method=method)
         except DigitizeError as exc:
             refused[type(exc).__name__] += 1
             continue
+        finally:
+            cpu.append(time.process_time() - t0)
         layouts[rec.layout] += 1
+        if rec.geometry.bend:  # flattened from its grid (method="photo")
+            bends.append(rec.geometry.bend["residual_px"])
         zero[rec.geometry.time_zero] += 1
         verdicts[rec.quality.get("verdict")] += 1
         if rec.layout == "strip":
@@ -66,6 +73,12 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
     print(f"{name}: {len(paths)} pictures, {twelve} read as 12-lead, layouts {dict(layouts)}, "
           f"refused {dict(refused)}")
     print(f"   time zero from {dict(zero)}; verdicts {dict(verdicts)}")
+    if bends:
+        med, p90 = np.median(np.array(bends, float), axis=0)
+        print(f"   flattened from the grid: {len(bends)}; grid lines from a straight lattice (px of the "
+              f"flattened page, per picture): median of medians {med:.2f}, of 90th percentiles {p90:.2f}")
+    print(f"   CPU s per picture (one OpenCV thread): mean {np.mean(cpu):.2f}, median {np.median(cpu):.2f}, "
+          f"max {np.max(cpu):.2f}")
     for ms, rows in scores.items():
         if rows:
             e, g, m = np.nanmedian(np.array(rows, float), axis=0)
@@ -81,6 +94,9 @@ def main(argv=None) -> int:
     ap.add_argument("--method", default="classical", help="digitize(method=): classical, photo, unet, auto")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
+    import cv2
+
+    cv2.setNumThreads(1)  # one core, as the speed targets say
     for name in args.sets:
         summarize(name, args.trim_ms, args.limit, args.method)
     return 0

@@ -140,7 +140,7 @@ def find_rows(mask: np.ndarray, px_per_mm: float, *, min_pitch_mm: float = 9.0,
     rows = rows[_header_rows(wordy):len(rows) - _header_rows(wordy[::-1])]
     if not rows:
         raise NotAnEcgError("no ECG trace rows found")
-    return _without_stray_rows(rows, px_per_mm, h) if drop_stray else rows
+    return _without_stray_rows(rows, h) if drop_stray else rows
 
 
 # Rows of a page are evenly spaced: gaps within this share of their pitch continue a run
@@ -156,7 +156,7 @@ MIN_JOIN_WIDTH = 0.75
 MIN_GAP_PITCHES, MAX_ROW_GAP_PITCHES = 0.5, 1.8
 
 
-def _without_stray_rows(rows: list[Row], px_per_mm: float, height: int) -> list[Row]:
+def _without_stray_rows(rows: list[Row], height: int) -> list[Row]:
     """``rows`` less the rows that stand apart from the page's evenly spaced rows.
 
     The longest run of rows whose gaps agree to :data:`ROW_PITCH_TOL` (at least three
@@ -169,7 +169,7 @@ def _without_stray_rows(rows: list[Row], px_per_mm: float, height: int) -> list[
     >>> from ecg_digitize.digitizer.rows import Row, _without_stray_rows
     >>> rows = [Row(20, 0, 700, 0, 1400), Row(655, 20, 731, 55, 2164)]
     >>> rows += [Row(y, y - 280, y + 280, 40, 2100) for y in (731, 1012, 1293, 1544)]
-    >>> [r.baseline for r in _without_stray_rows(rows, 8.0, 1750)]
+    >>> [r.baseline for r in _without_stray_rows(rows, 1750)]
     [731, 1012, 1293, 1544]
     """
     if len(rows) < 4:
@@ -198,7 +198,6 @@ def _without_stray_rows(rows: list[Row], px_per_mm: float, height: int) -> list[
     if first > 0:
         kept[0] = Row(top.baseline, int(max(0.0, top.baseline - 1.5 * pitch)), top.y_hi, top.x_lo, top.x_hi)
     if last < len(rows) - 1:
-        bottom = kept[-1]
         kept[-1] = Row(bottom.baseline, bottom.y_lo, int(min(height - 1.0, bottom.baseline + 1.2 * pitch)),
                        bottom.x_lo, bottom.x_hi)
     return kept

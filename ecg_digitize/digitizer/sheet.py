@@ -306,3 +306,22 @@ def turned_clockwise(image: np.ndarray, homography: np.ndarray) -> tuple[np.ndar
     height = image.shape[0]
     turn = np.array([[0.0, -1.0, height - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     return np.ascontiguousarray(np.rot90(image, -1)), turn @ np.asarray(homography, float)
+
+
+def warped(image: np.ndarray, homography, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` warped by ``homography`` into a frame of ``shape`` (rows, columns), white
+    outside it: an original picture shown in the frame a reading was measured in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.sheet import warped
+    >>> warped(np.zeros((10, 10, 3), np.uint8), np.eye(3), (12, 8)).shape
+    (12, 8, 3)
+    """
+    import cv2
+
+    h, w = shape
+    return cv2.warpPerspective(np.asarray(image), np.asarray(homography, float), (w, h),
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+

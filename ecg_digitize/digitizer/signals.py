@@ -155,23 +155,31 @@ def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
     if not len(boundaries) or n == 0:
         return out
     top, bottom = np.asarray(trace.top, float), np.asarray(trace.bottom, float)
-    width = float(getattr(trace, "line_width", 0.0))  # a bar is wider than the pen
+    width = float(getattr(trace, "line_width", 2.0))
     tall = np.isfinite(top) & (bottom - top >= MARK_MIN_HEIGHT_MM * px_per_mm)
+    min_columns = max(MARK_MIN_COLUMNS, int(np.ceil(width)) + 1)  # a bar is wider than the pen
+    pad = 1 + int(round(width / 2))  # and the bar's blurred sides, half a pen either way
     for xb in boundaries:
         lo = max(0, int(xb - MARK_REACH_MM * px_per_mm) - trace.x0)
         hi = min(n, int(xb + MARK_REACH_MM * px_per_mm) + 1 - trace.x0)
-        k = lo
-        while k < hi:
-            j = k
-            while (tall[k] and j + 1 < hi and tall[j + 1] and abs(top[j + 1] - top[k]) <= MARK_EDGE_PX
-                   and abs(bottom[j + 1] - bottom[k]) <= MARK_EDGE_PX):
-                j += 1
-            if tall[k] and j - k + 1 >= max(MARK_MIN_COLUMNS, int(np.ceil(width)) + 1):
-                # and the bar's blurred sides, half a pen either way
-                pad = 1 + int(round(getattr(trace, "line_width", 2.0) / 2))
+        for k, j in _level_runs(top, bottom, tall, lo, hi):
+            if j - k + 1 >= min_columns:
                 out[max(0, k - pad):min(n, j + 1 + pad)] = True
-            k = j + 1
     return out
+
+
+def _level_runs(top: np.ndarray, bottom: np.ndarray, tall: np.ndarray, lo: int, hi: int):
+    """First and last index of each run of ``tall`` columns in ``lo..hi-1`` whose ink
+    spans the rows of the run's first column to :data:`MARK_EDGE_PX`."""
+    k = lo
+    while k < hi:
+        j = k
+        while (tall[k] and j + 1 < hi and tall[j + 1] and abs(top[j + 1] - top[k]) <= MARK_EDGE_PX
+               and abs(bottom[j + 1] - bottom[k]) <= MARK_EDGE_PX):
+            j += 1
+        if tall[k]:
+            yield k, j
+        k = j + 1
 
 
 def _held_inside(y: np.ndarray, inside: np.ndarray) -> np.ndarray:

@@ -188,16 +188,13 @@ def photo_view(rgb: np.ndarray) -> TraceView:
 
 def photo_reframe(rgb: np.ndarray, geometry) -> np.ndarray:
     """The original photo in the frame a ``method="photo"`` reading was measured in."""
-    import cv2
-
     from .flatten import GridFlattening
+    from .sheet import warped
 
     if geometry.bend:
         return GridFlattening.from_dict(geometry.bend).apply(rgb)
     if geometry.homography is not None:
-        h, w = geometry.image_shape
-        return cv2.warpPerspective(rgb, np.asarray(geometry.homography, float), (w, h),
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+        return warped(rgb, geometry.homography, geometry.image_shape)
     return rgb
 
 

@@ -74,12 +74,11 @@ def square_grid(rgb: np.ndarray, homography: np.ndarray) -> tuple[np.ndarray, np
 
 def reframe(rgb: np.ndarray, geometry) -> np.ndarray:
     """The original image in the rectified, flattened frame ``geometry`` was measured in."""
+    from ..digitizer.sheet import warped
     from .unbend import BendField, apply_bend
 
     if geometry.homography is not None:
-        h, w = geometry.image_shape
-        rgb = cv2.warpPerspective(rgb, np.asarray(geometry.homography, float), (w, h),
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+        rgb = warped(rgb, geometry.homography, geometry.image_shape)
     if geometry.bend:
         rgb = apply_bend(rgb, BendField.from_dict(geometry.bend))
     return rgb
