@@ -286,7 +286,7 @@ def _resample_maps(U, V, conf, step, shape, scale: float, out_step: int = 16):
         return None
     U, V = U.ravel(), V.ravel()
     # the whole input, not only where the grid shows strongly: under uneven light half a
-    # sheet may show its grid faintly, and is still sheet (phone-photos 03951: 57 % kept)
+    # sheet may show its grid faintly, and is still sheet (phone-photos 03951 was cut short and refused)
     u0, u1 = np.percentile(U, [0.5, 99.5])
     v0, v1 = np.percentile(V, [0.5, 99.5])
     w, h = int(u1 - u0), int(v1 - v0)
