@@ -168,7 +168,7 @@ def run(args) -> int:
                 scale_err.append(max(abs(c.px_per_s / (sx * 25.0) - 1), abs(c.px_per_mv / (sy * 10.0) - 1)))
             if args.verbose:
                 c = est.calibration
-                print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {c.px_per_mm:.3f} px/mm "
+                print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {c.px_per_mm or float('nan'):.3f} px/mm "
                       f"{c.mm_per_s:g} mm/s {c.mm_per_mv:g} mm/mV {','.join(c.guessed)}  {cpu[-1]:.2f} s", flush=True)
         mean = float(np.mean(lead_snr)) if lead_snr else float("nan")
         target = TARGETS.get(name, LAYOUT_TARGET)

@@ -13,7 +13,7 @@ not be measured is assumed standard (25 mm/s, 10 mm/mV) and listed as guessed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -34,6 +34,7 @@ GRID_INK_DARKNESS = 0.08
 MIN_GRID_INK = 0.004
 
 STANDARD_GAINS = (5.0, 10.0, 20.0)
+MAX_PULSE_MM = 25.0   # a 1 mV pulse at 20 mm/mV, with room for a page's scale error
 STANDARD_SPEEDS = (25.0, 50.0)
 PULSE_SECONDS = 0.2
 
@@ -50,6 +51,9 @@ class Pulse:
     width_px: float
     trace_bound: int
     foot_y: float = float("nan")  # page row of the pulse's foot: the row's 0 mV line
+    # the height read from the other foot, where the path beyond the pulse's inner edge
+    # says another level (see :func:`consistent`)
+    other_heights: tuple[float, ...] = ()
 
 
 def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
@@ -98,13 +102,15 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
         runs.extend(zip(cuts[:-1], cuts[1:]))
     if side == "right":
         runs = runs[::-1]
-    bottoms = trace.bottom[lo:hi]
+    # the pen's centre line where its ink ends below (as the path's extremes are read)
+    bottoms = trace.bottom[lo:hi] - max(0.0, (trace.line_width - 1) / 2)
     for s, e in runs:
-        height = _plateau_height(seg, int(s), int(e), (px_per_mm, down), level, bottoms)
-        if height is not None:
+        heights = _plateau_heights(seg, int(s), int(e), (px_per_mm, down), level, bottoms, side)
+        if heights:
             break
     else:
         return None
+    height = heights[0]
     s, e = int(s), int(e)
     width = e - s
     x_left, x_right = trace.x0 + lo + s, trace.x0 + lo + e - 1
@@ -114,41 +120,74 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
         bound = _after_gap(cov, x_left - trace.x0, px_per_mm, -1) + trace.x0
     inner = seg[s:e][max(1, width // 5): max(2, width - width // 5)]
     foot_y = float(np.median(inner)) + float(height)
-    return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound), foot_y)
+    return Pulse(side, int(x_left), int(x_right), float(height), float(width), int(bound), foot_y,
+                 tuple(float(h) for h in heights[1:]))
 
 
-def _plateau_height(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], level: float,
-                    bottoms: np.ndarray | None = None) -> float | None:
-    """Height (px) of a flat plateau ``seg[s:e]`` above its feet, or None if not pulse-like
-    (``px_per_mm_xy``: the scale across and down the page)."""
+def _plateau_heights(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], level: float,
+                     bottoms: np.ndarray | None = None, side: str = "left") -> list[float]:
+    """Heights (px) of a flat plateau ``seg[s:e]`` above its feet, the likelier first;
+    empty if not pulse-like (``px_per_mm_xy``: the scale across and down the page;
+    ``side``: the row's end the pulse stands at; ``bottoms``: the pen's centre at each
+    column's lowest ink)."""
     px_per_mm, down = px_per_mm_xy
     width = e - s
     if not (1.5 * px_per_mm <= width <= 14 * px_per_mm):
-        return None
+        return []
     plateau = seg[s:e]
     inner = plateau[max(1, width // 5): max(2, width - width // 5)]
     if len(inner) < 2 or np.ptp(inner) > 0.6 * down:
-        return None
-    # foot level: the path just outside the plateau on both sides
-    before = seg[max(0, s - int(1.5 * px_per_mm)):max(0, s - 1)]
-    after = seg[e + 1:e + int(1.5 * px_per_mm)]
-    feet = np.r_[before[np.isfinite(before)], after[np.isfinite(after)]]
+        return []
     top_level = float(np.median(inner))
-    feet = feet[feet > top_level + 2.5 * down]
-    if len(feet):
-        foot = float(np.median(feet))
-    elif bottoms is not None:
-        # no foot drawn (the pulse stands alone): its vertical edges end at the foot level
-        k = max(2, int(0.5 * px_per_mm))  # columns either side of the plateau
-        edges = np.r_[bottoms[max(0, s - k):s + 1], bottoms[max(0, e - 1):e + k]]
-        edges = edges[np.isfinite(edges)]
-        if not len(edges):
-            return None
-        foot = float(np.max(edges)) - 0.5 * max(1.0, 0.25 * down)
+    below = top_level + 2.5 * down
+    # The foot is read on the pulse's outer side first: printouts that start the trace at
+    # the falling edge start it at the signal's level, not the foot's. There the path's
+    # level, unless the edge ends lower (the path may be a label's ink; a thin edge may
+    # break). The path beyond the inner edge is the other reading: the trace may also
+    # begin part-way up the outer edge (consistent() picks the one the rows agree on).
+    inner_side = "right" if side == "left" else "left"
+    path_foot = _path_foot(seg, s, e, px_per_mm, below, side)
+    edge_foot = _edge_foot(bottoms, s, e, px_per_mm, side, below)
+    outer = [f for f in (path_foot, edge_foot) if f is not None]
+    if path_foot is not None and (edge_foot is None or edge_foot - path_foot < 0.25 * down):
+        feet = [path_foot]
     else:
-        foot = level
-    height = foot - top_level
-    return height if height >= 4.0 * down else None  # 0.5 mV at the lowest gain is 2.5 mm
+        feet = [max(outer)] if outer else []
+    feet.append(_path_foot(seg, s, e, px_per_mm, below, inner_side))
+    if bottoms is None and not any(f is not None for f in feet):
+        feet = [level]
+    heights = []
+    for foot in feet:
+        # 0.5 mV at the lowest gain is 2.5 mm; 1 mV at the highest, 20 mm
+        if foot is not None and 4.0 * down <= foot - top_level <= MAX_PULSE_MM * down:
+            if not any(abs(foot - top_level - h) < 0.25 * down for h in heights):
+                heights.append(foot - top_level)
+    return heights
+
+
+def _path_foot(seg, s: int, e: int, px_per_mm: float, below: float, side: str) -> float | None:
+    """The path's level within 1.5 mm of the plateau ``seg[s:e]`` on ``side`` (samples
+    lower on the page than ``below`` only), or None."""
+    if side == "left":
+        near = seg[max(0, s - int(1.5 * px_per_mm)):max(0, s - 1)]
+    else:
+        near = seg[e + 1:e + int(1.5 * px_per_mm)]
+    near = near[np.isfinite(near) & (near > below)]
+    return float(np.median(near)) if len(near) else None
+
+
+def _edge_foot(bottoms, s: int, e: int, px_per_mm: float, side: str, below: float) -> float | None:
+    """Where the pulse's vertical edge on ``side`` ends (``bottoms``: the pen's centre at
+    each column's lowest ink), or None where it reaches no lower on the page than
+    ``below`` (no edge in view)."""
+    if bottoms is None:
+        return None
+    k = max(2, int(1.5 * px_per_mm))  # a slanted or blurred edge spreads over columns
+    edge = bottoms[max(0, s - k):s + 1] if side == "left" else bottoms[max(0, e - 1):e + k]
+    edge = edge[np.isfinite(edge)]
+    if not len(edge) or np.max(edge) <= below:
+        return None
+    return float(np.max(edge))
 
 
 def _after_gap(cov: np.ndarray, edge: int, px_per_mm: float, direction: int) -> int:
@@ -188,10 +227,38 @@ def consistent(pulses: list[Pulse | None]) -> list[Pulse | None]:
         return [None] * len(pulses)
     if len(found) < 2:
         return pulses
+    pulses = _agreed_heights(pulses)
+    found = [p for p in pulses if p is not None]
     h = float(np.median([p.height_px for p in found]))
     w = float(np.median([p.width_px for p in found]))
     return [p if p is not None and abs(p.height_px / h - 1) <= 0.15 and abs(p.width_px / w - 1) <= 0.15
             else None for p in pulses]
+
+
+def _agreed_heights(pulses: list[Pulse | None]) -> list[Pulse | None]:
+    """Each pulse read at its first height, or where that is not within 15 % of the
+    height most pulses of the page share, at its other reading nearest it
+    (:attr:`Pulse.other_heights`): a page's pulses are all 1 mV."""
+    found = [p for p in pulses if p is not None]
+    if not any(p.other_heights for p in found):
+        return pulses
+    readings = [(p.height_px, *p.other_heights) for p in found]
+
+    def support(v: float) -> tuple[int, int]:   # pulses agreeing, then first readings agreeing
+        return (sum(any(abs(c / v - 1) <= 0.15 for c in r) for r in readings),
+                sum(abs(r[0] / v - 1) <= 0.15 for r in readings))
+
+    agreed = max((v for r in readings for v in r), key=support)
+    out = []
+    for p in pulses:
+        if p is None:
+            out.append(None)
+            continue
+        best = p.height_px   # its first reading, unless another agrees where it does not
+        if abs(best / agreed - 1) > 0.15:
+            best = min((best, *p.other_heights), key=lambda c: abs(c / agreed - 1))
+        out.append(replace(p, height_px=best, foot_y=p.foot_y + best - p.height_px, other_heights=()))
+    return out
 
 
 def gain_from_pulses(pulses: list[Pulse], px_per_mm: float,

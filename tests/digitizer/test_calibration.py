@@ -25,6 +25,34 @@ def test_pulse_gives_gain(sim12, gain):
     assert calibration.gain_from_pulses(found, ppm) == (gain, 25.0)
 
 
+def test_pulse_foot_is_read_where_the_trace_starts_at_another_level():
+    """Printouts that start the trace at the pulse's falling edge start it at the signal's
+    first value (real phone photos 03403, 03515: 5 mm above the foot, read as 5 mm/mV)."""
+    ppm = 8.0
+    y = np.full(400, 60.0)                  # the trace proper, 5 mm above the pulse's foot
+    top, bottom = y - 1, y + 1
+    y[0], top[0], bottom[0] = 60.0, 20.0, 101.0       # the rising edge: no lead-in before it
+    y[1:41], top[1:41], bottom[1:41] = 20.0, 19.0, 21.0   # the 10 mm plateau, 5 mm wide
+    y[41], top[41], bottom[41] = 40.0, 20.0, 61.0     # the falling edge, down to the trace
+    pulse = calibration.find_pulse(extract.RowTrace(0, y, top, bottom, 3.0), 60.0, ppm)
+    assert pulse is not None
+    assert pulse.height_px == pytest.approx(80.0, abs=1.5)
+    assert calibration.gain_from_pulses([pulse], ppm) == (10.0, 25.0)
+
+
+def test_pulse_read_two_ways_takes_the_height_the_other_rows_share():
+    """A trace that begins part-way up the pulse's outer edge (real photo 03919's rhythm
+    strip) makes that edge's foot too high; the path beyond the inner edge reads it."""
+    from ecg_digitize.digitizer.calibration import Pulse, consistent
+
+    rows = [Pulse("left", 0, 36, 79.0, 36.0, 50, 100.0, (95.0,)),
+            Pulse("left", 0, 36, 80.0, 36.0, 50, 300.0),
+            Pulse("left", 0, 36, 54.0, 36.0, 50, 500.0, (78.0,))]
+    heights = [p.height_px for p in consistent(rows)]
+    assert heights == [79.0, 80.0, 78.0]
+    assert consistent(rows)[2].foot_y == 524.0
+
+
 def test_grid_of_equal_lines_is_recognised_as_1mm_with_a_thick_pen():
     """Paper without major lines: the comb's "5 mm" is the 1 mm spacing (real strip scans)."""
     import cv2
