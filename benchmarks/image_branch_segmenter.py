@@ -106,6 +106,7 @@ def score_route(image, truth, method: str) -> dict:
         out = {method: float(score_record(rec, truth).snr),
                f"{method}_quality": rec.quality["overall"],
                f"{method}_leads": sum(f > 0 for f in rec.plotted_fraction().values()),
+               f"{method}_verdict": rec.quality.get("verdict"),
                f"{method}_route": rec.geometry["method"]}
     except Exception as exc:  # noqa: BLE001 - every failure is a 0 dB page
         out = {method: 0.0, f"{method}_error": type(exc).__name__}

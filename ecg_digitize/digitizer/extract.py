@@ -28,6 +28,16 @@ import numpy as np
 
 from ._compiled import lazy_njit
 
+# The widest notch (mm) that _restore_spike_tips fills: ECG-Image-Kit pages saved as 1-bit
+# put a black grid line across a narrow R wave, and the path took the line across its
+# foot for up to 0.8 mm of columns (1-bit G4, folds 1-9, 10 pages: 15.3 dB at 0.4 mm,
+# 15.7 at 0.8 and at 1.2; our renders' fold-10 table unchanged but for 1-bit: +0.5 dB).
+NOTCH_MM = 0.8
+# Credit (a fraction of the skip cost) for the runs of a row's own path where a window
+# around a lead change is traced again: away from the jump the own path, found with the
+# whole row's context, wins a tie (a dithered page's lead label had won one).
+OWN_PATH_CREDIT = 0.3
+
 
 @dataclass
 class RowTrace:
@@ -158,13 +168,14 @@ def _line_width(chosen, tops, bots) -> float:
     return float(np.percentile((bots - tops + 1)[chosen[has]], 30)) if has.any() else 1.0
 
 
-def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None):
+def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None, pen=None, bonus=None):
     """Cheapest path over runs: the index of the run it takes in each column it covers,
     left to right.
 
     ``free``: columns (bool per column) where the trace may jump (a lead change): a gap
     into them costs at most a token (``leap``). ``pull``: the columns (bool per column)
-    that charge for straying from the ``baseline``; all when None.
+    that charge for straying from the ``baseline``; all when None. ``pen``: the line's
+    width in px, else the median run's. ``bonus``: a credit per run (float per run).
 
     Only columns with ink are visited; an empty column's cost is the skip cost, which
     the look-back's column distance already charges. The scan itself is compiled
@@ -187,8 +198,10 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None)
     # Runs thinner than the pen are specks (anti-aliasing between two close strokes, grid
     # remnants): where a speck and the trace both touch the path, take the trace.
     lengths = bots - tops + 1
-    pen = float(np.clip(np.median(lengths), 1.0, max(1.0, 0.6 * px_per_mm)))
+    pen = float(np.clip(np.median(lengths) if pen is None else pen, 1.0, max(1.0, 0.6 * px_per_mm)))
     unary = unary - 0.5 * np.minimum(lengths, pen) / pen
+    if bonus is not None:
+        unary = unary - bonus
     # a jump into a free column costs at most `leap`, a token: between paths otherwise
     # equal, the one that stays on its stroke wins
     cap = np.where(np.asarray(free, bool)[ink_x], leap, np.inf) if free is not None else np.full(len(ink_x), np.inf)
@@ -283,14 +296,14 @@ def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float
     tip and, apart from it, a short run at the spike's foot (where the two strokes part,
     or the pen-core threshold split the line). Both touch the neighbouring columns' runs,
     so the path's gap cost cannot tell them apart, and its pull towards the baseline
-    takes the foot: the tip (often 1-2 mV) is lost. A notch of at most 0.4 mm of
+    takes the foot: the tip (often 1-2 mV) is lost. A notch of at most :data:`NOTCH_MM` of
     columns whose runs all stop more than a line width short of both flanks' extreme,
     while each of those columns holds a run reaching it, connected to its neighbours, is
     such a tip: the path takes those runs instead (``chosen`` is modified in place), if
     they lie further from the ``baseline`` (the pull it undoes is towards the baseline).
     A real ECG does not dip a line width and come back within a few columns (a few ms).
     """
-    max_width = max(1, int(round(0.4 * px_per_mm)))   # the notch: at most 0.4 mm
+    max_width = max(1, int(round(NOTCH_MM * px_per_mm)))
     width = len(chosen)
     col_first = np.searchsorted(cols, np.arange(width + 1))
     for sign, edge in ((-1, tops), (1, bots)):      # peaks: tops reach up; troughs: bottoms down
@@ -676,7 +689,13 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     # the baseline pulls only where the jump is nearly free (else the path would jump to
     # a neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
     # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
-    path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free)
+    # the pen is the row's: a window around a QRS or a bar holds mostly tall runs, and at
+    # their median a flat trace's runs would count as specks
+    # Away from the jump, the row's own path (found with the whole row's context) wins a tie
+    own_top, own_bot = top[a + cols] - y_lo, bot[a + cols] - y_lo
+    on_own = ~free[cols] & (tops <= own_bot) & (bots >= own_top)
+    path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free,
+                    pen=trace.line_width, bonus=OWN_PATH_CREDIT * on_own)
     if len(path) == 0 or cols[path[0]] != 0 or cols[path[-1]] != last:
         return
     chosen = _chosen_runs(path, cols, last + 1)

@@ -101,3 +101,17 @@ def test_neighbouring_rows_do_not_climb_each_others_strokes():
     assert upper.py.max() < 110 and np.nanmax(upper.y) < 110
     flat = (upper.px < 180) | (upper.px > 215)
     assert np.all(np.abs(upper.py[flat] - 60.5) < 1.0)  # away from the crossing: untouched
+
+
+def test_path_takes_the_credited_runs_where_two_paths_tie():
+    # Two equally thick parallel lines 30 px either side of the baseline: the cheapest
+    # path is a tie, which a credit for one line's runs settles (the row's own path wins
+    # where a lead change's window is traced again).
+    mask = np.zeros((100, 40), bool)
+    mask[19:21, :] = True
+    mask[79:81, :] = True
+    cols, tops, bots = extract.column_runs(mask)
+    lower = tops > 50
+    for credited, row in ((lower, 79), (~lower, 19)):
+        path = extract._viterbi(cols, tops, bots, 40, 50.0, 8.0, bonus=0.3 * credited)
+        assert np.all(tops[path] == row)
