@@ -126,7 +126,7 @@ def run(args) -> int:
     sources = list(_sources(args))
     conditions = {k: v for k, v in CONDITIONS.items() if not args.only or any(o in k for o in args.only)}
     print(f"{len(sources)} records ({args.source}{' folds ' + ','.join(map(str, args.folds)) if args.source == 'ptbxl' else ''}), "
-          f"{len(conditions)} conditions, fs=500 Hz output", flush=True)
+          f"{len(conditions)} conditions, fs=500 Hz output, method={args.method or 'default'}", flush=True)
     header = f"{'condition':<28} {'pages':>5} {'fail':>4} {'mean SNR':>9} {'median':>7} {'r':>6} {'s/page':>7} {'pages/s':>7}  target"
     print(header)
     print("-" * len(header))
@@ -147,7 +147,8 @@ def run(args) -> int:
                 image = np.ascontiguousarray(np.rot90(image, turns))
             t0 = time.process_time()
             try:
-                est = digitize(image, fs=fs) if lay == "cinc-strip" else digitize(image)
+                kw = {"method": args.method} if args.method else {}
+                est = digitize(image, fs=fs, **kw) if lay == "cinc-strip" else digitize(image, **kw)
                 if lay == "cinc-strip":  # the strip's lead name is not read from the page
                     if est.layout != "strip":
                         raise DigitizeError(f"layout read as {est.layout}, not strip")
@@ -193,6 +194,8 @@ def main(argv=None) -> int:
     p.add_argument("--folds", default="10", help="PTB-XL strat_folds, e.g. 10 or 1-8 (default: 10)")
     p.add_argument("-n", type=int, default=0, help="number of records (0: all in the folds)")
     p.add_argument("--only", nargs="*", default=None, help="run conditions whose name contains any of these")
+    p.add_argument("--method", default=None,
+                   help="digitize(method=): classical, photo, unet, auto (default: digitize's own)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     args.folds = parse_folds(args.folds)

@@ -49,8 +49,10 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
     """Mean SNR of a cheaper method='auto' at quality thresholds ``t``, from the two routes' rows.
 
     The rule: keep the classical reading without running the U-Net when it has more than
-    one lead and quality >= t, else the U-Net's when it read more leads, or as many at no
-    lower quality, or when the classical route failed. ``t`` above 1 never skips the U-Net.
+    one lead and quality >= t (or all twelve and a "good" verdict), else the U-Net's when
+    it read more leads, or as many at no lower quality where the classical verdict is not
+    "good", or when the classical route failed. ``t`` above 1 skips the U-Net only on the
+    verdict.
     ``digitize(method="auto")`` uses ``pipeline.AUTO_SKIP_UNET_QUALITY`` (chosen on fold 9).
     """
     out = {}
@@ -58,9 +60,12 @@ def auto_rule_sweep(rows: list[dict], thresholds=(0.6, 0.65, 0.7, 0.75, 0.8, 0.8
         snr = []
         for r in rows:
             c_ok = "classical_error" not in r
-            keep = c_ok and r["classical_leads"] > 1 and r["classical_quality"] >= t
+            good = r.get("classical_verdict") == "good"
+            keep = c_ok and r["classical_leads"] > 1 and (
+                r["classical_quality"] >= t or (good and r["classical_leads"] >= 12))
             u_ok = "unet_error" not in r and (not c_ok or r["unet_leads"] > r["classical_leads"] or (
-                r["unet_leads"] == r["classical_leads"] and r["unet_quality"] >= r["classical_quality"]))
+                r["unet_leads"] == r["classical_leads"] and not good
+                and r["unet_quality"] >= r["classical_quality"]))
             snr.append(r["classical"] if keep or not u_ok else r["unet"])
         out[t] = float(np.mean(snr))
     return out

@@ -60,7 +60,7 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
         finally:
             cpu.append(time.process_time() - t0)
         layouts[rec.layout] += 1
-        if rec.geometry.bend:  # flattened from its grid (method="photo")
+        if rec.geometry.bend and "residual_px" in rec.geometry.bend:  # flattened from its grid (photo route)
             bends.append(rec.geometry.bend["residual_px"])
         zero[rec.geometry.time_zero] += 1
         verdicts[rec.quality.get("verdict")] += 1

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="out/real_scans", help="folder for overlays (default: %(default)s)")
     p.add_argument("--limit", type=int, default=0, help="at most this many images per set")
-    p.add_argument("--method", default="classical", choices=["classical", "unet", "auto"],
+    p.add_argument("--method", default="auto", choices=["auto", "classical", "photo", "unet"],
                    help="digitize route (default: %(default)s)")
     args = p.parse_args(argv)
     root = data_dir()

@@ -315,11 +315,11 @@ def _fake_routes(monkeypatch, results: dict):
         outcome = results[method]
         if isinstance(outcome, Exception):
             raise outcome
-        n_leads, quality = outcome
+        n_leads, quality, *verdict = outcome
         sig = np.full((100, 12), np.nan)
         sig[:, :n_leads] = 0.1
         rec = Record(sig, fs=100, leads=list(STANDARD_LEADS), geometry={"method": method})
-        rec.quality = {"overall": quality}
+        rec.quality = {"overall": quality, **({"verdict": verdict[0]} if verdict else {})}
         return rec
 
     monkeypatch.setattr(pipeline, "read_page", fake)
@@ -343,6 +343,10 @@ def _page() -> np.ndarray:
     ("fail", (12, 0.6), "unet"),               # classical failed
     ("fail", (1, 0.26), "refused"),            # ... and the U-Net reading is too weak to stand
     ((12, 0.5), "fail", "classical"),          # U-Net failed
+    ((12, 0.8, "good"), (12, 0.84), "classical"),   # all leads, a good verdict: not run
+    ((6, 0.8, "good"), (6, 0.84), "classical"),     # run, but a good verdict wins a tie of leads
+    ((6, 0.8, "check"), (6, 0.84), "unet"),
+    ((6, 0.8, "good"), (12, 0.5), "unet"),          # the U-Net read more leads
 ])
 def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
     from ecg_digitize import digitize

@@ -38,7 +38,7 @@ def add_batch_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--layout", default=None, help="page layout, e.g. 3x4+II (default: auto)")
     p.add_argument("--paper-speed", type=float, default=None, help="mm/s when not printed on the page")
     p.add_argument("--gain", type=float, default=None, help="mm/mV when not printed on the page")
-    p.add_argument("--method", default=None, help="digitize method (default: classical)")
+    p.add_argument("--method", default=None, help="digitize method (default: auto)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="seconds one page may take before its worker is stopped and the page "
                         "recorded as failed (PageTimeoutError); 0: no limit (default: 120; "

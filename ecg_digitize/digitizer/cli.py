@@ -41,9 +41,10 @@ def add_digitize_subcommand(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paper-speed", type=float, default=None, help="mm/s (default: detect, else 25)")
     p.add_argument("--gain", type=float, default=None, help="mm/mV (default: detect, else 10)")
     p.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default: 0)")
-    p.add_argument("--method", default="classical", choices=["classical", "photo", "unet", "auto"],
-                   help="trace pixels from the classical threshold, the U-Net (photos), or auto: "
-                        "the U-Net when the classical reading looks weak (default: classical)")
+    p.add_argument("--method", default="auto", choices=["auto", "classical", "photo", "unet"],
+                   help="trace pixels from the classical threshold, a photo's flattened sheet, the "
+                        "U-Net, or auto: the photo route for a sheet on a background, else the "
+                        "classical reading unless it looks weak (default: auto)")
     p.add_argument("--lead-order", default="auto", choices=["auto", "standard", "cabrera"],
                    help="limb leads I, II, III, aVR, aVL, aVF (standard) or aVL, I, -aVR, II, aVF, III "
                         "(cabrera); auto: the order whose leads agree (default: auto)")

@@ -425,7 +425,7 @@ def _add_digitize_route(app: FastAPI, guarded: list, pool: WorkerPool, store: Re
         paper_speed: str = Form("auto", description="mm/s (25 or 50) or auto"),
         gain: str = Form("auto", description="mm/mV (5, 10, 20) or auto"),
         page: int = Form(0, description=f"PDF page or TIFF frame, from 0 (at most {MAX_PAGE})"),
-        method: str = Form("classical", description="digitizer method"),
+        method: str = Form("auto", description="digitizer method"),
         fs: float = Form(500.0, description="output sampling rate (Hz), 50 to 5000"),
         boxes: str | None = Form(None, description="JSON list of at most 32 lead boxes to use "
                                  "instead of the detected ones: [{lead, bbox:[x0,y0,x1,y1], t0?}] "
@@ -536,7 +536,7 @@ def _parse_options(layout, paper_speed, gain, page, method, fs, boxes, classify)
     layout = (layout or "auto").strip()
     if len(layout) > 40 or not all(c.isalnum() or c in "+x,-_ " for c in layout):
         raise ApiError(422, "bad_request", f"layout {layout[:40]!r} is not a layout name.")
-    method = (method or "classical").strip()
+    method = (method or "auto").strip()
     if len(method) > 32 or not all(c.isalnum() or c in "-_" for c in method):
         raise ApiError(422, "bad_request", "method must be a short name such as 'classical'.")
     if not 0 <= page <= MAX_PAGE:
