@@ -29,10 +29,12 @@ import numpy as np
 from ._compiled import lazy_njit
 
 # The widest notch (mm) that _restore_spike_tips fills: ECG-Image-Kit pages saved as 1-bit
-# put a black grid line across a narrow R wave, and the path took the line across its
-# foot for up to 0.8 mm of columns (1-bit G4, folds 1-9, 10 pages: 15.3 dB at 0.4 mm,
-# 15.7 at 0.8 and at 1.2; our renders' fold-10 table unchanged but for 1-bit: +0.5 dB).
-NOTCH_MM = 0.8
+# put a black grid line along the baseline under a narrow R wave, and the path took the
+# line across the wave's foot for up to 9 columns (1.2 mm at 200 dpi). ECG-Image-Kit scans
+# of folds 1-9 (10 pages, classical route), 1-bit G4 / PNG / dithered: 0.8 mm 17.25 /
+# 24.65 / 19.90 dB, 1.6 mm 17.42 / 24.71 / 20.11, 2.4 mm G4 17.42. A notch is only
+# filled where every one of its columns holds ink reaching the flanks' height.
+NOTCH_MM = 1.6
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
 # whole row's context, wins a tie (a dithered page's lead label had won one).
@@ -301,7 +303,8 @@ def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float
     while each of those columns holds a run reaching it, connected to its neighbours, is
     such a tip: the path takes those runs instead (``chosen`` is modified in place), if
     they lie further from the ``baseline`` (the pull it undoes is towards the baseline).
-    A real ECG does not dip a line width and come back within a few columns (a few ms).
+    A real ECG does not dip a line width and come back within a few columns (a few ms),
+    nor leave ink at a spike's height in every column of a dip.
     """
     max_width = max(1, int(round(NOTCH_MM * px_per_mm)))
     width = len(chosen)
@@ -338,8 +341,10 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     """The longest run, at least a line width long, in each of columns ``x .. x+k-1`` that
     reaches ``reach`` (within a line width) and touches the run before it; ``right`` must
     touch the last. None if any column has no such run."""
-    def touch(a, b):   # runs a and b (in neighbouring columns) overlap or meet diagonally
-        return tops[a] <= bots[b] + 1 and tops[b] <= bots[a] + 1
+    gap = 1 + 2 * int(np.ceil(line_w))   # a thin steep stroke breaks for up to two pen widths
+
+    def touch(a, b):   # runs a and b (in neighbouring columns) overlap or nearly meet
+        return tops[a] <= bots[b] + gap and tops[b] <= bots[a] + gap
 
     new, prev = [], left
     for c in range(x, x + k):

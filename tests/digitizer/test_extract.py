@@ -115,3 +115,17 @@ def test_path_takes_the_credited_runs_where_two_paths_tie():
     for credited, row in ((lower, 79), (~lower, 19)):
         path = extract._viterbi(cols, tops, bots, 40, 50.0, 8.0, bonus=0.3 * credited)
         assert np.all(tops[path] == row)
+
+
+def test_spike_tip_kept_over_a_grid_line_along_its_foot():
+    # A 1-bit page's black grid line runs along the baseline under a narrow R wave whose
+    # down-stroke breaks for a few rows: the line is a shortcut across the wave's foot
+    # (9 columns at 8 px/mm), which the path must not take.
+    base = 100.0
+    dark = pen_drawing((140, 80), [[2.0, base], [30.0, base], [35.0, 60.0], [38.0, 20.0],
+                                   [41.0, 60.0], [44.0, base], [78.0, base]])
+    dark[int(base) - 1:int(base) + 1, :] = 1.0          # the grid line along the baseline
+    dark[70:74, 40:44] = 0.0                             # the down-stroke broken
+    mask = dark > 0.5
+    row = extract.trace_row(mask, dark, 0, 139, base, 0, 79, px_per_mm=8.0)
+    assert row.top[38] < 30
