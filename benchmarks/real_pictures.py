@@ -48,6 +48,7 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
     paths = unique_images(dataset_path(name))[:limit]
     layouts, refused, zero, verdicts = collections.Counter(), collections.Counter(), collections.Counter(), \
         collections.Counter()
+    gains = collections.Counter()   # (mm/mV, assumed?)
     scores = {0.0: [], **{float(ms): [] for ms in trim}}
     cpu, bends = [], []
     for path in paths:
@@ -63,6 +64,7 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
         if rec.geometry.bend and "residual_px" in rec.geometry.bend:  # flattened from its grid (photo route)
             bends.append(rec.geometry.bend["residual_px"])
         zero[rec.geometry.time_zero] += 1
+        gains[(rec.calibration.mm_per_mv, "mm_per_mv" in rec.calibration.guessed)] += 1
         verdicts[rec.quality.get("verdict")] += 1
         if rec.layout == "strip":
             continue
@@ -73,6 +75,8 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
     print(f"{name}: {len(paths)} pictures, {twelve} read as 12-lead, layouts {dict(layouts)}, "
           f"refused {dict(refused)}")
     print(f"   time zero from {dict(zero)}; verdicts {dict(verdicts)}")
+    print("   gain: " + ", ".join(f"{n} {'assumed' if assumed else 'measured'} {g:g} mm/mV"
+                                  for (g, assumed), n in sorted(gains.items())))
     if bends:
         med, p90 = np.median(np.array(bends, float), axis=0)
         print(f"   flattened from the grid: {len(bends)}; grid lines from a straight lattice (px of the "
@@ -91,7 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="+", default=["khan2021"], help="folders under ECG_DATA_DIR")
     ap.add_argument("--trim-ms", nargs="*", type=float, default=[], help="also with panel ends left out")
     ap.add_argument("--limit", type=int, default=None, help="pictures per set")
-    ap.add_argument("--method", default="classical", help="digitize(method=): classical, photo, unet, auto")
+    ap.add_argument("--method", default="auto", help="digitize(method=): auto (digitize's default), classical, "
+                                                     "photo, unet")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     import cv2
