@@ -20,7 +20,8 @@ from .calibration import PageCalibration
 from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
-from .timebase import SOURCE_DT, RowTiming, lead_change_axis, separator_time_zero
+from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, lead_change_axis,
+                       separator_time_zero)
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
 # a strip's row starting within this of the common left edge starts at it (mm)
@@ -60,7 +61,8 @@ class PanelPlan:
 
 
 def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[float], mask: np.ndarray,
-                 dark: np.ndarray, cal: PageCalibration, ink_threshold: float) -> PanelPlan:
+                 dark: np.ndarray, cal: PageCalibration, ink_threshold: float,
+                 reframed: bool = False) -> PanelPlan:
     """The panels of ``layout`` over rows with ``baselines`` and time axis ``timing``.
 
     A strip's rows follow one another, each starting at the common left edge unless one
@@ -70,7 +72,9 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     printed lead-change marks stand farther off that axis than a pen's cap explains, and
     lie on one straight axis of their own, the panels start at the marks and take their
     time scale from them (:func:`~.timebase.lead_change_axis`, ink being ``dark`` above
-    ``ink_threshold``; see :meth:`PanelPlan.timed`).
+    ``ink_threshold``; see :meth:`PanelPlan.timed`). On a ``reframed`` page (perspective
+    or bending undone from the grid) the marks' scale must lie within
+    :data:`~.timebase.MARK_SCALE_TOL_REFRAMED` of the grid's.
     """
     n_rows, seconds = len(baselines), timing.row_seconds
     if layout.n_rows == 0:
@@ -87,7 +91,9 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     if x_sep is not None:
         x_start, x_end, time_zero = x_sep, x_end + (x_sep - x_start), "separators"
     elif breaks:
-        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, px_per_s, cal.px_per_mm)
+        tol = MARK_SCALE_TOL_REFRAMED if reframed else MARK_SCALE_TOL
+        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, px_per_s, cal.px_per_mm,
+                                 scale_tol=tol)
         if marks is not None:
             x_start, px_per_s, time_zero = marks.x_start, marks.px_per_s, "lead-change marks"
             x_end = x_start + (seconds - SOURCE_DT) * px_per_s

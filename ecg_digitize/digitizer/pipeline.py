@@ -282,8 +282,9 @@ def read_traced_page(traced: TracedPage, options: ReadOptions, source: str = "")
                                any(p is not None for p in traced.pulses), traced.view.rgb.shape)
     choice = layout.choose_layout(options.layout, traced.traces, traced.rows, timing.x_start,
                                   timing.span, calib.px_per_mm)
+    reframed = traced.view.homography is not None or bool(traced.view.bend)
     plan = place_panels(choice, timing, traced.baselines, traced.ink.mask, traced.view.trace_dark, calib,
-                        traced.ink.threshold)
+                        traced.ink.threshold, reframed=reframed)
     calib = plan.timed(calib)
     reading = read_panels(_panel_traces(traced, plan, calib), plan.leads,
                           int(np.ceil(max(p.t1 for p in plan.panels) * options.fs - 1e-9)), options.fs, calib)

@@ -86,3 +86,22 @@ def test_find_mark_takes_the_upright_line_not_a_slanted_stroke():
         dark[y, 100 + (y - 10) // 20] = 1.0
     assert find_mark(dark, 0.5, 50.5, 110.0, 8.0) == pytest.approx(119.5, abs=0.05)
     assert find_mark(dark, 0.5, 50.5, 60.0, 8.0) is None   # beyond MARK_SEARCH_MM
+
+
+def test_marks_one_percent_off_the_grid_set_the_scale_unless_the_page_was_reframed():
+    from ecg_digitize.digitizer.timebase import MARK_SCALE_TOL_REFRAMED, lead_change_axis
+
+    px_per_mm, px_per_s, x0 = 8.0, 200.0, 100.0
+    baselines = [60.0, 150.0, 240.0]
+    dark = np.zeros((300, 2000))
+    breaks = []
+    for row, base in enumerate(baselines):
+        dark[int(base), 90:1900] = 1.0                      # the row's (flat) trace
+        for t in (2.5, 5.0, 7.5):
+            x = int(round(x0 + t * px_per_s * 1.01))         # marks 1 % wider than the grid
+            dark[int(base) - 20:int(base) + 20, x - 1:x + 2] = 1.0
+            breaks.append((row, t))
+    axis = lead_change_axis(dark, 0.5, baselines, breaks, x0, px_per_s, px_per_mm)
+    assert axis is not None and axis.px_per_s == pytest.approx(202.0, abs=0.5)
+    assert lead_change_axis(dark, 0.5, baselines, breaks, x0, px_per_s, px_per_mm,
+                            scale_tol=MARK_SCALE_TOL_REFRAMED) is None
