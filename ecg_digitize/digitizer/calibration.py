@@ -35,6 +35,7 @@ MIN_GRID_INK = 0.004
 
 STANDARD_GAINS = (5.0, 10.0, 20.0)
 MAX_PULSE_MM = 25.0   # a 1 mV pulse at 20 mm/mV, with room for a page's scale error
+PULSE_AGREE = 0.15    # a page's pulses agree in height and width to this fraction
 STANDARD_SPEEDS = (25.0, 50.0)
 PULSE_SECONDS = 0.2
 
@@ -105,7 +106,7 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
     # the pen's centre line where its ink ends below (as the path's extremes are read)
     bottoms = trace.bottom[lo:hi] - max(0.0, (trace.line_width - 1) / 2)
     for s, e in runs:
-        heights = _plateau_heights(seg, int(s), int(e), (px_per_mm, down), level, bottoms, side)
+        heights = _plateau_heights(seg, int(s), int(e), (px_per_mm, down), bottoms, side)
         if heights:
             break
     else:
@@ -124,8 +125,8 @@ def find_pulse(trace, baseline: float, px_per_mm: float, *, side: str = "left",
                  tuple(float(h) for h in heights[1:]))
 
 
-def _plateau_heights(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], level: float,
-                     bottoms: np.ndarray | None = None, side: str = "left") -> list[float]:
+def _plateau_heights(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], bottoms: np.ndarray,
+                     side: str = "left") -> list[float]:
     """Heights (px) of a flat plateau ``seg[s:e]`` above its feet, the likelier first;
     empty if not pulse-like (``px_per_mm_xy``: the scale across and down the page;
     ``side``: the row's end the pulse stands at; ``bottoms``: the pen's centre at each
@@ -145,19 +146,14 @@ def _plateau_heights(seg, s: int, e: int, px_per_mm_xy: tuple[float, float], lev
     # level, unless the edge ends lower (the path may be a label's ink; a thin edge may
     # break). The path beyond the inner edge is the other reading: the trace may also
     # begin part-way up the outer edge (consistent() picks the one the rows agree on).
-    inner_side = "right" if side == "left" else "left"
     path_foot = _path_foot(seg, s, e, px_per_mm, below, side)
     edge_foot = _edge_foot(bottoms, s, e, px_per_mm, side, below)
-    outer = [f for f in (path_foot, edge_foot) if f is not None]
-    if path_foot is not None and (edge_foot is None or edge_foot - path_foot < 0.25 * down):
-        feet = [path_foot]
+    if edge_foot is not None and (path_foot is None or edge_foot - path_foot >= 0.25 * down):
+        outer = edge_foot
     else:
-        feet = [max(outer)] if outer else []
-    feet.append(_path_foot(seg, s, e, px_per_mm, below, inner_side))
-    if bottoms is None and not any(f is not None for f in feet):
-        feet = [level]
+        outer = path_foot
     heights = []
-    for foot in feet:
+    for foot in (outer, _path_foot(seg, s, e, px_per_mm, below, "right" if side == "left" else "left")):
         # 0.5 mV at the lowest gain is 2.5 mm; 1 mV at the highest, 20 mm
         if foot is not None and 4.0 * down <= foot - top_level <= MAX_PULSE_MM * down:
             if not any(abs(foot - top_level - h) < 0.25 * down for h in heights):
@@ -180,8 +176,6 @@ def _edge_foot(bottoms, s: int, e: int, px_per_mm: float, side: str, below: floa
     """Where the pulse's vertical edge on ``side`` ends (``bottoms``: the pen's centre at
     each column's lowest ink), or None where it reaches no lower on the page than
     ``below`` (no edge in view)."""
-    if bottoms is None:
-        return None
     k = max(2, int(1.5 * px_per_mm))  # a slanted or blurred edge spreads over columns
     edge = bottoms[max(0, s - k):s + 1] if side == "left" else bottoms[max(0, e - 1):e + k]
     edge = edge[np.isfinite(edge)]
@@ -231,13 +225,13 @@ def consistent(pulses: list[Pulse | None]) -> list[Pulse | None]:
     found = [p for p in pulses if p is not None]
     h = float(np.median([p.height_px for p in found]))
     w = float(np.median([p.width_px for p in found]))
-    return [p if p is not None and abs(p.height_px / h - 1) <= 0.15 and abs(p.width_px / w - 1) <= 0.15
-            else None for p in pulses]
+    return [p if p is not None and abs(p.height_px / h - 1) <= PULSE_AGREE
+            and abs(p.width_px / w - 1) <= PULSE_AGREE else None for p in pulses]
 
 
 def _agreed_heights(pulses: list[Pulse | None]) -> list[Pulse | None]:
-    """Each pulse read at its first height, or where that is not within 15 % of the
-    height most pulses of the page share, at its other reading nearest it
+    """Each pulse read at its first height, or where that is not within
+    :data:`PULSE_AGREE` of the height most pulses of the page share, at its other reading nearest it
     (:attr:`Pulse.other_heights`): a page's pulses are all 1 mV."""
     found = [p for p in pulses if p is not None]
     if not any(p.other_heights for p in found):
@@ -245,8 +239,8 @@ def _agreed_heights(pulses: list[Pulse | None]) -> list[Pulse | None]:
     readings = [(p.height_px, *p.other_heights) for p in found]
 
     def support(v: float) -> tuple[int, int]:   # pulses agreeing, then first readings agreeing
-        return (sum(any(abs(c / v - 1) <= 0.15 for c in r) for r in readings),
-                sum(abs(r[0] / v - 1) <= 0.15 for r in readings))
+        return (sum(any(abs(c / v - 1) <= PULSE_AGREE for c in r) for r in readings),
+                sum(abs(r[0] / v - 1) <= PULSE_AGREE for r in readings))
 
     agreed = max((v for r in readings for v in r), key=support)
     out = []
@@ -255,7 +249,7 @@ def _agreed_heights(pulses: list[Pulse | None]) -> list[Pulse | None]:
             out.append(None)
             continue
         best = p.height_px   # its first reading, unless another agrees where it does not
-        if abs(best / agreed - 1) > 0.15:
+        if abs(best / agreed - 1) > PULSE_AGREE:
             best = min((best, *p.other_heights), key=lambda c: abs(c / agreed - 1))
         out.append(replace(p, height_px=best, foot_y=p.foot_y + best - p.height_px, other_heights=()))
     return out

@@ -31,9 +31,10 @@ from ._compiled import lazy_njit
 # The widest notch (mm) that _restore_spike_tips fills: ECG-Image-Kit pages saved as 1-bit
 # put a black grid line along the baseline under a narrow R wave, and the path took the
 # line across the wave's foot for up to 9 columns (1.2 mm at 200 dpi). ECG-Image-Kit scans
-# of folds 1-9 (10 pages, classical route), 1-bit G4 / PNG / dithered: 0.8 mm 17.25 /
-# 24.65 / 19.90 dB, 1.6 mm 17.42 / 24.71 / 20.11, 2.4 mm G4 17.42. A notch is only
-# filled where every one of its columns holds ink reaching the flanks' height.
+# of folds 1-9 (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only "200 dpi PNG"
+# 1-bit --method classical`, this constant set to each value), G4 / PNG / dithered: 0.8 mm
+# 17.25 / 24.65 / 19.90 dB, 1.6 mm 17.42 / 24.71 / 20.11, 2.4 mm G4 17.42. A notch is
+# only filled where every one of its columns holds ink reaching the flanks' height.
 NOTCH_MM = 1.6
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
@@ -694,9 +695,9 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     # the baseline pulls only where the jump is nearly free (else the path would jump to
     # a neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
     # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
-    # the pen is the row's: a window around a QRS or a bar holds mostly tall runs, and at
-    # their median a flat trace's runs would count as specks
-    # Away from the jump, the row's own path (found with the whole row's context) wins a tie
+    # The pen is the row's (a window around a QRS or a bar holds mostly tall runs, and at
+    # their median a flat trace's runs would count as specks); away from the jump the
+    # row's own path, found with the whole row's context, wins a tie.
     own_top, own_bot = top[a + cols] - y_lo, bot[a + cols] - y_lo
     on_own = ~free[cols] & (tops <= own_bot) & (bots >= own_top)
     path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free,

@@ -21,10 +21,10 @@ import numpy as np
 
 # The blur that turns a 1-bit page back into grey levels (px; dither cells and the stairs
 # of a thresholded pen edge are pixel-sized at any dpi). ECG-Image-Kit scans of folds 1-9
-# as 1-bit (10 pages at 200 dpi, classical route), thresholded G4 / dithered: 0.55 px
-# 17.20 / -, 0.65 - / 17.14, 0.7 17.22 / -, 0.8 16.92 / 19.82, 0.9 16.66 / 20.13,
-# 1.0 15.75 / 19.64, 1.3 - / 17.48 dB (the best sum of both: 0.8-0.9). A first sweep (fold
-# 9, 8 pages, before the paths' notch and lead-change fixes) had chosen 1.0.
+# as 1-bit (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only 1-bit --method
+# classical`, this constant set to each value; before NOTCH_MM's last change), thresholded
+# G4 / dithered: 0.55 px 17.20 / -, 0.65 - / 17.14, 0.7 17.22 / -, 0.8 16.92 / 19.82,
+# 0.9 16.66 / 20.13, 1.0 15.75 / 19.64, 1.3 - / 17.48 dB (the best sum of both: 0.8-0.9).
 BILEVEL_BLUR_PX = 0.8
 
 

@@ -48,9 +48,10 @@ MARK_FIT_PX = 1.0
 MARK_SCALE_TOL = 0.03
 # On a page whose perspective or bending was undone from its grid (a photo) the grid's scale
 # holds to the flattening's accuracy, and marks farther off it than this are no surer:
-# ECG-Image-Kit photo pages of folds 1-9 (16) had marks 1-2 % off, read 13.21 dB with them
-# and 13.74 without those of undone pages; the real phone photos' marks lie within 0.4 %
-# but for one (0.9 %).
+# ECG-Image-Kit photo pages of folds 1-9 had marks 1-2 % off (`python
+# benchmarks/eik_accuracy.py --folds 1-9 -n 16 --only photo --method auto`: 13.21 dB with
+# them, 13.84 with this limit); the real phone photos' marks lie within 0.4 % but for one
+# (0.9 %).
 MARK_SCALE_TOL_REFRAMED = 0.005
 # Marks of one lead change on different rows agree to this (px) to stand for their column.
 MARK_AGREE_PX = 0.5

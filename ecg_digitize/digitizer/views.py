@@ -74,6 +74,11 @@ class TraceView:
     turned_by_shape: bool = False
 
     @property
+    def reframed(self) -> bool:
+        """True where the provider undid a perspective or a paper's bending."""
+        return self.homography is not None or bool(self.bend)
+
+    @property
     def thresholded(self) -> bool:
         """True for a darkness view (ink found by thresholding)."""
         return self.kind == "darkness"
