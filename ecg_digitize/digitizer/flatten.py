@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 from scipy import sparse
 from scipy.interpolate import griddata
+from scipy.ndimage import map_coordinates
 from scipy.sparse.linalg import spsolve
 
 from . import greyscale
@@ -66,8 +67,9 @@ MIN_LOCAL_SCALE = 0.5
 class GridFlattening:
     """How a page was flattened: where each output pixel was read in the input page.
 
-    ``map_x[i, j], map_y[i, j]``: input coordinates of output pixel ``(j * step, i * step)``
-    (NaN outside the grid). ``period_px``: the lattice period found in the input (px);
+    ``map_x[i, j], map_y[i, j]``: input coordinates of output pixel
+    ``((j + 0.5) * step - 0.5, (i + 0.5) * step - 0.5)``, as :meth:`apply` scales the
+    lattice up (NaN outside the grid). ``period_px``: the lattice period found in the input (px);
     ``px_per_period``: the same period in the output. ``minor``: the lattice is the 1 mm
     grid (else the 5 mm grid). ``residual_px``: median and 90th percentile of the distance
     (output px) between the flattened grid lines and a perfect lattice.
@@ -101,6 +103,22 @@ class GridFlattening:
             mx, my = pts[..., 0] / pts[..., 2], pts[..., 1] / pts[..., 2]
         return GridFlattening(mx, my, self.step, self.shape, self.period_px, self.px_per_period,
                               self.minor, self.residual_px)
+
+    def turned_over(self, input_shape: tuple[int, int]) -> "GridFlattening":
+        """The same flattening of the input turned 180 degrees (``input_shape``: rows and
+        columns of the input), giving the output turned 180 degrees: the page read upside
+        down is not flattened twice."""
+        def turned_index(n: int, size: int) -> np.ndarray:
+            # lattice index i stands for output pixel (i + 0.5) * step - 0.5 (see apply)
+            pixel = size - 1 - ((np.arange(n) + 0.5) * self.step - 0.5)
+            return (pixel + 0.5) / self.step - 0.5
+
+        where = np.meshgrid(turned_index(self.map_x.shape[0], self.shape[0]),
+                            turned_index(self.map_x.shape[1], self.shape[1]), indexing="ij")
+        # bilinear between the lattice's points (NaN outside the grid stays NaN)
+        mx, my = (map_coordinates(m, where, order=1, mode="nearest") for m in (self.map_x, self.map_y))
+        return GridFlattening(input_shape[1] - 1 - mx, input_shape[0] - 1 - my, self.step, self.shape,
+                              self.period_px, self.px_per_period, self.minor, self.residual_px)
 
     def to_dict(self) -> dict:
         """JSON-ready (for :class:`~ecg_digitize.geometry.PageGeometry` ``bend``)."""

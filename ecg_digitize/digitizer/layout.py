@@ -120,6 +120,11 @@ def _standardise(rows: np.ndarray) -> np.ndarray:
 
 
 MIN_ONE_LEAD_ALIKE = 0.4  # beats_alike_across_columns below this: several leads
+# ... and at or above this, one lead whatever its last row matches: a wrapped regular strip's
+# last row repeats the panels above it as well as a rhythm strip would (0.82), while 12-lead
+# pages score 0.65 at most (benchmarks/layout_evidence.py: fold-9 scans max 0.51, real
+# ecg-image-kit photos max 0.65; wrapped 40 s strips of our renderer 0.997)
+ONE_LEAD_ALIKE = 0.85
 
 
 def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
@@ -147,6 +152,8 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     'strip'
     >>> classify(4, {"quarters": 0.2, "half": 0.0, "beats_alike": -0.2}, 0.1)  # beats change shape
     '3x4+1'
+    >>> classify(4, {"quarters": 0.0, "half": 0.0, "beats_alike": 0.99, "rhythm_match": 0.82}, 0.15)
+    'strip'
     """
     q, h = breaks.get("quarters", 0.0), breaks.get("half", 0.0)
     if n_rows <= 1:
@@ -171,8 +178,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
     # 3 to 6 rows of a 12-lead page break into columns, and a rhythm strip repeats one of
     # the panels above it (``"rhythm_match"``, 0..1); on photos the simultaneity is blurred
     # by the extraction, so a strip also needs rows without clear column breaks. Three
-    # rows have no rhythm strip to match: they need more simultaneity.
-    if breaks.get("rhythm_match", 0.0) < 0.8 and max(q, h) < 0.6 and \
+    # rows have no rhythm strip to match: they need more simultaneity. A wrapped regular
+    # strip's last row matches its own panels too; beats alike everywhere settle that.
+    unmatched = breaks.get("rhythm_match", 0.0) < 0.8 or alike >= ONE_LEAD_ALIKE
+    if unmatched and max(q, h) < 0.6 and \
             simultaneous < (0.45 if n_rows == 3 else 0.3) and not several_leads:
         return "strip"
     if n_rows == 6:

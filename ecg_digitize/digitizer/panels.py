@@ -72,7 +72,8 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     printed lead-change marks stand farther off that axis than a pen's cap explains, and
     lie on one straight axis of their own, the panels start at the marks and take their
     time scale from them (:func:`~.timebase.lead_change_axis`, ink being ``dark`` above
-    ``ink_threshold``; see :meth:`PanelPlan.timed`). On a ``reframed`` page (perspective
+    ``ink_threshold``; see :meth:`PanelPlan.timed`); marks found only near the axis without
+    a row's lone pen end (``timing.without_lone_ends``) confirm that axis. On a ``reframed`` page (perspective
     or bending undone from the grid) the marks' scale must lie within
     :data:`~.timebase.MARK_SCALE_TOL_REFRAMED` of the grid's.
     """
@@ -91,13 +92,30 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     if x_sep is not None:
         x_start, x_end, time_zero = x_sep, x_end + (x_sep - x_start), "separators"
     elif breaks:
-        tol = MARK_SCALE_TOL_REFRAMED if reframed else MARK_SCALE_TOL
-        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, px_per_s, cal.px_per_mm,
-                                 scale_tol=tol)
-        if marks is not None:
+        found = _marked_axis(layout.name, timing, dark, ink_threshold, baselines, cal, reframed)
+        if found is not None:
+            panels, seconds, marks = found
             x_start, px_per_s, time_zero = marks.x_start, marks.px_per_s, "lead-change marks"
             x_end = x_start + (seconds - SOURCE_DT) * px_per_s
     return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero, px_per_s)
+
+
+def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: float, baselines,
+                 cal: PageCalibration, reframed: bool):
+    """``(panels, row seconds, marks)`` where the printed lead-change marks lie on one axis
+    near the pen ends' (:func:`~.timebase.lead_change_axis`), else near the axis without a
+    row's lone end (``timing.without_lone_ends``: a path run on along a fold); None where
+    neither."""
+    tol = MARK_SCALE_TOL_REFRAMED if reframed else MARK_SCALE_TOL
+    for x_start, _, seconds in filter(None, [(timing.x_start, timing.x_end, timing.row_seconds),
+                                             timing.without_lone_ends]):
+        panels = plan_panels(name, seconds)
+        breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
+        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, cal.px_per_s,
+                                 cal.px_per_mm, scale_tol=tol)
+        if marks is not None:
+            return panels, seconds, marks
+    return None
 
 
 @dataclass

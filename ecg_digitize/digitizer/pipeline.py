@@ -40,7 +40,7 @@ from . import deskew, extract, layout, limb_order, orientation, quality, sheet, 
 from .load import PageImage, load_image
 from .panels import PanelTrace, place_panels, pulse_free_columns, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
-from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, trace_view_provider
+from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, trace_view_provider, turned_over
 
 # method="auto" keeps a classical reading of more than one lead from this overall quality
 # on without running the U-Net: chosen on fold-9 renders, the highest threshold at which
@@ -210,7 +210,8 @@ def _read_upright(pg: PageImage, provider: TraceViewProvider, options: ReadOptio
     if not any(traced.pulses) and (
             orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm, traced.scale.px_per_mm_y)
             or (traced.view.turned_by_shape and orientation.rows_sit_high(traced.baselines, traced.view.trace_dark.shape[0]))):
-        traced = trace_page(orientation.turned(pg, 2), provider)
+        turned = orientation.turned(pg, 2)
+        traced = trace_page(turned, provider, view=turned_over(traced.view, pg.rgb.shape[:2]))
         quarter_turns += 2
     record = read_traced_page(traced, options, pg.source)
     if quarter_turns % 4:
@@ -245,14 +246,16 @@ class TracedPage:
         return [r.baseline for r in self.search.rows]
 
 
-def trace_page(pg: PageImage, provider: TraceViewProvider) -> TracedPage:
+def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | None = None) -> TracedPage:
     """Stages 2-7: trace view, ink, scale, rows, one path per row, pulses.
+
+    ``view``: the page's trace view where it is already made (straightened).
 
     Rows and paths are found at the scale across the page (their tolerances, a fraction
     of a millimetre, hold for pages up to :data:`~.grid.MAX_ANISOTROPY` off square); the
     pulses are read at both scales.
     """
-    view = straighten(provider.make(pg.rgb))
+    view = view if view is not None else straighten(provider.make(pg.rgb))
     ink = threshold.find_ink(view.trace_dark, view.ink_threshold)
     scale = cal.measure_scale(view.grid_dark, ink.mask, pg.dpi)
     ppm = scale.px_per_mm

@@ -25,6 +25,12 @@ SOURCE_DT = 1.0 / 500
 # A measured row length within this of a whole tenth of a second is taken as that length.
 SNAP_S = 0.04
 SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
+# A row's pen end this far (mm) from every other row's, on a page of three rows or more,
+# may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769: 9 mm
+# past), or the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm
+# strip, 17 mm past). The time axis without it is a second guess, which the lead-change
+# marks confirm (see RowTiming.without_lone_ends).
+LONE_END_MM = 2.0
 # Column separators farther than this from the pen-end time zero are not trusted (khan2021
 # sheets put theirs 0.67 mm after it).
 SEPARATOR_MAX_SHIFT_MM = 0.3
@@ -147,7 +153,7 @@ def _ink_above_background(column: np.ndarray, ink_dark: float) -> float:
     return float(np.clip(column - bg, 0, None).sum() * ink_dark / (ink_dark - bg))
 
 
-def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
+def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_lone: bool = False
               ) -> tuple[float, float, float]:
     """Page columns of time zero and of the row's last sample, and the seconds a row shows.
 
@@ -158,7 +164,8 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     print 2.5, 5 or 10 s rows; up to 0.1 s longer next to a pulse), places it. A row
     without a detected pulse whose pen starts inside the pulses found on other rows has
     a missed pulse, and neither of its ends is used. Rows that stop early (the last row of a
-    wrapped strip) are left out.
+    wrapped strip) are left out. ``drop_lone``: an end no other row's comes near is left
+    out too (:func:`_shared`).
 
     Examples
     --------
@@ -186,7 +193,7 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
     def edge(values, free, side):
         # the trusted rows without a pulse at this end, when they are most; else every trusted row
         rows = free & trusted if (free & trusted).sum() > 0.5 * trusted.sum() else trusted
-        v = values[rows]
+        v = _shared(values[rows], LONE_END_MM * px_per_mm) if drop_lone else values[rows]
         v = v[v >= v.max() - tol] if side == "end" else v[v <= v.min() + tol]
         return float(np.median(v))
 
@@ -206,6 +213,20 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float
             x_start, x_end = mid - length / 2, mid + length / 2
         seconds = snapped
     return x_start, x_end, seconds
+
+
+def _shared(values: np.ndarray, tol: float) -> np.ndarray:
+    """``values`` without any no other value comes within ``tol`` of, where three or more
+    are given: a path run on along a fold or the sheet's edge past every other row's end.
+
+    >>> _shared(np.array([2137.0, 2136.0, 2217.0, 2146.0]), 16.0).tolist()
+    [2137.0, 2136.0, 2146.0]
+    """
+    if len(values) < 3:
+        return values
+    near = np.abs(values[:, None] - values[None, :]) <= tol
+    keep = near.sum(axis=1) > 1  # itself and one more
+    return values[keep] if keep.any() else values
 
 
 def _row_length(seconds: float, next_to_pulse: bool) -> float | None:
@@ -423,6 +444,7 @@ class RowTiming:
     x_start: float
     x_end: float
     row_seconds: float
+    without_lone_ends: tuple[float, float, float] | None = None  # time_axis(drop_lone=True), where it differs
 
     @property
     def span(self) -> float:
@@ -449,5 +471,7 @@ def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
     """The rows' pen ends and the page's time axis (see :func:`time_axis`)."""
     pen_starts = np.array([pen_end(t, dark, int(a), -1) for t, a in zip(traces, starts)])
     pen_ends = np.array([pen_end(t, dark, int(b), +1) for t, b in zip(traces, ends)])
-    x_start, x_end, row_seconds = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
-    return RowTiming(starts, ends, pen_starts, pen_ends, x_start, x_end, row_seconds)
+    axis = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
+    second = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, drop_lone=True)
+    return RowTiming(starts, ends, pen_starts, pen_ends, *axis,
+                     without_lone_ends=second if not np.allclose(second, axis) else None)

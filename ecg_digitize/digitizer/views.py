@@ -239,6 +239,24 @@ def trace_view_provider(method: str) -> TraceViewProvider:
     return entry
 
 
+def turned_over(view: TraceView, input_shape: tuple[int, int]) -> TraceView | None:
+    """The view of the page turned 180 degrees, from ``view`` of the page as it was
+    (``input_shape``: the page image's rows and columns), where the view was flattened
+    from the page's grid; None for other views (made again from the turned page, which
+    costs less than a flattening)."""
+    if not view.bend or view.bend.get("kind") != "grid_flattening" or view.homography is not None:
+        return None
+    from .flatten import GridFlattening
+
+    def turn(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[::-1, ::-1])
+
+    bend = GridFlattening.from_dict(view.bend).turned_over(input_shape).to_dict()
+    # a deskew turns about the centre, so it is the same angle upside down
+    return replace(view, rgb=turn(view.rgb), trace_dark=turn(view.trace_dark),
+                   grid_dark=turn(view.grid_dark), bend=bend, warnings=list(view.warnings))
+
+
 def straighten(view: TraceView) -> TraceView:
     """The view deskewed by the angle of its grid and traces (:func:`~.deskew.estimate_skew`)."""
     angle = deskew.estimate_skew(view.grid_dark)

@@ -111,3 +111,17 @@ def test_a_black_surround_does_not_hide_a_turned_page(sim12):
     rec = digitize(turned)
     assert rec.layout == "3x4+II"
     assert abs(rec.calibration.px_per_mm - truth.calibration.px_per_mm) < 0.1
+
+
+def test_turned_over_flattening_reads_the_page_turned_180(sim12):
+    """An upside-down photo is flattened once: the flattening of the page turned over is
+    the first one turned, applied to the turned page."""
+    sig, fs, leads = sim12
+    page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=1)
+    bent = _bend(page, amplitude=7.0)
+    flat, how = flatten.flatten_grid(bent)
+    assert how is not None
+    turned = how.turned_over(bent.shape[:2]).apply(np.ascontiguousarray(bent[::-1, ::-1]))
+    inner = (slice(40, -40), slice(40, -40))  # the lattice's outermost cells interpolate with NaN
+    diff = np.abs(turned[::-1, ::-1].astype(int) - flat.astype(int))[inner]
+    assert np.median(diff) == 0 and np.percentile(diff, 99) <= 2

@@ -55,6 +55,20 @@ def test_regular_strip_with_aligned_rows_is_not_a_3x4_page(heart_rate):
     assert digitize(image, fs=fs).layout == "strip"
 
 
+def test_four_row_strip_is_not_a_page_with_a_rhythm_strip():
+    """A 40 s strip wraps into four rows; its last row repeats the panels above it as
+    well as a rhythm strip would (0.82), but its beats never change shape."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import simulate_12lead
+
+    sig, fs, _ = simulate_12lead(duration=40, fs=300, seed=2)
+    image, truth = render(sig[:, [1]], fs, ["II"], layout="strip", dpi=150, seed=2, header=False)
+    rec = digitize(image, fs=fs, method="classical")
+    assert rec.layout == "strip"
+    assert score_record(rec, truth).snr > 20
+
+
 def test_rhythm_strip_named_by_a_clearly_best_match():
     # a photo's rhythm strip matches its panel less closely than a render's; one match
     # well ahead of every other still names it (before, V1's 0.75 fell back to II and

@@ -27,6 +27,18 @@ def test_time_axis_ignores_a_row_whose_pulse_was_missed():
     assert x_start < 90
 
 
+def test_time_axis_without_a_lone_pen_end():
+    """A row whose path ran on 10 mm along a fold sets the end; the second guess leaves it out."""
+    from ecg_digitize.digitizer.timebase import time_axis
+
+    px_per_mm, px_per_s = 8.0, 200.0
+    starts = np.full(4, 150.0)
+    ends = np.array([2148.0, 2147.0, 2148.0 + 10 * px_per_mm, 2149.0])
+    assert time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s)[2] == pytest.approx(10.4)
+    x_start, x_end, seconds = time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s, drop_lone=True)
+    assert seconds == pytest.approx(10.0) and x_end == pytest.approx(2148.5, abs=1)
+
+
 @pytest.mark.parametrize("separators", [True, False])
 def test_time_zero_from_column_separators(sim12, separators):
     from ecg_digitize import digitize
