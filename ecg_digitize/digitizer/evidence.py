@@ -130,7 +130,8 @@ def _layout_features(record) -> dict[str, float]:
         "strip": float(record.layout == "strip"),
         "n_rows": float(len(geo.rows)),
         "row_spacing_mm": float(np.clip(spacing, 0.0, 100.0)),
-        "row_mm_off": abs(float(np.log(max(row_mm(record), 1.0) / STANDARD_ROW_MM))),
+        # rounded: a snapped 10 s row is 0.0002 off (its last sample), give or take float noise
+        "row_mm_off": round(abs(float(np.log(max(row_mm(record), 1.0) / STANDARD_ROW_MM))), 4),
         "row_page_share": float(np.clip(span, 0.0, 1.0)),
         "leads_plotted": float(plotted),
         "time_zero_pen_ends": float(geo.time_zero == "pen ends"),
