@@ -12,7 +12,8 @@ fold 10 is held out for the report):
   condition drawn from :data:`CONDITIONS` (presets clean / scan / photo, every layout,
   100-300 dpi, stretched pixels, JPEG, 1-bit, a 1 px frame, ECG-Image-Kit's header) and
   forced failures (a wrong ``layout=``, ``paper_speed=`` or ``gain=`` given, the page
-  cropped to its left half or top half).
+  cropped to its left half or top half), and CinC 2017 records of 30 s or more wrapped
+  into rows as single-lead strips.
 - ``eik``: ECG-Image-Kit pages cached by ``benchmarks/eik_accuracy.py`` (scan 200 dpi,
   scan 100 dpi, the 200 dpi scan saved as JPEG q75, photo 200 dpi), read with its
   functions; only pages already rendered are used.
@@ -69,6 +70,9 @@ CONDITIONS: dict[str, tuple[float, dict, dict, str | None]] = {
     "wrong gain given": (1, dict(layout="3x4+II", preset="scan", dpi=200), dict(gain=20.0), None),
     "cropped left half": (1, dict(layout="3x4+II", preset="clean", dpi=200), {}, "left"),
     "cropped top half": (1, dict(layout="3x4+II", preset="scan", dpi=200), {}, "top"),
+    # a CinC 2017 record of 30 s or more (chosen by the PTB-XL id), wrapped into rows
+    "wrapped strip 150": (1, dict(layout="strip", preset="clean", dpi=150, header=False), dict(fs=300), None),
+    "wrapped strip scan 150": (1, dict(layout="strip", preset="scan", dpi=150, header=False), dict(fs=300), None),
 }
 EIK_CONDITIONS = {  # name: (style, dpi, jpeg quality)
     "eik scan 200": ("scan", 200, None),
@@ -92,6 +96,22 @@ def _strip(record) -> None:
     record.geometry.pulse_mask = None
 
 
+def _cinc_record(ecg_id: int):
+    """A CinC 2017 record of 30 s or more, chosen by ``ecg_id`` (its lead read as a strip)."""
+    import wfdb
+
+    from ecg_digitize.datasets import dataset_path
+    from ecg_digitize.synth import load_cinc2017
+
+    root = dataset_path("cinc2017") / "training2017"
+    names = sorted(p.stem for p in root.glob("A*.hea"))
+    for k in range(len(names)):
+        name = names[(ecg_id * 7919 + k) % len(names)]
+        if wfdb.rdheader(str(root / name)).sig_len >= 30 * 300:
+            return load_cinc2017(name)
+    raise FileNotFoundError("no CinC 2017 record of 30 s or more")
+
+
 def _read(image, truth, digitize_kwargs: dict) -> dict:
     """Digitize and score one page; a refusal scores 0 dB on every plotted lead."""
     from ecg_digitize import digitize
@@ -105,9 +125,13 @@ def _read(image, truth, digitize_kwargs: dict) -> dict:
     except DigitizeError as exc:
         return {"record": None, "refused": f"{type(exc).__name__}: {exc.reason}",
                 "lead_snr": {n: 0.0 for n in plotted}, "snr": 0.0, "cpu_s": time.process_time() - t0}
-    score = score_record(rec, truth)
+    if len(truth.leads) == 1:  # a strip: its lead's name is not read from the page
+        score = score_record(type(truth)(rec.signal[:, :1], fs=rec.fs, leads=truth.leads), truth)
+        lead_snr = {rec.leads[0]: float(score.snr)}
+    else:
+        score = score_record(rec, truth)
+        lead_snr = {n: float(s.snr) for n, s in score.leads.items()}
     _strip(rec)
-    lead_snr = {n: float(s.snr) for n, s in score.leads.items()}
     return {"record": rec, "refused": None, "lead_snr": lead_snr, "snr": float(score.snr),
             "cpu_s": time.process_time() - t0}
 
@@ -120,7 +144,7 @@ def _render_job(job: tuple[int, int, str]) -> str:
     from ecg_digitize.synth import load_ptbxl, render
 
     _, kw, dkw, crop = CONDITIONS[name]
-    sig, fs, leads = load_ptbxl(ecg_id)
+    sig, fs, leads = _cinc_record(ecg_id) if name.startswith("wrapped strip") else load_ptbxl(ecg_id)
     image, truth = render(sig, fs, leads, seed=ecg_id, **kw)
     try:
         item = _read(_crop(image, crop), truth, dkw)

@@ -334,7 +334,7 @@ def _page() -> np.ndarray:
 
 
 @pytest.mark.parametrize("classical, unet, chosen", [
-    ((12, 0.8), (12, 0.84), "unet"),           # a fair classical reading, a better U-Net one
+    ((12, 0.8, "failed"), (12, 0.84), "unet"),  # a failed classical reading, a better U-Net one
     ((12, 0.9), (12, 0.95), "classical"),      # a good classical reading: the U-Net is not run
     ((12, 0.95), (12, 0.9), "classical"),      # the better-scored reading is kept
     ((12, 0.6), (12, 0.4), "classical"),
@@ -344,8 +344,10 @@ def _page() -> np.ndarray:
     ("fail", (1, 0.26), "refused"),            # ... and the U-Net reading is too weak to stand
     ((12, 0.5), "fail", "classical"),          # U-Net failed
     ((12, 0.8, "good"), (12, 0.84), "classical"),   # all leads, a good verdict: not run
-    ((6, 0.8, "good"), (6, 0.84), "classical"),     # run, but a good verdict wins a tie of leads
-    ((6, 0.8, "check"), (6, 0.84), "unet"),
+    ((12, 0.8, "check"), (12, 0.84), "classical"),  # ... nor where it is only to be checked
+    ((6, 0.8, "good"), (6, 0.84), "classical"),     # run, but only a failed reading loses a tie of leads
+    ((6, 0.8, "check"), (6, 0.84), "classical"),
+    ((6, 0.8, "failed"), (6, 0.84), "unet"),
     ((6, 0.8, "good"), (12, 0.5), "unet"),          # the U-Net read more leads
 ])
 def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):

@@ -15,12 +15,13 @@ from ecg_digitize.record import Calibration
 
 @pytest.fixture(scope="module")
 def clean_and_wrong(sim12):
-    """A clean 3x4+II page read, and its left half (a 12-lead page of 5 s at 25 mm/s)."""
+    """A clean 3x4+II page read, and its left 40 % (a 12-lead page of 4 s at 25 mm/s; its
+    left half is read right since 10 s rows are tried where two lead-change marks confirm them)."""
     from ecg_digitize.synth import render
 
     sig, fs, leads = sim12
     image, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=3)
-    return digitize(image), digitize(image[:, : image.shape[1] // 2])
+    return digitize(image), digitize(image[:, : int(image.shape[1] * 0.4)])
 
 
 def test_model_is_shipped_and_reads_only_features_the_evidence_has(clean_and_wrong):

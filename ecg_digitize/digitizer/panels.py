@@ -21,7 +21,7 @@ from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
 from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, lead_change_axis,
-                       separator_time_zero)
+                       marked_columns, separator_time_zero)
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
 # a strip's row starting within this of the common left edge starts at it (mm)
@@ -94,18 +94,27 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     elif breaks:
         found = _marked_axis(layout.name, timing, dark, ink_threshold, baselines, cal, reframed)
         if found is not None:
-            panels, seconds, marks = found
-            x_start, px_per_s, time_zero = marks.x_start, marks.px_per_s, "lead-change marks"
+            panels, seconds, x_start, px_per_s, time_zero = found
             x_end = x_start + (seconds - SOURCE_DT) * px_per_s
     return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero, px_per_s)
 
 
+# The row length of a 12-lead page as printed (four 2.5 s panels, two 5 s, or one 10 s).
+PRINTED_ROW_S = 10.0
+
+
 def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: float, baselines,
                  cal: PageCalibration, reframed: bool):
-    """``(panels, row seconds, marks)`` where the printed lead-change marks lie on one axis
-    near the pen ends' (:func:`~.timebase.lead_change_axis`), else near the axis without a
-    row's lone end (``timing.without_lone_ends``: a path run on along a fold); None where
-    neither."""
+    """``(panels, row seconds, x_start, px_per_s, time_zero)`` where the printed lead-change
+    marks lie on one axis near the pen ends' (:func:`~.timebase.lead_change_axis`), else
+    near the axis without a row's lone end (``timing.without_lone_ends``: a path run on along a fold); None where
+    neither. Rows of :data:`PRINTED_ROW_S` starting where the trace leaves a row's
+    calibration pulse (else at the pen ends' time zero) are further guesses, where the pen
+    ends gave another length or start: every row stopped short (a faint trace broken into
+    pieces on crumpled paper), or ran on to the sheet's edge along the grid's remains.
+    Of these and the pen ends' time zero, the one whose 10 s rows find marks at the most
+    lead changes (two at least), nearest where it expects them, is taken, with the grid's
+    time scale where the marks do not fit one axis (a crumpled page's stand 1-2 % off it)."""
     tol = MARK_SCALE_TOL_REFRAMED if reframed else MARK_SCALE_TOL
     for x_start, _, seconds in filter(None, [(timing.x_start, timing.x_end, timing.row_seconds),
                                              timing.without_lone_ends]):
@@ -114,8 +123,38 @@ def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: 
         marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, cal.px_per_s,
                                  cal.px_per_mm, scale_tol=tol)
         if marks is not None:
-            return panels, seconds, marks
-    return None
+            return panels, seconds, marks.x_start, marks.px_per_s, "lead-change marks"
+    panels = plan_panels(name, PRINTED_ROW_S)
+    breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
+    best, x0 = (1, 0.0), None
+    for x in _distinct((timing.x_start, *timing.after_pulses), cal.px_per_mm):
+        found = marked_columns(dark, ink_threshold, list(baselines), breaks, x, cal.px_per_s, cal.px_per_mm)
+        off = [abs(col - x - t * cal.px_per_s) for t, col in found.items()]
+        score = (len(found), -float(np.median(off)) if off else 0.0)
+        if score > best:
+            best, x0 = score, x
+    pen_ends_axis = abs(timing.row_seconds - PRINTED_ROW_S) <= 0.1 and abs(x0 - timing.x_start) <= cal.px_per_mm \
+        if x0 is not None else True
+    if pen_ends_axis:
+        return None
+    marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x0, cal.px_per_s, cal.px_per_mm,
+                             scale_tol=tol)
+    if marks is not None:
+        return panels, PRINTED_ROW_S, marks.x_start, marks.px_per_s, "lead-change marks"
+    return panels, PRINTED_ROW_S, x0, cal.px_per_s, "pen ends"
+
+
+def _distinct(values, tol: float) -> list[float]:
+    """``values`` sorted, those within ``tol`` of the previous one kept left out.
+
+    >>> _distinct([199.0, 114.0, 200.5], 8.0)
+    [114.0, 199.0]
+    """
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(float(v))
+    return out
 
 
 @dataclass

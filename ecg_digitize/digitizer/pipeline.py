@@ -50,6 +50,7 @@ from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, t
 AUTO_SKIP_UNET_QUALITY = 0.85
 MIN_ROW_MM = 10.0  # rows whose trace proper is shorter than this are not read
 ROW_REACH_MM = 15.0  # a row's path is traced this far past the row's ink on either side
+SHORT_ROW_MM = 5.0  # a row's path ending this far before the time axis does is traced again to it
 
 
 @dataclass
@@ -91,9 +92,9 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         ``"auto"`` (the default) reads a sheet found on a background (a photo) with
         ``"photo"``; other pages: it keeps the classical reading when it has more than one lead and an
         overall quality of at least :data:`AUTO_SKIP_UNET_QUALITY`, or all twelve and a
-        "good" verdict; otherwise it also runs the U-Net route and keeps the U-Net's
-        Record when it read more leads, or as many at no lower overall quality where
-        the classical verdict is not "good", or when the classical route failed and
+        verdict other than "failed"; otherwise it also runs the U-Net route and keeps the
+        U-Net's Record when it read more leads, or as many at no lower overall quality
+        where the classical verdict is "failed", or when the classical route failed and
         the U-Net reading's quality is at least
         :data:`~ecg_digitize.digitizer.quality.MIN_RESCUED_QUALITY`.
         ``record.geometry.method`` says which route produced it. Without TensorFlow
@@ -324,11 +325,12 @@ def _long_rows_only(traced: TracedPage, px_per_mm: float) -> tuple[TracedPage, n
 def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[PanelTrace]:
     """Each panel with its row's path, redrawn at the row's lead changes."""
     changes = plan.lead_changes()
-    paths = traced.traces
+    paths, own = traced.traces, _paths_to_the_end(traced, plan.x_end)
     if any(changes.values()):
-        paths = [extract.redraw_at_lead_changes(tr, traced.ink.mask, traced.view.trace_dark, changes.get(i, ()))
-                 for i, tr in enumerate(traced.own_paths)]
-        paths = extract.separate_neighbours(paths, traced.baselines)
+        own = [extract.redraw_at_lead_changes(tr, traced.ink.mask, traced.view.trace_dark, changes.get(i, ()))
+               for i, tr in enumerate(own)]
+    if own is not traced.own_paths:
+        paths = extract.separate_neighbours(own, traced.baselines)
     out = []
     for p in plan.panels:
         if p.row >= len(paths):
@@ -338,6 +340,20 @@ def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[
                               changes.get(p.row, ()), None if pulse is None else pulse.foot_y,
                               pulse_free_columns(pulse, paths[p.row].line_width)))
     return out
+
+
+def _paths_to_the_end(traced: TracedPage, x_end: float) -> list[extract.RowTrace]:
+    """The rows' own paths, those ending over :data:`SHORT_ROW_MM` before the page's time
+    axis ends traced again up to it: a faint trace broken into pieces gave its row only
+    the extent of its long pieces (phone-photos 03648), and the path reaches
+    :data:`ROW_REACH_MM` past that. ``traced.own_paths`` itself where none is short."""
+    ppm = traced.scale.px_per_mm
+    short = [tr.extent()[1] < x_end - SHORT_ROW_MM * ppm for tr in traced.own_paths]
+    if not any(short):
+        return traced.own_paths
+    return [extract.trace_row(traced.ink.mask, traced.view.trace_dark, r.y_lo, r.y_hi, r.baseline,
+                              r.x_lo - ROW_REACH_MM * ppm, x_end + ppm, px_per_mm=ppm) if s else tr
+            for tr, r, s in zip(traced.own_paths, traced.rows, short)]
 
 
 def _page_geometry(traced: TracedPage, plan, calib: cal.PageCalibration, boxes: list[LeadBox]) -> PageGeometry:
@@ -362,22 +378,25 @@ def _plotted_leads(record: Record) -> int:
 
 def _classical_suffices(classical: Record) -> bool:
     """A classical reading of more than one lead that the U-Net is not run against: of
-    overall quality :data:`AUTO_SKIP_UNET_QUALITY` or more, or of a "good" verdict with
-    all twelve leads (the U-Net could only replace it by reading more leads)."""
+    overall quality :data:`AUTO_SKIP_UNET_QUALITY` or more, or with all twelve leads and a
+    verdict other than "failed" (the U-Net could only replace it by reading more leads)."""
     n_c = _plotted_leads(classical)
     return n_c > 1 and (classical.quality["overall"] >= AUTO_SKIP_UNET_QUALITY
-                        or (classical.quality.get("verdict") == "good" and n_c >= 12))
+                        or (classical.quality.get("verdict") != "failed" and n_c >= 12))
 
 
 def _u_net_reads_better(classical: Record, learned: Record) -> bool:
-    """More leads; or as many at no lower quality where the classical verdict is not
-    "good" (real scans read weakly by both stay classical). The U-Net's readings score a
+    """More leads; or as many at no lower quality where the classical verdict is
+    "failed" (real scans read weakly by both stay classical). The U-Net's readings score a
     higher overall quality than the classical ones of the same page, often on pages it
     reads worse: ECG-Image-Kit scans of folds 1-9 (``python benchmarks/eik_accuracy.py
     --folds 1-9 -n 16 --only "200 dpi PNG" --method ...``), classical 24.34 dB, U-Net
-    20.69, auto without the verdict's gate (0683348) 24.05, with it 24.34."""
+    20.69, auto without a verdict's gate (0683348) 24.05, with it 24.34. The gate was
+    "not good" until the quality model was refitted with a stricter "good" (15.4 dB
+    expected): both gates then read the same on folds 1-9 (scans 24.34, photo style
+    13.91 dB), the "failed" one running the U-Net less."""
     n_c, n_u = _plotted_leads(classical), _plotted_leads(learned)
-    return n_u > n_c or (n_u == n_c and classical.quality.get("verdict") != "good"
+    return n_u > n_c or (n_u == n_c and classical.quality.get("verdict") == "failed"
                          and learned.quality["overall"] >= classical.quality["overall"])
 
 

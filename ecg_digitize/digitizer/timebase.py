@@ -358,6 +358,22 @@ def lead_change_axis(dark: np.ndarray, threshold: float, baselines, breaks, x_st
     Each panel then starts at its mark and the trace's own time scale (the marks' spacing
     over the columns' seconds) replaces the grid's, which can differ by a percent.
     """
+    marks = marked_columns(dark, threshold, baselines, breaks, x_start, px_per_s, px_per_mm)
+    if len(marks) < 2:
+        return None
+    t = np.array(sorted(marks))
+    x = np.array([marks[k] for k in t])
+    slope, intercept = np.polyfit(t, x, 1)
+    if np.abs(intercept + slope * t - x).max() > MARK_FIT_PX or abs(slope / px_per_s - 1) > scale_tol:
+        return None
+    return MarkAxis(float(intercept), float(slope), marks)
+
+
+def marked_columns(dark: np.ndarray, threshold: float, baselines, breaks, x_start: float,
+                   px_per_s: float, px_per_mm: float) -> dict[float, float]:
+    """Lead change (s) -> page column of its printed mark, for the lead changes of
+    ``breaks`` whose marks are found near where the axis puts them and agree across rows
+    (see :func:`lead_change_axis`)."""
     by_break: dict[float, list[float]] = {}
     for row, seconds in breaks:
         x = find_mark(dark, threshold, baselines[row], x_start + seconds * px_per_s, px_per_mm)
@@ -369,14 +385,7 @@ def lead_change_axis(dark: np.ndarray, threshold: float, baselines, breaks, x_st
         column = _agreed_mark(xs)
         if column is not None:
             marks[seconds] = column
-    if len(marks) < 2:
-        return None
-    t = np.array(sorted(marks))
-    x = np.array([marks[k] for k in t])
-    slope, intercept = np.polyfit(t, x, 1)
-    if np.abs(intercept + slope * t - x).max() > MARK_FIT_PX or abs(slope / px_per_s - 1) > scale_tol:
-        return None
-    return MarkAxis(float(intercept), float(slope), marks)
+    return marks
 
 
 def _agreed_mark(xs: list[float]) -> float | None:
@@ -445,6 +454,7 @@ class RowTiming:
     x_end: float
     row_seconds: float
     without_lone_ends: tuple[float, float, float] | None = None  # time_axis(drop_lone=True), where it differs
+    after_pulses: tuple[float, ...] = ()  # pen starts of the rows with a pulse on their left
 
     @property
     def span(self) -> float:
@@ -473,5 +483,7 @@ def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
     pen_ends = np.array([pen_end(t, dark, int(b), +1) for t, b in zip(traces, ends)])
     axis = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
     second = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, drop_lone=True)
+    left = [k for k, p in enumerate(pulses) if p is not None and p.side == "left"]
     return RowTiming(starts, ends, pen_starts, pen_ends, *axis,
-                     without_lone_ends=second if not np.allclose(second, axis) else None)
+                     without_lone_ends=second if not np.allclose(second, axis) else None,
+                     after_pulses=tuple(float(x) for x in pen_starts[left]))

@@ -117,3 +117,40 @@ def test_marks_one_percent_off_the_grid_set_the_scale_unless_the_page_was_refram
     assert axis is not None and axis.px_per_s == pytest.approx(202.0, abs=0.5)
     assert lead_change_axis(dark, 0.5, baselines, breaks, x0, px_per_s, px_per_mm,
                             scale_tol=MARK_SCALE_TOL_REFRAMED) is None
+
+
+def test_rows_that_all_stop_short_keep_their_printed_length_where_the_marks_confirm_it(sim12):
+    """Every row's trace lost after 8 s (a faint trace on crumpled paper): the pen ends
+    say 8 s rows, but the lead-change marks stand where 10 s rows put them."""
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=0)
+    box = truth.geometry["boxes"][0]
+    px_per_s = 25 * 200 / 25.4
+    image = image.copy()
+    image[:, int(box["x0"] + 8.2 * px_per_s):] = 255
+    rec = digitize(image, method="classical")
+    assert rec.n_samples == 5000                     # 10 s at 500 Hz, not 8.2 s
+    x0 = {b.lead: b.x0 for b in rec.geometry.boxes}
+    assert x0["V4"] - x0["I"] == pytest.approx(7.5 * px_per_s, abs=3)
+
+
+def test_rows_broken_into_short_pieces_are_read_to_the_end(sim12):
+    """Past 6 s every row's trace is in pieces shorter than a trace (3 mm, 0.5 mm apart):
+    the rows' extents end there, and their paths are traced again up to the marks' 10 s axis."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=0)
+    box = truth.geometry["boxes"][0]
+    px_per_mm = 200 / 25.4
+    image = image.copy()
+    x6 = int(box["x0"] + 6 * 25 * px_per_mm)
+    for x in np.arange(x6, image.shape[1], 3 * px_per_mm).astype(int):
+        image[:, x:x + int(0.5 * px_per_mm)] = 255
+    rec = digitize(image, method="classical")
+    assert rec.n_samples == 5000
+    score = score_record(rec, truth)
+    assert min(score.leads[n].snr for n in ("V4", "V5", "V6")) > 10
