@@ -120,6 +120,23 @@ def test_presets_are_deterministic_and_move_the_mask(sim12, preset):
     assert grey[mask].mean() < grey[below].mean() - 25
 
 
+@pytest.mark.parametrize("trait", [{"fold": 0.04}, {"curl": 0.02}, {"out_of_frame": 0.05, "background": 0.05}])
+def test_photo_traits_move_the_mask_with_the_paper(sim12, trait):
+    """A fold, a curled edge and a sheet pushed out of the frame move the trace mask with
+    the ink; a sheet out of the frame loses that share of its extent."""
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, dpi=100, distortions=trait, seed=3)
+    clean, _ = render(sig, fs, leads, dpi=100, seed=3)
+    assert not np.array_equal(image, clean)
+    mask = truth.geometry["trace_mask"] > 0
+    grey = image.mean(axis=2)
+    below = np.roll(mask, 6, axis=0) & ~mask
+    assert grey[mask].mean() < grey[below].mean() - 25
+    if "out_of_frame" in trait:  # the sheet now reaches an edge of the frame (no table beyond it)
+        paper = grey > 200
+        assert paper[:, 0].mean() > 0.5 or paper[:, -1].mean() > 0.5 or paper[0].mean() > 0.5 or paper[-1].mean() > 0.5
+
+
 def test_rotation_homography_maps_truth_onto_mask(sim12):
     sig, fs, leads = sim12
     _, truth = render(sig, fs, leads, dpi=100, distortions={"rotation": 4.0})

@@ -10,10 +10,13 @@ Strength keys accepted by :func:`apply_distortions` (0 or absent: off):
 ``marks``                 number of handwritten-like pen strokes
 ``wrinkles``              displacement amplitude of smooth paper wrinkles (px)
 ``creases``               number of fold lines
+``fold``                  a sharp fold: share by which the paper beyond it is foreshortened
+``curl``                  an edge curled up: its foreshortening at the edge, as a share of the page
 ``background``            fraction of the frame the page leaves as background
 ``rotation``              degrees (signed)
 ``shear``                 horizontal shear factor
 ``perspective``           camera tilt in degrees (up to ~15 for phone photos)
+``out_of_frame``          share of the sheet pushed past one edge of the frame
 ``lighting``              depth of smooth uneven lighting (0..1)
 ``shadows``               number of soft shadows
 ``flash``                 strength of a flash highlight (0..1)
@@ -40,7 +43,8 @@ def sample_preset(preset: str, seed: int | None) -> dict:
 
     ``clean``: none. ``scan``: rotation within +-5 deg, slight blur, noise, JPEG, paper grain.
     ``photo``: perspective up to 15 deg, background, lighting, shadows, flash, creases,
-    wrinkles, blur, noise, JPEG, colour cast.
+    wrinkles, blur, noise, JPEG, colour cast; on some pages a sharp fold, a curled edge,
+    or the sheet partly out of the frame.
     """
     rng = np.random.default_rng(None if seed is None else seed + 7919)
     if preset == "clean":
@@ -71,6 +75,10 @@ def sample_preset(preset: str, seed: int | None) -> dict:
             "blur": float(rng.uniform(0.5, 1.6)),
             "noise": float(rng.uniform(0.02, 0.05)),
             "jpeg": int(rng.integers(50, 86)),
+            # drawn last, so the strengths above stay those of earlier renders
+            "fold": float(rng.uniform(0.01, 0.04)) if rng.random() < 0.4 else 0.0,
+            "curl": float(rng.uniform(0.005, 0.02)) if rng.random() < 0.4 else 0.0,
+            "out_of_frame": float(rng.uniform(0.01, 0.05)) if rng.random() < 0.4 else 0.0,
         }
     raise ValueError(f"unknown preset {preset!r}; choose from {PRESETS}")
 
@@ -93,15 +101,15 @@ def apply_distortions(page: np.ndarray, mask: np.ndarray, params: dict, rng: np.
         strength = params.get(key)
         if not strength:
             continue
-        if key in _MATRICES:
-            if key == next(k for k in _MATRICES if params.get(k)):  # the first one runs them all
+        if key in _MATRICES or key == "out_of_frame":
+            if key == next(k for k in (*_MATRICES, "out_of_frame") if params.get(k)):  # the first one runs them all
                 page, mask, hm = geometry(page, mask, params, rng)
                 homography = hm @ homography
         elif key in ("lighting", "shadows"):
             if key == ("lighting" if params.get("lighting") else "shadows"):
                 page = light(page, params, rng)
-        elif key == "wrinkles":
-            page, mask, _ = wrinkles(page, mask, strength, rng)
+        elif key in ("wrinkles", "fold", "curl"):  # they move the paper, and the trace mask with it
+            page, mask, _ = _ORDER[key](page, mask, strength, rng)
         else:
             page = _ORDER[key](page, strength, rng)
     return _to_uint8(page), mask, homography
@@ -155,6 +163,55 @@ def wrinkles(page, mask, amplitude, rng):
     mask = cv2.remap(mask, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     shade = 1 + 0.02 * amplitude * cv2.Sobel(dx, cv2.CV_32F, 1, 0, ksize=3)
     return page * np.clip(shade, 0.7, 1.2)[..., None], mask, np.eye(3)
+
+
+def _remapped(page, mask, map_x, map_y):
+    """``page`` and ``mask`` read at ``(map_x, map_y)`` (fixed-point maps, shared)."""
+    m1, m2 = cv2.convertMaps(map_x.astype(np.float32), map_y.astype(np.float32), cv2.CV_16SC2)
+    page = cv2.remap(page, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask = cv2.remap(mask, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    return page, mask
+
+
+def fold(page, mask, share, rng):
+    """A sharp fold across the sheet (a change of plane, not a crease's ridge alone): the
+    paper beyond a line across the page is tilted away, so seen from above it is
+    foreshortened by ``share`` across the fold, and lit differently."""
+    h, w = page.shape[:2]
+    along_x = rng.random() < 0.5  # a vertical fold line (the sheet folded left-right) or a horizontal one
+    size = w if along_x else h
+    line = rng.uniform(0.3, 0.7) * size
+    coord = np.arange(size, dtype=np.float32)
+    src = np.where(coord > line, line + (coord - line) * (1 + share), coord)  # read further out beyond it
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    if along_x:
+        page, mask = _remapped(page, mask, np.broadcast_to(src[None, :], (h, w)), ys)
+        beyond = (xs > line)
+    else:
+        page, mask = _remapped(page, mask, xs, np.broadcast_to(src[:, None], (h, w)))
+        beyond = (ys > line)
+    light = np.where(beyond, rng.uniform(0.82, 0.97), 1.0).astype(np.float32)
+    return page * cv2.GaussianBlur(light, (0, 0), 1.5)[..., None], mask, np.eye(3)
+
+
+def curl(page, mask, share, rng):
+    """One edge of the sheet curled up: the paper near it is foreshortened, most at the
+    edge (``share`` of the page), and darker there."""
+    h, w = page.shape[:2]
+    edge = int(rng.integers(4))  # left, right, top, bottom
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    size = w if edge < 2 else h
+    t = (xs if edge < 2 else ys) / (size - 1)
+    t = t if edge in (1, 3) else 1 - t  # 0 far from the curled edge, 1 at it
+    start = 0.7
+    u = np.clip((t - start) / (1 - start), 0, 1)
+    shift = share * size * u ** 2  # read further towards the edge
+    sign = 1 if edge in (1, 3) else -1
+    if edge < 2:
+        page, mask = _remapped(page, mask, xs + sign * shift, ys)
+    else:
+        page, mask = _remapped(page, mask, xs, ys + sign * shift)
+    return page * (1 - 0.15 * u ** 2)[..., None], mask, np.eye(3)
 
 
 def creases(page, count, rng):
@@ -239,6 +296,8 @@ def geometry(page, mask, params: dict, rng):
     for key, make in _MATRICES.items():
         if params.get(key):
             hm = make((w, h), params[key], rng) @ hm
+    if params.get("out_of_frame"):
+        hm = _out_of_frame_matrix((w, h), params["out_of_frame"], hm, rng) @ hm
     if params.get("background"):
         border = _background_color(rng)
     else:
@@ -252,6 +311,19 @@ def geometry(page, mask, params: dict, rng):
         cv2.fillConvexPoly(outside, poly, 0.0)
         page += cv2.merge([0.06 * _smooth_field((h, w), rng, 40) * outside] * 3)
     return page, mask, hm
+
+
+def _out_of_frame_matrix(size, share, hm, rng):
+    """Move the sheet (its corners where ``hm`` puts them) so that ``share`` of its width or
+    height lies past one edge of the frame."""
+    w, h = size
+    corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=float) @ hm.T
+    xy = corners[:, :2] / corners[:, 2:3]
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    edge = int(rng.integers(4))  # left, right, top, bottom
+    dx = (-(x0 + share * (x1 - x0)), w - x1 + share * (x1 - x0), 0, 0)[edge]
+    dy = (0, 0, -(y0 + share * (y1 - y0)), h - y1 + share * (y1 - y0))[edge]
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=float)
 
 
 _MATRICES = {"background": _background_matrix, "rotation": _rotation_matrix,
@@ -332,7 +404,9 @@ def jpeg(page, quality, rng):
 # Physical order: paper and ink, paper deformation, camera geometry, light, optics, sensor, file.
 _ORDER = {
     "paper_texture": paper_texture, "marks": marks, "wrinkles": wrinkles, "creases": creases,
+    "fold": fold, "curl": curl,
     "background": geometry, "rotation": geometry, "shear": geometry, "perspective": geometry,
+    "out_of_frame": geometry,
     "lighting": light, "shadows": light, "flash": flash, "color_shift": color_shift,
     "blur": blur, "low_resolution": low_resolution, "noise": noise, "bilevel": bilevel,
     "jpeg": jpeg,
