@@ -318,7 +318,8 @@ def _fake_routes(monkeypatch, results: dict):
         n_leads, quality, *verdict = outcome
         sig = np.full((100, 12), np.nan)
         sig[:, :n_leads] = 0.1
-        rec = Record(sig, fs=100, leads=list(STANDARD_LEADS), geometry={"method": method})
+        rec = Record(sig, fs=100, leads=list(STANDARD_LEADS), geometry={"method": method},
+                     layout="strip" if n_leads == 1 else "3x4+II")
         rec.quality = {"overall": quality, **({"verdict": verdict[0]} if verdict else {})}
         return rec
 
@@ -349,6 +350,8 @@ def _page() -> np.ndarray:
     ((6, 0.8, "check"), (6, 0.84), "classical"),
     ((6, 0.8, "failed"), (6, 0.84), "unet"),
     ((6, 0.8, "good"), (12, 0.5), "unet"),          # the U-Net read more leads
+    ((1, 0.9, "good"), (12, 0.9), "classical"),     # a good one-lead strip: the U-Net is not run
+    ((1, 0.9, "check"), (12, 0.5), "unet"),         # a doubtful one: a 12-lead page read as a strip?
 ])
 def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
     from ecg_digitize import digitize
