@@ -194,6 +194,10 @@ def classify(n_rows: int, breaks: dict[str, float], simultaneous: float) -> str:
         return "6x2" if h > 0.5 and q < 0.4 else "3x4+3"
     if n_rows in (3, 4, 5):
         return "3x4" if n_rows == 3 else f"3x4+{n_rows - 3}"
+    if n_rows == 2 and several_leads and min(q, h) >= 0.9:
+        # a strip's QRS complexes sit at some break positions, never at all of them
+        raise LayoutError("2 rows that break into columns of different leads at every quarter: part of "
+                          "a 12-lead page (cropped?); no layout this digitizer knows has 2 such rows")
     if n_rows < 3 or n_rows > 6:
         # two rows are often one strip whose baseline wanders (its beats then compare badly)
         if several_leads and n_rows > 6:

@@ -28,6 +28,9 @@ def test_layout_classification_rules():
     assert layout.classify(7, {**weak, "beats_alike": 0.8}, 0.1) == "strip"
     # two rows are often one strip whose baseline wanders: still a strip
     assert layout.classify(2, {**weak, "beats_alike": 0.1}, 0.3) == "strip"
+    # ...but two rows breaking into columns of other leads at every quarter are half a page
+    with pytest.raises(LayoutError, match="2 rows"):
+        layout.classify(2, {"quarters": 1.0, "half": 1.0, "beats_alike": 0.3}, 0.6)
 
 
 def test_beats_alike_tells_a_strip_from_a_page(sim12):
