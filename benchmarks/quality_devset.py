@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pickle
 import sys
@@ -96,6 +97,14 @@ def _strip(record) -> None:
     record.geometry.pulse_mask = None
 
 
+@functools.cache
+def _cinc_names() -> list[str]:
+    """The CinC 2017 training records' names (listed once per worker)."""
+    from ecg_digitize.datasets import dataset_path
+
+    return sorted(p.stem for p in (dataset_path("cinc2017") / "training2017").glob("A*.hea"))
+
+
 def _cinc_record(ecg_id: int):
     """A CinC 2017 record of 30 s or more, chosen by ``ecg_id`` (its lead read as a strip)."""
     import wfdb
@@ -103,8 +112,7 @@ def _cinc_record(ecg_id: int):
     from ecg_digitize.datasets import dataset_path
     from ecg_digitize.synth import load_cinc2017
 
-    root = dataset_path("cinc2017") / "training2017"
-    names = sorted(p.stem for p in root.glob("A*.hea"))
+    root, names = dataset_path("cinc2017") / "training2017", _cinc_names()
     for k in range(len(names)):
         name = names[(ecg_id * 7919 + k) % len(names)]
         if wfdb.rdheader(str(root / name)).sig_len >= 30 * 300:

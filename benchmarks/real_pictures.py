@@ -14,15 +14,23 @@ Usage::
     python benchmarks/real_pictures.py --sets khan2021 --trim-ms 25 50
     python benchmarks/real_pictures.py --sets phone-photos ecg-image-kit-photos
     python benchmarks/real_pictures.py --sets phone-photos --method photo --trim-ms 60
+    python benchmarks/real_pictures.py --sets phone-photos -v     # one line per picture
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import time
 import warnings
 
-import numpy as np
+# one core, as the speed targets say: numerical libraries' thread pools otherwise spin on
+# the other cores, and their CPU time counts (a picture read at 3.8 CPU s alone measured
+# 20-80 s beside another benchmark)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 
 def trimmed(record, ms: float):
@@ -40,7 +48,8 @@ def trimmed(record, ms: float):
     return Record(sig, fs=record.fs, leads=record.leads)
 
 
-def summarize(name: str, trim: list[float], limit: int | None, method: str = "classical") -> None:
+def summarize(name: str, trim: list[float], limit: int | None, method: str = "classical",
+              verbose: bool = False) -> None:
     from ecg_digitize import DigitizeError, digitize
     from ecg_digitize.datasets import dataset_path, unique_images
     from ecg_digitize.metrics import self_consistency
@@ -57,9 +66,17 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
             rec = digitize(path, method=method)
         except DigitizeError as exc:
             refused[type(exc).__name__] += 1
+            if verbose:
+                print(f"   {path.name}: refused ({type(exc).__name__})")
             continue
         finally:
             cpu.append(time.process_time() - t0)
+        if verbose:
+            sc = self_consistency(rec)["mean"] if rec.layout != "strip" else None
+            print(f"   {path.name}: {rec.layout}, {rec.geometry.method} route, time zero from "
+                  f"{rec.geometry.time_zero}, self-consistency "
+                  f"{'-' if sc is None else f'{sc:.2f} dB'}, verdict {rec.quality.get('verdict')}, "
+                  f"{cpu[-1]:.2f} CPU s")
         layouts[rec.layout] += 1
         if rec.geometry.bend and "residual_px" in rec.geometry.bend:  # flattened from its grid (photo route)
             bends.append(rec.geometry.bend["residual_px"])
@@ -97,13 +114,14 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="pictures per set")
     ap.add_argument("--method", default="auto", help="digitize(method=): auto (digitize's default), classical, "
                                                      "photo, unet")
+    ap.add_argument("-v", "--verbose", action="store_true", help="one line per picture")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     import cv2
 
     cv2.setNumThreads(1)  # one core, as the speed targets say
     for name in args.sets:
-        summarize(name, args.trim_ms, args.limit, args.method)
+        summarize(name, args.trim_ms, args.limit, args.method, args.verbose)
     return 0
 
 

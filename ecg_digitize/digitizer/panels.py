@@ -20,7 +20,7 @@ from .calibration import PageCalibration
 from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
-from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, lead_change_axis,
+from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, fitted_axis,
                        marked_columns, separator_time_zero)
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
@@ -86,7 +86,7 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
         panels = plan_panels("strip", seconds, duration=duration, strip_lead=STRIP_LEAD)[:n_rows]
         return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends", cal.px_per_s)
     panels = plan_panels(layout.name, seconds)
-    breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
+    breaks = _breaks(panels)
     x_sep = separator_time_zero(mask, dark, list(baselines), breaks, timing.x_start, cal.px_per_s, cal.px_per_mm)
     x_start, x_end, time_zero, px_per_s = timing.x_start, timing.x_end, "pen ends", cal.px_per_s
     if x_sep is not None:
@@ -116,32 +116,40 @@ def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: 
     lead changes (two at least), nearest where it expects them, is taken, with the grid's
     time scale where the marks do not fit one axis (a crumpled page's stand 1-2 % off it)."""
     tol = MARK_SCALE_TOL_REFRAMED if reframed else MARK_SCALE_TOL
+
+    def marks_from(x_start: float, seconds: float):
+        panels = plan_panels(name, seconds)
+        return panels, marked_columns(dark, ink_threshold, list(baselines), _breaks(panels), x_start,
+                                      cal.px_per_s, cal.px_per_mm)
+
     for x_start, _, seconds in filter(None, [(timing.x_start, timing.x_end, timing.row_seconds),
                                              timing.without_lone_ends]):
-        panels = plan_panels(name, seconds)
-        breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
-        marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x_start, cal.px_per_s,
-                                 cal.px_per_mm, scale_tol=tol)
+        panels, found = marks_from(x_start, seconds)
+        marks = fitted_axis(found, cal.px_per_s, tol)
         if marks is not None:
             return panels, seconds, marks.x_start, marks.px_per_s, "lead-change marks"
-    panels = plan_panels(name, PRINTED_ROW_S)
-    breaks = [(p.row, p.x_offset_s) for p in panels if p.col > 0]
-    best, x0 = (1, 0.0), None
-    for x in _distinct((timing.x_start, *timing.after_pulses), cal.px_per_mm):
-        found = marked_columns(dark, ink_threshold, list(baselines), breaks, x, cal.px_per_s, cal.px_per_mm)
-        off = [abs(col - x - t * cal.px_per_s) for t, col in found.items()]
-        score = (len(found), -float(np.median(off)) if off else 0.0)
-        if score > best:
-            best, x0 = score, x
-    pen_ends_axis = abs(timing.row_seconds - PRINTED_ROW_S) <= 0.1 and abs(x0 - timing.x_start) <= cal.px_per_mm \
-        if x0 is not None else True
-    if pen_ends_axis:
+    # 10 s rows: the start whose marks are found at the most lead changes, nearest where expected
+    best = None
+    for x0 in _distinct((timing.x_start, *timing.after_pulses), cal.px_per_mm):
+        panels, found = marks_from(x0, PRINTED_ROW_S)
+        off = np.median([abs(col - x0 - t * cal.px_per_s) for t, col in found.items()]) if found else 0.0
+        score = (len(found), -off)
+        if len(found) >= 2 and (best is None or score > best[0]):
+            best = (score, x0, panels, found)
+    if best is None:
         return None
-    marks = lead_change_axis(dark, ink_threshold, list(baselines), breaks, x0, cal.px_per_s, cal.px_per_mm,
-                             scale_tol=tol)
+    _, x0, panels, found = best
+    if abs(timing.row_seconds - PRINTED_ROW_S) <= 0.1 and abs(x0 - timing.x_start) <= cal.px_per_mm:
+        return None  # the pen ends' own axis, whose marks did not fit one line above
+    marks = fitted_axis(found, cal.px_per_s, tol)
     if marks is not None:
         return panels, PRINTED_ROW_S, marks.x_start, marks.px_per_s, "lead-change marks"
     return panels, PRINTED_ROW_S, x0, cal.px_per_s, "pen ends"
+
+
+def _breaks(panels) -> list[tuple[int, float]]:
+    """``(row, seconds)`` of every lead change: each panel's start but a row's first."""
+    return [(p.row, p.x_offset_s) for p in panels if p.col > 0]
 
 
 def _distinct(values, tol: float) -> list[float]:

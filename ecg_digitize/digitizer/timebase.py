@@ -26,9 +26,8 @@ SOURCE_DT = 1.0 / 500
 SNAP_S = 0.04
 SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
 # A row's pen end this far (mm) from every other row's, on a page of three rows or more,
-# may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769: 9 mm
-# past), or the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm
-# strip, 17 mm past). The time axis without it is a second guess, which the lead-change
+# may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769), or
+# the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm strip). The time axis without it is a second guess, which the lead-change
 # marks confirm (see RowTiming.without_lone_ends).
 LONE_END_MM = 2.0
 # Column separators farther than this from the pen-end time zero are not trusted (khan2021
@@ -216,8 +215,8 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
 
 
 def _shared(values: np.ndarray, tol: float) -> np.ndarray:
-    """``values`` without any no other value comes within ``tol`` of, where three or more
-    are given: a path run on along a fold or the sheet's edge past every other row's end.
+    """``values`` without those that no other value comes within ``tol`` of, where three or
+    more are given: a path run on along a fold or the sheet's edge past every other row's end.
 
     >>> _shared(np.array([2137.0, 2136.0, 2217.0, 2146.0]), 16.0).tolist()
     [2137.0, 2136.0, 2146.0]
@@ -358,7 +357,15 @@ def lead_change_axis(dark: np.ndarray, threshold: float, baselines, breaks, x_st
     Each panel then starts at its mark and the trace's own time scale (the marks' spacing
     over the columns' seconds) replaces the grid's, which can differ by a percent.
     """
-    marks = marked_columns(dark, threshold, baselines, breaks, x_start, px_per_s, px_per_mm)
+    return fitted_axis(marked_columns(dark, threshold, baselines, breaks, x_start, px_per_s, px_per_mm),
+                       px_per_s, scale_tol)
+
+
+def fitted_axis(marks: dict[float, float], px_per_s: float, scale_tol: float = MARK_SCALE_TOL
+                ) -> MarkAxis | None:
+    """The straight axis through marks found (:func:`marked_columns`), or ``None`` where
+    they are under two, stray over :data:`MARK_FIT_PX` from it, or give a scale over
+    ``scale_tol`` off ``px_per_s``."""
     if len(marks) < 2:
         return None
     t = np.array(sorted(marks))

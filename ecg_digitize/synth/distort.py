@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from . import _draw
 
@@ -101,8 +102,8 @@ def apply_distortions(page: np.ndarray, mask: np.ndarray, params: dict, rng: np.
         strength = params.get(key)
         if not strength:
             continue
-        if key in _MATRICES or key == "out_of_frame":
-            if key == next(k for k in (*_MATRICES, "out_of_frame") if params.get(k)):  # the first one runs them all
+        if key in _GEOMETRY:
+            if key == next(k for k in _GEOMETRY if params.get(k)):  # the first one runs them all
                 page, mask, hm = geometry(page, mask, params, rng)
                 homography = hm @ homography
         elif key in ("lighting", "shadows"):
@@ -155,63 +156,59 @@ def wrinkles(page, mask, amplitude, rng):
     h, w = page.shape[:2]
     dx = _smooth_field((h, w), rng, 300) * amplitude
     dy = _smooth_field((h, w), rng, 300) * amplitude
-    map_x = dx + np.arange(w, dtype=np.float32)[None, :]
-    map_y = dy + np.arange(h, dtype=np.float32)[:, None]
-    # fixed-point maps: remap runs about twice as fast and both images share them
-    m1, m2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    page = cv2.remap(page, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    mask = cv2.remap(mask, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    page, mask = _remapped(page, mask, dx + np.arange(w, dtype=np.float32)[None, :],
+                           dy + np.arange(h, dtype=np.float32)[:, None])
     shade = 1 + 0.02 * amplitude * cv2.Sobel(dx, cv2.CV_32F, 1, 0, ksize=3)
     return page * np.clip(shade, 0.7, 1.2)[..., None], mask, np.eye(3)
 
 
 def _remapped(page, mask, map_x, map_y):
-    """``page`` and ``mask`` read at ``(map_x, map_y)`` (fixed-point maps, shared)."""
+    """``page`` and ``mask`` read at ``(map_x, map_y)``: fixed-point maps, so remap runs
+    about twice as fast, shared by both images."""
     m1, m2 = cv2.convertMaps(map_x.astype(np.float32), map_y.astype(np.float32), cv2.CV_16SC2)
     page = cv2.remap(page, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     mask = cv2.remap(mask, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     return page, mask
 
 
+def _resampled_along(page, mask, src: np.ndarray, light: np.ndarray, across: bool):
+    """``page`` and ``mask`` read at 1-D coordinates ``src`` along x (``across``) or y, and
+    the page lit by the 1-D profile ``light`` along the same axis."""
+    h, w = page.shape[:2]
+    xs, ys = np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)
+    if across:
+        maps, light = (np.broadcast_to(src[None, :], (h, w)), np.broadcast_to(ys[:, None], (h, w))), light[None, :]
+    else:
+        maps, light = (np.broadcast_to(xs[None, :], (h, w)), np.broadcast_to(src[:, None], (h, w))), light[:, None]
+    page, mask = _remapped(page, mask, *maps)
+    return page * light[..., None].astype(np.float32), mask, np.eye(3)
+
+
 def fold(page, mask, share, rng):
     """A sharp fold across the sheet (a change of plane, not a crease's ridge alone): the
     paper beyond a line across the page is tilted away, so seen from above it is
     foreshortened by ``share`` across the fold, and lit differently."""
-    h, w = page.shape[:2]
-    along_x = rng.random() < 0.5  # a vertical fold line (the sheet folded left-right) or a horizontal one
-    size = w if along_x else h
+    across = rng.random() < 0.5  # a vertical fold line (the sheet folded left-right) or a horizontal one
+    size = page.shape[1] if across else page.shape[0]
     line = rng.uniform(0.3, 0.7) * size
     coord = np.arange(size, dtype=np.float32)
     src = np.where(coord > line, line + (coord - line) * (1 + share), coord)  # read further out beyond it
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    if along_x:
-        page, mask = _remapped(page, mask, np.broadcast_to(src[None, :], (h, w)), ys)
-        beyond = (xs > line)
-    else:
-        page, mask = _remapped(page, mask, xs, np.broadcast_to(src[:, None], (h, w)))
-        beyond = (ys > line)
-    light = np.where(beyond, rng.uniform(0.82, 0.97), 1.0).astype(np.float32)
-    return page * cv2.GaussianBlur(light, (0, 0), 1.5)[..., None], mask, np.eye(3)
+    light = np.where(coord > line, rng.uniform(0.82, 0.97), 1.0).astype(np.float32)
+    return _resampled_along(page, mask, src, gaussian_filter1d(light, 1.5), across)
 
 
 def curl(page, mask, share, rng):
     """One edge of the sheet curled up: the paper near it is foreshortened, most at the
     edge (``share`` of the page), and darker there."""
-    h, w = page.shape[:2]
     edge = int(rng.integers(4))  # left, right, top, bottom
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    size = w if edge < 2 else h
-    t = (xs if edge < 2 else ys) / (size - 1)
-    t = t if edge in (1, 3) else 1 - t  # 0 far from the curled edge, 1 at it
-    start = 0.7
-    u = np.clip((t - start) / (1 - start), 0, 1)
-    shift = share * size * u ** 2  # read further towards the edge
-    sign = 1 if edge in (1, 3) else -1
-    if edge < 2:
-        page, mask = _remapped(page, mask, xs + sign * shift, ys)
-    else:
-        page, mask = _remapped(page, mask, xs, ys + sign * shift)
-    return page * (1 - 0.15 * u ** 2)[..., None], mask, np.eye(3)
+    across = edge < 2
+    size = page.shape[1] if across else page.shape[0]
+    coord = np.arange(size, dtype=np.float32)
+    towards = edge in (1, 3)  # the curled edge is at the far end of the axis
+    t = coord / (size - 1) if towards else 1 - coord / (size - 1)  # 0 far from it, 1 at it
+    u = np.clip((t - 0.7) / 0.3, 0, 1)
+    src = coord + (1 if towards else -1) * share * size * u ** 2  # read further towards the edge
+    return _resampled_along(page, mask, src, 1 - 0.15 * u ** 2, across)
 
 
 def creases(page, count, rng):
@@ -328,6 +325,7 @@ def _out_of_frame_matrix(size, share, hm, rng):
 
 _MATRICES = {"background": _background_matrix, "rotation": _rotation_matrix,
              "shear": _shear_matrix, "perspective": _perspective_matrix}
+_GEOMETRY = (*_MATRICES, "out_of_frame")  # the keys geometry() composes into one warp
 
 
 # ---------------------------------------------------------------- light and colour
