@@ -73,7 +73,8 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
             cpu.append(time.process_time() - t0)
         if verbose:
             sc = self_consistency(rec)["mean"] if rec.layout != "strip" else None
-            print(f"   {path.name}: {rec.layout}, {rec.geometry.method} route, time zero from "
+            print(f"   {path.name}: {rec.layout} of {rec.n_samples / rec.fs:.1f} s, {rec.geometry.method} route, "
+                  f"time zero from "
                   f"{rec.geometry.time_zero}, self-consistency "
                   f"{'-' if sc is None else f'{sc:.2f} dB'}, verdict {rec.quality.get('verdict')}, "
                   f"{cpu[-1]:.2f} CPU s")
