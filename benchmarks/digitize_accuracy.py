@@ -70,11 +70,15 @@ CONDITIONS = {
     "scan 200 dpi JPEG q75": ("3x4+II", "scan", 200, {"jpeg": 75}),
     "clean 200 dpi JPEG q75": ("3x4+II", "clean", 200, {"jpeg": 75}),
     "scan 200 dpi bilevel": ("3x4+II", "scan", 200, {"bilevel": True}),
+    # a straight page cut at a threshold (a fax, a hospital archive's CCITT G4 scan): grid as
+    # black as the pen, pen edges without grey levels
+    "clean 200 dpi EIK-like 1-bit": ("3x4+II", "clean", 200, {
+        "header": "eik", "footer": True, "trace_color": (31, 31, 31), "labels": True, "bilevel": 0.5}),
 }
 TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15": 20.0,
            "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0, "clean 200 dpi EIK-like framed": 20.0,
            "scan 200 dpi JPEG q75": 15.0, "scan 200 dpi PNG": 15.0, "clean 200 dpi JPEG q75": 20.0,
-           "scan 200 dpi bilevel": 15.0,
+           "scan 200 dpi bilevel": 15.0, "clean 200 dpi EIK-like 1-bit": 18.0,
            "clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,
            "scan 150 dpi 3x4+II dotted": 15.0, "scan 200 dpi 12x1": 15.0}
 LAYOUT_TARGET = 18.0

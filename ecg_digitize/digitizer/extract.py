@@ -36,6 +36,16 @@ from ._compiled import lazy_njit
 # 17.25 / 24.65 / 19.90 dB, 1.6 mm 17.42 / 24.71 / 20.11, 2.4 mm G4 17.42. A notch is
 # only filled where every one of its columns holds ink reaching the flanks' height.
 NOTCH_MM = 1.6
+# How far apart (px) the row crossings of one steep stroke may lie and still be one stair
+# of the pen's pixel staircase (:func:`_destair`). Anti-aliased edges place a crossing to
+# a few hundredths of a pixel; a 1-bit page's to the pixel only, so its stairs are a pixel
+# wide and their crossings wander within that. ECG-Image-Kit scans of folds 1-9
+# (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only "200 dpi PNG" 1-bit
+# --method classical`, the tolerance set to each value for all pages), PNG / G4 /
+# dithered: 0.05 px 24.70 / 17.51 / 20.11, 0.12 24.60 / 17.81 / 20.32, 0.3 24.16 /
+# 18.60 / 20.58, 0.5 22.60 / 19.02 / 20.66, 0.7 - / 19.30 / 20.29, 1.0 - / 18.27 / 18.77 dB.
+STAIR_PX = 0.05
+BILEVEL_STAIR_PX = 0.6
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
 # whole row's context, wins a tie (a dithered page's lead label had won one).
@@ -60,6 +70,8 @@ class RowTrace:
     tip_x: np.ndarray = field(default_factory=lambda: np.empty(0))
     # what the path was traced in: (y_lo, y_hi, baseline, px_per_mm)
     band: tuple = ()
+    # the stairs' width (:data:`STAIR_PX`, :data:`BILEVEL_STAIR_PX`) its polyline was made with
+    stair_px: float = STAIR_PX
 
     @property
     def covered(self) -> np.ndarray:
@@ -99,7 +111,7 @@ def column_runs(band: np.ndarray):
 
 
 def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline: float,
-              x_lo: int, x_hi: int, *, px_per_mm: float) -> RowTrace:
+              x_lo: int, x_hi: int, *, px_per_mm: float, stair_px: float = STAIR_PX) -> RowTrace:
     """Follow one row's trace between page columns ``x_lo..x_hi`` inside rows ``y_lo..y_hi``.
 
     Parameters
@@ -116,6 +128,9 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
         Page columns to search.
     px_per_mm : float
         Scale, for the costs and the peak margins.
+    stair_px : float
+        How far apart a steep stroke's row crossings may lie in one stair of its pixel
+        staircase (:data:`BILEVEL_STAIR_PX` for a 1-bit page).
 
     Examples
     --------
@@ -144,9 +159,9 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     top, bot = _run_rows(chosen, tops, bots, y_lo)
     line_w = _line_width(chosen, tops, bots)
     y, tip_x = _column_values(top, bot, has, line_w, dark, x_lo)
-    px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo)
+    px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px)
     return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x,
-                    (y_lo, y_hi, baseline, px_per_mm))
+                    (y_lo, y_hi, baseline, px_per_mm), stair_px)
 
 
 def _chosen_runs(path, cols, width: int) -> np.ndarray:
@@ -362,14 +377,14 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     return new if touch(right, prev) else None
 
 
-def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
+def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ticks=()):
     """Column samples, with steep strokes re-sampled along image rows.
 
     Where the pen moves more than a line width within a column, one value per column
     cannot place the stroke in time: up- and down-strokes of a narrow QRS even share
     columns. Along each image row, though, every stroke crosses as a short horizontal run
     whose darkness-weighted centre is the stroke's sub-pixel x at that y. Steep columns
-    keep only their extreme (peak or trough) column sample.
+    keep only their extreme (peak or trough) column sample. ``stair_px``: see :func:`_destair`.
 
     ``ticks`` (page x) are separator ticks at lead changes: points at a tick's x beyond
     the trace on both sides are its free ends, and are dropped (:func:`_tick_ink`).
@@ -389,7 +404,7 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, ticks=()):
             groups.append(cols[has[cols]])
         # every group's row crossings in one pass (one group per call was the slow part)
         gx, gy, gid = _row_centres(groups, top, bot, dark, x_lo)
-        gx, gy = _destair(gx, gy, gid)
+        gx, gy = _destair(gx, gy, gid, stair_px)
         # extremes of the stroke groups: keep the column samples that are peaks/troughs
         cols = np.concatenate(groups)
         ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
@@ -449,26 +464,88 @@ def _near_any(values: np.ndarray, points: np.ndarray, tol: float) -> np.ndarray:
     return (np.abs(values - below) < tol) | (np.abs(values - above) < tol)
 
 
-def _destair(gx, gy, group, tol=0.05):
+def _destair(gx, gy, group, tol=STAIR_PX):
     """Collapse each vertical stair of the row crossings into its middle point.
 
-    Where a steep stroke's horizontal runs are solid ink, consecutive rows give the same
-    centre x (quantised to half a pixel) and the crossings form a staircase: a vertical
-    stretch of rows at one x, then a jump. The centre line passes the middle of each
-    stair, so a stretch of consecutive rows with the same x (in one stroke ``group``)
-    becomes one point at its mean y.
+    Where a steep stroke's horizontal runs are solid ink, consecutive rows give about the
+    same centre x and the crossings form a staircase: a vertical stretch of rows at one x,
+    then a jump. The centre line passes the middle of each stair, so each stair (in one
+    stroke ``group``) becomes one point at its mean x and y.
+
+    On a grey page a stair's crossings share one x (to ``tol``, :data:`STAIR_PX`): rows
+    with the same x rounded to ``tol`` are a stair. On a 1-bit page (``tol`` above
+    :data:`STAIR_PX`) they wander within the pixel the pen's edge was cut to, and a stair
+    is a stretch of rows whose x stay within ``tol`` of its mean (:func:`_stairs`);
+    crossings of the same rows further apart (the up- and the down-stroke of a spike)
+    make separate stairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import _destair
+    >>> y = np.arange(12.0)                          # two stairs of a 1-bit stroke
+    >>> x = np.r_[np.full(6, 10.0), np.full(6, 11.0)] + 0.2 * (-1) ** np.arange(12)
+    >>> gx, gy = _destair(x, y, np.zeros(12, int), 0.6)
+    >>> gx.round(1).tolist(), gy.round(1).tolist()
+    ([10.0, 11.0], [2.5, 8.5])
     """
     if len(gx) < 3:
         return gx, gy
-    key = np.round(gx / tol)
-    order = np.lexsort((gy, key, group))
-    k, y, g = key[order], gy[order], group[order]
-    new = np.r_[True, (k[1:] != k[:-1]) | (g[1:] != g[:-1]) | (y[1:] - y[:-1] > 1.5)]
-    grp = np.cumsum(new) - 1
-    cnt = np.bincount(grp)
-    out_x = np.bincount(grp, weights=gx[order]) / cnt
-    out_y = np.bincount(grp, weights=y) / cnt
-    return out_x, out_y
+    if tol > STAIR_PX:
+        order = np.lexsort((gx, gy, group))
+        stair = _stairs(np.asarray(gx, np.float64)[order], np.asarray(gy, np.float64)[order],
+                        np.asarray(group, np.int64)[order], float(tol))
+    else:
+        key = np.round(gx / tol)
+        order = np.lexsort((gy, key, group))
+        k, y, g = key[order], gy[order], group[order]
+        stair = np.cumsum(np.r_[True, (k[1:] != k[:-1]) | (g[1:] != g[:-1]) | (y[1:] - y[:-1] > 1.5)]) - 1
+    count = np.bincount(stair)
+    return np.bincount(stair, weights=gx[order]) / count, np.bincount(stair, weights=gy[order]) / count
+
+
+@lazy_njit
+def _stairs(x, y, group, tol):
+    """Stair number of each crossing (sorted by group, then row): a crossing joins the
+    open stair of its group whose mean x is nearest within ``tol``, if that stair took a
+    crossing in the row above and none yet in this one; else it opens a new stair."""
+    n = len(x)
+    stair = np.empty(n, np.int64)
+    cap = 64                                   # open stairs at once (a few per row)
+    last = np.empty(cap)
+    total = np.empty(cap)
+    count = np.empty(cap)
+    ident = np.empty(cap, np.int64)
+    n_open = 0
+    n_stairs = 0
+    for i in range(n):
+        if i > 0 and group[i] != group[i - 1]:
+            n_open = 0
+        kept = 0                               # close the stairs that missed the row above
+        for j in range(n_open):
+            if last[j] >= y[i] - 1.5:
+                last[kept], total[kept], count[kept], ident[kept] = last[j], total[j], count[j], ident[j]
+                kept += 1
+        n_open = kept
+        best, best_d = -1, tol
+        for j in range(n_open):
+            d = abs(x[i] - total[j] / count[j])
+            if last[j] < y[i] - 0.5 and d < best_d:
+                best, best_d = j, d
+        if best < 0:
+            if n_open == cap:                  # drop the oldest open stair
+                for j in range(cap - 1):
+                    last[j], total[j], count[j], ident[j] = last[j + 1], total[j + 1], count[j + 1], ident[j + 1]
+                n_open -= 1
+            best = n_open
+            last[best], total[best], count[best], ident[best] = y[i], 0.0, 0.0, n_stairs
+            n_open += 1
+            n_stairs += 1
+        last[best] = y[i]
+        total[best] += x[i]
+        count[best] += 1.0
+        stair[i] = ident[best]
+    return stair
 
 
 def _row_centres(groups, top, bot, dark, x_lo):
@@ -670,7 +747,7 @@ def redraw_at_lead_changes(trace: RowTrace, mask: np.ndarray, dark: np.ndarray,
         _retrace_window(top, bot, trace, mask, float(x) - trace.x0)
     has = np.isfinite(top)
     y, tip_x = _column_values(top, bot, has, trace.line_width, dark, trace.x0)
-    px, py = _polyline(y, tip_x, top, bot, has, trace.line_width, dark, trace.x0, changes)
+    px, py = _polyline(y, tip_x, top, bot, has, trace.line_width, dark, trace.x0, trace.stair_px, changes)
     return replace(trace, y=y, top=top, bottom=bot, px=px, py=py, tip_x=tip_x)
 
 

@@ -22,10 +22,14 @@ import numpy as np
 # The blur that turns a 1-bit page back into grey levels (px; dither cells and the stairs
 # of a thresholded pen edge are pixel-sized at any dpi). ECG-Image-Kit scans of folds 1-9
 # as 1-bit (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only 1-bit --method
-# classical`, this constant set to each value; before NOTCH_MM's last change), thresholded
-# G4 / dithered: 0.55 px 17.20 / -, 0.65 - / 17.14, 0.7 17.22 / -, 0.8 16.92 / 19.82,
-# 0.9 16.66 / 20.13, 1.0 15.75 / 19.64, 1.3 - / 17.48 dB (the best sum of both: 0.8-0.9).
+# classical`, this constant set to each value). Dithered: 0.6 15.94, 0.8 20.50, 1.0
+# 20.38 dB (earlier code: 0.9 20.13, 1.3 17.48). Thresholded, once its thin grid lines
+# are out (THRESHOLDED_BLUR_PX; with BILEVEL_STAIR_PX): 0.4 20.28, 0.5 20.30, 0.6 20.37,
+# 0.8 19.88, 1.0 19.72 dB: the blur only has to round off the stairs of the pen's edges.
+# With its grid lines in, a 1-px line blurred that little stays as dark as ink (our
+# renderer's skewed 1-bit scans then read the grid lines as rows).
 BILEVEL_BLUR_PX = 0.8
+THRESHOLDED_BLUR_PX = 0.6
 
 
 def is_bilevel(rgb: np.ndarray) -> bool:
@@ -48,16 +52,97 @@ def is_bilevel(rgb: np.ndarray) -> bool:
     return bool(((sample == lo) | (sample == hi)).all())
 
 
-def grey_from_bilevel(rgb: np.ndarray) -> np.ndarray:
-    """A 1-bit page (:func:`is_bilevel`) blurred by :data:`BILEVEL_BLUR_PX` so the later
-    stages see grey levels again: a dithered area becomes its grey, a pen's stair-stepped
-    edge an anti-aliased one whose darkness places the trace to a fraction of a pixel.
-    Any other page is returned as it is."""
+# A 1-bit page whose black pixels stand alone (no black 4-neighbour) this often was
+# dithered: Floyd-Steinberg scatters lone dots over every grey area, while a thresholded
+# page's ink comes in strokes and lines (ECG-Image-Kit scans of folds 1-9: thresholded
+# 0.0000, dithered 0.26).
+DITHERED_LONE_SHARE = 0.05
+
+
+def is_dithered(rgb: np.ndarray) -> bool:
+    """Whether a 1-bit page (:func:`is_bilevel`) holds its greys as scattered dots
+    (dithered) rather than cut at a threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import is_dithered
+    >>> page = np.full((60, 60, 3), 255, np.uint8); page[30:32] = 0    # a thresholded line
+    >>> is_dithered(page)
+    False
+    >>> page[::4, ::4] = 0                                              # a grey dithered to dots
+    >>> is_dithered(page)
+    True
+    """
+    ink = _bilevel_ink(rgb)
+    inner = ink[1:-1, 1:-1]
+    neighbours = ink[:-2, 1:-1] | ink[2:, 1:-1] | ink[1:-1, :-2] | ink[1:-1, 2:]
+    return bool((inner & ~neighbours).sum() > DITHERED_LONE_SHARE * max(1, int(inner.sum())))
+
+
+# Gaps of dashed grid lines that :func:`without_thin_lines` bridges (px; ECG-Image-Kit's
+# vertical lines cut at a threshold break every few pixels).
+LINE_GAP_PX = 4
+
+
+def without_thin_lines(rgb: np.ndarray, length: int) -> np.ndarray:
+    """A thresholded 1-bit page with its one-pixel-thin straight lines turned to paper.
+
+    Cut at a threshold, a printed grid comes out as black as the pen, and a line that
+    the trace runs beside is blurred into it (:func:`grey_from_bilevel`). A pixel is
+    taken out where it lies on a straight run at least ``length`` px long (along the
+    rows; along the columns with gaps of up to :data:`LINE_GAP_PX` bridged, as dashed
+    lines print) and has paper on both sides across the line. Where the trace crosses a
+    line or runs along it, the line's pixels touch the pen's and stay. The lines must
+    run along the rows and columns (a page skewed by under ``0.5 / length`` radians).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import without_thin_lines
+    >>> page = np.full((60, 80, 3), 255, np.uint8)
+    >>> page[20, :] = page[:, 40] = 0          # grid lines
+    >>> page[35:37, 5:75] = 0                   # a trace two pixels thick
+    >>> out = without_thin_lines(page, 25)
+    >>> int(out[20, 10, 0]), int(out[50, 40, 0]), int(out[35, 10, 0]), int(out[35, 40, 0])
+    (255, 255, 0, 0)
+    """
+    import cv2
+
+    ink = _bilevel_ink(rgb).astype(np.uint8)
+    lines = np.zeros(ink.shape, bool)
+    for along_rows in (True, False):
+        page = ink if along_rows else np.ascontiguousarray(ink.T)   # lines along the rows
+        bridged = page if along_rows else cv2.morphologyEx(
+            page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_GAP_PX + 1, 1)))
+        straight = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+        across = np.zeros(page.shape, bool)            # ink above or below
+        across[1:] |= page[:-1] > 0
+        across[:-1] |= page[1:] > 0
+        thin = (straight > 0) & (page > 0) & ~across
+        lines |= thin if along_rows else thin.T
+    out = np.array(rgb, copy=True)
+    out[lines] = out.max()
+    return out
+
+
+def _bilevel_ink(rgb: np.ndarray) -> np.ndarray:
+    """The black pixels of a 1-bit page (any two grey levels; the darker is ink)."""
+    grey = np.asarray(rgb)
+    grey = grey[..., 0] if grey.ndim == 3 else grey
+    return grey < (int(grey.min()) + int(grey.max())) / 2
+
+
+def grey_from_bilevel(rgb: np.ndarray, sigma: float = BILEVEL_BLUR_PX) -> np.ndarray:
+    """A 1-bit page (:func:`is_bilevel`) blurred by ``sigma`` px so the later stages see
+    grey levels again: a dithered area becomes its grey, a pen's stair-stepped edge an
+    anti-aliased one whose darkness places the trace to a fraction of a pixel. Any other
+    page is returned as it is."""
     if not is_bilevel(rgb):
         return rgb
     import cv2
 
-    return cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), BILEVEL_BLUR_PX)
+    return cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), sigma)
 
 
 def denoise(rgb: np.ndarray, *, sigma_colour: float = 55.0, sigma_space: float = 1.5) -> np.ndarray:

@@ -246,6 +246,17 @@ class TracedPage:
     def baselines(self) -> list[float]:
         return [r.baseline for r in self.search.rows]
 
+    def trace_row(self, y_lo: int, y_hi: int, baseline: float, x_lo: float, x_hi: float,
+                  px_per_mm: float) -> extract.RowTrace:
+        """:func:`~.extract.trace_row` on this page's ink."""
+        return extract.trace_row(self.ink.mask, self.view.trace_dark, y_lo, y_hi, baseline, x_lo, x_hi,
+                                 px_per_mm=px_per_mm, stair_px=_stair_px(self.view))
+
+
+def _stair_px(view: TraceView) -> float:
+    """How far apart a stroke's row crossings may lie in one stair of its pixel staircase."""
+    return extract.BILEVEL_STAIR_PX if view.bilevel else extract.STAIR_PX
+
 
 def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | None = None) -> TracedPage:
     """Stages 2-7: trace view, ink, scale, rows, one path per row, pulses.
@@ -266,7 +277,8 @@ def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | Non
     else:
         search = RowSearch(find_rows(ink.mask, ppm), ink)
     own_paths = [extract.trace_row(search.ink.mask, view.trace_dark, r.y_lo, r.y_hi, r.baseline,
-                                   r.x_lo - ROW_REACH_MM * ppm, r.x_hi + ROW_REACH_MM * ppm, px_per_mm=ppm)
+                                   r.x_lo - ROW_REACH_MM * ppm, r.x_hi + ROW_REACH_MM * ppm, px_per_mm=ppm,
+                                   stair_px=_stair_px(view))
                  for r in search.rows]
     # each row's own path (before neighbours are separated) is redrawn at the lead
     # changes once the layout has placed them
@@ -351,8 +363,7 @@ def _paths_to_the_end(traced: TracedPage, x_end: float) -> list[extract.RowTrace
     short = [tr.extent()[1] < x_end - SHORT_ROW_MM * ppm for tr in traced.own_paths]
     if not any(short):
         return traced.own_paths
-    return [extract.trace_row(traced.ink.mask, traced.view.trace_dark, r.y_lo, r.y_hi, r.baseline,
-                              r.x_lo - ROW_REACH_MM * ppm, x_end + ppm, px_per_mm=ppm) if s else tr
+    return [traced.trace_row(r.y_lo, r.y_hi, r.baseline, r.x_lo - ROW_REACH_MM * ppm, x_end + ppm, ppm) if s else tr
             for tr, r, s in zip(traced.own_paths, traced.rows, short)]
 
 
@@ -530,8 +541,7 @@ def _box_trace(traced: TracedPage, box: dict, base_boxes: list[LeadBox], calib) 
     """The path inside one hand-set box, as a panel starting at the box's left edge."""
     x0, y0, x1, y1 = (float(v) for v in box["bbox"])
     t0 = max(0.0, float(box.get("t0", 0.0)))
-    trace = extract.trace_row(traced.ink.mask, traced.view.trace_dark, int(y0), int(np.ceil(y1)),
-                              (y0 + y1) / 2, int(x0), int(np.ceil(x1)), px_per_mm=calib.px_per_mm)
+    trace = traced.trace_row(int(y0), int(np.ceil(y1)), (y0 + y1) / 2, int(x0), int(np.ceil(x1)), calib.px_per_mm)
     panel = Panel(box["lead"], box.get("row"), box.get("col"), t0, t0 + (x1 - x0) / calib.px_per_s, 0.0,
                   inverted=bool(box.get("inverted", False)))
     return PanelTrace(panel, trace, x0, (y0, y1), zero_y=_zero_line(box, base_boxes))

@@ -31,6 +31,10 @@ from . import deskew, greyscale, grid, threshold
 DENOISE_MIN_PX_PER_MM = 5.5
 # Below this skew the drift across a page is about a pixel: the page is left as it is.
 MIN_SKEW_DEG = 0.05
+# Straight runs that the grid-line removals (a photo's flattened page, a thresholded 1-bit
+# page) take for a grid line: a 5 mm grid cell, longer than the trace's flat stretches
+# between grid crossings are wide.
+GRID_LINE_RUN_MM = 5.0
 
 
 @dataclass
@@ -59,6 +63,9 @@ class TraceView:
     turned_by_shape : bool
         The provider turned the page a quarter because of its shape alone (a portrait
         sheet in a photo): upright and upside down are still to be told apart.
+    bilevel : bool
+        The page was 1-bit: its pen edges place the trace to the pixel only
+        (:data:`~.extract.BILEVEL_STAIR_PX`).
     """
 
     rgb: np.ndarray
@@ -72,6 +79,7 @@ class TraceView:
     bend: dict | None = None
     warnings: list[str] = field(default_factory=list)
     turned_by_shape: bool = False
+    bilevel: bool = False
 
     @property
     def reframed(self) -> bool:
@@ -117,26 +125,40 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     Only the trace view is made from the smoothed page: on photos, a smoothed grid view
     changed which grid lines were found. A page frame or a scanner's dark margin is taken
     out of the trace view (:func:`~.threshold.clear_border`). A 1-bit page gets its grey
-    levels back first (:func:`~.greyscale.grey_from_bilevel`).
+    levels back first (:func:`~.greyscale.grey_from_bilevel`); one cut at a threshold,
+    whose grid came out as black as the pen, loses its thin grid lines from the trace
+    view (:func:`~.greyscale.without_thin_lines`).
     """
-    rgb = greyscale.grey_from_bilevel(rgb)
+    bilevel = greyscale.is_bilevel(rgb)
+    one_bit, rgb = rgb, greyscale.grey_from_bilevel(rgb)
     # a black surround (see dark_surround) is neither grid nor trace
     surround = greyscale.dark_surround(rgb)
     grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
     provisional = grid.estimate_grid(grid_dark).px_per_mm
+    trace_rgb = rgb
+    if bilevel and provisional is not None:
+        trace_rgb = _thresholded_without_grid(one_bit, grid_dark, provisional, rgb)
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
-    trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(rgb) if fine else rgb))
+    trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(trace_rgb) if fine
+                                                                     else trace_rgb))
     # a page frame or a scanner's dark margin is neither trace nor grid (see border_widths)
     trace_dark = threshold.clear_border(greyscale.blanked(trace_dark, surround))
-    return TraceView(rgb, trace_dark, grid_dark, method="classical")
+    return TraceView(rgb, trace_dark, grid_dark, method="classical", bilevel=bilevel)
+
+
+def _thresholded_without_grid(one_bit: np.ndarray, grid_dark: np.ndarray, px_per_mm: float,
+                              grey: np.ndarray) -> np.ndarray:
+    """A 1-bit page cut at a threshold, its thin grid lines taken out
+    (:func:`~.greyscale.without_thin_lines`) and blurred by
+    :data:`~.greyscale.THRESHOLDED_BLUR_PX`; ``grey`` (the page as blurred for its grid)
+    where it was dithered, or is skewed so that its lines do not run along the rows."""
+    length = int(round(GRID_LINE_RUN_MM * px_per_mm))
+    if greyscale.is_dithered(one_bit) or length * np.tan(np.radians(abs(deskew.estimate_skew(grid_dark)))) >= 0.5:
+        return grey
+    return greyscale.grey_from_bilevel(greyscale.without_thin_lines(one_bit, length), greyscale.THRESHOLDED_BLUR_PX)
 
 
 CLASSICAL = TraceViewProvider(make=classical_view)
-
-# Straight runs (px at the flattened page's scale) that the grid-line removal takes for a
-# grid line: a 5 mm grid cell at about 8 px/mm, longer than the trace's flat stretches
-# between grid crossings are wide.
-GRID_LINE_RUN_MM = 5.0
 
 
 # A rectified sheet this much taller than wide is a landscape ECG sheet photographed with
