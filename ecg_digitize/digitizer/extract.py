@@ -46,6 +46,16 @@ NOTCH_MM = 1.6
 # 18.60 / 20.58, 0.5 22.60 / 19.02 / 20.66, 0.7 - / 19.30 / 20.29, 1.0 - / 18.27 / 18.77 dB.
 STAIR_PX = 0.05
 BILEVEL_STAIR_PX = 0.6
+# Ink columns a run may continue from (within the look-back's columns): the last two on a
+# row's path, which keeps the path on a steep stroke's thin pieces. Within the window
+# traced again at a lead change, four: there a speck in the gap (the end of a printed
+# lead-change bar lighter than the pen, on khan2021 scans) cut the path off from the
+# trace beyond it, and it climbed the speck and a lead label's letter instead.
+# `python benchmarks/real_pictures.py --sets khan2021`, limb-lead self-consistency
+# (mean of medians): 2 / 4 / 6 columns 14.33 / 15.07 / 15.08 dB; four on the whole row
+# cost ECG-Image-Kit 1-bit pages of folds 1-9 1.1 dB (G4) and 0.5 dB (dithered).
+LOOK_BACK_COLUMNS = 2
+LEAD_CHANGE_LOOK_BACK_COLUMNS = 4
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
 # whole row's context, wins a tie (a dithered page's lead label had won one).
@@ -186,7 +196,8 @@ def _line_width(chosen, tops, bots) -> float:
     return float(np.percentile((bots - tops + 1)[chosen[has]], 30)) if has.any() else 1.0
 
 
-def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None, pen=None, bonus=None):
+def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None, pen=None, bonus=None,
+             back_cols=LOOK_BACK_COLUMNS):
     """Cheapest path over runs: the index of the run it takes in each column it covers,
     left to right.
 
@@ -194,11 +205,13 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None,
     into them costs at most a token (``leap``). ``pull``: the columns (bool per column)
     that charge for straying from the ``baseline``; all when None. ``pen``: the line's
     width in px, else the median run's. ``bonus``: a credit per run (float per run).
+    ``back_cols``: how many of the last ink columns a run may continue from
+    (:data:`LOOK_BACK_COLUMNS`).
 
     Only columns with ink are visited; an empty column's cost is the skip cost, which
     the look-back's column distance already charges. The scan itself is compiled
     by numba (:func:`_viterbi_scan`): a row has a few thousand runs, each looking back at the runs
-    of the last two ink columns, which is too many small steps for numpy.
+    of the last ink columns, which is too many small steps for numpy.
     """
     skip = 1.5                         # per uncovered column
     gap = 1.0                          # per pixel of vertical gap between runs
@@ -225,7 +238,7 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None,
     cap = np.where(np.asarray(free, bool)[ink_x], leap, np.inf) if free is not None else np.full(len(ink_x), np.inf)
     cost, back = _viterbi_scan(ink_x.astype(np.int64), first.astype(np.int64), ends.astype(np.int64),
                                 tops.astype(np.int64), bots.astype(np.int64), unary.astype(np.float64),
-                                cap, skip, gap, jump, max_back)
+                                cap, skip, gap, jump, max_back, back_cols)
     # the cheapest end: every later column uncovered (first of equals, as a scan would)
     if len(cost) == 0:
         return np.zeros(0, np.int64)
@@ -233,12 +246,12 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None,
 
 
 @lazy_njit
-def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, max_back):
+def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, max_back, back_cols):
     """The Viterbi recursion of :func:`_viterbi`: each run's cheapest cost and the run
     before it (-1: the path starts there). Runs of ink column ``k`` are
     ``first[k]:ends[k]``; ``cap[k]`` is the most a gap into column ``k`` costs.
 
-    A run continues from a run of the last two ink columns within ``max_back`` columns
+    A run continues from a run of the last ``back_cols`` ink columns within ``max_back`` columns
     (paying ``skip`` per column skipped and ``gap`` per pixel of vertical gap), or
     starts anew: either at the page's first column, every column before uncovered, or
     after a long gap (``jump``) from the cheapest run that has left the look-back window.
@@ -250,7 +263,6 @@ def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, m
     col_best = np.empty(n_cols)       # per ink column: min over its runs of cost - skip * x
     col_arg = np.empty(n_cols, np.int64)
     best_any, best_any_idx, ptr = np.inf, -1, 0
-    p1 = p2 = -1                      # the last two ink columns (indices into ink_x)
     for k in range(n_cols):
         x = ink_x[k]
         lim = x - max_back
@@ -268,8 +280,8 @@ def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, m
         for i in range(first[k], ends[k]):
             above, below = tops[i] - 1, bots[i] + 1   # the rows just outside run i
             c_best, k_best = start_c, start_k
-            for q in (p2, p1):
-                if q < 0 or ink_x[q] < lim:
+            for q in range(max(0, k - back_cols), k):
+                if ink_x[q] < lim:
                     continue
                 base = skip * (x - ink_x[q] - 1)
                 for j in range(first[q], ends[q]):
@@ -286,7 +298,6 @@ def _viterbi_scan(ink_x, first, ends, tops, bots, unary, cap, skip, gap, jump, m
                 cb, ca = c_best - skip * x, i
         col_best[k] = cb
         col_arg[k] = ca
-        p2, p1 = p1, k
     return cost, back
 
 
@@ -778,7 +789,8 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     own_top, own_bot = top[a + cols] - y_lo, bot[a + cols] - y_lo
     on_own = ~free[cols] & (tops <= own_bot) & (bots >= own_top)
     path = _viterbi(cols, tops, bots, last + 1, baseline - y_lo, px_per_mm, free, pull=free,
-                    pen=trace.line_width, bonus=OWN_PATH_CREDIT * on_own)
+                    pen=trace.line_width, bonus=OWN_PATH_CREDIT * on_own,
+                    back_cols=LEAD_CHANGE_LOOK_BACK_COLUMNS)
     if len(path) == 0 or cols[path[0]] != 0 or cols[path[-1]] != last:
         return
     chosen = _chosen_runs(path, cols, last + 1)

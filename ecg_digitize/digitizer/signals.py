@@ -96,6 +96,11 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if marks.any() and len(px_):
         on_mark = marks[np.clip(np.round(px_ - trace.x0).astype(int), 0, len(marks) - 1)]
         px_, py_ = px_[~on_mark], py_[~on_mark]
+    # only this panel's own points: interpolated across a lead change (a mark taken out
+    # above), the neighbouring lead's last point would be blended into its first samples
+    own = (px_ >= x[0] - 0.5) & (px_ <= x[-1] + 0.5) if len(x) else np.zeros(len(px_), bool)
+    if own.sum() >= 2:
+        px_, py_ = px_[own], py_[own]
     if len(px_) >= 2:
         y = np.interp(x, px_, py_)  # polyline with sub-column strokes
     else:

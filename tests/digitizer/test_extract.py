@@ -129,3 +129,22 @@ def test_spike_tip_kept_over_a_grid_line_along_its_foot():
     mask = dark > 0.5
     row = extract.trace_row(mask, dark, 0, 139, base, 0, 79, px_per_mm=8.0)
     assert row.top[38] < 30
+
+
+def test_path_at_a_lead_change_skips_a_speck_in_the_gap_rather_than_climb_it():
+    # A printed lead-change bar lighter than the pen leaves only its top end in the ink,
+    # 40 px above the trace, in the three columns where it crosses it; the next lead's
+    # label has a letter whose stroke runs from just under that end down towards the
+    # trace (khan2021 scans). The path must skip the gap on the trace, not climb the
+    # speck and come down the letter.
+    base, xb = 100.0, 60.0
+    mask = np.zeros((160, 120), bool)
+    mask[int(base) - 1:int(base) + 2, 5:59] = True                   # the previous lead
+    mask[int(base) - 6:int(base) - 3, 62:115] = True                 # the next lead, 5 px higher
+    mask[58, 59:62] = True                                           # the bar's top end
+    for k in range(10):                                              # a letter's stroke
+        mask[76 + 2 * k:78 + 2 * k, 62 + k] = True
+    row = extract.trace_row(mask, mask * 1.0, 0, 159, base, 0, 119, px_per_mm=8.0)
+    row = extract.redraw_at_lead_changes(row, mask, mask * 1.0, [xb])
+    after = np.interp(np.arange(62.0, 75.0), row.px, row.py)
+    assert np.all(np.abs(after - (base - 5)) < 2.0), after.round(1)

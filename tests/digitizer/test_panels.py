@@ -41,3 +41,24 @@ def test_a_box_moved_by_hand_reads_another_stretch(reading):
     ok = np.isfinite(avr) & np.isfinite(rec.lead("aVR"))
     assert ok.sum() > 0.9 * (x1 - x0 - shift) / rec.calibration.px_per_s * fs
     assert np.abs(avr[ok] - rec.lead("aVR")[ok]).mean() < 0.05   # the same curve where both read
+
+
+def test_a_panel_after_a_lead_change_starts_at_its_own_level():
+    """The previous lead ends on a deep S wave; the polyline has no point in the few
+    columns of the jump (a tick's ink left out). The panel's first samples, between the
+    lead change and its own first point, hold that point: interpolated across the
+    change, they were read towards the S wave."""
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.signals import panel_samples
+    from ecg_digitize.layouts import Panel
+
+    n = 120
+    y = np.full(n, 90.0)
+    y[:52] = 150.0                                          # the previous lead's S wave
+    keep = (np.arange(n) < 50) | (np.arange(n) >= 55)       # no polyline points in the jump
+    trace = RowTrace(0, y, y - 1, y + 1, 3.0, px=np.arange(n, dtype=float)[keep], py=y[keep])
+    panel = Panel("aVR", 0, 1, 1.0, 2.0, 1.0)
+    _, v, base = panel_samples(trace, 2.0, panel, fs=500, px_per_s=50.0, px_per_mv=80.0,
+                               px_per_mm=8.0, boundaries=[52.0])
+    assert base == 90.0
+    assert np.abs(v[:40]).max() < 0.01, v[:40].round(3)
