@@ -196,19 +196,31 @@ class PanelReading:
     coverage: dict[str, float]
 
 
-def pulse_free_columns(pulse, line_width: float) -> tuple[float, float] | None:
+def pulse_free_columns(pulse, trace) -> tuple[float, float] | None:
     """The page columns a row's trace proper may occupy, given its calibration pulse
-    (None without one): beyond the pulse's edge and one pen width more.
+    (None without one) and the row's path (:class:`~.extract.RowTrace`): beyond the
+    pulse's edge, the columns whose ink still reaches the pulse's top (the edge drawn
+    over a pen width or two) and one pen width more.
 
     Some machines start the trace right at the pulse's falling edge (the phone photos of
-    ``phone-photos``): the edge, blurred over a pen width or two, is the pulse's, not the
-    lead's first millivolt.
+    ``phone-photos``, ECG-Image-Kit's pages): the edge is the pulse's, not the lead's
+    first millivolt.
     """
     if pulse is None:
         return None
-    if pulse.side == "left":
-        return pulse.x_right + 1.0 + line_width, float("inf")
-    return float("-inf"), pulse.x_left - 1.0 - line_width
+    width = float(trace.line_width)
+    step = 1 if pulse.side == "left" else -1
+    k = (pulse.x_right if step > 0 else pulse.x_left) + step - trace.x0
+    top_y = pulse.foot_y - pulse.height_px
+    if np.isfinite(top_y):
+        reach = top_y + width + 1.0
+        while 0 <= k < len(trace.top) and np.isfinite(trace.top[k]) and trace.top[k] <= reach \
+                and trace.bottom[k] >= reach:
+            k += step
+    edge = trace.x0 + k - step                     # the edge's last column
+    if step > 0:
+        return edge + 1.0 + width, float("inf")
+    return float("-inf"), edge - 1.0 - width
 
 
 def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int, fs: float,

@@ -350,7 +350,7 @@ def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[
         row, pulse = traced.rows[p.row], traced.pulses[p.row]
         out.append(PanelTrace(p, paths[p.row], plan.row_x0[p.row], (row.y_lo, row.y_hi),
                               changes.get(p.row, ()), None if pulse is None else pulse.foot_y,
-                              pulse_free_columns(pulse, paths[p.row].line_width)))
+                              pulse_free_columns(pulse, paths[p.row])))
     return out
 
 

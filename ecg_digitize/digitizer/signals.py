@@ -85,7 +85,7 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     n = np.arange(n0, n1)
     t = n / fs
     x = x_start + (panel.x_offset_s + t - panel.t0) * px_per_s
-    marks = lead_change_mark_columns(trace, boundaries, px_per_mm)
+    marks, bar_top, bar_bottom = lead_change_marks(trace, boundaries, px_per_mm)
     path = fill_short_gaps(np.where(marks, np.nan, trace.y), max(2, int(round(1.0 * px_per_mm))))
     cols = trace.x0 + np.arange(len(path))
     ok = np.isfinite(path)
@@ -94,8 +94,12 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     inside = (x >= cols[0]) & (x <= cols[-1])
     px_, py_ = getattr(trace, "px", np.empty(0)), getattr(trace, "py", np.empty(0))
     if marks.any() and len(px_):
-        on_mark = marks[np.clip(np.round(px_ - trace.x0).astype(int), 0, len(marks) - 1)]
-        px_, py_ = px_[~on_mark], py_[~on_mark]
+        # the path's points over a bar, and within half a pen of its rows, are the bar's;
+        # beyond its ends they are the trace's (an R wave at the lead change rising past it)
+        k = np.clip(np.round(px_ - trace.x0).astype(int), 0, len(marks) - 1)
+        reach = float(getattr(trace, "line_width", 2.0)) / 2 + 1
+        on_bar = marks[k] & ~((py_ < bar_top[k] - reach) | (py_ > bar_bottom[k] + reach))
+        px_, py_ = px_[~on_bar], py_[~on_bar]
     # only this panel's own points: interpolated across a lead change (a mark taken out
     # above), the neighbouring lead's last point would be blended into its first samples
     own = (px_ >= x[0] - 0.5) & (px_ <= x[-1] + 0.5) if len(x) else np.zeros(len(px_), bool)
@@ -143,6 +147,7 @@ MARK_REACH_MM = 1.5
 def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
     """Per column of ``trace``: whether it lies on a lead-change mark drawn as a bar (see
     :data:`MARK_MIN_COLUMNS`), or within half a pen width and a column of one.
+    :func:`lead_change_marks` also gives the bars' rows.
 
     Examples
     --------
@@ -155,10 +160,17 @@ def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
     >>> np.nonzero(lead_change_mark_columns(trace, [30.0], px_per_mm=8.0))[0].tolist()
     [25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]
     """
+    return lead_change_marks(trace, boundaries, px_per_mm)[0]
+
+
+def lead_change_marks(trace, boundaries, px_per_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lead_change_mark_columns`, and per column the top and bottom row of the bar
+    it lies on (NaN elsewhere)."""
     n = len(trace.y)
     out = np.zeros(n, bool)
+    bar_top, bar_bottom = np.full(n, np.nan), np.full(n, np.nan)
     if not len(boundaries) or n == 0:
-        return out
+        return out, bar_top, bar_bottom
     top, bottom = np.asarray(trace.top, float), np.asarray(trace.bottom, float)
     width = float(getattr(trace, "line_width", 2.0))
     tall = np.isfinite(top) & (bottom - top >= MARK_MIN_HEIGHT_MM * px_per_mm)
@@ -169,8 +181,10 @@ def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
         hi = min(n, int(xb + MARK_REACH_MM * px_per_mm) + 1 - trace.x0)
         for k, j in _level_runs(top, bottom, tall, lo, hi):
             if j - k + 1 >= min_columns:
-                out[max(0, k - pad):min(n, j + 1 + pad)] = True
-    return out
+                cols = slice(max(0, k - pad), min(n, j + 1 + pad))
+                out[cols] = True
+                bar_top[cols], bar_bottom[cols] = np.min(top[k:j + 1]), np.max(bottom[k:j + 1])
+    return out, bar_top, bar_bottom
 
 
 def _level_runs(top: np.ndarray, bottom: np.ndarray, tall: np.ndarray, lo: int, hi: int):

@@ -62,3 +62,42 @@ def test_a_panel_after_a_lead_change_starts_at_its_own_level():
                                px_per_mm=8.0, boundaries=[52.0])
     assert base == 90.0
     assert np.abs(v[:40]).max() < 0.01, v[:40].round(3)
+
+
+def test_an_r_wave_rising_past_a_lead_change_bar_is_read():
+    """The path's points over a lead-change bar are the bar's, except beyond its ends:
+    an R wave that starts the panel at the bar and rises past its top is the lead's."""
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.signals import panel_samples
+    from ecg_digitize.layouts import Panel
+
+    n = 120
+    top, bottom = np.full(n, 99.0), np.full(n, 101.0)
+    top[51:55], bottom[51:55] = 70.0, 130.0                 # a bar 4 columns wide
+    px = np.r_[np.arange(0, 51), [52.5, 53.5, 54.5], np.arange(57, n)].astype(float)
+    py = np.r_[np.full(51, 100.0), [40.0, 50.0, 60.0], np.full(n - 57, 100.0)]
+    trace = RowTrace(0, (top + bottom) / 2, top, bottom, 2.0, px=px, py=py)
+    panel = Panel("V1", 0, 2, 1.0, 2.0, 1.0)
+    _, v, base = panel_samples(trace, 2.0, panel, fs=500, px_per_s=50.0, px_per_mv=80.0,
+                               px_per_mm=8.0, boundaries=[52.0])
+    assert abs(base - 100.0) < 0.5
+    assert abs(v[20] - (base - 55.0) / 80) < 0.05           # x = 54: on the R wave's down-stroke
+
+
+def test_the_trace_proper_starts_after_the_pulses_whole_falling_edge():
+    """A pulse whose falling edge is drawn over three columns past its plateau's end,
+    the trace starting right after it below the pulse's foot (ECG-Image-Kit's pages):
+    the columns whose ink still reaches the pulse's top are the edge, not the lead."""
+    from ecg_digitize.digitizer.calibration import Pulse
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.panels import pulse_free_columns
+
+    n = 80
+    top, bottom = np.full(n, 109.0), np.full(n, 111.0)     # the trace, 10 px under the foot
+    top[:10], bottom[:10] = 99.0, 101.0                     # the foot before the pulse
+    top[10:31], bottom[10:31] = 19.0, 21.0                  # the plateau, 80 px up
+    top[31:34], bottom[31:34] = 19.0, [60.0, 100.0, 111.0]  # the falling edge
+    trace = RowTrace(0, (top + bottom) / 2, top, bottom, 2.0)
+    pulse = Pulse("left", 10, 30, height_px=80.0, width_px=20.0, trace_bound=31, foot_y=100.0)
+    start, end = pulse_free_columns(pulse, trace)
+    assert start == 33 + 1.0 + 2.0 and end == float("inf")
