@@ -121,8 +121,15 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     for xb in boundaries:
         near_b |= np.abs(x - xb) < guard
     if near_b.any() and (~near_b & np.isfinite(y)).sum() >= 2:
-        good = ~near_b & np.isfinite(y)
-        y = np.where(near_b, np.interp(np.arange(len(y)), np.nonzero(good)[0], y[good]), y)
+        good = np.nonzero(~near_b & np.isfinite(y))[0]
+        held = np.interp(np.arange(len(y)), good, y[good])
+        # only from a sample just outside the guard: across a gap the path did not cover
+        # (a QRS through the next lead's bar), the last sample read is not the signal here
+        k = np.searchsorted(good, np.arange(len(y)))
+        gap = np.minimum(np.abs(good[np.clip(k, 0, len(good) - 1)] - np.arange(len(y))),
+                         np.abs(good[np.clip(k - 1, 0, len(good) - 1)] - np.arange(len(y))))
+        reach = (2 * guard + 1.0) * fs / px_per_s
+        y = np.where(near_b, np.where(gap <= reach, held, np.nan), y)
     if trace_cols is not None:
         y = _held_inside(y, (x >= trace_cols[0]) & (x <= trace_cols[1]))
     base = isoelectric(y, px_per_mm if px_per_mm_y is None else px_per_mm_y)

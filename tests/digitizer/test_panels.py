@@ -101,3 +101,23 @@ def test_the_trace_proper_starts_after_the_pulses_whole_falling_edge():
     pulse = Pulse("left", 10, 30, height_px=80.0, width_px=20.0, trace_bound=31, foot_y=100.0)
     start, end = pulse_free_columns(pulse, trace)
     assert start == 33 + 1.0 + 2.0 and end == float("inf")
+
+
+def test_a_lead_change_is_not_held_from_across_a_gap_in_the_path():
+    """The path is not covered over the last 30 columns before a lead change (a QRS
+    through the next lead's bar): the samples next to the change are left unread, not
+    held at the value read 30 columns before."""
+    from ecg_digitize.digitizer.extract import RowTrace
+    from ecg_digitize.digitizer.signals import panel_samples
+    from ecg_digitize.layouts import Panel
+
+    n = 120
+    y = np.full(n, 100.0)
+    y[60:90] = 60.0                                          # a wave, read
+    y[90:] = np.nan                                          # not covered up to the change
+    trace = RowTrace(0, y, y - 1, y + 1, 2.0, px=np.arange(90, dtype=float), py=y[:90].copy())
+    panel = Panel("aVR", 0, 1, 0.0, 1.0, 0.0)
+    _, v, _ = panel_samples(trace, 0.0, panel, fs=500, px_per_s=120.0, px_per_mv=80.0,
+                            px_per_mm=8.0, boundaries=[119.5])
+    assert np.isfinite(v[:200]).all()
+    assert np.isnan(v[-3:]).all(), v[-6:]
