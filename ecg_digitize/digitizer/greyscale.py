@@ -53,9 +53,9 @@ def is_bilevel(rgb: np.ndarray) -> bool:
 
 
 # A 1-bit page whose black pixels stand alone (no black 4-neighbour) this often was
-# dithered: Floyd-Steinberg scatters lone dots over every grey area, while a thresholded
-# page's ink comes in strokes and lines (ECG-Image-Kit scans of folds 1-9: thresholded
-# 0.0000, dithered 0.26).
+# dithered: Floyd-Steinberg scatters lone dots over every grey area (pink grid, paper
+# tints, pen edges), while a thresholded page's ink comes in strokes and lines, lone
+# pixels only as specks. The doctest of :func:`is_dithered` shows both.
 DITHERED_LONE_SHARE = 0.05
 
 

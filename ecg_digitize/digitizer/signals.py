@@ -78,7 +78,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     within 1 mV of it (a lead with a DC offset keeps it), else the isoelectric level is.
     ``trace_cols``: the columns of the trace proper (not its calibration pulse); samples
     outside them hold the nearest sample inside. Lead-change marks drawn as bars
-    (:func:`lead_change_mark_columns`) are taken out of the path.
+    (:func:`lead_change_marks`) are taken out of the path, but for the path's points
+    beyond the bar's ends.
     """
     n0 = int(np.ceil(panel.t0 * fs - 1e-9))
     n1 = int(np.ceil(panel.t1 * fs - 1e-9))
@@ -151,28 +152,23 @@ MARK_MIN_HEIGHT_MM = 2.0
 MARK_REACH_MM = 1.5
 
 
-def lead_change_mark_columns(trace, boundaries, px_per_mm: float) -> np.ndarray:
+def lead_change_marks(trace, boundaries, px_per_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column of ``trace``: whether it lies on a lead-change mark drawn as a bar (see
-    :data:`MARK_MIN_COLUMNS`), or within half a pen width and a column of one.
-    :func:`lead_change_marks` also gives the bars' rows.
+    :data:`MARK_MIN_COLUMNS`), or within half a pen width and a column of one; and the
+    top and bottom row of that bar (NaN elsewhere).
 
     Examples
     --------
     >>> import numpy as np
     >>> from ecg_digitize.digitizer.extract import RowTrace
-    >>> from ecg_digitize.digitizer.signals import lead_change_mark_columns
+    >>> from ecg_digitize.digitizer.signals import lead_change_marks
     >>> top = np.full(60, 99.0); bottom = np.full(60, 102.0)
     >>> top[28:33], bottom[28:33] = 70.0, 130.0          # a 5-column bar, 60 px tall
     >>> trace = RowTrace(0, (top + bottom) / 2, top, bottom, 3.0)
-    >>> np.nonzero(lead_change_mark_columns(trace, [30.0], px_per_mm=8.0))[0].tolist()
-    [25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]
+    >>> on_bar, bar_top, bar_bottom = lead_change_marks(trace, [30.0], px_per_mm=8.0)
+    >>> np.nonzero(on_bar)[0].tolist(), float(bar_top[30]), float(bar_bottom[30])
+    ([25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35], 70.0, 130.0)
     """
-    return lead_change_marks(trace, boundaries, px_per_mm)[0]
-
-
-def lead_change_marks(trace, boundaries, px_per_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`lead_change_mark_columns`, and per column the top and bottom row of the bar
-    it lies on (NaN elsewhere)."""
     n = len(trace.y)
     out = np.zeros(n, bool)
     bar_top, bar_bottom = np.full(n, np.nan), np.full(n, np.nan)

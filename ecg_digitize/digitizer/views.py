@@ -66,6 +66,9 @@ class TraceView:
     bilevel : bool
         The page was 1-bit: its pen edges place the trace to the pixel only
         (:data:`~.extract.BILEVEL_STAIR_PX`).
+    grid_skew_deg : float, optional
+        The grid view's skew where the provider already measured it
+        (:func:`~.deskew.estimate_skew`), so that :func:`straighten` does not again.
     """
 
     rgb: np.ndarray
@@ -80,6 +83,7 @@ class TraceView:
     warnings: list[str] = field(default_factory=list)
     turned_by_shape: bool = False
     bilevel: bool = False
+    grid_skew_deg: float | None = None
 
     @property
     def reframed(self) -> bool:
@@ -135,25 +139,26 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     surround = greyscale.dark_surround(rgb)
     grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
     provisional = grid.estimate_grid(grid_dark).px_per_mm
-    trace_rgb = rgb
-    if bilevel and provisional is not None:
-        trace_rgb = _thresholded_without_grid(one_bit, grid_dark, provisional, rgb)
+    trace_rgb, skew = rgb, None
+    if bilevel and provisional is not None and not greyscale.is_dithered(one_bit):
+        skew = deskew.estimate_skew(grid_dark)
+        trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(trace_rgb) if fine
                                                                      else trace_rgb))
     # a page frame or a scanner's dark margin is neither trace nor grid (see border_widths)
     trace_dark = threshold.clear_border(greyscale.blanked(trace_dark, surround))
-    return TraceView(rgb, trace_dark, grid_dark, method="classical", bilevel=bilevel)
+    return TraceView(rgb, trace_dark, grid_dark, method="classical", bilevel=bilevel, grid_skew_deg=skew)
 
 
-def _thresholded_without_grid(one_bit: np.ndarray, grid_dark: np.ndarray, px_per_mm: float,
-                              grey: np.ndarray) -> np.ndarray:
+def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: float,
+                             grey: np.ndarray) -> np.ndarray:
     """A 1-bit page cut at a threshold, its thin grid lines taken out
     (:func:`~.greyscale.without_thin_lines`) and blurred by
     :data:`~.greyscale.THRESHOLDED_BLUR_PX`; ``grey`` (the page as blurred for its grid)
-    where it was dithered, or is skewed so that its lines do not run along the rows."""
+    where it is skewed so that its lines do not run along the rows."""
     length = int(round(GRID_LINE_RUN_MM * px_per_mm))
-    if greyscale.is_dithered(one_bit) or length * np.tan(np.radians(abs(deskew.estimate_skew(grid_dark)))) >= 0.5:
+    if length * np.tan(np.radians(abs(skew_deg))) >= 0.5:
         return grey
     return greyscale.grey_from_bilevel(greyscale.without_thin_lines(one_bit, length), greyscale.THRESHOLDED_BLUR_PX)
 
@@ -280,8 +285,9 @@ def turned_over(view: TraceView, input_shape: tuple[int, int]) -> TraceView | No
 
 
 def straighten(view: TraceView) -> TraceView:
-    """The view deskewed by the angle of its grid and traces (:func:`~.deskew.estimate_skew`)."""
-    angle = deskew.estimate_skew(view.grid_dark)
+    """The view deskewed by the angle of its grid and traces (:func:`~.deskew.estimate_skew`,
+    or ``view.grid_skew_deg`` where the provider measured it)."""
+    angle = deskew.estimate_skew(view.grid_dark) if view.grid_skew_deg is None else view.grid_skew_deg
     if abs(angle) <= MIN_SKEW_DEG:
         return replace(view, skew_deg=0.0)
     # bicubic: the trace's edges place it to a fraction of a pixel (fold-9 scans
