@@ -45,6 +45,40 @@ def test_flattening_straightens_a_bent_grid(sim12):
     assert how.residual_px[0] < 0.5 * before[0] and how.residual_px[0] < 1.5
 
 
+def test_lines_straightened_across_a_fold(sim12, monkeypatch):
+    """A fold is a sharp change of the displacement: the phase, averaged over a window,
+    leaves the lines bent there; following each line straightens them."""
+    sig, fs, leads = sim12
+    page, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=1)
+    h, w = page.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx = 6 * np.tanh((ys - 0.45 * h) / 6) + 5 * np.sin(2 * np.pi * xs / (0.3 * w))
+    dy = 6 * np.tanh((xs - 0.6 * w) / 6)
+    folded = cv2.remap(page, xs + dx.astype(np.float32), ys + dy.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    _, refined = flatten.flatten_grid(folded)
+    monkeypatch.setattr(flatten, "REFINE_PASSES_PERIODS", ())
+    _, by_phase = flatten.flatten_grid(folded)
+    # 2.0 / 3.6 px by phase alone, 0.3 / 1.5 px refined, when written
+    assert refined.residual_px[0] < 0.5 * by_phase.residual_px[0] and refined.residual_px[0] < 0.6
+    assert refined.residual_px[1] < 0.6 * by_phase.residual_px[1]
+
+
+def test_grid_lines_keep_the_darker_5mm_lines(sim12):
+    """On a washed-out photo the 5 mm lines are as neutral and nearly as dark as the pen:
+    they stay in the grid-line picture (ink is what stays dark once straight runs are
+    divided out), not only the 1 mm lines between them."""
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=1)
+    grey = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[..., None].astype(float)
+    washed = (0.3 * page + 0.7 * grey).astype(np.uint8)
+    profile = flatten.grid_lines(washed).mean(axis=0)
+    mm = (np.arange(page.shape[1]) - truth.geometry.grid_origin[0]) / truth.calibration.px_per_mm
+    major = np.abs(mm - 5 * np.round(mm / 5)) * truth.calibration.px_per_mm < 1
+    minor = (np.abs(mm - np.round(mm)) * truth.calibration.px_per_mm < 1) & ~major
+    assert profile[major].mean() > 2 * profile[minor].mean()   # 0.33 against 0.07 (was 0.002)
+
+
 def test_a_page_without_grid_is_left_alone():
     page = np.full((300, 400, 3), 250, np.uint8)
     cv2.line(page, (0, 150), (399, 160), (30, 30, 30), 2)
@@ -124,4 +158,6 @@ def test_turned_over_flattening_reads_the_page_turned_180(sim12):
     turned = how.turned_over(bent.shape[:2]).apply(np.ascontiguousarray(bent[::-1, ::-1]))
     inner = (slice(40, -40), slice(40, -40))  # the lattice's outermost cells interpolate with NaN
     diff = np.abs(turned[::-1, ::-1].astype(int) - flat.astype(int))[inner]
-    assert np.median(diff) == 0 and np.percentile(diff, 99) <= 2
+    # the line-by-line refinement bends the maps between lattice points, which the turned
+    # maps interpolate bilinearly: a few grey levels at the 99th percentile (3 when written)
+    assert np.median(diff) == 0 and np.percentile(diff, 99) <= 4
