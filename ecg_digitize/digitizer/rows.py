@@ -348,7 +348,7 @@ def find_trace_rows(ink: threshold.Ink, dark: np.ndarray, px_per_mm: float) -> R
     else:
         width = _median_row_width(rows, ink.mask.shape[1])
         if width >= MIN_ROW_WIDTH_SHARE:
-            return RowSearch(rows, ink, warnings=notes)
+            return _with_faint_skipped_rows(RowSearch(rows, ink, warnings=notes), dark, px_per_mm)
         why = f"the rows found at the threshold ({ink.threshold:.2f}) span {width:.0%} of the page's width"
     faint = _rows_at_fainter_threshold(dark, ink, px_per_mm)
     if faint is not None:
@@ -439,6 +439,55 @@ def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: 
         if _median_row_width(rows, faint.shape[1]) >= MIN_ROW_WIDTH_SHARE:
             return RowSearch(rows, threshold.Ink(t_faint, faint, ink.pen_core))
     return None
+
+
+def _with_faint_skipped_rows(search: RowSearch, dark: np.ndarray, px_per_mm: float) -> RowSearch:
+    """The rows with any the threshold skipped added (compare :func:`_with_skipped_rows`,
+    a row crowded out of the profile): where two rows stand about two
+    pitches (or more) apart, and a fainter threshold (up to :data:`MAX_FAINTER_STEPS`
+    steps) finds the same rows and one at each pitch between them, the fainter ink is
+    kept about those rows' baselines.
+
+    A row in a photo's lighter patch (phone-photos 03769: its third row, under the window)
+    fell below the threshold the others set, and the page was read as a 3x4 without its
+    rhythm strip.
+    """
+    base = np.array([r.baseline for r in search.rows])
+    if len(base) < 3:
+        return search
+    pitch = float(np.min(np.diff(base)))   # the median may itself span a skipped row
+    skipped = np.round(np.diff(base) / pitch).astype(int) - 1
+    if not (skipped > 0).any() or (np.abs(np.diff(base) / pitch - (skipped + 1)) > ROW_PITCH_TOL).any():
+        return search
+    wanted = sorted(base.tolist() + [b + k * pitch for b, n in zip(base, skipped) for k in range(1, n + 1)])
+    t_faint = search.ink.threshold
+    for _ in range(MAX_FAINTER_STEPS):
+        t_faint = threshold.faint_threshold(dark, t_faint)
+        if t_faint is None:
+            break
+        faint = threshold.mask_at(dark, t_faint)
+        try:
+            found = [r.baseline for r in find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
+        except NotAnEcgError:
+            continue
+        if len(found) != len(wanted) or np.abs(np.subtract(found, wanted)).max() > ROW_PITCH_TOL * pitch:
+            continue
+        mask = search.ink.mask.copy()
+        for y in found:
+            if np.abs(base - y).min() > pitch / 2:  # a skipped row: its band's fainter ink
+                band = slice(max(0, int(y - pitch / 2)), int(y + pitch / 2))
+                mask[band] |= faint[band]
+        try:
+            rows = find_rows(mask, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+        except NotAnEcgError:
+            return search
+        if len(rows) != len(wanted):
+            return search
+        note = (f"{len(wanted) - len(base)} row(s) between the rows found at the threshold "
+                f"({search.ink.threshold:.2f}) read at a fainter one ({t_faint:.2f})")
+        return RowSearch(rows, threshold.Ink(search.ink.threshold, mask, search.ink.pen_core),
+                         search.rescued_from, search.warnings + [note])
+    return search
 
 
 def _median_row_width(rows, page_width: int) -> float:

@@ -63,6 +63,25 @@ def test_faint_trace_below_black_text_is_read(sim12, grey):
     assert score_record(rec, truth).snr > 18
 
 
+def test_a_row_in_a_lighter_patch_is_read_at_a_fainter_threshold(sim12):
+    """A row under a bright patch (a photo's window light) falls below the threshold the
+    others set: it is read at a fainter one, not the page taken for a 3x4 without its strip."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=3)
+    rows = sorted({round(b.baseline_y) for b in truth.geometry.boxes})
+    pitch = rows[1] - rows[0]
+    band = slice(rows[2] - pitch // 2, rows[2] + pitch // 2)
+    washed = page.copy()
+    washed[band] = (255 - (255 - page[band].astype(float)) * 0.4).astype(np.uint8)
+    rec = digitize(washed, method="classical")
+    assert rec.layout == "3x4+II"   # 3x4 at 19.1 dB before
+    assert any("read at a fainter one" in w for w in rec.warnings)
+    assert score_record(rec, truth).snr > 25   # 28.2 dB when written
+
+
 def test_a_row_crowded_out_by_its_neighbours_is_kept():
     # on a 12x1 page the deep waves of two leads can spread their ink over the band of the
     # lead between them (a fold-9 scan page lost V4 and was then read as a strip): its
