@@ -35,6 +35,11 @@ MIN_SKEW_DEG = 0.05
 # page) take for a grid line: a 5 mm grid cell, longer than the trace's flat stretches
 # between grid crossings are wide.
 GRID_LINE_RUN_MM = 5.0
+# A photographed grid still this coloured (greyscale.grid_chroma; phone-photos 0.020-0.027,
+# our photo preset 0.09-0.16) is faded by the trace view's colour separation, and its lines
+# are not divided out: the opening also took a thin pen's 5 mm pulse edges and QRS strokes
+# for grid lines (our photo preset, fold 9, 12 pages: 7.01 -> 10.64 dB).
+COLOURED_GRID_CHROMA = 0.06
 
 
 @dataclass
@@ -179,6 +184,7 @@ def photo_view(rgb: np.ndarray) -> TraceView:
     and its grid lines divided out of the trace view
     (:func:`~.greyscale.without_grid_lines`): on photos the grid is often as dark and as
     neutral as the pen, so the classical view's colour separation does not part them.
+    A grid that kept its colour (:data:`COLOURED_GRID_CHROMA`) is left to that separation.
 
     Where the grid cannot be flattened, the rectified sheet is read as it is.
     """
@@ -210,8 +216,11 @@ def photo_view(rgb: np.ndarray) -> TraceView:
                         f"{p90:.1f} px 90th percentile of a straight lattice)")
     grid_dark = threshold.normalise_background(greyscale.grid_view(page))
     dark = threshold.normalise_background(greyscale.trace_view(page))
-    run = int(round(GRID_LINE_RUN_MM * (px_per_mm or 8.0))) | 1
-    trace_dark, _ = greyscale.without_grid_lines(dark, run)
+    if greyscale.grid_chroma(page) >= COLOURED_GRID_CHROMA:
+        trace_dark = dark   # the trace view has faded the lines by their colour
+    else:
+        run = int(round(GRID_LINE_RUN_MM * (px_per_mm or 8.0))) | 1
+        trace_dark, _ = greyscale.without_grid_lines(dark, run)
     trace_dark = threshold.clear_border(trace_dark)
     return TraceView(page, trace_dark, grid_dark, method="photo",
                      homography=homography if (found_sheet and bend is None) else None,

@@ -101,6 +101,22 @@ def test_photo_route_reads_a_bent_page_on_a_desk(sim12):
     assert auto.geometry.method == "photo"
 
 
+def test_a_coloured_grid_photo_keeps_its_thin_strokes(sim12):
+    """Our photo preset keeps a coloured grid, which the trace view fades: its lines are not
+    divided out, and with them the thin pen's 10 mm pulse edges (one pulse of four was found
+    when they were, 18.0 dB)."""
+    from ecg_digitize import digitize
+    from ecg_digitize.digitizer import greyscale, views
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, preset="photo", seed=3)
+    assert greyscale.grid_chroma(page) >= views.COLOURED_GRID_CHROMA
+    rec = digitize(page, method="photo")
+    assert sum(p is not None for p in rec.geometry.pulses) == 4
+    assert score_record(rec, truth).snr > 20.5   # 21.9 dB when written
+
+
 def test_photo_route_records_how_to_reframe_the_photo(sim12):
     from ecg_digitize import digitize
     from ecg_digitize.digitizer import page_as_measured
