@@ -35,7 +35,7 @@ MIN_SKEW_DEG = 0.05
 # page) take for a grid line: a 5 mm grid cell, longer than the trace's flat stretches
 # between grid crossings are wide.
 GRID_LINE_RUN_MM = 5.0
-# A photographed grid still this coloured (greyscale.grid_chroma of the rectified sheet:
+# A photographed grid still this coloured (greyscale.grid_chroma of the flattened sheet:
 # phone-photos 0.020-0.031, our photo preset 0.047-0.24) is faded by the trace view's colour
 # separation, and its lines are not divided out: the opening also took a thin pen's 5 mm
 # pulse edges and QRS strokes for grid lines (our photo preset, fold 9, 24 pages:
