@@ -422,38 +422,27 @@ def _line_offsets(lines: np.ndarray, period: float, ys: np.ndarray, xs: np.ndarr
     horizontal lines).
 
     Each line is looked for within :data:`LINE_SEARCH` periods of its straight place, in the
-    picture averaged along the line over two row steps; its offsets are smoothed along the line
-    (Gaussian, ``sigma`` rows of ``ys``), outliers dropped, and interpolated between lines.
+    picture averaged along the line over two row steps (:func:`_line_peaks`); its offsets are
+    smoothed along the line (Gaussian, ``sigma`` rows of ``ys``), outliers dropped, and
+    interpolated between lines.
     """
-    h, w = lines.shape
     half = int(np.median(np.diff(ys))) if len(ys) > 1 else 8
     along = cv2.blur(lines, (1, 2 * half + 1))
     # the straight lattice: the lines' common phase
+    w = lines.shape[1]
     phase = np.angle(np.sum(along[::4] * np.exp(-2j * np.pi * np.arange(w) / period)[None]))
     first = (-phase / (2 * np.pi) * period) % period
     straight = first + period * np.arange(int((w - 1 - first) // period) + 1)
-    r = max(1, int(LINE_SEARCH * period))
-    cols = np.round(straight).astype(int)[:, None] + np.arange(-r, r + 1)[None]
-    inside = ((cols >= 0) & (cols < w)).all(axis=1)
-    window = along[np.clip(np.round(ys).astype(int), 0, h - 1)][:, np.clip(cols, 0, w - 1)]  # (rows, lines, 2r+1)
-    peak = np.clip(np.argmax(window, axis=2), 1, 2 * r - 1)
-    y0, y1, y2 = (np.take_along_axis(window, (peak + d)[..., None], 2)[..., 0] for d in (-1, 0, 1))
-    curvature = y0 - 2 * y1 + y2
-    sub = np.where(curvature < 0, 0.5 * (y0 - y2) / np.where(curvature < 0, curvature, -1.0), 0.0)
-    offset = peak + np.clip(sub, -0.5, 0.5) - r + (np.round(straight) - straight)[None]
-    strength = window.max(axis=2) - np.median(window, axis=2)
-    weight = np.clip(strength / (np.percentile(strength, 90) + 1e-9), 0, 1) ** 2
-    # a peak at the window's edge is a neighbouring line's flank, not this line
-    weight[(np.argmax(window, axis=2) == 0) | (np.argmax(window, axis=2) == 2 * r) | ~inside[None]] = 0
+    offset, weight = _line_peaks(along, straight, ys, max(1, int(LINE_SEARCH * period)))
 
-    def along_line(values, weights):
-        return (gaussian_filter1d(values * weights, sigma, axis=0, mode="nearest"),
+    def along_line(weights):
+        return (gaussian_filter1d(offset * weights, sigma, axis=0, mode="nearest"),
                 gaussian_filter1d(weights, sigma, axis=0, mode="nearest"))
 
     for _ in range(3):
-        num, den = along_line(offset, weight)
+        num, den = along_line(weight)
         weight = np.where(np.abs(offset - num / (den + 1e-6)) > LINE_OUTLIER_PX, 0.0, weight)
-    num, den = along_line(offset, weight)
+    num, den = along_line(weight)
     course = num / (den + 1e-6)
     out = np.zeros((len(ys), len(xs)))
     for i in range(len(ys)):
@@ -461,3 +450,25 @@ def _line_offsets(lines: np.ndarray, period: float, ys: np.ndarray, xs: np.ndarr
         if seen.sum() >= 2:
             out[i] = np.interp(xs, straight[seen], course[i, seen])
     return out
+
+
+def _line_peaks(along: np.ndarray, straight: np.ndarray, ys: np.ndarray, r: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Offset (px, sub-pixel) of the darkest column within ``r`` px of each straight line
+    place ``straight`` at each row ``ys`` of ``along``, and its weight (0..1: how far the
+    peak stands above its window's median; 0 at the window's edge or off the page)."""
+    h, w = along.shape
+    cols = np.round(straight).astype(int)[:, None] + np.arange(-r, r + 1)[None]
+    inside = ((cols >= 0) & (cols < w)).all(axis=1)
+    window = along[np.clip(np.round(ys).astype(int), 0, h - 1)][:, np.clip(cols, 0, w - 1)]  # (rows, lines, 2r+1)
+    darkest = np.argmax(window, axis=2)
+    peak = np.clip(darkest, 1, 2 * r - 1)
+    y0, y1, y2 = (np.take_along_axis(window, (peak + d)[..., None], 2)[..., 0] for d in (-1, 0, 1))
+    curvature = y0 - 2 * y1 + y2
+    sub = np.where(curvature < 0, 0.5 * (y0 - y2) / np.where(curvature < 0, curvature, -1.0), 0.0)
+    offset = peak + np.clip(sub, -0.5, 0.5) - r + (np.round(straight) - straight)[None]
+    strength = window.max(axis=2) - np.median(window, axis=2)
+    weight = np.clip(strength / (np.percentile(strength, 90) + 1e-9), 0, 1) ** 2
+    # a peak at the window's edge is a neighbouring line's flank, not this line
+    weight[(darkest == 0) | (darkest == 2 * r) | ~inside[None]] = 0
+    return offset, weight
