@@ -443,10 +443,10 @@ def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: 
 
 def _with_faint_skipped_rows(search: RowSearch, dark: np.ndarray, px_per_mm: float) -> RowSearch:
     """The rows with any the threshold skipped added (compare :func:`_with_skipped_rows`,
-    a row crowded out of the profile): where two rows stand about two
-    pitches (or more) apart, and a fainter threshold (up to :data:`MAX_FAINTER_STEPS`
-    steps) finds the same rows and one at each pitch between them, the fainter ink is
-    kept about those rows' baselines.
+    a row crowded out of the profile): where two rows stand about two pitches (or more)
+    apart, and a fainter threshold (up to :data:`MAX_FAINTER_STEPS` steps) finds the same
+    rows and one at each pitch between them, the fainter threshold's ink is added within
+    half a pitch of each skipped row's baseline (the other rows keep their ink).
 
     A row in a photo's lighter patch (phone-photos 03769: its third row, under the window)
     fell below the threshold the others set, and the page was read as a 3x4 without its
