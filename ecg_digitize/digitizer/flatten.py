@@ -69,14 +69,18 @@ MIN_LOCAL_SCALE = 0.5
 # are divided out of the trace view. A threshold on darkness alone took a grid's darker
 # 5 mm lines for ink, leaving the lattice only where it crossed the 1 mm lines: the
 # flattened phone photos of ``phone-photos`` kept grid lines 11.3 px off a straight
-# lattice (median of the 90th percentiles), 1.7 px with the runs divided out.
+# lattice (median of the 90th percentiles), 1.8 px with the runs divided out (both
+# without the refinement below; `python benchmarks/real_pictures.py --sets phone-photos`).
 INK_RUN_SHARE = 0.02
 INK_LEVEL = 0.2
 # Line-by-line refinement (straighten_lines): each pass finds every lattice line within
 # LINE_SEARCH periods of its straight place, drops offsets more than LINE_OUTLIER_PX from
 # the line's smoothed course, and smooths along the line over this many periods (Gaussian
-# sigma); a coarse pass then a fine one. On the phone photos: self-consistency 3.9 -> 6.4 dB,
-# our photo preset (fold 9, 12 pages) 6.6 -> 7.9 dB.
+# sigma); a coarse pass then a fine one. Without it / with it (REFINE_PASSES_PERIODS set
+# to () / these): phone photos (`python benchmarks/real_pictures.py --sets phone-photos`)
+# self-consistency 3.59 / 7.90 dB, grid lines 1.79 / 1.28 px (90th percentile); our photo
+# preset, fold 9, 12 pages (`python benchmarks/image_branch_segmenter.py --fold 9 --pages
+# 12 --presets photo --routes photo`) 9.04 / 11.04 dB.
 REFINE_PASSES_PERIODS = (2.0, 1.0)
 LINE_SEARCH = 0.25
 LINE_OUTLIER_PX = 2.0
@@ -227,6 +231,24 @@ def _demodulate(lines: np.ndarray, period: float, axis: int, sigma: float, shrin
     return re + 1j * im
 
 
+# A lattice period (px) from which the demodulation runs at half size: its window (half a
+# period or more) and the lines, 8 px apart or more, survive the halving; a third to a
+# quarter of the time.
+HALF_SIZE_PERIOD_PX = 16
+
+
+def _demodulated_at(lines: np.ndarray, period: float, axis: int, sigma: float,
+                    ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_demodulate` read at the pixels ``ys`` x ``xs`` (at half size where the period
+    allows, :data:`HALF_SIZE_PERIOD_PX`), and the phase reference of the whole picture
+    (the angle of the field's sum)."""
+    shrink = 2 if period >= HALF_SIZE_PERIOD_PX else 1
+    z = _demodulate(lines, period, axis, sigma, shrink)
+    at = [np.clip(np.round((np.asarray(v) + 0.5) / shrink - 0.5).astype(int), 0, m - 1)
+          for v, m in zip((ys, xs), z.shape)]
+    return z[at[0]][:, at[1]], np.angle(z.sum())
+
+
 def _wrap(phase: np.ndarray) -> np.ndarray:
     return (phase + np.pi) % (2 * np.pi) - np.pi
 
@@ -261,12 +283,8 @@ def _integrate(gx, gy, wx, wy, smooth: float) -> np.ndarray:
 def _grid_coordinate(lines: np.ndarray, period: float, axis: int, step: int):
     """The lattice coordinate (in periods) across ``axis`` at every ``step``-th pixel,
     and its confidence (0..1, the demodulated amplitude)."""
-    # a window this wide is as well computed at half size (a third of the time)
-    shrink = 2 if period >= 16 else 1
-    z = _demodulate(lines, period, axis, WINDOW_PERIODS * period, shrink)
-    at = [np.clip(np.round((np.arange(0, n, step) + 0.5) / shrink - 0.5).astype(int), 0, m - 1)
-          for n, m in zip(lines.shape, z.shape)]
-    z = z[at[0]][:, at[1]]
+    z, _ = _demodulated_at(lines, period, axis, WINDOW_PERIODS * period,
+                           np.arange(0, lines.shape[0], step), np.arange(0, lines.shape[1], step))
     phase, amp = np.angle(z), np.abs(z)
     conf = np.clip(amp / (np.percentile(amp, 90) + 1e-9), 0, 1) ** 2 + 1e-3
     gx = _wrap(np.diff(phase, axis=1)) / (2 * np.pi)
@@ -362,16 +380,10 @@ def bending_residual(flat: np.ndarray, period: float, *, block: int | None = Non
 def lattice_residual(lines: np.ndarray, period: float, *, block: int | None = None) -> tuple[float, float]:
     """:func:`bending_residual` of a flat page's grid-line picture (:func:`grid_lines`)."""
     block = block or int(2 * period)
-    # measured at half size where the lattice keeps 8 px or more (a quarter of the work)
-    shrink = 2 if period >= 16 else 1
-    if shrink > 1:
-        lines = cv2.resize(lines, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
-        period, block = period / shrink, max(1, block // shrink)
+    centres = [np.arange(block // 2, n, block) for n in lines.shape]
     offsets = []
     for axis in (1, 0):
-        z = _demodulate(lines, period, axis, 0.6 * period)
-        reference = np.angle(z.sum())
-        zs = z[block // 2::block, block // 2::block]
+        zs, reference = _demodulated_at(lines, period, axis, 0.6 * period, *centres)
         amp = np.abs(zs)
         if amp.size == 0:
             continue
@@ -379,7 +391,7 @@ def lattice_residual(lines: np.ndarray, period: float, *, block: int | None = No
         offsets.append(np.abs(_wrap(np.angle(zs[keep]) - reference)) / (2 * np.pi) * period)
     if not offsets:
         return float("nan"), float("nan")
-    d = np.concatenate(offsets) * shrink
+    d = np.concatenate(offsets)
     return float(np.median(d)), float(np.percentile(d, 90))
 
 

@@ -249,13 +249,16 @@ class TracedPage:
     def trace_row(self, y_lo: int, y_hi: int, baseline: float, x_lo: float, x_hi: float,
                   px_per_mm: float) -> extract.RowTrace:
         """:func:`~.extract.trace_row` on this page's ink."""
-        return extract.trace_row(self.ink.mask, self.view.trace_dark, y_lo, y_hi, baseline, x_lo, x_hi,
-                                 px_per_mm=px_per_mm, stair_px=_stair_px(self.view))
+        return _trace_row(self.ink.mask, self.view, y_lo, y_hi, baseline, x_lo, x_hi, px_per_mm)
 
 
-def _stair_px(view: TraceView) -> float:
-    """How far apart a stroke's row crossings may lie in one stair of its pixel staircase."""
-    return extract.BILEVEL_STAIR_PX if view.bilevel else extract.STAIR_PX
+def _trace_row(mask: np.ndarray, view: TraceView, y_lo: int, y_hi: int, baseline: float, x_lo: float,
+               x_hi: float, px_per_mm: float) -> extract.RowTrace:
+    """:func:`~.extract.trace_row` in ``view``, with the stairs of its pen's edges: a 1-bit
+    page's row crossings lie up to :data:`~.extract.BILEVEL_STAIR_PX` apart in one stair."""
+    stair_px = extract.BILEVEL_STAIR_PX if view.bilevel else extract.STAIR_PX
+    return extract.trace_row(mask, view.trace_dark, y_lo, y_hi, baseline, x_lo, x_hi,
+                             px_per_mm=px_per_mm, stair_px=stair_px)
 
 
 def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | None = None) -> TracedPage:
@@ -276,9 +279,8 @@ def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | Non
         search = find_trace_rows(threshold.Ink(t_core, core, ink.pen_core), view.trace_dark, ppm)
     else:
         search = RowSearch(find_rows(ink.mask, ppm), ink)
-    own_paths = [extract.trace_row(search.ink.mask, view.trace_dark, r.y_lo, r.y_hi, r.baseline,
-                                   r.x_lo - ROW_REACH_MM * ppm, r.x_hi + ROW_REACH_MM * ppm, px_per_mm=ppm,
-                                   stair_px=_stair_px(view))
+    own_paths = [_trace_row(search.ink.mask, view, r.y_lo, r.y_hi, r.baseline,
+                            r.x_lo - ROW_REACH_MM * ppm, r.x_hi + ROW_REACH_MM * ppm, ppm)
                  for r in search.rows]
     # each row's own path (before neighbours are separated) is redrawn at the lead
     # changes once the layout has placed them

@@ -422,20 +422,26 @@ def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> 
     return len(inner) <= room
 
 
-def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:
-    """The rows at the first of up to :data:`MAX_FAINTER_STEPS` ever fainter thresholds
-    whose rows are wide enough; None if none is (a step may stop at the anti-aliased
-    edges of black text)."""
-    t_faint = ink.threshold
+def _fainter_thresholds(dark: np.ndarray, t: float, px_per_mm: float):
+    """Up to :data:`MAX_FAINTER_STEPS` ever fainter thresholds below ``t``
+    (:func:`~.threshold.faint_threshold`): each one whose ink holds rows, as
+    ``(threshold, mask, rows)``."""
     for _ in range(MAX_FAINTER_STEPS):
-        t_faint = threshold.faint_threshold(dark, t_faint)
-        if t_faint is None:
-            break
-        faint = threshold.mask_at(dark, t_faint)
+        t = threshold.faint_threshold(dark, t)
+        if t is None:
+            return
+        faint = threshold.mask_at(dark, t)
         try:
-            rows = find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
+            yield t, faint, find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)
         except NotAnEcgError:
             continue
+
+
+def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: float) -> RowSearch | None:
+    """The rows at the first of the fainter thresholds (:func:`_fainter_thresholds`)
+    whose rows are wide enough; None if none is (a step may stop at the anti-aliased
+    edges of black text)."""
+    for t_faint, faint, rows in _fainter_thresholds(dark, ink.threshold, px_per_mm):
         if _median_row_width(rows, faint.shape[1]) >= MIN_ROW_WIDTH_SHARE:
             return RowSearch(rows, threshold.Ink(t_faint, faint, ink.pen_core))
     return None
@@ -444,8 +450,8 @@ def _rows_at_fainter_threshold(dark: np.ndarray, ink: threshold.Ink, px_per_mm: 
 def _with_faint_skipped_rows(search: RowSearch, dark: np.ndarray, px_per_mm: float) -> RowSearch:
     """The rows with any the threshold skipped added (compare :func:`_with_skipped_rows`,
     a row crowded out of the profile): where two rows stand about two pitches (or more)
-    apart, and a fainter threshold (up to :data:`MAX_FAINTER_STEPS` steps) finds the same
-    rows and one at each pitch between them, the fainter threshold's ink is added within
+    apart, and a fainter threshold (:func:`_fainter_thresholds`) finds the same rows and
+    one at each pitch between them, the fainter threshold's ink is added within
     half a pitch of each skipped row's baseline (the other rows keep their ink).
 
     A row in a photo's lighter patch (phone-photos 03769: its third row, under the window)
@@ -460,16 +466,8 @@ def _with_faint_skipped_rows(search: RowSearch, dark: np.ndarray, px_per_mm: flo
     if not (skipped > 0).any() or (np.abs(np.diff(base) / pitch - (skipped + 1)) > ROW_PITCH_TOL).any():
         return search
     wanted = sorted(base.tolist() + [b + k * pitch for b, n in zip(base, skipped) for k in range(1, n + 1)])
-    t_faint = search.ink.threshold
-    for _ in range(MAX_FAINTER_STEPS):
-        t_faint = threshold.faint_threshold(dark, t_faint)
-        if t_faint is None:
-            break
-        faint = threshold.mask_at(dark, t_faint)
-        try:
-            found = [r.baseline for r in find_rows(faint, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
-        except NotAnEcgError:
-            continue
+    for t_faint, faint, faint_rows in _fainter_thresholds(dark, search.ink.threshold, px_per_mm):
+        found = [r.baseline for r in faint_rows]
         if len(found) != len(wanted) or np.abs(np.subtract(found, wanted)).max() > ROW_PITCH_TOL * pitch:
             continue
         mask = search.ink.mask.copy()

@@ -38,8 +38,10 @@ GRID_LINE_RUN_MM = 5.0
 # A photographed grid still this coloured (greyscale.grid_chroma of the flattened sheet:
 # phone-photos 0.020-0.031, our photo preset 0.047-0.24) is faded by the trace view's colour
 # separation, and its lines are not divided out: the opening also took a thin pen's 5 mm
-# pulse edges and QRS strokes for grid lines (our photo preset, fold 9, 24 pages:
-# 11.43 dB with 0.06, 11.84 with 0.04; 12 pages 7.01 dB with no such rule).
+# pulse edges and QRS strokes for grid lines. Our photo preset, fold 9, 24 pages
+# (`python benchmarks/image_branch_segmenter.py --fold 9 --pages 24 --presets photo
+# --routes photo`, this constant set to each value): 0.06 11.43 dB, 0.04 11.84; on the
+# first 12 pages, 7.01 dB with no such rule (above every page's chroma).
 COLOURED_GRID_CHROMA = 0.04
 
 
