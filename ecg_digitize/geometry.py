@@ -154,11 +154,12 @@ class PageGeometry:
         Per row, the calibration pulse found (None where none).
     image_width, image_height : int, optional
         The uploaded image's size (web tool).
-    grid_origin, grid_box, cal_pulses, distortions, preset, style, dpi, px_per_mm_xy, trace_mask, pulse_mask
+    grid_origin, grid_box, cal_pulses, distortions, preset, style, dpi, px_per_mm_xy, trace_mask, pulse_mask, page_xy
         Renderer truth: a major grid line's crossing, the grid's rectangle, the pulses
         drawn, the distortions applied, the preset and paper style, the dpi, the scale
-        across and down (pixels not square), and exact trace / pulse pixel masks (masks
-        are not written to JSON).
+        across and down (pixels not square), exact trace / pulse pixel masks, and where
+        each pixel lies on the clean page (``render(page_coordinates=True)``; masks and
+        coordinates are not written to JSON).
     """
 
     boxes: list[LeadBox] = field(default_factory=list)
@@ -190,10 +191,11 @@ class PageGeometry:
     px_per_mm_xy: list[float] | None = None
     trace_mask: np.ndarray | None = None
     pulse_mask: np.ndarray | None = None
+    page_xy: list[np.ndarray] | None = None
 
     # written to JSON even when unset, as the digitizer always wrote them
     _ALWAYS = ("homography", "bend")
-    _NOT_JSON = ("trace_mask", "pulse_mask")
+    _NOT_JSON = ("trace_mask", "pulse_mask", "page_xy")
 
     def to_dict(self, *, masks: bool = False) -> dict[str, Any]:
         """JSON-ready dict (set fields only; the pixel masks only with ``masks=True``)."""

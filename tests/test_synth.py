@@ -273,3 +273,20 @@ def test_jpeg_quality_and_bilevel_options(sim12):
     assert (bw[t_bw.geometry["trace_mask"] > 0] == 0).mean() > 0.8   # the trace stays black
     bw_jpeg, _ = render(sig, fs, leads, dpi=100, preset="clean", bilevel=0.6, jpeg=90)
     assert len(np.unique(bw_jpeg)) > 2
+
+
+def test_page_coordinates_move_with_the_page(sim12):
+    """``page_coordinates=True`` leaves the picture as it was and tells, for each pixel,
+    where it lies on the clean page: the identity on a clean page, and on a photo the
+    place the distortions read it from (a trace pixel comes from a clean trace pixel)."""
+    sig, fs, leads = sim12
+    clean, truth = render(sig, fs, leads, dpi=100, page_coordinates=True)
+    x, y = truth.geometry.page_xy
+    assert np.array_equal(x[5], np.arange(clean.shape[1])) and np.array_equal(y[:, 7], np.arange(clean.shape[0]))
+    clean_trace = truth.geometry.trace_mask > 0
+    plain, _ = render(sig, fs, leads, dpi=100, preset="photo", seed=4)
+    photo, truth = render(sig, fs, leads, dpi=100, preset="photo", seed=4, page_coordinates=True)
+    assert np.array_equal(plain, photo)
+    x, y = (c[truth.geometry.trace_mask > 0] for c in truth.geometry.page_xy)
+    assert np.allclose(x, np.round(x)) and np.allclose(y, np.round(y))   # moved pixel for pixel
+    assert clean_trace[y.astype(int), x.astype(int)].all()

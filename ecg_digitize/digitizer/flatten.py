@@ -29,6 +29,7 @@ True
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -74,16 +75,24 @@ MIN_LOCAL_SCALE = 0.5
 INK_RUN_SHARE = 0.02
 INK_LEVEL = 0.2
 # Line-by-line refinement (straighten_lines): each pass finds every lattice line within
-# LINE_SEARCH periods of its straight place, drops offsets more than LINE_OUTLIER_PX from
-# the line's smoothed course, and smooths along the line over this many periods (Gaussian
-# sigma); a coarse pass then a fine one. Without it / with it (REFINE_PASSES_PERIODS set
-# to () / these): phone photos (`python benchmarks/real_pictures.py --sets phone-photos`)
-# self-consistency 3.59 / 7.90 dB, grid lines 1.79 / 1.28 px (90th percentile); our photo
-# preset, fold 9, 12 pages (`python benchmarks/image_branch_segmenter.py --fold 9 --pages
-# 12 --presets photo --routes photo`) 9.04 / 11.04 dB.
-REFINE_PASSES_PERIODS = (2.0, 1.0)
+# LINE_SEARCH periods of its straight place, drops a line's offset where it stands out from
+# its NEIGHBOUR_LINES neighbours on both sides by more than LINE_OUTLIER_PX (a QRS stroke or
+# a calibration pulse's edge beside the line, darker than it, pulls its peak), and the
+# offsets more than LINE_OUTLIER_PX from the line's smoothed course, and smooths along the
+# line over this many periods (Gaussian sigma); coarse passes, then finer ones.
+# Our photo preset against the renderer's truth (`python benchmarks/flattening_accuracy.py`,
+# fold 9, 12 pages; error across on the trace, p90 / p99 ms): by phase alone (passes ())
+# 9.4 / 19.3; two passes 8.1 / 22.6 without the neighbour test, 4.7 / 11.3 with it; these
+# three 10.0 / 26.9 without it, 4.2 / 10.1 with it. Our photo preset read (`python
+# benchmarks/image_branch_segmenter.py --fold 9 --pages 24 --presets photo --routes photo`):
+# 11.84 dB (two passes, no neighbour test) -> 12.77 dB (these). Phone photos (`python
+# benchmarks/real_pictures.py --sets phone-photos`), self-consistency as read: 17 of 18
+# within a few dB either way (mean change +0.07 dB); 03932 lost its first row (9.97 ->
+# -6.70 dB; a folded strip of it stays unflattened either way, see docs/digitizer.md).
+REFINE_PASSES_PERIODS = (2.0, 1.0, 0.5)
 LINE_SEARCH = 0.25
 LINE_OUTLIER_PX = 2.0
+NEIGHBOUR_LINES = 3
 
 
 @dataclass
@@ -109,15 +118,21 @@ class GridFlattening:
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
         """The input page resampled into the flat frame (outside the grid: paper colour)."""
-        mx, my = self._full_maps()
         paper = tuple(int(c) for c in np.median(rgb[::4, ::4].reshape(-1, rgb.shape[2]), axis=0))
-        return cv2.remap(np.ascontiguousarray(rgb), mx, my, cv2.INTER_CUBIC,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+        return self._remapped(np.ascontiguousarray(rgb), cv2.INTER_CUBIC, paper)
 
     def apply_lines(self, lines: np.ndarray) -> np.ndarray:
         """A grid-line picture (:func:`grid_lines` of the input) in the flat frame (0 outside)."""
+        return self._remapped(lines, cv2.INTER_LINEAR, 0)
+
+    def apply_values(self, values: np.ndarray) -> np.ndarray:
+        """Any float picture of the input (coordinates, a depth map) in the flat frame,
+        interpolated linearly (NaN outside the input)."""
+        return self._remapped(values.astype(np.float32), cv2.INTER_LINEAR, np.nan)
+
+    def _remapped(self, image: np.ndarray, interpolation: int, border) -> np.ndarray:
         mx, my = self._full_maps()
-        return cv2.remap(lines, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.remap(image, mx, my, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
     def _full_maps(self) -> tuple[np.ndarray, np.ndarray]:
         h, w = self.shape
@@ -446,6 +461,7 @@ def _line_offsets(lines: np.ndarray, period: float, ys: np.ndarray, xs: np.ndarr
     first = (-phase / (2 * np.pi) * period) % period
     straight = first + period * np.arange(int((w - 1 - first) // period) + 1)
     offset, weight = _line_peaks(along, straight, ys, max(1, int(LINE_SEARCH * period)))
+    weight = _with_stray_lines_dropped(offset, weight)
 
     def along_line(weights):
         return (gaussian_filter1d(offset * weights, sigma, axis=0, mode="nearest"),
@@ -462,6 +478,31 @@ def _line_offsets(lines: np.ndarray, period: float, ys: np.ndarray, xs: np.ndarr
         if seen.sum() >= 2:
             out[i] = np.interp(xs, straight[seen], course[i, seen])
     return out
+
+
+def _with_stray_lines_dropped(offset: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``weight`` (rows x lines) with 0 where a line's offset stands out from the median
+    offsets of its neighbours on both sides (up to :data:`NEIGHBOUR_LINES` each side, at
+    the same row) by more than :data:`LINE_OUTLIER_PX`, the same way: a bump, as a dark
+    stroke beside the line makes. A line between a gradient's neighbours (a curl) or at
+    a step with one side (a crease) is kept, and so is a line with neighbours on one
+    side only."""
+    n = offset.shape[1]
+    seen = np.where(weight > 0, offset, np.nan)
+    above = []
+    for sgn in (-1, 1):
+        side = np.full((NEIGHBOUR_LINES,) + seen.shape, np.nan)
+        for d in range(1, NEIGHBOUR_LINES + 1):
+            if sgn < 0:
+                side[d - 1][:, d:] = seen[:, :n - d]
+            else:
+                side[d - 1][:, :n - d] = seen[:, d:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # a side without neighbours
+            above.append(offset - np.nanmedian(side, axis=0))
+    bump = (((above[0] > LINE_OUTLIER_PX) & (above[1] > LINE_OUTLIER_PX))
+            | ((above[0] < -LINE_OUTLIER_PX) & (above[1] < -LINE_OUTLIER_PX)))
+    return np.where(bump, 0.0, weight)
 
 
 def _line_peaks(along: np.ndarray, straight: np.ndarray, ys: np.ndarray, r: int

@@ -53,7 +53,8 @@ def _row_pitch(n_rows: int) -> float:
 def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: float = 25.0,
            gain: float = 10.0, dpi: float = 200.0, seed: int | None = None,
            preset: str = "clean", distortions: dict | None = None, stretch=(1.0, 1.0),
-           jpeg: int | None = None, bilevel: float | bool = False, **style):
+           jpeg: int | None = None, bilevel: float | bool = False, page_coordinates: bool = False,
+           **style):
     """Draw ECG signals as a paper-ECG image and return it with its ground truth.
 
     Parameters
@@ -92,6 +93,10 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         A 1-bit page: luminance thresholded at this level (``True``: 0.6; a scan preset's
         blurred 100 dpi pen keeps 86 % of its pixels black there, 19 % at 0.5) after the
         sensor noise; the preset's JPEG is dropped unless ``jpeg`` asks for one.
+    page_coordinates : bool
+        Also give, in ``geometry["page_xy"]``, where each output pixel lies on the clean
+        page (x and y images; NaN off the page), moved as the trace mask is: the truth for
+        undoing a photo's geometry (``benchmarks/flattening_accuracy.py``).
     **style
         Any :class:`PaperStyle` field (grid colour and style, labels, calibration pulse,
         separators, header, Cabrera order, ...).
@@ -124,7 +129,7 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
     image, mask, boxes, truth_signal, pulses = _draw_page(signal, fs, leads, layout, panels, page_geo, paper,
                                                           (sx, sy), px_per_mm, paper_speed, gain)
     params = _distortion_params(preset, seed, distortions, jpeg, bilevel)
-    out, mask, homography = apply_distortions(image, mask, params, np.random.default_rng(seed), px_per_mm)
+    out, mask, homography, page_xy = _distorted(image, mask, params, seed, px_per_mm, page_coordinates)
     pulse_mask = mask == PULSE_LABEL
     mask[pulse_mask] = 0
     truth = Record(
@@ -132,22 +137,29 @@ def render(signal, fs: float, leads, *, layout: str = "3x4+II", paper_speed: flo
         calibration=Calibration(px_per_mm=sx, mm_per_s=paper_speed, mm_per_mv=gain,
                                 px_per_mm_y=None if sy == sx else sy),
         source="synth",
-        geometry={
-            "boxes": boxes,
-            "grid_origin": page_geo["grid_origin"],
-            "grid_box": page_geo["grid_box"],
-            "cal_pulses": pulses,
-            "homography": homography.tolist(),
-            "distortions": params,
-            "preset": preset if distortions is None else "custom",
-            "style": {f.name: getattr(paper, f.name) for f in fields(paper)},
-            "dpi": dpi,
-            "px_per_mm_xy": [sx, sy],
-            "trace_mask": mask,
-            "pulse_mask": pulse_mask,
-        },
+        geometry=dict(
+            boxes=boxes, grid_origin=page_geo["grid_origin"], grid_box=page_geo["grid_box"],
+            cal_pulses=pulses, homography=homography.tolist(), distortions=params,
+            preset=preset if distortions is None else "custom",
+            style={f.name: getattr(paper, f.name) for f in fields(paper)}, dpi=dpi,
+            px_per_mm_xy=[sx, sy], trace_mask=mask, pulse_mask=pulse_mask, page_xy=page_xy),
     )
     return out, truth
+
+
+def _distorted(image, mask, params: dict, seed, px_per_mm: float, page_coordinates: bool):
+    """:func:`~.distort.apply_distortions`, and with ``page_coordinates`` each output
+    pixel's place on the clean page (x and y images, NaN off the page): carried as two
+    more channels of the mask, so they move pixel for pixel with it."""
+    if page_coordinates:
+        h, w = mask.shape
+        mask = np.dstack([mask.astype(np.float32), *np.meshgrid(np.arange(1, w + 1, dtype=np.float32),
+                                                               np.arange(1, h + 1, dtype=np.float32))])
+    out, mask, homography = apply_distortions(image, mask, params, np.random.default_rng(seed), px_per_mm)
+    if not page_coordinates:
+        return out, mask, homography, None
+    page_xy = [np.where(mask[..., k] > 0, mask[..., k] - 1, np.nan).astype(np.float32) for k in (1, 2)]
+    return out, mask[..., 0].astype(np.uint8), homography, page_xy
 
 
 def _checked_signal(signal, leads) -> tuple[np.ndarray, list[str]]:

@@ -177,3 +177,14 @@ def test_turned_over_flattening_reads_the_page_turned_180(sim12):
     # the line-by-line refinement bends the maps between lattice points, which the turned
     # maps interpolate bilinearly: a few grey levels at the 99th percentile (3 when written)
     assert np.median(diff) == 0 and np.percentile(diff, 99) <= 4
+
+
+def test_a_line_pulled_off_its_neighbours_is_dropped():
+    """A QRS stroke beside a grid line pulls that line's peak a few pixels: it then
+    disagrees with its neighbours on both sides and is left out of the refinement. Across
+    a crease, each line still agrees with the lines on its own side and is kept."""
+    offset = np.zeros((5, 9))
+    offset[2, 4] = 6.0                      # one line pulled by a stroke, at one row
+    offset[:, 7:] += 4.0                    # a crease between lines 6 and 7
+    weight = flatten._with_stray_lines_dropped(offset, np.ones_like(offset))
+    assert weight[2, 4] == 0 and weight.sum() == offset.size - 1
