@@ -397,12 +397,14 @@ def _long_share(mask: np.ndarray, labelled) -> float:
 
 def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> bool:
     """Whether the rows of ``joined`` ink keep the pitch of the rows of ``mask`` (their
-    evenly spaced run's pitch within :data:`ROW_PITCH_TOL`) and add no row between its
-    first and last row beyond those the pitch leaves room for (a row skipped); True where
-    ``mask`` holds under two rows (no pitch to keep) and False where ``joined`` holds none.
+    evenly spaced run's pitch within :data:`ROW_PITCH_TOL`), keep each of its rows (one
+    within that share of the pitch) and add no row between its first and last row beyond
+    those the pitch leaves room for (a row skipped); True where ``mask`` holds under two
+    rows (no pitch to keep) and False where ``joined`` holds none.
 
-    A 1-bit page's grid joined into a net gives rows at a fraction of the pitch: that is
-    not the trace made whole.
+    A 1-bit page's grid joined into a net gives rows at a fraction of the pitch, and a
+    photo's grid left bent by a fold, joined to the trace, can swallow a row: neither is
+    the trace made whole.
     """
     try:
         after = [r.baseline for r in find_rows(joined, px_per_mm, min_long_share=MIN_LONG_INK_SHARE)]
@@ -419,7 +421,8 @@ def _keeps_row_pitch(mask: np.ndarray, joined: np.ndarray, px_per_mm: float) -> 
         return False
     room = int(round((before[-1] - before[0]) / pitch)) - 1
     inner = [y for y in after if before[0] + pitch / 2 < y < before[-1] - pitch / 2]
-    return len(inner) <= room
+    kept = all(any(abs(y - b) <= ROW_PITCH_TOL * pitch for y in after) for b in before)
+    return len(inner) <= room and kept
 
 
 def _fainter_thresholds(dark: np.ndarray, t: float, px_per_mm: float):

@@ -193,3 +193,16 @@ def test_stray_lines_apart_from_the_evenly_spaced_rows_are_dropped(stray):
     rows = row_search.find_rows(mask, ppm)
     assert len(rows) == 4    # a sine's profile peaks at its crests, 12 px off its middle
     assert np.allclose([r.baseline for r in rows], [740, 1025, 1305, 1570], atol=15)
+
+
+def test_joined_ink_must_keep_every_row():
+    """Joining a broken trace to its fainter pixels is kept only where it keeps the rows
+    found before: a photo's tilted grid joined to the trace swallowed a row (03932)."""
+    mask = np.zeros((520, 900), bool)
+    x = np.arange(40, 860)
+    for y0 in (100, 200, 300, 400):
+        mask[(y0 + 6 * np.sin(x / 25)).astype(int), x] = True
+    without_first = mask.copy()
+    without_first[:150] = False
+    assert row_search._keeps_row_pitch(mask, mask, 8.0)
+    assert not row_search._keeps_row_pitch(mask, without_first, 8.0)
