@@ -65,6 +65,11 @@ MAX_FOLDED_SHARE = 0.02
 # part of the sheet was lost to a slip of the lattice (a margin costs under 15 %).
 MIN_EXTENT = 0.75
 MIN_LOCAL_SCALE = 0.5
+# The phase is integrated at every step-th pixel (a third of the period), but at most at
+# this many points: the sparse solve grows faster than the points. The phone photos of
+# ``phone-photos`` use 24-30 thousand; a 3167 x 1580 px ECG-Image-Kit photo with a 12.5 px
+# grid (ecg-image-kit-photos ecg00001, `method="photo"`) used 314 thousand and 34 CPU s.
+MAX_LATTICE_POINTS = 60_000
 # Ink (trace, text) is left out of the grid-line picture: what stays darker than this once
 # straight runs of this share of the page's longer side (about 5 mm of a 12-lead sheet)
 # are divided out of the trace view. A threshold on darkness alone took a grid's darker
@@ -336,7 +341,7 @@ def flatten_grid(rgb: np.ndarray, *, step: int | None = None
     minor = minor_x and minor_y
     px_per_mm = period if minor else period / 5
     out_period = period * float(np.clip(TARGET_PX_PER_MM / px_per_mm, 1.0, MAX_UPSAMPLE))
-    step = step or max(4, int(min(px, py) / 3))
+    step = step or max(4, int(min(px, py) / 3), int(np.ceil(np.sqrt(lines.size / MAX_LATTICE_POINTS))))
     u, cu = _grid_coordinate(lines, px, 1, step)
     v, cv = _grid_coordinate(lines, py, 0, step)
     if _folds_over(u, v, np.minimum(cu, cv), step / px, step / py):
