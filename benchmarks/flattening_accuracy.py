@@ -49,8 +49,7 @@ def flattening_error(image: np.ndarray, truth) -> dict | None:
     ms = err["x"] / px_per_mm_x / truth.calibration.mm_per_s * 1000
     mm = err["y"] / px_per_mm_y
     return {"ms_median": float(np.median(ms)), "ms_p90": float(np.percentile(ms, 90)),
-            "ms_p99": float(np.percentile(ms, 99)), "mm_down_p90": float(np.percentile(mm, 90)),
-            "fixed_px": float(np.mean(flattening.residual_px[1:]))}
+            "ms_p99": float(np.percentile(ms, 99)), "mm_down_p90": float(np.percentile(mm, 90))}
 
 
 def _one(ecg_id: int) -> tuple[int, dict | None]:

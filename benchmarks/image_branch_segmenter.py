@@ -90,12 +90,24 @@ def summarize(table: dict, routes=ROUTES) -> None:
               f"{np.median(corners):.2f}/{np.max(corners):.1f} | "
               f"{mean('rectify_s'):.2f} | "
               f"{mean('unet_s'):.2f} | {mean('unet_cpu_s'):.2f} | {mean('auto_cpu_s'):.2f}")
+    print("\nquality ranks readings: Spearman of each route's overall quality with its SNR, per preset")
+    for preset, rows in table.items():
+        print(preset, " ".join(f"{m}: {_quality_spearman(rows, m):.3f}" for m in routes))
     print("\nmethod='auto' skipping the U-Net above a classical quality threshold (mean SNR dB per preset; "
           "1.01 = never skip; digitize uses "
           f"{AUTO_SKIP_UNET_QUALITY}):")
     for preset, rows in table.items():
         if {"classical", "unet"} <= set(routes):
             print(preset, " ".join(f"{t}: {v:.2f}" for t, v in auto_rule_sweep(rows).items()))
+
+
+def _quality_spearman(rows: list[dict], method: str) -> float:
+    """Spearman correlation of a route's ``quality["overall"]`` with its SNR over the pages
+    it read (NaN under three)."""
+    from scipy.stats import spearmanr
+
+    read = [(r[f"{method}_quality"], r[method]) for r in rows if f"{method}_quality" in r]
+    return float(spearmanr(*zip(*read)).correlation) if len(read) >= 3 else float("nan")
 
 
 def score_route(image, truth, method: str) -> dict:

@@ -91,9 +91,10 @@ INK_LEVEL = 0.2
 # three 10.0 / 26.9 without it, 4.2 / 10.1 with it. Our photo preset read (`python
 # benchmarks/image_branch_segmenter.py --fold 9 --pages 24 --presets photo --routes photo`):
 # 11.84 dB (two passes, no neighbour test) -> 12.77 dB (these). Phone photos (`python
-# benchmarks/real_pictures.py --sets phone-photos`), self-consistency as read: 17 of 18
-# within a few dB either way (mean change +0.07 dB); 03932 lost its first row (9.97 ->
-# -6.70 dB; a folded strip of it stays unflattened either way, see docs/digitizer.md).
+# benchmarks/real_pictures.py --sets phone-photos -v`), self-consistency as read: 17 of 18
+# within a few dB either way (mean change +0.07 dB); 03932 lost its first row (2.50 ->
+# -6.70 dB) until joined ink had to keep every row (rows._keeps_row_pitch): 2.72 dB (a
+# folded strip of it stays unflattened either way, see docs/digitizer.md).
 REFINE_PASSES_PERIODS = (2.0, 1.0, 0.5)
 LINE_SEARCH = 0.25
 LINE_OUTLIER_PX = 2.0
@@ -492,19 +493,16 @@ def _with_stray_lines_dropped(offset: np.ndarray, weight: np.ndarray) -> np.ndar
     stroke beside the line makes. A line between a gradient's neighbours (a curl) or at
     a step with one side (a crease) is kept, and so is a line with neighbours on one
     side only."""
-    n = offset.shape[1]
-    seen = np.where(weight > 0, offset, np.nan)
+    n, k = offset.shape[1], NEIGHBOUR_LINES
+    if k <= 0:
+        return weight
+    seen = np.pad(np.where(weight > 0, offset, np.nan), ((0, 0), (k, k)), constant_values=np.nan)
     above = []
-    for sgn in (-1, 1):
-        side = np.full((NEIGHBOUR_LINES,) + seen.shape, np.nan)
-        for d in range(1, NEIGHBOUR_LINES + 1):
-            if sgn < 0:
-                side[d - 1][:, d:] = seen[:, :n - d]
-            else:
-                side[d - 1][:, :n - d] = seen[:, d:]
+    for side in ([seen[:, k - d:k - d + n] for d in range(1, k + 1)],    # the lines before
+                 [seen[:, k + d:k + d + n] for d in range(1, k + 1)]):   # and after each line
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # a side without neighbours
-            above.append(offset - np.nanmedian(side, axis=0))
+            above.append(offset - np.nanmedian(np.stack(side), axis=0))
     bump = (((above[0] > LINE_OUTLIER_PX) & (above[1] > LINE_OUTLIER_PX))
             | ((above[0] < -LINE_OUTLIER_PX) & (above[1] < -LINE_OUTLIER_PX)))
     return np.where(bump, 0.0, weight)
