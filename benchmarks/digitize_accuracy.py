@@ -74,6 +74,9 @@ CONDITIONS = {
     # black as the pen, pen edges without grey levels
     "clean 200 dpi EIK-like 1-bit": ("3x4+II", "clean", 200, {
         "header": "eik", "footer": True, "trace_color": (31, 31, 31), "labels": True, "bilevel": 0.5}),
+    # issue #28: a clean sheet photographed filling the frame, tilted 8 degrees about a
+    # random axis (no background around it to tell a photo)
+    "clean 200 dpi tilted 8 deg": ("3x4+II", "clean", 200, {"distortions": {"perspective": 8}}),
 }
 TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15": 20.0,
            "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0, "clean 200 dpi EIK-like framed": 20.0,

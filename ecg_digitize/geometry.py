@@ -46,6 +46,9 @@ class LeadBox:
         The label printed beside it (renderer truth).
     edited : bool
         Set by hand (the web tool's corrected boxes).
+    size : float
+        Its row's size on the page over the calibration's: 1.0 but on a page seen at a
+        slant, where a row nearer the camera shows each millimetre as more pixels.
     """
 
     lead: str
@@ -59,8 +62,9 @@ class LeadBox:
     inverted: bool = False
     label: str | None = None
     edited: bool = False
+    size: float = 1.0
 
-    _ORDER = ("lead", "label", "row", "col", "t0", "t1", "x0", "baseline_y", "inverted", "bbox", "edited")
+    _ORDER = ("lead", "label", "row", "col", "t0", "t1", "x0", "baseline_y", "inverted", "bbox", "edited", "size")
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self._ORDER}
@@ -68,6 +72,8 @@ class LeadBox:
             del out["label"]
         if not self.edited:
             del out["edited"]
+        if self.size == 1.0:
+            del out["size"]
         out["bbox"] = [float(v) for v in self.bbox]
         return out
 

@@ -65,7 +65,8 @@ def trace_pixels(record):
 
     Each box holds ``lead``, ``t0`` (s, start of its window), ``x0`` (px at t0),
     ``baseline_y`` (px at 0 mV); the Record's calibration gives px per s (across the
-    page) and per mV (down it: its ``px_per_mm_y`` where the pixels are not square).
+    page) and per mV (down it: its ``px_per_mm_y`` where the pixels are not square),
+    times the box's ``size`` (a row nearer the camera on a page seen at a slant).
     """
     cal = record.calibration
     if cal.px_per_mm is None:
@@ -76,6 +77,7 @@ def trace_pixels(record):
         i1 = int(round(box["t1"] * record.fs))
         seg = sig[i0:i1]
         t = np.arange(i0, i0 + len(seg)) / record.fs
-        x = box["x0"] + (t - box["t0"]) * cal.px_per_s
-        y = box["baseline_y"] - seg * cal.px_per_mv
+        k = box.get("size", 1.0)
+        x = box["x0"] + (t - box["t0"]) * cal.px_per_s * k
+        y = box["baseline_y"] - seg * cal.px_per_mv * k
         yield x, y

@@ -20,10 +20,12 @@ from .calibration import PageCalibration
 from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
-from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, fitted_axis,
-                       marked_columns, separator_time_zero)
+from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, SlantedAxes,
+                       fitted_axis, marked_columns, separator_time_zero, slanted_axes, snapped_row_length)
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
+# PanelPlan.time_zero (and PageGeometry.time_zero) of a page seen at a slant
+SLANTED_TIME_ZERO = "each row's pen ends (page seen at a slant)"
 # a strip's row starting within this of the common left edge starts at it (mm)
 STRIP_EDGE_MM = 1.5
 
@@ -31,7 +33,9 @@ STRIP_EDGE_MM = 1.5
 @dataclass
 class PanelPlan:
     """The layout's panels on the page: ``row_x0`` is each row's time zero (page column),
-    ``px_per_s`` the page's time scale (the calibration's, or the lead-change marks')."""
+    ``px_per_s`` the page's time scale (the calibration's, or the lead-change marks'), and
+    ``row_sizes`` each row's size over the page's where the page was seen at a slant
+    (nearer the camera, its millimetres are more pixels, across and down), else None."""
 
     panels: list[Panel]
     leads: list[str]
@@ -40,13 +44,19 @@ class PanelPlan:
     x_end: float
     time_zero: str
     px_per_s: float
+    row_sizes: np.ndarray | None = None
+
+    def row_size(self, row: int) -> float:
+        """Row ``row``'s size over the page's (1.0 but on a page seen at a slant)."""
+        return 1.0 if self.row_sizes is None else float(self.row_sizes[row])
 
     def lead_changes(self) -> dict[int, list[float]]:
         """Page columns where each row changes lead."""
         out: dict[int, list[float]] = {}
         for p in self.panels:
             if p.col > 0 and p.row < len(self.row_x0):
-                out.setdefault(p.row, []).append(float(self.row_x0[p.row] + p.x_offset_s * self.px_per_s))
+                out.setdefault(p.row, []).append(
+                    float(self.row_x0[p.row] + p.x_offset_s * self.px_per_s * self.row_size(p.row)))
         return out
 
     def timed(self, cal: PageCalibration) -> PageCalibration:
@@ -55,7 +65,9 @@ class PanelPlan:
         if self.px_per_s == cal.px_per_s:
             return cal
         mm_per_s = cal.mm_per_s * self.px_per_s / cal.px_per_s
-        note = (f"the lead-change marks place the columns {self.px_per_s / cal.px_per_s - 1:+.1%} off the "
+        by = "the rows of the page seen at a slant are" if self.row_sizes is not None else \
+            "the lead-change marks place the columns"
+        note = (f"{by} {self.px_per_s / cal.px_per_s - 1:+.1%} off the "
                 f"grid's {cal.mm_per_s:g} mm/s: the trace was read at {mm_per_s:.2f} mm/s of the grid")
         return replace(cal, mm_per_s=mm_per_s, warnings=cal.warnings + [note])
 
@@ -75,7 +87,9 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     ``ink_threshold``; see :meth:`PanelPlan.timed`); marks found only near the axis without
     a row's lone pen end (``timing.without_lone_ends``) confirm that axis. On a ``reframed`` page (perspective
     or bending undone from the grid) the marks' scale must lie within
-    :data:`~.timebase.MARK_SCALE_TOL_REFRAMED` of the grid's.
+    :data:`~.timebase.MARK_SCALE_TOL_REFRAMED` of the grid's. A 12-lead page seen at a
+    slant, and not reframed, gives each row its own time axis instead
+    (:func:`~.timebase.slanted_axes`).
     """
     n_rows, seconds = len(baselines), timing.row_seconds
     if layout.n_rows == 0:
@@ -85,6 +99,10 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
         duration = (n_rows - 1) * seconds + min(seconds, last)
         panels = plan_panels("strip", seconds, duration=duration, strip_lead=STRIP_LEAD)[:n_rows]
         return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends", cal.px_per_s)
+    # a reframed page's perspective was undone from its grid: its rows' ends part by noise
+    slant = None if reframed else slanted_axes(timing.pen_starts, timing.pen_ends, baselines, cal.px_per_mm)
+    if slant is not None:
+        return _slanted_plan(layout.name, slant, cal)
     panels = plan_panels(layout.name, seconds)
     breaks = _breaks(panels)
     x_sep = separator_time_zero(mask, dark, list(baselines), breaks, timing.x_start, cal.px_per_s, cal.px_per_mm)
@@ -97,6 +115,19 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
             panels, seconds, x_start, px_per_s, time_zero = found
             x_end = x_start + (seconds - SOURCE_DT) * px_per_s
     return PanelPlan(panels, list(STANDARD_LEADS), np.full(n_rows, x_start), x_start, x_end, time_zero, px_per_s)
+
+
+def _slanted_plan(name: str, slant: SlantedAxes, cal: PageCalibration) -> PanelPlan:
+    """The panels of a page seen at a slant, each row on its own time axis (``slant``). The
+    rows show the seconds their median length does at the grid's time scale, snapped to a
+    tenth where near one; the page's time scale is that of the median row."""
+    lengths = slant.x_end - slant.x_start
+    median = float(np.median(lengths))
+    seconds = median / cal.px_per_s + SOURCE_DT
+    seconds = snapped_row_length(seconds, next_to_pulse=True) or seconds
+    return PanelPlan(plan_panels(name, seconds), list(STANDARD_LEADS), slant.x_start, float(slant.x_start.min()),
+                     float(slant.x_end.max()), SLANTED_TIME_ZERO, median / (seconds - SOURCE_DT),
+                     row_sizes=lengths / median)
 
 
 # The row length of a 12-lead page as printed (four 2.5 s panels, two 5 s, or one 10 s).
@@ -173,7 +204,8 @@ class PanelTrace:
     and bottom (page rows), ``boundaries`` the row's lead changes (page columns) and
     ``zero_y`` the row's 0 mV line where the page shows it (a pulse's foot), and
     ``trace_cols`` the page columns of the row's trace proper where a calibration pulse
-    stands right at its start or end (:func:`pulse_free_columns`).
+    stands right at its start or end (:func:`pulse_free_columns`). ``size``: the row's
+    size over the page's (:meth:`PanelPlan.row_size`).
     """
 
     panel: Panel
@@ -183,6 +215,7 @@ class PanelTrace:
     boundaries: Sequence[float] = ()
     zero_y: float | None = None
     trace_cols: tuple[float, float] | None = None
+    size: float = 1.0
 
 
 @dataclass
@@ -234,15 +267,17 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
     covered: dict[str, list[float]] = {}
     boxes = []
     for item in sorted(items, key=lambda it: it.panel.t1 - it.panel.t0):
-        p, tr = item.panel, item.trace
-        n, v, base = panel_samples(tr, item.x_start, p, fs, cal.px_per_s, cal.px_per_mv, cal.px_per_mm,
-                                   boundaries=item.boundaries, zero_y=item.zero_y, px_per_mm_y=cal.px_per_mm_y,
+        p, tr, k = item.panel, item.trace, item.size
+        px_per_s = cal.px_per_s * k
+        n, v, base = panel_samples(tr, item.x_start, p, fs, px_per_s, cal.px_per_mv * k, cal.px_per_mm * k,
+                                   boundaries=item.boundaries, zero_y=item.zero_y,
+                                   px_per_mm_y=None if cal.px_per_mm_y is None else cal.px_per_mm_y * k,
                                    trace_cols=item.trace_cols)
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(p.lead)] = v
-        covered.setdefault(p.lead, []).append(_coverage(item, n, fs, cal.px_per_s))
-        boxes.append(_box_read(item, n, fs, base, cal.px_per_s))
+        covered.setdefault(p.lead, []).append(_coverage(item, n, fs, px_per_s))
+        boxes.append(_box_read(item, n, fs, base, px_per_s, k))
     return PanelReading(sig, leads, boxes, {k: float(np.mean(v)) for k, v in covered.items()})
 
 
@@ -256,13 +291,15 @@ def _coverage(item: PanelTrace, n: np.ndarray, fs: float, px_per_s: float) -> fl
     return float(tr.covered[cols].mean())
 
 
-def _box_read(item: PanelTrace, n: np.ndarray, fs: float, base: float, px_per_s: float) -> LeadBox:
-    """The panel's box, its times those of the samples read."""
+def _box_read(item: PanelTrace, n: np.ndarray, fs: float, base: float, px_per_s: float,
+              size: float = 1.0) -> LeadBox:
+    """The panel's box, its times those of the samples read; ``px_per_s`` its row's time
+    scale, ``size`` its row's size over the page's."""
     p = item.panel
     x0 = float(item.x_start + p.x_offset_s * px_per_s)
     x1 = x0 + (p.t1 - p.t0) * px_per_s
     return LeadBox(lead=p.lead, row=p.row, col=p.col,
                    t0=n[0] / fs if len(n) else p.t0, t1=(n[-1] + 1) / fs if len(n) else p.t1,
                    x0=x0 + ((n[0] / fs - p.t0) * px_per_s if len(n) else 0.0),
-                   baseline_y=float(base), inverted=p.inverted,
+                   baseline_y=float(base), inverted=p.inverted, size=float(size),
                    bbox=[x0, float(item.band[0]), x1, float(item.band[1])])

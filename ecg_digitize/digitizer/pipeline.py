@@ -36,9 +36,9 @@ from ..geometry import LeadBox, PageGeometry, PulseMark, RowBand
 from ..layouts import Panel, parse_layout
 from ..record import Record
 from . import calibration as cal
-from . import deskew, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
+from . import deskew, evidence, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
 from .load import PageImage, load_image
-from .panels import PanelTrace, place_panels, pulse_free_columns, read_panels
+from .panels import SLANTED_TIME_ZERO, PanelTrace, place_panels, pulse_free_columns, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
 from .views import CLASSICAL, PHOTO, TraceView, TraceViewProvider, straighten, trace_view_provider, turned_over
 
@@ -352,7 +352,7 @@ def _panel_traces(traced: TracedPage, plan, calib: cal.PageCalibration) -> list[
         row, pulse = traced.rows[p.row], traced.pulses[p.row]
         out.append(PanelTrace(p, paths[p.row], plan.row_x0[p.row], (row.y_lo, row.y_hi),
                               changes.get(p.row, ()), None if pulse is None else pulse.foot_y,
-                              pulse_free_columns(pulse, paths[p.row])))
+                              pulse_free_columns(pulse, paths[p.row]), plan.row_size(p.row)))
     return out
 
 
@@ -418,6 +418,23 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
                          and learned.quality["overall"] >= classical.quality["overall"])
 
 
+def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classical: Record) -> Record | None:
+    """The photo route's reading of a page whose classical reading found it seen at a
+    slant (its rows' ends on a trapezoid: a sheet photographed filling the frame), where
+    it reads as many leads and nothing in it is implausible (:func:`~.evidence.plausibility`):
+    its perspective is undone from the grid, where the classical route gave each row a time
+    axis of its own and no more."""
+    try:
+        photo = _read(pg, PHOTO, options)
+    except DigitizeError:
+        return None
+    if _plotted_leads(photo) < _plotted_leads(classical) or evidence.plausibility(photo):
+        return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
+    photo.warnings.append("method='auto': the rows' ends show a page seen at a slant; its perspective "
+                          "was undone from its grid (the photo route)")
+    return photo
+
+
 def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
     """The classical Record when it is good enough, else the better of both routes'
     (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`)."""
@@ -433,6 +450,10 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
         classical = _read(pg, CLASSICAL, options)
     except DigitizeError as exc:
         error = exc
+    if classical is not None and classical.geometry.time_zero == SLANTED_TIME_ZERO:
+        photo = _photo_reading_of_slanted_page(pg, options, classical)
+        if photo is not None:
+            return photo
     if classical is not None and _classical_suffices(classical):
         return classical
     unet = trace_view_provider("unet")

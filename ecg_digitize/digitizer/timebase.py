@@ -60,6 +60,19 @@ MARK_SCALE_TOL = 0.03
 MARK_SCALE_TOL_REFRAMED = 0.005
 # Marks of one lead change on different rows agree to this (px) to stand for their column.
 MARK_AGREE_PX = 0.5
+# A page photographed at a slant (keystone: ecg-image-kit-photos ecg00029, its rows' pen
+# ends 12 mm further apart on the bottom row than on the top) gives each row its own time
+# axis where the rows' pen starts and ends each lie on a straight line down the page to
+# SLANT_FIT_MM, and those lines part from upright by over SLANT_MIN_MM between the top
+# and bottom rows (a flat page's ends agree to a pen width).
+SLANT_FIT_MM = 0.5
+SLANT_MIN_MM = 1.5
+# ... and by over this many times the fit's worst residual: one row ending 6 px short of the
+# others (ECG-Image-Kit scans at 100 dpi, fold 10) fits a line to 2 px leaning 6 px; a
+# step is no trend.
+SLANT_TREND = 4.0
+# Rows shorter than this share of the longest are not full rows (a wrapped strip's last).
+SLANT_FULL_ROW = 0.85
 
 
 def pen_end(trace, dark: np.ndarray, col: int, direction: int) -> float:
@@ -200,7 +213,7 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
     x_end = edge(ends, ~right_pulse, "end")
     start_sure, end_sure = (~left_pulse).mean() > 0.5, (~right_pulse).mean() > 0.5
     seconds = (x_end - x_start) / px_per_s + SOURCE_DT
-    snapped = _row_length(seconds, next_to_pulse=not (start_sure and end_sure))
+    snapped = snapped_row_length(seconds, next_to_pulse=not (start_sure and end_sure))
     if snapped is not None:
         length = (snapped - SOURCE_DT) * px_per_s
         if end_sure and not start_sure:
@@ -228,7 +241,7 @@ def _shared(values: np.ndarray, tol: float) -> np.ndarray:
     return values[keep] if keep.any() else values
 
 
-def _row_length(seconds: float, next_to_pulse: bool) -> float | None:
+def snapped_row_length(seconds: float, next_to_pulse: bool) -> float | None:
     """The whole tenth of a second a measured row length stands for, or ``None``."""
     nearest = round(seconds * 10) / 10
     if abs(seconds - nearest) <= SNAP_S and nearest > 0:
@@ -446,6 +459,62 @@ def _true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """``(first, last)`` index of each run of ``True`` in a 1-D boolean array."""
     d = np.diff(np.r_[0, flags.view(np.int8), 0])
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+
+
+@dataclass
+class SlantedAxes:
+    """Each row's own time axis on a page seen at a slant: page columns of its time zero
+    (``x_start``) and of its last sample (``x_end``), one per row."""
+
+    x_start: np.ndarray
+    x_end: np.ndarray
+
+
+def slanted_axes(pen_starts, pen_ends, baselines, px_per_mm: float) -> SlantedAxes | None:
+    """Per-row time axes where the rows' ends tell of a page seen at a slant, else None.
+
+    A sheet tilted towards or away from the camera shows each row at its own scale: the
+    rows' pen starts and ends lie on two straight lines that are not upright (a
+    trapezoid). Rows all show the same seconds, so each row's time axis runs from its
+    own start to its own end, both read off the lines fitted through every full row's.
+    Needs three full rows or more whose starts and ends each fit their line to
+    :data:`SLANT_FIT_MM`, and lines parting from upright by over :data:`SLANT_MIN_MM` and
+    over :data:`SLANT_TREND` times the fit's worst residual.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.timebase import slanted_axes
+    >>> ys = np.array([100.0, 300.0, 500.0])
+    >>> axes = slanted_axes(100 - 0.05 * ys, 1100 + 0.05 * ys, ys, px_per_mm=4.0)
+    >>> axes.x_start.round(1).tolist(), axes.x_end.round(1).tolist()
+    ([95.0, 85.0, 75.0], [1105.0, 1115.0, 1125.0])
+    >>> slanted_axes(np.array([95.0, 96.0, 95.0]), np.array([1100.0, 1099.0, 1100.0]), ys, 4.0) is None
+    True
+    """
+    a, b, y = (np.asarray(v, float) for v in (pen_starts, pen_ends, baselines))
+    if len(y) != len(a):
+        return None
+    full = np.flatnonzero((b - a) >= SLANT_FULL_ROW * np.max(b - a))
+    if len(full) < 3:
+        return None
+    # every full row, or all but one where four or more (one row's path ran on or stopped
+    # short): the set that fits its lines best
+    subsets = [full] + ([np.delete(full, k) for k in range(len(full))] if len(full) >= 4 else [])
+    worst, fits = min((_worst_line_residual(y[rows], (a[rows], b[rows])) for rows in subsets),
+                      key=lambda found: found[0])
+    if worst > SLANT_FIT_MM * px_per_mm:
+        return None
+    lean = max(abs(f[0]) for f in fits) * np.ptp(y[full])
+    if lean <= max(SLANT_MIN_MM * px_per_mm, SLANT_TREND * worst):
+        return None
+    return SlantedAxes(np.polyval(fits[0], y), np.polyval(fits[1], y))
+
+
+def _worst_line_residual(y: np.ndarray, series) -> tuple[float, list[np.ndarray]]:
+    """The straight line through each of ``series`` against ``y``, and the worst residual."""
+    fits = [np.polyfit(y, v, 1) for v in series]
+    return max(float(np.max(np.abs(np.polyval(f, y) - v))) for f, v in zip(fits, series)), fits
 
 
 @dataclass

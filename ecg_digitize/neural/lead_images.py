@@ -79,8 +79,9 @@ def lead_image_stack(image: Any, record) -> np.ndarray:
             box = first_box.get(lead)
             if box is None:
                 continue
-            x0, y0 = float(box["x0"]) * fx, float(box["baseline_y"]) * fy - CROP_H / 2
-            shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]], np.float32)
+            size = float(box.get("size", 1.0))  # a row nearer the camera on a page seen at a slant
+            x0, y0 = float(box["x0"]) * fx, float(box["baseline_y"]) * fy - size * CROP_H / 2
+            shift = np.array([[size, 0.0, x0], [0.0, size, y0]], np.float32)
             crop = cv2.warpAffine(small, shift, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR
                                   | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
                                   borderValue=0.0)

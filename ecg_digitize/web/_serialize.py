@@ -26,7 +26,7 @@ def signal_lists(signal: np.ndarray, decimals: int = 4) -> list[list[float | Non
 
 def boxes_of(record: Any) -> list[dict[str, Any]]:
     """The lead boxes in image pixels (``lead``, ``bbox``, ``t0``, ``t1``, ``x0``, ``baseline_y``...)."""
-    keep = ("lead", "label", "row", "col", "t0", "t1", "x0", "baseline_y", "bbox", "inverted")
+    keep = ("lead", "label", "row", "col", "t0", "t1", "x0", "baseline_y", "bbox", "inverted", "size")
     return [jsonable({k: v for k, v in box.to_dict().items() if k in keep}) for box in record.geometry.boxes]
 
 

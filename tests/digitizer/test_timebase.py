@@ -154,3 +154,37 @@ def test_rows_broken_into_short_pieces_are_read_to_the_end(sim12):
     assert rec.n_samples == 5000
     score = score_record(rec, truth)
     assert min(score.leads[n].snr for n in ("V4", "V5", "V6")) > 10
+
+
+def test_rows_of_a_page_seen_at_a_slant_get_their_own_time_axes(sim12):
+    """A page tilted 8 degrees towards the camera shows its bottom row longer than its top:
+    the classical route gives each row its own time axis and size, and method='auto'
+    undoes the perspective from the grid (the photo route), reading it far better."""
+    from ecg_digitize import digitize
+    from ecg_digitize.digitizer.panels import SLANTED_TIME_ZERO
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.plotting import trace_pixels
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=0, distortions={"perspective": 8})
+    classical = digitize(image, method="classical")
+    assert classical.geometry.time_zero == SLANTED_TIME_ZERO
+    sizes = [b.size for b in classical.geometry.boxes if b.col == 0]
+    assert max(sizes) - min(sizes) > 0.03
+    # the traces drawn back from the boxes end where each row's ink ends, not the page's
+    ends = [x[np.isfinite(x)][-1] for x, _ in trace_pixels(classical)]
+    rows_end = [b.bbox[2] for b in classical.geometry.boxes]
+    assert np.allclose(ends, rows_end, atol=3.0)
+    auto = digitize(image)
+    assert auto.geometry.method == "photo" and any("seen at a slant" in w for w in auto.warnings)
+    assert score_record(auto, truth).snr > max(20.0, score_record(classical, truth).snr + 5)
+
+
+def test_a_flat_page_keeps_one_time_axis():
+    from ecg_digitize.digitizer.timebase import slanted_axes
+
+    ys = np.array([400.0, 700.0, 1000.0, 1300.0])
+    # ends within a pen width of each other, one row's path run on 3 mm along the sheet's edge
+    starts = np.array([150.2, 149.6, 150.4, 149.9])
+    ends = np.array([2148.0, 2148.5, 2148.0 + 3 * 8.0, 2147.6])
+    assert slanted_axes(starts, ends, ys, px_per_mm=8.0) is None

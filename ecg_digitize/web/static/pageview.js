@@ -109,14 +109,14 @@ export class PageView {
     for (const b of r.boxes) {
       const j = r.leads.indexOf(b.lead);
       if (j < 0 || b.x0 == null || b.baseline_y == null) continue;
-      const sig = r.signal[j], sign = b.inverted ? -1 : 1;
+      const sig = r.signal[j], sign = b.inverted ? -1 : 1, k = b.size || 1;  // size: a page seen at a slant
       const n0 = Math.max(0, Math.round(b.t0 * r.fs)), n1 = Math.min(sig.length, Math.round(b.t1 * r.fs));
       ctx.beginPath();
       let pen = false;
       for (let i = n0; i < n1; i++) {
         const v = sig[i];
         if (v === null) { pen = false; continue; }
-        const x = (b.x0 + (i / r.fs - b.t0) * pxPerS) * s, y = (b.baseline_y - sign * v * pxPerMv) * s;
+        const x = (b.x0 + (i / r.fs - b.t0) * pxPerS * k) * s, y = (b.baseline_y - sign * v * pxPerMv * k) * s;
         if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
         pen = true; count++;
       }
