@@ -177,7 +177,8 @@ def run(args) -> int:
             if args.verbose:
                 c = est.calibration
                 print(f"   {rec_name}: {score.snr:6.2f} dB  layout {est.layout}  {c.px_per_mm or float('nan'):.3f} px/mm "
-                      f"{c.mm_per_s:g} mm/s {c.mm_per_mv:g} mm/mV {','.join(c.guessed)}  {cpu[-1]:.2f} s", flush=True)
+                      f"{c.mm_per_s:g} mm/s {c.mm_per_mv:g} mm/mV {','.join(c.guessed)}  {cpu[-1]:.2f} s  "
+                      f"{est.geometry.method} route", flush=True)
         mean = float(np.mean(lead_snr)) if lead_snr else float("nan")
         target = TARGETS.get(name, LAYOUT_TARGET)
         mark = "ok" if mean >= target else "MISSED"

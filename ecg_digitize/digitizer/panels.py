@@ -99,7 +99,7 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
         duration = (n_rows - 1) * seconds + min(seconds, last)
         panels = plan_panels("strip", seconds, duration=duration, strip_lead=STRIP_LEAD)[:n_rows]
         return PanelPlan(panels, [STRIP_LEAD], row_x0, timing.x_start, timing.x_end, "pen ends", cal.px_per_s)
-    # a reframed page's perspective was undone from its grid: its rows' ends part by noise
+    # a reframed page's perspective was already undone (photo, U-Net views): its rows' ends part by noise
     slant = None if reframed else slanted_axes(timing.pen_starts, timing.pen_ends, baselines, cal.px_per_mm)
     if slant is not None:
         return _slanted_plan(layout.name, slant, cal)
@@ -267,17 +267,17 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
     covered: dict[str, list[float]] = {}
     boxes = []
     for item in sorted(items, key=lambda it: it.panel.t1 - it.panel.t0):
-        p, tr, k = item.panel, item.trace, item.size
-        px_per_s = cal.px_per_s * k
-        n, v, base = panel_samples(tr, item.x_start, p, fs, px_per_s, cal.px_per_mv * k, cal.px_per_mm * k,
+        p, tr, size = item.panel, item.trace, item.size
+        px_per_s = cal.px_per_s * size
+        n, v, base = panel_samples(tr, item.x_start, p, fs, px_per_s, cal.px_per_mv * size, cal.px_per_mm * size,
                                    boundaries=item.boundaries, zero_y=item.zero_y,
-                                   px_per_mm_y=None if cal.px_per_mm_y is None else cal.px_per_mm_y * k,
+                                   px_per_mm_y=None if cal.px_per_mm_y is None else cal.px_per_mm_y * size,
                                    trace_cols=item.trace_cols)
         keep = n < n_total
         n, v = n[keep], v[keep]
         sig[n, leads.index(p.lead)] = v
         covered.setdefault(p.lead, []).append(_coverage(item, n, fs, px_per_s))
-        boxes.append(_box_read(item, n, fs, base, px_per_s, k))
+        boxes.append(_box_read(item, n, fs, base, px_per_s))
     return PanelReading(sig, leads, boxes, {k: float(np.mean(v)) for k, v in covered.items()})
 
 
@@ -291,15 +291,13 @@ def _coverage(item: PanelTrace, n: np.ndarray, fs: float, px_per_s: float) -> fl
     return float(tr.covered[cols].mean())
 
 
-def _box_read(item: PanelTrace, n: np.ndarray, fs: float, base: float, px_per_s: float,
-              size: float = 1.0) -> LeadBox:
-    """The panel's box, its times those of the samples read; ``px_per_s`` its row's time
-    scale, ``size`` its row's size over the page's."""
+def _box_read(item: PanelTrace, n: np.ndarray, fs: float, base: float, px_per_s: float) -> LeadBox:
+    """The panel's box, its times those of the samples read; ``px_per_s`` its row's time scale."""
     p = item.panel
     x0 = float(item.x_start + p.x_offset_s * px_per_s)
     x1 = x0 + (p.t1 - p.t0) * px_per_s
     return LeadBox(lead=p.lead, row=p.row, col=p.col,
                    t0=n[0] / fs if len(n) else p.t0, t1=(n[-1] + 1) / fs if len(n) else p.t1,
                    x0=x0 + ((n[0] / fs - p.t0) * px_per_s if len(n) else 0.0),
-                   baseline_y=float(base), inverted=p.inverted, size=float(size),
+                   baseline_y=float(base), inverted=p.inverted, size=float(item.size),
                    bbox=[x0, float(item.band[0]), x1, float(item.band[1])])
