@@ -30,6 +30,11 @@ import numpy as np
 # renderer's skewed 1-bit scans then read the grid lines as rows).
 BILEVEL_BLUR_PX = 0.8
 THRESHOLDED_BLUR_PX = 0.6
+# How far (px) across a grid line may wander along its length, on a flattened photo, and
+# still be one line (:func:`without_grid_lines` with ``span``): the flattening leaves grid
+# lines within 1.3 px of a straight lattice on the phone photos of ``phone-photos``
+# (90th percentile; `python benchmarks/real_pictures.py --sets phone-photos`).
+LINE_SLACK_PX = 2
 
 
 def is_bilevel(rgb: np.ndarray) -> bool:
@@ -207,7 +212,8 @@ def grid_view(rgb: np.ndarray) -> np.ndarray:
     return _darkness(cv2.min(cv2.min(r, g), b))
 
 
-def without_grid_lines(dark: np.ndarray, length: int) -> tuple[np.ndarray, float]:
+def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None,
+                       slack: int = LINE_SLACK_PX) -> tuple[np.ndarray, float]:
     """A darkness view with its straight horizontal and vertical lines divided out, and
     the darkness taken for a grid line.
 
@@ -220,15 +226,23 @@ def without_grid_lines(dark: np.ndarray, length: int) -> tuple[np.ndarray, float
     grey grids), where colour cannot part them; lines must already be straight
     (:mod:`.flatten`).
 
+    With ``span``, a run is only a grid line where it also runs on, within ``slack`` px
+    across, for ``span`` px, or is no darker than most grid lines
+    (:func:`_strokes_spared`): a thin QRS stroke or a flat stretch of trace, often
+    hardly darker than the grid on a photo, is not faded.
+
     Examples
     --------
     >>> import numpy as np
     >>> d = np.zeros((100, 100), np.float32)
     >>> d[:, 5::10] = d[5::10, :] = 0.3      # grid lines
     >>> d[15, 10:60] = 0.8                    # a trace along a grid line
+    >>> d[40:70, 52] = 0.45                   # a thin QRS stroke, 30 px tall
     >>> clean, line = without_grid_lines(d, 21)
     >>> round(line, 2), round(float(clean[50, 25]), 2), round(float(clean[15, 30]), 2)
     (0.3, 0.0, 0.71)
+    >>> round(float(clean[50, 52]), 2), round(float(without_grid_lines(d, 21, span=60)[0][50, 52]), 2)
+    (0.21, 0.45)
     """
     import cv2
 
@@ -236,11 +250,31 @@ def without_grid_lines(dark: np.ndarray, length: int) -> tuple[np.ndarray, float
     for size in ((1, length), (length, 1)):
         opened = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
         lines = opened[opened > 0.08]
-        level = float(np.percentile(lines, 75)) if lines.size > 100 else 0.0
+        level, darkest = np.percentile(lines, [75, 90]) if lines.size > 100 else (0.0, 1.0)
+        if span:
+            opened = _strokes_spared(dark, opened, size, span, slack, darker_than=darkest)
         models.append(np.minimum(opened, level))
-        levels.append(level)
+        levels.append(float(level))
     clean = 1 - (1 - dark) / ((1 - models[0]) * (1 - models[1]))
     return np.clip(clean, 0, 1).astype(np.float32), float(np.mean(levels))
+
+
+def _strokes_spared(dark: np.ndarray, opened: np.ndarray, size: tuple[int, int], span: int,
+                    slack: int, darker_than: float) -> np.ndarray:
+    """The straight runs ``opened`` (a grey opening of ``dark`` with a line of ``size``)
+    less those that stop within ``span`` px, ``slack`` px either way across allowed (a
+    grid line runs across the sheet, bent a little where the flattening left it so), and
+    are darker than ``darker_than``: a bent grid line, as light as the others, is still
+    taken out."""
+    import cv2
+
+    along_columns = size[0] == 1
+    across = (2 * slack + 1, 1) if along_columns else (1, 2 * slack + 1)
+    widened = cv2.dilate(dark, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+    long_run = cv2.morphologyEx(widened, cv2.MORPH_OPEN, cv2.getStructuringElement(
+        cv2.MORPH_RECT, (1, span) if along_columns else (span, 1)))
+    stroke = (long_run < 0.5 * opened) & (dark > darker_than)
+    return np.where(stroke, np.float32(0), opened)
 
 
 def _darkness(channel: np.ndarray) -> np.ndarray:

@@ -421,15 +421,17 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
 def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classical: Record) -> Record | None:
     """The photo route's reading of a page whose classical reading found it seen at a
     slant (its rows' ends on a trapezoid: a sheet photographed filling the frame), where
-    it reads as many leads and nothing in it is implausible (:func:`~.evidence.plausibility`):
-    its perspective is undone from the grid, where the classical route gave each row a time
-    axis of its own and no more."""
+    it reads as many leads, nothing in it is implausible (:func:`~.evidence.plausibility`)
+    and its quality is no lower: its perspective is undone from the grid, where the
+    classical route gave each row a time axis of its own and no more."""
     try:
         photo = _read(pg, PHOTO, options)
     except DigitizeError:
         return None
     if _plotted_leads(photo) < _plotted_leads(classical) or evidence.plausibility(photo):
         return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
+    if photo.quality.get("overall", 0.0) < classical.quality.get("overall", 0.0):
+        return None  # ecg-image-kit-photos ecg00038: rows 8.3 s long, quality 0.49 against 0.58
     photo.warnings.append("method='auto': the rows' ends show a page seen at a slant; its perspective "
                           "was undone from its grid (the photo route)")
     return photo

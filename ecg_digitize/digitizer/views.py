@@ -35,6 +35,10 @@ MIN_SKEW_DEG = 0.05
 # page) take for a grid line: a 5 mm grid cell, longer than the trace's flat stretches
 # between grid crossings are wide.
 GRID_LINE_RUN_MM = 5.0
+# On a photo's flattened page, a straight run is a grid line where it also runs on for
+# this long (greyscale.without_grid_lines ``span``), else a QRS stroke or a flat stretch of
+# trace that is only spared when darker than most grid lines.
+GRID_LINE_SPAN_MM = 30.0
 # A photographed grid still this coloured (greyscale.grid_chroma of the flattened sheet:
 # phone-photos 0.020-0.031, our photo preset 0.047-0.24) is faded by the trace view's colour
 # separation, and its lines are not divided out: the opening also took a thin pen's 5 mm
@@ -223,7 +227,8 @@ def photo_view(rgb: np.ndarray) -> TraceView:
         trace_dark = dark   # the trace view has faded the lines by their colour
     else:
         run = int(round(GRID_LINE_RUN_MM * (px_per_mm or 8.0))) | 1
-        trace_dark, _ = greyscale.without_grid_lines(dark, run)
+        span = int(round(GRID_LINE_SPAN_MM * (px_per_mm or 8.0)))
+        trace_dark, _ = greyscale.without_grid_lines(dark, run, span=span)
     trace_dark = threshold.clear_border(trace_dark)
     return TraceView(page, trace_dark, grid_dark, method="photo",
                      homography=homography if (found_sheet and bend is None) else None,

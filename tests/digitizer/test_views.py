@@ -123,3 +123,22 @@ def test_thin_grid_lines_leave_only_a_thresholded_straight_page(sim12):
     from PIL import Image
     dithered = np.asarray(Image.fromarray(render(sig, fs, leads, **kw)[0]).convert("L").convert("1").convert("RGB"))
     assert greyscale.is_dithered(dithered) and not greyscale.is_dithered(thresholded)
+
+
+def test_grid_lines_go_but_thin_strokes_stay_on_a_flattened_photo():
+    """A photo's neutral grid divided out of its trace view: a thin QRS stroke as straight
+    as a grid line for 5 mm, but 15 mm tall, keeps its darkness where the grid lines go,
+    and so does a grid line bent by 3 px (as light as the others, so still grid)."""
+    px_per_mm = 8
+    dark = np.zeros((400, 400), np.float32)
+    dark[:, 4::40] = dark[4::40, :] = 0.25                           # 5 mm grid lines
+    dark[:200, 204], dark[200:, 207] = 0.3, 0.3                      # one bent 3 px halfway
+    dark[150:270, 112] = 0.5                                         # a thin stroke, 15 mm
+    run, span = 5 * px_per_mm + 1, 30 * px_per_mm
+    without_span, _ = greyscale.without_grid_lines(dark, run)
+    clean, _ = greyscale.without_grid_lines(dark, run, span=span)
+    assert without_span[150:270, 112].mean() < 0.35                 # the plain opening fades it
+    off_lines = [r for r in range(150, 270) if r % 40 != 4]           # crossings are ink over ink
+    assert clean[off_lines, 112].min() == pytest.approx(0.5)
+    grid = np.delete(clean, 112, axis=1)                             # every line, the bent one too
+    assert grid.max() < 0.1
