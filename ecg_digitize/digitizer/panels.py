@@ -260,7 +260,8 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
                 cal: PageCalibration) -> PanelReading:
     """Each panel's samples at ``fs`` from its path (:func:`~.signals.panel_samples`).
 
-    Full-width rhythm strips are read last, so that they win for their lead.
+    Full-width rhythm strips are read last, so that they win for their lead where their
+    path holds ink.
     """
     leads = list(leads)
     sig = np.full((n_total, len(leads)), np.nan)
@@ -275,7 +276,9 @@ def read_panels(items: Sequence[PanelTrace], leads: Sequence[str], n_total: int,
                                    trace_cols=item.trace_cols)
         keep = n < n_total
         n, v = n[keep], v[keep]
-        sig[n, leads.index(p.lead)] = v
+        # where a rhythm strip's path has no ink, its lead keeps the short panel's samples
+        read = np.isfinite(v)
+        sig[n[read], leads.index(p.lead)] = v[read]
         covered.setdefault(p.lead, []).append(_coverage(item, n, fs, px_per_s))
         boxes.append(_box_read(item, n, fs, base, px_per_s))
     return PanelReading(sig, leads, boxes, {k: float(np.mean(v)) for k, v in covered.items()})

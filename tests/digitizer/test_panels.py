@@ -121,3 +121,23 @@ def test_a_lead_change_is_not_held_from_across_a_gap_in_the_path():
                             px_per_mm=8.0, boundaries=[119.5])
     assert np.isfinite(v[:200]).all()
     assert np.isnan(v[-3:]).all(), v[-6:]
+
+
+def test_a_gap_in_the_rhythm_strip_keeps_the_short_panels_samples(sim12):
+    """Lead II is printed twice on a 3x4+II page; where the rhythm strip's ink is gone
+    (0.8-1.6 s rubbed out), the lead keeps what its short panel read."""
+    image, truth = render(*sim12, layout="3x4+II", dpi=150, seed=2)
+    strip = truth.geometry.boxes[-1]
+    assert strip.lead == "II" and strip.t1 - strip.t0 == 10.0
+    px_per_s = (strip.bbox[2] - strip.bbox[0]) / 10.0
+    x0, x1 = (int(strip.x0 + t * px_per_s) for t in (0.8, 1.6))
+    y0, y1 = (int(v) for v in strip.bbox[1::2])
+    page = image.copy()
+    ink = page[y0:y1, x0:x1].max(axis=2) < 120        # the pen (grid lines are red)
+    page[y0:y1, x0:x1][ink] = 255
+    rec = digitize(page)
+    ii = rec.signal[:, rec.leads.index("II")]
+    gap = slice(int(0.9 * rec.fs), int(1.5 * rec.fs))
+    assert np.isfinite(ii[gap]).mean() > 0.95
+    truth_ii = truth.signal[:, truth.leads.index("II")]
+    assert np.corrcoef(ii[gap], truth_ii[gap])[0, 1] > 0.9
