@@ -77,6 +77,11 @@ CONDITIONS = {
     # issue #28: a clean sheet photographed filling the frame, tilted 8 degrees about a
     # random axis (no background around it to tell a photo)
     "clean 200 dpi tilted 8 deg": ("3x4+II", "clean", 200, {"distortions": {"perspective": 8}}),
+    # a phone photo of a printout whose grid came out as neutral as its thin grey pen (the
+    # phone photos of ../shared/data/phone-photos): the grid is divided out, not faded by colour
+    "photo 200 dpi grey grid, thin pen": ("3x4+II", "photo", 200, {
+        "grid_color": (135, 125, 125), "trace_width_px": 1, "trace_color": (70, 70, 70),
+        "distortions": {"color_shift": 0.0}}),
 }
 TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15": 20.0,
            "clean 200 dpi stretch x 0.9": 20.0, "clean other-generator page": 20.0, "clean 200 dpi EIK-like": 20.0, "clean 200 dpi EIK-like framed": 20.0,
