@@ -88,7 +88,8 @@ TARGETS = {"clean 200 dpi stretch y 0.85": 20.0, "clean 200 dpi stretch x 1.15":
            "scan 200 dpi JPEG q75": 15.0, "scan 200 dpi PNG": 15.0, "clean 200 dpi JPEG q75": 20.0,
            "scan 200 dpi bilevel": 15.0, "clean 200 dpi EIK-like 1-bit": 18.0,
            "clean 200 dpi 3x4+II": 22.0, "clean 100 dpi 3x4+II": 15.0, "scan 200 dpi 3x4+II": 15.0,
-           "scan 150 dpi 3x4+II dotted": 15.0, "scan 200 dpi 12x1": 15.0}
+           "scan 150 dpi 3x4+II dotted": 15.0, "scan 200 dpi 12x1": 15.0,
+           "photo 200 dpi grey grid, thin pen": 15.0}   # issue #28: our photo preset >= 15 dB
 LAYOUT_TARGET = 18.0
 
 
