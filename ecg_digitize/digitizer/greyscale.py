@@ -220,8 +220,8 @@ def grid_view(rgb: np.ndarray) -> np.ndarray:
     return _darkness(cv2.min(cv2.min(r, g), b))
 
 
-def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None,
-                       slack: int = LINE_SLACK_PX) -> tuple[np.ndarray, float]:
+def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None
+                       ) -> tuple[np.ndarray, float]:
     """A darkness view with its straight horizontal and vertical lines divided out, and
     the darkness taken for a grid line.
 
@@ -234,8 +234,8 @@ def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None
     grey grids), where colour cannot part them; lines must already be straight
     (:mod:`.flatten`).
 
-    With ``span``, a run is only a grid line where it also runs on, within ``slack`` px
-    across, for ``span`` px, or is no darker than most grid lines
+    With ``span``, a run is only a grid line where it also runs on, within
+    :data:`LINE_SLACK_PX` across, for ``span`` px, or is no darker than most grid lines
     (:func:`_strokes_spared`): a thin QRS stroke or a flat stretch of trace, often
     hardly darker than the grid on a photo, is not faded.
 
@@ -261,7 +261,7 @@ def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None
         level, darkest = (np.percentile(lines, [75, STROKE_PERCENTILE]) if lines.size > 100
                           else (0.0, 1.0))
         if span:
-            opened = _strokes_spared(dark, opened, size, span, slack, darker_than=darkest)
+            opened = _strokes_spared(dark, opened, size, span, darker_than=darkest)
         models.append(np.minimum(opened, level))
         levels.append(float(level))
     clean = 1 - (1 - dark) / ((1 - models[0]) * (1 - models[1]))
@@ -269,16 +269,17 @@ def without_grid_lines(dark: np.ndarray, length: int, *, span: int | None = None
 
 
 def _strokes_spared(dark: np.ndarray, opened: np.ndarray, size: tuple[int, int], span: int,
-                    slack: int, darker_than: float) -> np.ndarray:
+                    darker_than: float) -> np.ndarray:
     """The straight runs ``opened`` (a grey opening of ``dark`` with a line of ``size``)
-    less those that stop within ``span`` px, ``slack`` px either way across allowed (a
-    grid line runs across the sheet, bent a little where the flattening left it so), and
-    are darker than ``darker_than``: a bent grid line, as light as the others, is still
-    taken out."""
+    less those that stop within ``span`` px (:data:`LINE_SLACK_PX` either way across
+    allowed: a grid line runs across the sheet, bent a little where the flattening left it
+    so) and are darker than ``darker_than``: a bent grid line, as light as the others, is
+    still taken out."""
     import cv2
 
     along_columns = size[0] == 1
-    across = (2 * slack + 1, 1) if along_columns else (1, 2 * slack + 1)
+    width = 2 * LINE_SLACK_PX + 1
+    across = (width, 1) if along_columns else (1, width)
     widened = cv2.dilate(dark, cv2.getStructuringElement(cv2.MORPH_RECT, across))
     long_run = cv2.morphologyEx(widened, cv2.MORPH_OPEN, cv2.getStructuringElement(
         cv2.MORPH_RECT, (1, span) if along_columns else (span, 1)))

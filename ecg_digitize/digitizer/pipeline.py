@@ -430,7 +430,7 @@ def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classica
         return None
     if _plotted_leads(photo) < _plotted_leads(classical) or evidence.plausibility(photo):
         return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
-    if photo.quality.get("overall", 0.0) < classical.quality.get("overall", 0.0):
+    if photo.quality["overall"] < classical.quality["overall"]:
         return None  # ecg-image-kit-photos ecg00038: rows 8.3 s long, quality 0.49 against 0.58
     photo.warnings.append("method='auto': the rows' ends show a page seen at a slant; its perspective "
                           "was undone from its grid (the photo route)")
