@@ -46,15 +46,16 @@ def rows_of(items: list[dict]) -> tuple[list[dict], list[dict]]:
         base = {"fold": it["fold"], "source": it["source"], "condition": it["condition"]}
         rec = it["record"]
         if rec is None:
-            pages.append({**base, "x": None, "snr": 0.0, "refused": True, "findings": []})
+            pages.append({**base, "x": None, "snr": 0.0, "refused": True, "capped": False})
             continue
         page, per_lead = evidence.reading_features(rec)
+        findings, consistency = evidence.plausibility(rec), rec.quality["self_consistency_db"]
         pages.append({**base, "x": page, "snr": it["snr"], "refused": False,
-                      "findings": evidence.plausibility(rec)})
+                      "capped": quality.capped(findings, consistency)})
         for name, snr in it["lead_snr"].items():
             if name in per_lead:
                 leads.append({**base, "x": evidence.lead_row(page, per_lead[name]), "snr": snr,
-                              "refused": False, "findings": pages[-1]["findings"]})
+                              "refused": False, "capped": quality.capped(findings, consistency, name)})
     return pages, leads
 
 
@@ -103,7 +104,7 @@ def predict(rows: list[dict], part: dict) -> np.ndarray:
 
 
 def verdicts(rows: list[dict], pred: np.ndarray, thresholds: dict) -> list[str]:
-    return ["failed" if r["refused"] else quality.verdict_of(p, thresholds, bool(r["findings"]))
+    return ["failed" if r["refused"] else quality.verdict_of(p, thresholds, r["capped"])
             for r, p in zip(rows, pred)]
 
 
@@ -112,7 +113,7 @@ def choose_thresholds(rows: list[dict], pred: np.ndarray) -> dict:
     maximizing the smaller of the two shares); ``failed`` the highest cut leaving at most 5 % of readings
     of 10 dB or more under it."""
     snr = np.array([r["snr"] for r in rows])
-    flagged = np.array([bool(r["findings"]) or r["refused"] for r in rows])
+    flagged = np.array([r["capped"] or r["refused"] for r in rows])
     low, high = snr < LOW_DB, snr >= HIGH_DB
     cuts = np.arange(0.0, 25.0, 0.25)
     scores = []

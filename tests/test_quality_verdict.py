@@ -47,6 +47,24 @@ def test_clean_page_is_good_and_a_wrong_reading_is_not(clean_and_wrong):
     assert any(" s at 25 mm/s has rows of " in f for f in wrong.quality["findings"])
 
 
+def test_limb_leads_that_disagree_are_at_best_check(clean_and_wrong, monkeypatch):
+    """A reading whose limb leads contradict each other is not "good", even where the
+    model expects a good SNR (phone-photos 03932); its chest leads keep their verdicts."""
+    confident = {part: {"init": 30.0, "stumps": [], "thresholds": {"good": 15.0, "failed": 4.0}}
+                 for part in ("page", "lead")}
+    monkeypatch.setattr(quality, "load_model", lambda: confident)
+    clean = clean_and_wrong[0]
+    flipped = clean.signal * np.where(np.isin(clean.leads, ["I", "aVR"]), -1.0, 1.0)  # upside down
+    for signal, verdict in ((clean.signal, "good"), (flipped, "check")):
+        rec = Record(signal, fs=clean.fs, leads=clean.leads, layout=clean.layout,
+                     calibration=clean.calibration, geometry=clean.geometry)
+        quality.assess(rec, {n: 1.0 for n in clean.leads})
+        assert rec.quality["verdict"] == verdict
+        limb = {rec.quality["lead_verdicts"][n] for n in ("I", "II", "III", "aVR", "aVL", "aVF")}
+        assert limb == {verdict} and rec.quality["lead_verdicts"]["V1"] == "good"
+    assert rec.quality["self_consistency_db"]["mean"] < quality.MIN_CONSISTENT_DB
+
+
 def _grid_record(seconds: float, x_span_px: float, px_per_mm: float = 8.0, rate_hz: float = 1.2) -> Record:
     fs = 500
     t = np.arange(int(seconds * fs)) / fs

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import LayoutError, NotAnEcgError
 from ..metrics import self_consistency
-from . import evidence
+from . import evidence, limb_order
 
 MODEL_PATH = Path(__file__).with_name("quality_model.json")
 VERDICTS = ("good", "check", "failed")  # best first
@@ -45,6 +45,10 @@ MAX_UNFOLLOWED_SHARE = 2 / 3
 # refusal) must reach this overall quality (the U-Net route's readings of fold-9 renders
 # all score 0.52 or more)
 MIN_RESCUED_QUALITY = 0.4
+# limb leads whose self-consistency (mean of Einthoven and Goldberger) is under this
+# disagree: the record warns, and neither the page nor its limb leads can be "good"
+# (phone-photos 03932: Goldberger -5.1 dB, expected SNR 17.6 dB, verdict "good")
+MIN_CONSISTENT_DB = 6.0
 
 
 def lead_confidence(values: np.ndarray, coverage: float) -> float:
@@ -88,7 +92,7 @@ def assess(record, coverages: dict[str, float]) -> dict:
     low = [n for n, c in leads.items() if c < LOW_CONFIDENCE]
     if low:
         record.warnings.append(f"low confidence for lead(s) {', '.join(low)}")
-    if np.isfinite(consistency.get("mean", np.nan)) and consistency["mean"] < 6.0:
+    if _limb_leads_disagree(consistency):
         record.warnings.append(f"limb leads disagree (self-consistency {consistency['mean']:.1f} dB): "
                                "layout or lead order may be wrong")
     record.quality = quality
@@ -136,10 +140,26 @@ def verdict_of(expected_db: float, thresholds: dict[str, float], flagged: bool =
     return "good" if expected_db >= thresholds["good"] and not flagged else "check"
 
 
+def _limb_leads_disagree(consistency: dict) -> bool:
+    """Whether the limb leads' mean self-consistency is under :data:`MIN_CONSISTENT_DB`."""
+    mean = consistency.get("mean")
+    return mean is not None and bool(np.isfinite(mean)) and mean < MIN_CONSISTENT_DB
+
+
+def capped(findings: list[str], consistency: dict, lead: str | None = None) -> bool:
+    """Whether a reading's verdict (``lead`` None: the page's) is at best "check": it has a
+    plausibility finding, or it is the page or a limb lead and the limb leads disagree
+    (:data:`MIN_CONSISTENT_DB`)."""
+    return bool(findings) or (_limb_leads_disagree(consistency) and (lead is None or lead in limb_order.LIMB))
+
+
 def expected_accuracy(record) -> dict:
     """``findings``, ``expected_snr_db``, ``verdict`` and per lead ``lead_expected_snr_db``
     and ``lead_verdicts`` of a Record whose ``quality`` holds its confidence and
-    self-consistency (the model's part only where ``quality_model.json`` is shipped)."""
+    self-consistency (the model's part only where ``quality_model.json`` is shipped).
+
+    Verdicts are capped at "check" as :func:`capped` says.
+    """
     page, leads = evidence.reading_features(record)
     findings = evidence.plausibility(record, leads)
     out: dict = {"findings": findings}
@@ -149,10 +169,11 @@ def expected_accuracy(record) -> dict:
     expected = predict_snr(model["page"], page)
     lead_expected = {n: round(predict_snr(model["lead"], evidence.lead_row(page, f)), 2)
                      for n, f in leads.items()}
+    consistency = record.quality.get("self_consistency_db", {})
     out.update(expected_snr_db=round(expected, 2),
-               verdict=verdict_of(expected, model["page"]["thresholds"], bool(findings)),
+               verdict=verdict_of(expected, model["page"]["thresholds"], capped(findings, consistency)),
                lead_expected_snr_db=lead_expected,
-               lead_verdicts={n: verdict_of(v, model["lead"]["thresholds"], bool(findings))
+               lead_verdicts={n: verdict_of(v, model["lead"]["thresholds"], capped(findings, consistency, n))
                               for n, v in lead_expected.items()})
     return out
 
