@@ -169,7 +169,7 @@ def expected_accuracy(record) -> dict:
     expected = predict_snr(model["page"], page)
     lead_expected = {n: round(predict_snr(model["lead"], evidence.lead_row(page, f)), 2)
                      for n, f in leads.items()}
-    consistency = record.quality.get("self_consistency_db", {})
+    consistency = (record.quality or {}).get("self_consistency_db", {})
     out.update(expected_snr_db=round(expected, 2),
                verdict=verdict_of(expected, model["page"]["thresholds"], capped(findings, consistency)),
                lead_expected_snr_db=lead_expected,
