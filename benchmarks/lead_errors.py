@@ -15,6 +15,15 @@ Diagnostic only: choose on fold 9 (the default), never on fold 10.
     python benchmarks/lead_errors.py --dpi 100 --distort jpeg=92 -n 8   # 4:2:0 JPEG at 100 dpi
     python benchmarks/lead_errors.py -n 30 --worst 10   # also the 10 worst (record, lead) pairs
     python benchmarks/lead_errors.py --no-separators -n 12   # lead changes not marked
+    python benchmarks/lead_errors.py --preset photo -n 8 --regions   # where a photo's error lies
+
+``--regions`` also splits each page's squared error (after the score's lag and offset)
+into steep stretches (the truth steeper than :data:`STEEP_MV_PER_S`, widened by
+:data:`STEEP_PAD` samples: the QRS), the first and last :data:`END_S` of each lead's
+plotted span, and the rest; and prints the SNR each lead would score if every
+:data:`WINDOW_S` of it could take its own extra whole-sample shift within
+:data:`WINDOW_SHIFT` samples: a bound on what timing left along the row (a photo's
+flattening residual) costs.
 """
 from __future__ import annotations
 
@@ -23,6 +32,9 @@ import argparse
 import numpy as np
 
 FRACTIONS = np.arange(-1.5, 1.51, 0.1)
+STEEP_MV_PER_S, STEEP_PAD = 10.0, 2
+END_S = 0.06
+WINDOW_S, WINDOW_SHIFT = 0.2, 4
 
 
 def fractional_lag(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[float, float]:
@@ -49,14 +61,51 @@ def fractional_lag(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[f
 def largest_error(estimate: np.ndarray, truth: np.ndarray, lag: int) -> tuple[int, float, float]:
     """Sample (of the truth) where the reading, shifted by the score's ``lag`` and with the
     mean offset removed, is furthest from the truth; the truth and the reading there."""
-    idx = np.arange(len(truth))
-    shifted = np.interp(idx + lag, idx, estimate, left=np.nan, right=np.nan)
+    shifted = _shifted(estimate, truth, lag)
     ok = np.isfinite(truth) & np.isfinite(shifted)
     if not ok.any():
         return -1, float("nan"), float("nan")
-    shifted = shifted + np.mean(truth[ok] - shifted[ok])
-    at = int(idx[ok][np.argmax(np.abs(truth[ok] - shifted[ok]))])
+    at = int(np.arange(len(truth))[ok][np.argmax(np.abs(truth[ok] - shifted[ok]))])
     return at, float(truth[at]), float(shifted[at])
+
+
+def _shifted(estimate: np.ndarray, truth: np.ndarray, lag: int) -> np.ndarray:
+    """The reading shifted by the score's ``lag``, with the mean offset to the truth removed."""
+    idx = np.arange(len(truth))
+    shifted = np.interp(idx + lag, idx, estimate, left=np.nan, right=np.nan)
+    ok = np.isfinite(truth) & np.isfinite(shifted)
+    return shifted + (np.mean(truth[ok] - shifted[ok]) if ok.any() else 0.0)
+
+
+def error_regions(estimate: np.ndarray, truth: np.ndarray, lag: int, fs: float) -> np.ndarray:
+    """Squared error (mV^2, summed) in steep stretches, at the span's ends, and elsewhere."""
+    err = (truth - _shifted(estimate, truth, lag)) ** 2
+    ok = np.isfinite(err)
+    span = np.nonzero(np.isfinite(truth))[0]
+    ends = np.zeros(len(truth), bool)
+    k = int(round(END_S * fs))
+    ends[span[0]:span[0] + k] = ends[max(span[0], span[-1] - k + 1):span[-1] + 1] = True
+    slope = np.abs(np.gradient(np.nan_to_num(truth))) * fs
+    steep = np.convolve(slope > STEEP_MV_PER_S, np.ones(2 * STEEP_PAD + 1), "same") > 0
+    steep &= ~ends
+    return np.array([err[ok & m].sum() for m in (steep, ends, ~steep & ~ends)])
+
+
+def windowed_shift_snr(estimate: np.ndarray, truth: np.ndarray, lag: int, fs: float) -> float:
+    """SNR (dB, offset removed) with each :data:`WINDOW_S` of the reading shifted on its
+    own by the whole samples in +-:data:`WINDOW_SHIFT` that fit it best."""
+    shifts = [_shifted(estimate, truth, lag + d) for d in range(-WINDOW_SHIFT, WINDOW_SHIFT + 1)]
+    best = np.full(len(truth), np.nan)
+    step = int(round(WINDOW_S * fs))
+    for w0 in range(0, len(truth), step):
+        w = slice(w0, w0 + step)
+        errs = [np.nanmean((truth[w] - s[w]) ** 2) if np.isfinite(truth[w] - s[w]).any() else np.inf
+                for s in shifts]
+        best[w] = shifts[int(np.argmin(errs))][w]
+    ok = np.isfinite(truth) & np.isfinite(best)
+    r = truth[ok] - best[ok]
+    r -= r.mean()
+    return float(10 * np.log10(np.sum(truth[ok] ** 2) / max(np.sum(r ** 2), 1e-12)))
 
 
 def main(argv=None) -> None:
@@ -78,6 +127,9 @@ def main(argv=None) -> None:
     ap.add_argument("--distort", nargs="*", default=[], metavar="KEY=VALUE",
                     help="distortions of the renderer at fixed strengths instead of a "
                          "preset's random mix, e.g. rotation=3 blur=0.65 jpeg=75 noise=0.02")
+    ap.add_argument("--regions", action="store_true",
+                    help="also where each page's squared error lies, and the SNR with timing "
+                         "free per 200 ms (see the module docstring)")
     a = ap.parse_args(argv)
     style = {"grid_style": a.grid_style} if a.grid_style else {}
     if a.layout == "strip":  # the digitizer names a strip's lead II (it cannot read which)
@@ -88,7 +140,7 @@ def main(argv=None) -> None:
         style["distortions"] = {k: (int(v) if k == "jpeg" else float(v))
                                 for k, v in (d.split("=", 1) for d in a.distort)}
     per_lead: dict[str, list] = {}
-    exact, failed, pairs = [], [], []
+    exact, failed, pairs, regions = [], [], [], []
     for ecg_id in ptbxl_records(folds=[a.fold])[:a.n]:
         sig, fs, leads = load_ptbxl(ecg_id)
         image, truth = render(sig, fs, leads, layout=a.layout, dpi=a.dpi, preset=a.preset, seed=ecg_id, **style)
@@ -105,6 +157,7 @@ def main(argv=None) -> None:
                      and c.mm_per_s == ct.mm_per_s)
         score = score_record(rec, truth)
         px_per_sample = ct.px_per_mm * ct.mm_per_s / truth.fs
+        page_regions, snr_free = np.zeros(3), []
         for lead, s in score.leads.items():
             if lead not in rec.leads:  # a layout misread: the score counts the lead as 0 dB
                 per_lead.setdefault(lead, []).append((s.snr, np.nan, np.nan, np.nan))
@@ -112,6 +165,11 @@ def main(argv=None) -> None:
             f, snr_f = fractional_lag(rec.lead(lead), truth.lead(lead), s.lag)
             pairs.append((s.snr, ecg_id, lead, *largest_error(rec.lead(lead), truth.lead(lead), s.lag)))
             per_lead.setdefault(lead, []).append((s.snr, s.lag + f, (s.lag + f) * px_per_sample, snr_f))
+            if a.regions:
+                page_regions += error_regions(rec.lead(lead), truth.lead(lead), s.lag, truth.fs)
+                snr_free.append(windowed_shift_snr(rec.lead(lead), truth.lead(lead), s.lag, truth.fs))
+        if a.regions:
+            regions.append((score.snr, np.mean(snr_free), *(page_regions / page_regions.sum())))
     print(f"{a.n} fold-{a.fold} records, {a.layout}, {a.preset}, {a.dpi:g} dpi"
           f"{', ' + a.grid_style + ' grid' if a.grid_style else ''}"
           f"{', no separators' if a.no_separators else ''}"
@@ -125,6 +183,13 @@ def main(argv=None) -> None:
         m = np.nanmean(np.asarray(vals, float), axis=0)
         print(f"{lead:>5} {m[0]:7.2f} {m[1]:15.2f} {m[2]:10.2f} {m[3]:14.2f}")
     print(f"offset std across all (record, lead) pairs: {np.nanstd(rows[:, 1]):.2f} samples")
+    if regions:
+        r = np.array(regions)
+        print(f"squared error per page, share in steep stretches / the {END_S * 1000:.0f} ms at each "
+              f"span's ends / elsewhere (mean over {len(r)} pages read): "
+              f"{r[:, 2].mean():.0%} / {r[:, 3].mean():.0%} / {r[:, 4].mean():.0%}")
+        print(f"SNR (mean over the pages read, offset removed per lead) {r[:, 0].mean():.2f} dB; "
+              f"with each {WINDOW_S * 1000:.0f} ms free to shift +-{WINDOW_SHIFT} samples {r[:, 1].mean():.2f} dB")
     if a.worst:
         print(f"worst {a.worst} (record, lead) pairs: SNR dB, and the sample where |error| peaks "
               "(after the score's lag and offset), truth and reading there (mV)")

@@ -36,7 +36,7 @@ from ..geometry import LeadBox, PageGeometry, PulseMark, RowBand
 from ..layouts import Panel, parse_layout
 from ..record import Record
 from . import calibration as cal
-from . import deskew, evidence, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
+from . import deskew, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
 from .load import PageImage, load_image
 from .panels import SLANTED_TIME_ZERO, PanelTrace, place_panels, pulse_free_columns, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
@@ -421,14 +421,14 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
 def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classical: Record) -> Record | None:
     """The photo route's reading of a page whose classical reading found it seen at a
     slant (its rows' ends on a trapezoid: a sheet photographed filling the frame), where
-    it reads as many leads, nothing in it is implausible (:func:`~.evidence.plausibility`)
+    it reads as many leads, nothing in it is implausible (its ``quality["findings"]``)
     and its quality is no lower: its perspective is undone from the grid, where the
     classical route gave each row a time axis of its own and no more."""
     try:
         photo = _read(pg, PHOTO, options)
     except DigitizeError:
         return None
-    if _plotted_leads(photo) < _plotted_leads(classical) or evidence.plausibility(photo):
+    if _plotted_leads(photo) < _plotted_leads(classical) or photo.quality.get("findings"):
         return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
     if photo.quality["overall"] < classical.quality["overall"]:
         return None  # ecg-image-kit-photos ecg00038: rows 8.3 s long, quality 0.49 against 0.58

@@ -92,7 +92,7 @@ def assess(record, coverages: dict[str, float]) -> dict:
     low = [n for n, c in leads.items() if c < LOW_CONFIDENCE]
     if low:
         record.warnings.append(f"low confidence for lead(s) {', '.join(low)}")
-    if _limb_leads_disagree(consistency):
+    if _limb_leads_disagree(quality["self_consistency_db"]):   # as the verdict reads it
         record.warnings.append(f"limb leads disagree (self-consistency {consistency['mean']:.1f} dB): "
                                "layout or lead order may be wrong")
     record.quality = quality
