@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import sparse
-from scipy.interpolate import griddata
+from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import gaussian_filter1d, map_coordinates
 from scipy.sparse.linalg import spsolve
 
@@ -144,7 +144,9 @@ class GridFlattening:
         h, w = self.shape
         full = [cv2.resize(m.astype(np.float32), (m.shape[1] * self.step, m.shape[0] * self.step),
                            interpolation=cv2.INTER_LINEAR)[:h, :w] for m in (self.map_x, self.map_y)]
-        return tuple(np.nan_to_num(m, nan=-1.0) for m in full)
+        for m in full:   # outside the grid: read nothing (cv2.remap's border)
+            np.copyto(m, -1.0, where=np.isnan(m))
+        return tuple(full)
 
     def through(self, inverse_homography: np.ndarray) -> "GridFlattening":
         """The same flattening read from the image before a perspective correction
@@ -386,10 +388,9 @@ def _resample_maps(U, V, conf, step, shape, scale: float, out_step: int = 16):
     if w < MIN_EXTENT * shape[1] * scale or h < MIN_EXTENT * shape[0] * scale:
         return None  # part of the sheet lost to a slip of the lattice
     gu, gv = np.meshgrid(np.arange(0, w + out_step, out_step), np.arange(0, h + out_step, out_step))
-    points = np.c_[U - u0, V - v0]
-    map_x = griddata(points, xs.ravel().astype(float), (gu, gv), method="linear")
-    map_y = griddata(points, ys.ravel().astype(float), (gu, gv), method="linear")
-    return map_x, map_y, (h, w), out_step
+    # one triangulation for both maps (griddata would build it twice)
+    maps = LinearNDInterpolator(np.c_[U - u0, V - v0], np.c_[xs.ravel(), ys.ravel()].astype(float))(gu, gv)
+    return maps[..., 0], maps[..., 1], (h, w), out_step
 
 
 def bending_residual(flat: np.ndarray, period: float, *, block: int | None = None) -> tuple[float, float]:
