@@ -1,15 +1,26 @@
 """Stage 10 (with :mod:`.panels`): row paths to lead signals: baseline, mV and seconds, resampling.
 
 Each panel (a stretch of one lead on one row) maps sample times to page columns,
-``x = x_start + (x_offset + t - t0) * px_per_s``; the row path is interpolated there,
-measured from the panel's isoelectric level (the mode of its path) and divided by
-``px_per_mv``. Samples outside every panel stay NaN. A few columns either side of a
+``x = x_start + (x_offset + t - t0) * px_per_s``; each sample is the row path's mean
+over the :data:`SAMPLE_SPAN_S` around its x (:func:`span_means`), measured from the
+panel's isoelectric level (the mode of its path) and divided by ``px_per_mv``. Samples outside every panel stay NaN. A few columns either side of a
 lead change are replaced by the nearest sample of the same panel, so separator ticks and
 the neighbouring lead do not leak in.
 """
 from __future__ import annotations
 
 import numpy as np
+
+# Each sample is the path's mean over this long around its time (span_means), not its
+# value at one point (0). A steep stroke is read as row crossings a fraction of a pixel
+# apart whose x wanders by tenths of a pixel: read at one point, a QRS stroke's samples
+# jump between neighbouring crossings. Folds 1-9 (eik_accuracy.py --folds 1-9 -n 10),
+# 0 -> 3 ms: ECG-Image-Kit 200 dpi 26.48 -> 26.58 dB, 100 dpi 19.03 -> 19.18, JPEG q75
+# 24.59 -> 25.05, photo style 16.31 -> 17.09, G4 21.00 -> 21.02, dithered 20.98 ->
+# 20.95; our fold 9 (lead_errors.py): scan preset 21.46 -> 23.03, photo preset 12.05 ->
+# 12.62, clean 23.13 -> 23.98. 2 ms: 26.70 at 200 dpi but 22.54 on our scans; 5 ms:
+# 23.33 on our scans, 17.32 on photos, but 25.90 at 200 dpi.
+SAMPLE_SPAN_S = 0.003
 
 
 def isoelectric(y: np.ndarray, px_per_mm: float) -> float:
@@ -61,6 +72,35 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
     return y
 
 
+def span_means(x: np.ndarray, px: np.ndarray, py: np.ndarray, width: float) -> np.ndarray:
+    """Mean of the polyline ``(px, py)`` (``px`` non-decreasing) over ``width`` centred
+    on each of ``x``; beyond its ends the polyline holds its end values, as
+    :func:`numpy.interp` does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.signals import span_means
+    >>> px, py = np.array([0.0, 1.0, 2.0]), np.array([0.0, 4.0, 0.0])   # a spike
+    >>> span_means(np.array([0.5, 1.0, 5.0]), px, py, 1.0).tolist()
+    [2.0, 3.0, 0.0]
+    """
+    px, py = np.asarray(px, float), np.asarray(py, float)
+    area = np.r_[0.0, np.cumsum(np.diff(px) * (py[1:] + py[:-1]) / 2)]
+
+    def integral(u):   # of the polyline from px[0] to u
+        inside = np.clip(u, px[0], px[-1])
+        k = np.clip(np.searchsorted(px, inside, side="right") - 1, 0, len(px) - 2)
+        dx = px[k + 1] - px[k]
+        frac = np.divide(inside - px[k], dx, out=np.zeros_like(inside), where=dx > 0)
+        y_at = py[k] + frac * (py[k + 1] - py[k])
+        held = np.where(u < px[0], py[0], py[-1])
+        return area[k] + (inside - px[k]) * (py[k] + y_at) / 2 + (u - inside) * held
+
+    x = np.asarray(x, float)
+    return (integral(x + width / 2) - integral(x - width / 2)) / width
+
+
 def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_per_mv: float,
                   px_per_mm: float, boundaries=(), zero_y: float | None = None,
                   px_per_mm_y: float | None = None,
@@ -106,8 +146,8 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     own = (px_ >= x[0] - 0.5) & (px_ <= x[-1] + 0.5) if len(x) else np.zeros(len(px_), bool)
     if own.sum() >= 2:
         px_, py_ = px_[own], py_[own]
-    if len(px_) >= 2:
-        y = np.interp(x, px_, py_)  # polyline with sub-column strokes
+    if len(px_) >= 2:  # the polyline, with sub-column strokes
+        y = span_means(x, px_, py_, SAMPLE_SPAN_S * px_per_s) if SAMPLE_SPAN_S > 0 else np.interp(x, px_, py_)
     else:
         y = np.interp(x, cols[ok], path[ok])
     # NaN where the nearest column was not covered (a real gap, not bridged above)
