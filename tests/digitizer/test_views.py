@@ -19,8 +19,8 @@ def test_denoise_only_pages_fine_enough(sim12):
 
 def test_denoise_helps_noisy_jpeg_scans(monkeypatch):
     """Three noisy JPEG'd dotted-grid pages: the filter gains over 0.5 dB on average and
-    costs no page more than 0.3 dB (on the third the path reads the unfiltered page as
-    well since spike tips are restored across wider notches)."""
+    costs no page more than 0.7 dB (the third: its samples, each a mean over 3 ms of the
+    path, already average out the noise the filter takes away)."""
     from ecg_digitize import digitize
     from ecg_digitize.datasets import DataNotFoundError
     from ecg_digitize.metrics import score_record
@@ -39,7 +39,7 @@ def test_denoise_helps_noisy_jpeg_scans(monkeypatch):
     monkeypatch.setattr(greyscale, "denoise", lambda rgb, **kw: rgb)
     without = np.array([score_record(digitize(image), truth).snr for image, truth in pages])
     assert with_filter.mean() > without.mean() + 0.5
-    assert np.all(with_filter > without - 0.3)
+    assert np.all(with_filter > without - 0.7)
 
 
 def test_jpeg_with_subsampled_chroma_at_100_dpi(sim12):
@@ -96,8 +96,10 @@ def test_a_page_without_a_frame_is_left_as_it_is(page):
 def test_a_thresholded_one_bit_page_reads_close_to_its_grey_page(sim12):
     """Cut at a threshold, the grid is as black as the pen and the pen's edges hold no
     sub-pixel position. With the thin grid lines out of the trace view and the steep
-    strokes' stairs a pixel wide, the 1-bit ECG-Image-Kit-like page reads within 2.5 dB
-    of its grey page (it was 3.9 dB below)."""
+    strokes' stairs a pixel wide, the 1-bit ECG-Image-Kit-like page reads within 3 dB of
+    its grey page (it was 3.9 dB below; 1.9 dB until samples became 3 ms means of the
+    path, which the grey page's anti-aliased strokes gain more from: 30.05 -> 30.39 dB
+    against 31.96 -> 33.23)."""
     from ecg_digitize import digitize
     from ecg_digitize.metrics import score_record
 
@@ -107,7 +109,7 @@ def test_a_thresholded_one_bit_page_reads_close_to_its_grey_page(sim12):
         image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=0, bilevel=bilevel,
                               header="eik", footer=True, trace_color=(31, 31, 31))
         snr.append(score_record(digitize(image, method="classical"), truth).snr)
-    assert snr[0] - snr[1] < 2.5, snr
+    assert snr[0] - snr[1] < 3.0, snr
 
 
 def test_thin_grid_lines_leave_only_a_thresholded_straight_page(sim12):
