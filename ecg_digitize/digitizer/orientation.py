@@ -43,18 +43,21 @@ def lies_on_its_side(rgb: np.ndarray) -> bool:
     return bool(area[tall].sum() > 2 * area[wide].sum())
 
 
-def pulses_hang_down(traces, rows, px_per_mm: float, px_per_mm_y: float | None = None) -> bool:
-    """Whether most rows (at least two, or a one-row strip's row) end in a calibration
-    pulse hanging down from the row: an upright page's pulses, seen upside down
-    (mirrored about each baseline and looked for at either end). ``px_per_mm_y``: the
-    scale down a page that is not square."""
+def pulses_hang_down(traces, rows, px_per_mm: float, px_per_mm_y: float | None = None, *,
+                     more_than: int = 0) -> bool:
+    """Whether most rows (at least two, or a one-row strip's row), and more than
+    ``more_than``, end in a calibration pulse hanging down from the row: an upright
+    page's pulses, seen upside down (mirrored about each baseline and looked for at
+    either end). ``more_than``: the upright pulses found on the page as it is (on a page
+    upside down, a QRS at a row's end can pass for one). ``px_per_mm_y``: the scale down
+    a page that is not square."""
     mirrored = [replace(t, y=2 * r.baseline - t.y, top=2 * r.baseline - t.bottom, bottom=2 * r.baseline - t.top)
                 for t, r in zip(traces, rows)]
     for side in ("right", "left"):
         pulses = cal.consistent([cal.find_pulse(t, r.baseline, px_per_mm, side=side, px_per_mm_y=px_per_mm_y)
                                  for t, r in zip(mirrored, rows)])
         n = sum(p is not None for p in pulses)
-        if n >= min(2, len(rows)) and n >= len(rows) / 2:
+        if n >= min(2, len(rows)) and n >= len(rows) / 2 and n > more_than:
             return True
     return False
 

@@ -206,11 +206,14 @@ def read_page(pg: PageImage, provider: TraceViewProvider, options: ReadOptions) 
 
 def _read_upright(pg: PageImage, provider: TraceViewProvider, options: ReadOptions,
                   quarter_turns: int = 0) -> Record:
-    """The page traced, turned 180 deg first where its pulses hang down, then read."""
+    """The page traced, turned 180 deg first where more of its pulses hang down than
+    stand up, then read."""
     traced = trace_page(pg, provider)
-    if not any(traced.pulses) and (
-            orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm, traced.scale.px_per_mm_y)
-            or (traced.view.turned_by_shape and orientation.rows_sit_high(traced.baselines, traced.view.trace_dark.shape[0]))):
+    upright = sum(p is not None for p in traced.pulses)
+    if orientation.pulses_hang_down(traced.traces, traced.rows, traced.scale.px_per_mm, traced.scale.px_per_mm_y,
+                                    more_than=upright) or (
+            not upright and traced.view.turned_by_shape
+            and orientation.rows_sit_high(traced.baselines, traced.view.trace_dark.shape[0])):
         turned = orientation.turned(pg, 2)
         traced = trace_page(turned, provider, view=turned_over(traced.view, pg.rgb.shape[:2]))
         quarter_turns += 2
