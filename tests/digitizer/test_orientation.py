@@ -27,3 +27,22 @@ def test_upright_page_without_pulses_is_not_turned(sim12):
     sig, fs, leads = sim12
     image, _ = render(sig, fs, leads, layout="3x4+II", dpi=150, seed=1, cal_pulse="none")
     assert digitize(image).geometry.quarter_turns == 0
+
+
+def test_upside_down_page_whose_qrs_passes_for_a_pulse_is_turned():
+    """PTB-XL 119 upside down: at two rows' ends a QRS passes for an upright calibration
+    pulse, while all four rows end in a pulse hanging down. More pulses hang than stand,
+    so the page is turned (it was read upside down, -0.85 dB)."""
+    from ecg_digitize import digitize
+    from ecg_digitize.datasets import DataNotFoundError
+    from ecg_digitize.metrics import score_record
+    from ecg_digitize.synth import load_ptbxl
+
+    try:
+        sig, fs, leads = load_ptbxl(119)
+    except DataNotFoundError as e:
+        pytest.skip(f"PTB-XL not available: {e}")
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=119)
+    rec = digitize(np.ascontiguousarray(np.rot90(image, 2)))
+    assert rec.geometry.quarter_turns == 2
+    assert score_record(rec, truth).snr > 20
