@@ -3,9 +3,10 @@
 Each panel (a stretch of one lead on one row) maps sample times to page columns,
 ``x = x_start + (x_offset + t - t0) * px_per_s``; each sample is the row path's mean
 over the :data:`SAMPLE_SPAN_S` around its x (:func:`span_means`), measured from the
-panel's isoelectric level (the mode of its path) and divided by ``px_per_mv``. Samples outside every panel stay NaN. A few columns either side of a
-lead change are replaced by the nearest sample of the same panel, so separator ticks and
-the neighbouring lead do not leak in.
+panel's isoelectric level (the mode of its path) and divided by ``px_per_mv``. Samples
+outside every panel stay NaN. A few columns either side of a lead change are replaced by
+the nearest sample of the same panel, so separator ticks and the neighbouring lead do
+not leak in.
 """
 from __future__ import annotations
 
