@@ -18,8 +18,9 @@ import numpy as np
 # jump between neighbouring crossings. Folds 1-9 (eik_accuracy.py --folds 1-9 -n 10),
 # 0 -> 3 ms: ECG-Image-Kit 200 dpi 26.48 -> 26.58 dB, 100 dpi 19.03 -> 19.18, JPEG q75
 # 24.59 -> 25.05, photo style 16.31 -> 17.09, G4 21.00 -> 21.02, dithered 20.98 ->
-# 20.95; our fold 9 (lead_errors.py): scan preset 21.46 -> 23.03, photo preset 12.05 ->
-# 12.62, clean 23.13 -> 23.98. 2 ms: 26.70 at 200 dpi but 22.54 on our scans; 5 ms:
+# 20.95; our fold 9 (lead_errors.py --preset scan -n 8, --preset photo -n 8, -n 6):
+# scan preset 21.46 -> 23.03, photo preset 12.05 -> 12.62, clean 23.13 -> 23.98.
+# 2 ms: 26.70 at 200 dpi but 22.54 on our scans; 5 ms:
 # 23.33 on our scans, 17.32 on photos, but 25.90 at 200 dpi.
 SAMPLE_SPAN_S = 0.003
 
@@ -76,7 +77,7 @@ def fill_short_gaps(y: np.ndarray, max_gap: int) -> np.ndarray:
 def span_means(x: np.ndarray, px: np.ndarray, py: np.ndarray, width: float) -> np.ndarray:
     """Mean of the polyline ``(px, py)`` (``px`` non-decreasing) over ``width`` centred
     on each of ``x``; beyond its ends the polyline holds its end values, as
-    :func:`numpy.interp` does.
+    :func:`numpy.interp` does (which ``width`` 0 gives: the value at ``x``).
 
     Examples
     --------
@@ -87,6 +88,8 @@ def span_means(x: np.ndarray, px: np.ndarray, py: np.ndarray, width: float) -> n
     [2.0, 3.0, 0.0]
     """
     px, py = np.asarray(px, float), np.asarray(py, float)
+    if width <= 0:
+        return np.interp(x, px, py)
     area = np.r_[0.0, np.cumsum(np.diff(px) * (py[1:] + py[:-1]) / 2)]
 
     def integral(u):   # of the polyline from px[0] to u
@@ -148,7 +151,7 @@ def panel_samples(trace, x_start: float, panel, fs: float, px_per_s: float, px_p
     if own.sum() >= 2:
         px_, py_ = px_[own], py_[own]
     if len(px_) >= 2:  # the polyline, with sub-column strokes
-        y = span_means(x, px_, py_, SAMPLE_SPAN_S * px_per_s) if SAMPLE_SPAN_S > 0 else np.interp(x, px_, py_)
+        y = span_means(x, px_, py_, SAMPLE_SPAN_S * px_per_s)
     else:
         y = np.interp(x, cols[ok], path[ok])
     # NaN where the nearest column was not covered (a real gap, not bridged above)
