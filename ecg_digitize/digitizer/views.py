@@ -156,7 +156,7 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     trace_rgb, skew = rgb, None
     if bilevel and provisional is not None and not greyscale.is_dithered(one_bit):
         skew = deskew.estimate_skew(grid_dark)
-        trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew)
+        trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(trace_rgb) if fine
                                                                      else trace_rgb))
@@ -165,20 +165,16 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     return TraceView(rgb, trace_dark, grid_dark, method="classical", bilevel=bilevel, grid_skew_deg=skew)
 
 
-def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: float) -> np.ndarray:
+def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: float,
+                             grey: np.ndarray) -> np.ndarray:
     """A 1-bit page cut at a threshold, its thin grid lines taken out
-    (:func:`~.greyscale.without_thin_lines`; not where it is skewed so that its lines do
-    not run along the rows) and blurred by :data:`~.greyscale.THRESHOLDED_BLUR_PX`.
-
-    A skewed page keeps its lines but gets the same light blur: its pen's edges were cut
-    to the pixel as well, and the 0.8 px that gives a dithered page its grey
-    (:data:`~.greyscale.BILEVEL_BLUR_PX`, which it had) blurs the steep strokes' edges.
-    Our scan preset cut at a threshold, fold 9 (`python benchmarks/digitize_accuracy.py
-    --folds 9 -n 12 --only "scan 200 dpi bilevel"`): 14.24 -> 15.81 dB."""
+    (:func:`~.greyscale.without_thin_lines`) and blurred by
+    :data:`~.greyscale.THRESHOLDED_BLUR_PX`; ``grey`` (the page as blurred for its grid)
+    where it is skewed so that its lines do not run along the rows."""
     length = int(round(GRID_LINE_RUN_MM * px_per_mm))
-    if length * np.tan(np.radians(abs(skew_deg))) < 0.5:
-        one_bit = greyscale.without_thin_lines(one_bit, length)
-    return greyscale.grey_from_bilevel(one_bit, greyscale.THRESHOLDED_BLUR_PX)
+    if length * np.tan(np.radians(abs(skew_deg))) >= 0.5:
+        return grey
+    return greyscale.grey_from_bilevel(greyscale.without_thin_lines(one_bit, length), greyscale.THRESHOLDED_BLUR_PX)
 
 
 CLASSICAL = TraceViewProvider(make=classical_view)
