@@ -66,13 +66,17 @@ CONDITIONS = {
     "scan 200 dpi 1-bit G4 TIFF": ("scan", 200, "g4"),
     "scan 200 dpi 1-bit dithered": ("scan", 200, "dither"),
     "scan 200 dpi 1-bit G4 TIFF, skewed 2 deg": ("scan", 200, "g4-skew"),
+    "scan 200 dpi, photographed tilted 8 deg": ("scan", 200, "tilt"),
     "photo 200 dpi": ("photo", 200, None),
 }
 # the encodings archives hold, made from the lossless page by Pillow: a PDF page at the
 # page's dpi, a thresholded 1-bit page saved as CCITT G4 TIFF (fax, hospital archives),
 # the same of a sheet fed 2 degrees askew (its grid lines no longer run along the rows),
-# and a Floyd-Steinberg dithered 1-bit page
-ENCODINGS = ("pdf", "g4", "g4-skew", "dither")
+# and a Floyd-Steinberg dithered 1-bit page; and the page photographed filling the frame
+# with the camera tilted TILT_DEG about an axis drawn from the record's name (our
+# renderer's ``perspective`` distortion, no background around the sheet)
+ENCODINGS = ("pdf", "g4", "g4-skew", "dither", "tilt")
+TILT_DEG = 8.0
 SKEW_DEG = 2.0
 QUICK = ["scan 200 dpi PNG", "scan 100 dpi PNG", "scan 200 dpi JPEG q75"]
 TARGETS = {"scan 200 dpi PNG": 20.0, "scan 100 dpi PNG": 15.0, "scan 300 dpi PNG": 20.0,
@@ -139,6 +143,8 @@ def load_page(folder: Path, rel: str, style: str, jpeg: int | str | None):
     meta = json.loads((folder / f"{rel}-{style}.json").read_text())
     img = Image.open(folder / f"{rel}-{style}.{ext}").convert("RGB")
     truth = np.load(folder / (str(Path(rel).parent / meta["truth"])))
+    if jpeg == "tilt":
+        return _tilted(np.asarray(img), rel), meta, truth
     if jpeg in ENCODINGS:
         return _encoded(img, jpeg, meta["dpi"]), meta, truth
     if jpeg:
@@ -154,6 +160,17 @@ def _quality_line(name: str, expected: list, measured: list, verdicts: dict) -> 
 
     rho = spearmanr(expected, measured)[0] if len(measured) > 2 else float("nan")
     return f"{name}: quality: Spearman {rho:.3f} (expected vs measured SNR), verdicts {verdicts}"
+
+
+def _tilted(page: np.ndarray, rel: str) -> np.ndarray:
+    """``page`` seen by a camera tilted :data:`TILT_DEG` (the sheet fills the frame)."""
+    import zlib
+
+    from ecg_digitize.synth.distort import apply_distortions
+
+    rng = np.random.default_rng(zlib.crc32(rel.encode()))
+    mask = np.zeros(page.shape[:2], np.uint8)
+    return apply_distortions(page, mask, {"perspective": TILT_DEG}, rng, px_per_mm=0.0)[0]
 
 
 def _encoded(img, how: str, dpi: float):

@@ -48,6 +48,14 @@ def trimmed(record, ms: float):
     return Record(sig, fs=record.fs, leads=record.leads)
 
 
+def _grid_slant(path) -> float:
+    """The picture's grid off square (:func:`~ecg_digitize.digitizer.perspective.grid_slant_deg`)."""
+    from ecg_digitize.digitizer.load import load_image
+    from ecg_digitize.digitizer.perspective import grid_slant_deg
+
+    return grid_slant_deg(load_image(path).rgb)
+
+
 def summarize(name: str, trim: list[float], limit: int | None, method: str = "classical",
               verbose: bool = False) -> None:
     from ecg_digitize import DigitizeError, digitize
@@ -77,7 +85,7 @@ def summarize(name: str, trim: list[float], limit: int | None, method: str = "cl
                   f"time zero from "
                   f"{rec.geometry.time_zero}, self-consistency "
                   f"{'-' if sc is None else f'{sc:.2f} dB'}, verdict {rec.quality.get('verdict')}, "
-                  f"{cpu[-1]:.2f} CPU s")
+                  f"{cpu[-1]:.2f} CPU s, grid slant {_grid_slant(path):.1f} deg")
         layouts[rec.layout] += 1
         if rec.geometry.bend and "residual_px" in rec.geometry.bend:  # flattened from its grid (photo route)
             bends.append(rec.geometry.bend["residual_px"])

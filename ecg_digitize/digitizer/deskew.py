@@ -46,7 +46,7 @@ def estimate_skew(dark: np.ndarray, *, max_angle: float = 15.0) -> float:
     """
     if min(dark.shape[:2]) < MIN_SKEW_SIDE:
         return 0.0
-    dark = _line_contrast(dark)
+    dark = line_contrast(dark)
     big = min(dark.shape) > 1200
     coarse = _best_angle(dark, 4 if big else 2, np.arange(-max_angle, max_angle + 1e-9, 0.25))
     fine = _best_angle(dark, 2 if big else 1, coarse + np.arange(-0.3, 0.3 + 1e-9, 0.02))
@@ -59,7 +59,7 @@ def estimate_skew(dark: np.ndarray, *, max_angle: float = 15.0) -> float:
 LINE_BLUR_PX = 3.0
 
 
-def _line_contrast(dark: np.ndarray) -> np.ndarray:
+def line_contrast(dark: np.ndarray) -> np.ndarray:
     """Darkness above its local (Gaussian-blurred) level, clipped at 0."""
     dark = np.asarray(dark, np.float32)
     return np.clip(dark - cv2.GaussianBlur(dark, (0, 0), LINE_BLUR_PX), 0, None)
@@ -70,21 +70,36 @@ def _best_angle(dark: np.ndarray, step: int, angles: np.ndarray) -> float:
     # Area averaging (not striding) so that 1 px lines survive the reduction.
     small = dark if step == 1 else cv2.resize(dark, (max(1, w // step), max(1, h // step)),
                                               interpolation=cv2.INTER_AREA)
-    thr = max(float(np.percentile(small, 90)), 0.05)
-    ys, xs = np.nonzero(small > thr)
-    if len(ys) < 50:
+    scores = angle_scores(small, angles)
+    if scores is None:
         return 0.0
+    return peak_angle(angles, scores[0] + scores[1])
+
+
+def angle_scores(dark: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per angle of ``angles`` (degrees), the summed squared projections of ``dark``'s
+    lines along the rows (horizontal lines) and along the columns (vertical lines); None
+    where fewer than 50 pixels stand out."""
+    thr = max(float(np.percentile(dark, 90)), 0.05)
+    ys, xs = np.nonzero(dark > thr)
+    if len(ys) < 50:
+        return None
     if len(ys) > 400_000:  # a random subset keeps the peaks and the cost bounded
         keep = np.random.default_rng(0).choice(len(ys), 400_000, replace=False)
         ys, xs = ys[keep], xs[keep]
-    wts = small[ys, xs].astype(np.float64)
+    wts = dark[ys, xs].astype(np.float64)
     # Whole-pixel centres and offsets: with half-pixel coordinates, rounding half to even
     # would pile every other pair of rows into one bin at 0 deg exactly, a spike in the
     # score that pulled skewed pages of odd height or width to 0.
-    ys = (ys - small.shape[0] // 2).astype(np.float64)
-    xs = (xs - small.shape[1] // 2).astype(np.float64)
-    hu, hv = _projections(ys, xs, wts, np.tan(np.radians(angles)), int(np.hypot(*small.shape)) + 4)
-    scores = np.asarray([float(a @ a + b @ b) for a, b in zip(hu, hv)])
+    ys = (ys - dark.shape[0] // 2).astype(np.float64)
+    xs = (xs - dark.shape[1] // 2).astype(np.float64)
+    hu, hv = _projections(ys, xs, wts, np.tan(np.radians(angles)), int(np.hypot(*dark.shape)) + 4)
+    return np.asarray([a @ a for a in hu]), np.asarray([b @ b for b in hv])
+
+
+def peak_angle(angles: np.ndarray, scores: np.ndarray) -> float:
+    """The angle of the highest score, between samples by a parabola through its
+    neighbours; the middle of a plateau of tied maxima."""
     tied = np.flatnonzero(scores == scores.max())
     if len(tied) > 1:
         # Angles too close to move any point by half a pixel project identically: the

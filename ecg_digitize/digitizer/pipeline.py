@@ -36,7 +36,7 @@ from ..geometry import LeadBox, PageGeometry, PulseMark, RowBand
 from ..layouts import Panel, parse_layout
 from ..record import Record
 from . import calibration as cal
-from . import deskew, extract, layout, limb_order, orientation, quality, sheet, threshold, timebase
+from . import deskew, extract, layout, limb_order, orientation, perspective, quality, sheet, threshold, timebase
 from .load import PageImage, load_image
 from .panels import SLANTED_TIME_ZERO, PanelTrace, place_panels, pulse_free_columns, read_panels
 from .rows import Row, RowSearch, find_rows, find_trace_rows
@@ -421,12 +421,20 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
                          and learned.quality["overall"] >= classical.quality["overall"])
 
 
+def _seen_at_a_slant(pg: PageImage, classical: Record) -> bool:
+    """A sheet photographed filling the frame: its rows' ends on a trapezoid (the
+    classical reading's time zero), or its grid lines off square by
+    :data:`~.perspective.SLANT_DEG` or more (rows whose ends line up: our tilted pages of
+    fold 9 read 1.3 and 3.9 dB the classical way, ecg-image-kit-photos ecg00048)."""
+    return (classical.geometry.time_zero == SLANTED_TIME_ZERO
+            or perspective.grid_slant_deg(pg.rgb) >= perspective.SLANT_DEG)
+
+
 def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classical: Record) -> Record | None:
-    """The photo route's reading of a page whose classical reading found it seen at a
-    slant (its rows' ends on a trapezoid: a sheet photographed filling the frame), where
-    it reads as many leads, nothing in it is implausible (its ``quality["findings"]``)
-    and its quality is no lower: its perspective is undone from the grid, where the
-    classical route gave each row a time axis of its own and no more."""
+    """The photo route's reading of a page seen at a slant (:func:`_seen_at_a_slant`),
+    where it reads as many leads, nothing in it is implausible (its
+    ``quality["findings"]``) and its quality is no lower: its perspective is undone from
+    the grid, where the classical route gave each row a time axis of its own at most."""
     try:
         photo = _read(pg, PHOTO, options)
     except DigitizeError:
@@ -435,8 +443,8 @@ def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classica
         return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
     if photo.quality["overall"] < classical.quality["overall"]:
         return None  # ecg-image-kit-photos ecg00038: rows 8.3 s long, quality 0.49 against 0.58
-    photo.warnings.append("method='auto': the rows' ends show a page seen at a slant; its perspective "
-                          "was undone from its grid (the photo route)")
+    photo.warnings.append("method='auto': the page is seen at a slant (its rows' ends or its grid lines); "
+                          "its perspective was undone from its grid (the photo route)")
     return photo
 
 
@@ -455,7 +463,7 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
         classical = _read(pg, CLASSICAL, options)
     except DigitizeError as exc:
         error = exc
-    if classical is not None and classical.geometry.time_zero == SLANTED_TIME_ZERO:
+    if classical is not None and _seen_at_a_slant(pg, classical):
         photo = _photo_reading_of_slanted_page(pg, options, classical)
         if photo is not None:
             return photo
