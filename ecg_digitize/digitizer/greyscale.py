@@ -26,8 +26,10 @@ import numpy as np
 # 20.38 dB (earlier code: 0.9 20.13, 1.3 17.48). Thresholded, once its thin grid lines
 # are out (THRESHOLDED_BLUR_PX; with BILEVEL_STAIR_PX): 0.4 20.28, 0.5 20.30, 0.6 20.37,
 # 0.8 19.88, 1.0 19.72 dB: the blur only has to round off the stairs of the pen's edges.
-# With its grid lines in, a 1-px line blurred that little stays as dark as ink (our
-# renderer's skewed 1-bit scans then read the grid lines as rows).
+# Pages 2 deg askew once their lines are out along the skew (`--only skewed --method
+# auto`, THRESHOLDED_BLUR_PX set to each value): 0.6 19.56, 0.8 19.65 dB; our scan preset
+# cut at a threshold, fold 9 (`python benchmarks/digitize_accuracy.py --folds 9 -n 12
+# --only "scan 200 dpi bilevel"`): 0.6 16.40, 0.8 15.03 dB.
 BILEVEL_BLUR_PX = 0.8
 THRESHOLDED_BLUR_PX = 0.6
 # How far (px) across a grid line may wander along its length, on a flattened photo, and
@@ -98,7 +100,7 @@ def is_dithered(rgb: np.ndarray) -> bool:
 LINE_GAP_PX = 4
 
 
-def without_thin_lines(rgb: np.ndarray, length: int) -> np.ndarray:
+def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> np.ndarray:
     """A thresholded 1-bit page with its one-pixel-thin straight lines turned to paper.
 
     Cut at a threshold, a printed grid comes out as black as the pen, and a line that
@@ -106,8 +108,11 @@ def without_thin_lines(rgb: np.ndarray, length: int) -> np.ndarray:
     taken out where it lies on a straight run at least ``length`` px long (along the
     rows; along the columns with gaps of up to :data:`LINE_GAP_PX` bridged, as dashed
     lines print) and has paper on both sides across the line. Where the trace crosses a
-    line or runs along it, the line's pixels touch the pen's and stay. The lines must
-    run along the rows and columns (a page skewed by under ``0.5 / length`` radians).
+    line or runs along it, the line's pixels touch the pen's and stay. On a page skewed
+    by ``skew_deg`` (:func:`~.deskew.estimate_skew`) so that a line climbs half a pixel
+    or more over ``length``, its pixels are a staircase: there a run is a line of
+    ``length`` px at the skew's slope, at least :data:`SKEWED_LINE_FILL` of it ink
+    within a row of it (:func:`_skewed_runs`).
 
     Examples
     --------
@@ -119,16 +124,28 @@ def without_thin_lines(rgb: np.ndarray, length: int) -> np.ndarray:
     >>> out = without_thin_lines(page, 25)
     >>> int(out[20, 10, 0]), int(out[50, 40, 0]), int(out[35, 10, 0]), int(out[35, 40, 0])
     (255, 255, 0, 0)
+    >>> skewed = np.full((60, 80, 3), 255, np.uint8)
+    >>> x = np.arange(80)
+    >>> skewed[np.round(20 - x * np.tan(np.radians(3))).astype(int), x] = 0   # a line turned 3 deg
+    >>> int((without_thin_lines(skewed, 25, 3.0) == 0).sum())   # all of it taken out
+    0
     """
     import cv2
 
     ink = _bilevel_ink(rgb).astype(np.uint8)
+    slope = np.tan(np.radians(skew_deg))
+    skewed = length * abs(slope) >= 0.5
     lines = np.zeros(ink.shape, bool)
-    for along_rows in (True, False):
+    # in the image's rows (y down), a page turned by +skew_deg has its horizontal lines
+    # falling to the right by -slope, and (transposed) its vertical lines by +slope
+    for along_rows, line_slope in ((True, -slope), (False, slope)):
         page = ink if along_rows else np.ascontiguousarray(ink.T)   # lines along the rows
         bridged = page if along_rows else cv2.morphologyEx(
             page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_GAP_PX + 1, 1)))
-        straight = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+        if skewed:
+            straight = _skewed_runs(bridged, length, line_slope)
+        else:
+            straight = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
         across = np.zeros(page.shape, bool)            # ink above or below
         across[1:] |= page[:-1] > 0
         across[:-1] |= page[1:] > 0
@@ -137,6 +154,55 @@ def without_thin_lines(rgb: np.ndarray, length: int) -> np.ndarray:
     out = np.array(rgb, copy=True)
     out[lines] = out.max()
     return out
+
+
+# The share of a skewed line's length (its pixels, a row up or down allowed) that must be
+# ink: at a 2 deg skew a thresholded line steps a row every 29 px, and at some steps two
+# pixels of it stand one above the other; 0.95 left such lines in on ECG-Image-Kit pages.
+SKEWED_LINE_FILL = 0.85
+
+
+def _skewed_runs(ink: np.ndarray, length: int, slope: float) -> np.ndarray:
+    """Pixels (uint8 0/1) on a line of ``length`` px and ``slope`` (rows per column) that is
+    :data:`SKEWED_LINE_FILL` ink, each of its pixels allowed a row up or down (a
+    thresholded staircase strays by one)."""
+    import cv2
+
+    xs = np.arange(length) - length // 2
+    dy = np.round(xs * slope).astype(int)
+    kernel = np.zeros((dy.max() - dy.min() + 1, length), np.float32)
+    kernel[dy - dy.min(), np.arange(length)] = 1
+    band = cv2.dilate(ink, np.ones((3, 1), np.uint8)).astype(np.float32)
+    fill = cv2.filter2D(band, -1, kernel / length, borderType=cv2.BORDER_CONSTANT)
+    centres = (fill >= SKEWED_LINE_FILL).astype(np.uint8)
+    # every pixel of a line centred there (filter2D correlates: the kernel flipped)
+    return cv2.dilate(centres, np.ascontiguousarray(kernel[::-1, ::-1]).astype(np.uint8))
+
+
+def thin_ink_shares(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """How much of a 1-bit page's ink is thin (one pixel across the rows or the
+    columns), and how much of that ``after`` (the page from :func:`without_thin_lines`)
+    turned to paper; 0 where there is none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import thin_ink_shares, without_thin_lines
+    >>> page = np.full((60, 80, 3), 255, np.uint8)
+    >>> page[20, :] = 0                          # a grid line
+    >>> page[30, 10:20] = 0                      # a dash of one
+    >>> page[40:43, 10:70] = 0                   # a trace three pixels thick
+    >>> [round(v, 2) for v in thin_ink_shares(page, without_thin_lines(page, 25))]
+    [0.33, 0.89]
+    """
+    ink, kept = _bilevel_ink(before), _bilevel_ink(after)
+    pad = np.pad(ink, 1)
+    across_rows = ~pad[:-2, 1:-1] & ~pad[2:, 1:-1]      # paper above and below
+    across_cols = ~pad[1:-1, :-2] & ~pad[1:-1, 2:]      # paper left and right
+    thin = ink & (across_rows | across_cols)
+    if not thin.any():
+        return 0.0, 0.0
+    return float(thin.sum() / ink.sum()), float((thin & ~kept).sum() / thin.sum())
 
 
 def _bilevel_ink(rgb: np.ndarray) -> np.ndarray:

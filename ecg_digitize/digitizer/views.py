@@ -35,6 +35,23 @@ MIN_SKEW_DEG = 0.05
 # page) take for a grid line: a 5 mm grid cell, longer than the trace's flat stretches
 # between grid crossings are wide.
 GRID_LINE_RUN_MM = 5.0
+# On a skewed thresholded page a line is found within a row of its skewed course
+# (greyscale.SKEWED_LINE_FILL), where a trace's flat stretch of a thin pen also fits over
+# 5 mm: skewed lines are taken as such over this length. ECG-Image-Kit scans of folds 1-9
+# as G4 TIFF 2 deg askew (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only
+# skewed --method auto`) / our scan preset cut at a threshold, fold 9 (`python
+# benchmarks/digitize_accuracy.py --folds 9 -n 12 --only "scan 200 dpi bilevel"`), this
+# constant set to each value: 5 mm 17.14 / 15.64 dB, 20 mm 18.36 / 16.43, 25 mm 19.33 /
+# 16.45, 35 mm 19.56 / 16.43, 50 mm 19.49 / 16.39, 70 mm 19.56 / 16.36 (the lines left
+# in: 16.65 / 14.24). These were measured before DASHED_GRID; with it, 35 mm: 19.56 / 16.40.
+SKEWED_LINE_RUN_MM = 35.0
+# A skewed thresholded page whose grid broke into dashes: at least this share of its ink
+# thin (one pixel across), and under this share of that taken out as lines. Our
+# renderer's light grid turned 2 deg, then cut: 0.36-0.53 thin, 0-0.002 taken out (read
+# with the cleaned page's 0.6 px blur, the dashes passed for rows: 7.9 dB against 27.0,
+# tests/digitizer/test_views.py); ECG-Image-Kit G4 pages 2 deg askew 0.63-0.71 thin,
+# 0.99 taken out; our scan preset's 1-bit pages 0.05-0.50 thin, 0-0.99 taken out.
+DASHED_GRID = (0.3, 0.5)
 # On a photo's flattened page, a straight run is a grid line where it also runs on for
 # this long (greyscale.without_grid_lines ``span``), else a QRS stroke or a flat stretch of
 # trace, spared when darker than most grid lines. phone-photos self-consistency median
@@ -154,9 +171,13 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
     provisional = grid.estimate_grid(grid_dark).px_per_mm
     trace_rgb, skew = rgb, None
-    if bilevel and provisional is not None and not greyscale.is_dithered(one_bit):
+    if bilevel and not greyscale.is_dithered(one_bit):
         skew = deskew.estimate_skew(grid_dark)
-        trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
+        # a skewed grid's lines smear the projections the grid is measured from (found at
+        # 4x its pitch, or not at all, on pages 2 deg askew): measured straightened
+        provisional = grid.estimate_grid(deskew.rotate(grid_dark, -skew, border=0.0)).px_per_mm
+        if provisional is not None:
+            trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(trace_rgb) if fine
                                                                      else trace_rgb))
@@ -168,13 +189,22 @@ def classical_view(rgb: np.ndarray) -> TraceView:
 def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: float,
                              grey: np.ndarray) -> np.ndarray:
     """A 1-bit page cut at a threshold, its thin grid lines taken out
-    (:func:`~.greyscale.without_thin_lines`) and blurred by
-    :data:`~.greyscale.THRESHOLDED_BLUR_PX`; ``grey`` (the page as blurred for its grid)
-    where it is skewed so that its lines do not run along the rows."""
+    (:func:`~.greyscale.without_thin_lines`; on a skewed page, lines of
+    :data:`SKEWED_LINE_RUN_MM` along the skew) and blurred by
+    :data:`~.greyscale.THRESHOLDED_BLUR_PX`. ``grey`` (the page as blurred for its grid)
+    where it is skewed and its grid broke into dashes at the threshold: much of its ink
+    thin, little of that taken out (:data:`DASHED_GRID`); the wider blur fades them."""
     length = int(round(GRID_LINE_RUN_MM * px_per_mm))
-    if length * np.tan(np.radians(abs(skew_deg))) >= 0.5:
-        return grey
-    return greyscale.grey_from_bilevel(greyscale.without_thin_lines(one_bit, length), greyscale.THRESHOLDED_BLUR_PX)
+    skewed = length * np.tan(np.radians(abs(skew_deg))) >= 0.5   # its lines step across the rows
+    if skewed:
+        length = int(round(SKEWED_LINE_RUN_MM * px_per_mm))
+    cleaned = greyscale.without_thin_lines(one_bit, length, skew_deg)
+    if skewed:
+        thin, taken_out = greyscale.thin_ink_shares(one_bit, cleaned)
+        if thin >= DASHED_GRID[0] and taken_out < DASHED_GRID[1]:
+            return grey
+    return greyscale.grey_from_bilevel(cleaned, greyscale.THRESHOLDED_BLUR_PX)
+
 
 
 CLASSICAL = TraceViewProvider(make=classical_view)
