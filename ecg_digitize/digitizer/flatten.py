@@ -96,6 +96,20 @@ INK_LEVEL = 0.2
 # -6.70 dB) until joined ink had to keep every row (rows._keeps_row_pitch): 2.72 dB (a
 # folded strip of it stays unflattened either way, see docs/digitizer.md).
 REFINE_PASSES_PERIODS = (2.0, 1.0, 0.5)
+# A flattening is a flat sheet's (GridFlattening.as_homography) where this share of its
+# maps' points lie within FLAT_SHEET_PX (input px) of the homography they fit.
+# ECG-Image-Kit scans photographed tilted 8 deg (`python benchmarks/eik_accuracy.py
+# --folds 1-9 -n 10 --only tilted --method auto`; rectified from the outline their border
+# draws, then flattened): 0.98-0.99, read 20.75 -> 25.94 dB. Bent sheets: our photo
+# preset's fold-9 pages 0.21-0.97 (at a share of 0.95 two were taken for flat: `python
+# benchmarks/image_branch_segmenter.py --fold 9 --pages 24 --presets photo --routes
+# photo` 13.43 -> 13.48 dB), the phone photos of ../shared/data/phone-photos 0.02-0.50;
+# our clean pages tilted 8 deg, flattened without an outline, 0.79-0.81 (their maps stray
+# at the grid's edges). At 0.95 a fold-10 photo-preset page (76, 0.962, a crease) read
+# 17.75 -> 16.79 dB, which led to 0.975: fold 10 does not check this constant
+# independently.
+FLAT_SHEET_PX = 1.0
+FLAT_SHEET_SHARE = 0.975
 LINE_SEARCH = 0.25
 LINE_OUTLIER_PX = 2.0
 NEIGHBOUR_LINES = 3
@@ -147,6 +161,36 @@ class GridFlattening:
         for m in full:   # outside the grid: read nothing (cv2.remap's border)
             np.copyto(m, -1.0, where=np.isnan(m))
         return tuple(full)
+
+    def as_homography(self) -> "GridFlattening | None":
+        """The flattening of a flat sheet: the homography its maps' points fit, where
+        :data:`FLAT_SHEET_SHARE` of them lie within :data:`FLAT_SHEET_PX` of it; None for
+        a bent sheet. The maps of a flat page stray from its homography by fractions of a
+        pixel (the phase and the line search are measured on noisy lines), which on a
+        steep QRS stroke is a sizeable error in millivolts."""
+        ny, nx = self.map_x.shape
+        oy, ox = np.meshgrid((np.arange(ny) + 0.5) * self.step - 0.5, (np.arange(nx) + 0.5) * self.step - 0.5,
+                             indexing="ij")
+        ok = np.isfinite(self.map_x) & np.isfinite(self.map_y)
+        if ok.sum() < 8:
+            return None
+        out_xy = np.stack([ox[ok], oy[ok]], axis=-1)
+        in_xy = np.stack([self.map_x[ok], self.map_y[ok]], axis=-1)
+        fit = np.ones(len(out_xy), bool)
+        for _ in range(3):   # least squares, then again without the points far off it
+            hmat = cv2.findHomography(out_xy[fit], in_xy[fit], 0)[0]
+            if hmat is None:
+                return None
+            off = np.hypot(*(cv2.perspectiveTransform(out_xy[None], hmat)[0] - in_xy).T)
+            fit = off < 2 * FLAT_SHEET_PX
+            if fit.sum() < 8:
+                return None
+        if np.mean(off < FLAT_SHEET_PX) < FLAT_SHEET_SHARE:
+            return None
+        every = cv2.perspectiveTransform(np.stack([ox, oy], axis=-1).reshape(1, -1, 2), hmat)[0]
+        mx = np.where(ok, every[:, 0].reshape(ox.shape), np.nan)
+        my = np.where(ok, every[:, 1].reshape(ox.shape), np.nan)
+        return GridFlattening(mx, my, self.step, self.shape, self.period_px, self.px_per_period, self.minor)
 
     def through(self, inverse_homography: np.ndarray) -> "GridFlattening":
         """The same flattening read from the image before a perspective correction
@@ -356,6 +400,9 @@ def flatten_grid(rgb: np.ndarray, *, step: int | None = None
     map_x, map_y, shape, out_step = how
     flattening, flat_lines = straighten_lines(
         GridFlattening(map_x, map_y, out_step, shape, period, out_period, minor), rgb)
+    flat_sheet = flattening.as_homography()
+    if flat_sheet is not None:   # a flat sheet: one homography, without the maps' jitter
+        flattening, flat_lines = flat_sheet, grid_lines(flat_sheet.apply(rgb))
     flattening.residual_px = lattice_residual(flat_lines, out_period)
     return flattening.apply(rgb), flattening
 

@@ -203,3 +203,30 @@ def test_a_large_fine_grid_is_integrated_at_a_bounded_number_of_points(monkeypat
     flatten.flatten_grid(page)
     (h, w), step = steps[0]
     assert step > 4 and np.ceil(h / step) * np.ceil(w / step) <= 1.05 * flatten.MAX_LATTICE_POINTS
+
+
+def _flattening_of(map_fn, step=16, shape=(480, 640)):
+    ny, nx = shape[0] // step, shape[1] // step
+    oy, ox = np.meshgrid((np.arange(ny) + 0.5) * step - 0.5, (np.arange(nx) + 0.5) * step - 0.5, indexing="ij")
+    mx, my = map_fn(ox, oy)
+    return flatten.GridFlattening(mx, my, step, shape, 8.0, 8.0, True), ox, oy
+
+
+def test_a_flat_sheets_flattening_is_its_homography_without_the_jitter():
+    """The maps of a flat page stray from its homography by fractions of a pixel; a flat
+    sheet's flattening is that homography, a bent sheet's stays as it is."""
+    hmat = cv2.getPerspectiveTransform(np.float32([[0, 0], [640, 0], [640, 480], [0, 480]]),
+                                       np.float32([[20, 10], [610, 0], [630, 470], [5, 480]]))
+
+    def exact(ox, oy):
+        p = cv2.perspectiveTransform(np.stack([ox, oy], -1).reshape(1, -1, 2).astype(np.float64), hmat)[0]
+        return p[:, 0].reshape(ox.shape), p[:, 1].reshape(ox.shape)
+
+    rng = np.random.default_rng(0)
+    jittered, ox, oy = _flattening_of(lambda x, y: tuple(m + rng.normal(0, 0.3, m.shape) for m in exact(x, y)))
+    flat = jittered.as_homography()
+    assert flat is not None
+    tx, ty = exact(ox, oy)
+    assert np.abs(flat.map_x - tx).max() < 0.2 and np.abs(flat.map_y - ty).max() < 0.2
+    bent, _, _ = _flattening_of(lambda x, y: (exact(x, y)[0], exact(x, y)[1] + 3 * np.sin(x / 60)))
+    assert bent.as_homography() is None
