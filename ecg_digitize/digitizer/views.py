@@ -206,7 +206,6 @@ def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: fl
     return greyscale.grey_from_bilevel(cleaned, greyscale.THRESHOLDED_BLUR_PX)
 
 
-
 CLASSICAL = TraceViewProvider(make=classical_view)
 
 
