@@ -97,17 +97,15 @@ INK_LEVEL = 0.2
 # folded strip of it stays unflattened either way, see docs/digitizer.md).
 REFINE_PASSES_PERIODS = (2.0, 1.0, 0.5)
 # A flattening is a flat sheet's (GridFlattening.as_homography) where this share of its
-# maps' points lie within FLAT_SHEET_PX (input px) of the homography they fit.
-# ECG-Image-Kit scans photographed tilted 8 deg (`python benchmarks/eik_accuracy.py
-# --folds 1-9 -n 10 --only tilted --method auto`; rectified from the outline their border
-# draws, then flattened): 0.98-0.99, read 20.75 -> 25.94 dB. Bent sheets: our photo
-# preset's fold-9 pages 0.21-0.97 (at a share of 0.95 two were taken for flat: `python
-# benchmarks/image_branch_segmenter.py --fold 9 --pages 24 --presets photo --routes
-# photo` 13.43 -> 13.48 dB), the phone photos of ../shared/data/phone-photos 0.02-0.50;
-# our clean pages tilted 8 deg, flattened without an outline, 0.79-0.81 (their maps stray
-# at the grid's edges). At 0.95 a fold-10 photo-preset page (76, 0.962, a crease) read
-# 17.75 -> 16.79 dB, which led to 0.975: fold 10 does not check this constant
-# independently.
+# maps' points lie within FLAT_SHEET_PX (input px) of the homography they fit: the maps
+# of a flat sheet, rectified from its outline, stray from it at a few points only, those
+# of a wrinkled, folded or curled sheet over wide stretches. ECG-Image-Kit scans
+# photographed tilted 8 deg (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only
+# tilted --method auto`) read 20.75 -> 25.94 dB through the homography. Our photo preset
+# (`python benchmarks/image_branch_segmenter.py --presets photo --routes photo`) with
+# this constant at 0.95: fold 9, 24 pages, 13.43 -> 13.48 dB, and then fold 10, 12 pages,
+# 13.23 -> 13.15 (a page with a crease taken for flat); at 0.975 neither fold changes.
+# Fold 10 led to 0.975, so it does not check this constant independently.
 FLAT_SHEET_PX = 1.0
 FLAT_SHEET_SHARE = 0.975
 LINE_SEARCH = 0.25
@@ -162,15 +160,19 @@ class GridFlattening:
             np.copyto(m, -1.0, where=np.isnan(m))
         return tuple(full)
 
+    def output_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Output rows and columns (px) of the maps' points (see :meth:`apply`)."""
+        ny, nx = self.map_x.shape
+        return np.meshgrid((np.arange(ny) + 0.5) * self.step - 0.5, (np.arange(nx) + 0.5) * self.step - 0.5,
+                           indexing="ij")
+
     def as_homography(self) -> "GridFlattening | None":
         """The flattening of a flat sheet: the homography its maps' points fit, where
         :data:`FLAT_SHEET_SHARE` of them lie within :data:`FLAT_SHEET_PX` of it; None for
         a bent sheet. The maps of a flat page stray from its homography by fractions of a
         pixel (the phase and the line search are measured on noisy lines), which on a
         steep QRS stroke is a sizeable error in millivolts."""
-        ny, nx = self.map_x.shape
-        oy, ox = np.meshgrid((np.arange(ny) + 0.5) * self.step - 0.5, (np.arange(nx) + 0.5) * self.step - 0.5,
-                             indexing="ij")
+        oy, ox = self.output_points()
         ok = np.isfinite(self.map_x) & np.isfinite(self.map_y)
         if ok.sum() < 8:
             return None
@@ -401,10 +403,13 @@ def flatten_grid(rgb: np.ndarray, *, step: int | None = None
     flattening, flat_lines = straighten_lines(
         GridFlattening(map_x, map_y, out_step, shape, period, out_period, minor), rgb)
     flat_sheet = flattening.as_homography()
-    if flat_sheet is not None:   # a flat sheet: one homography, without the maps' jitter
-        flattening, flat_lines = flat_sheet, grid_lines(flat_sheet.apply(rgb))
+    if flat_sheet is None:
+        flat = flattening.apply(rgb)
+    else:   # a flat sheet: one homography, without the maps' jitter
+        flattening, flat = flat_sheet, flat_sheet.apply(rgb)
+        flat_lines = grid_lines(flat)
     flattening.residual_px = lattice_residual(flat_lines, out_period)
-    return flattening.apply(rgb), flattening
+    return flat, flattening
 
 
 def _folds_over(u, v, conf, du_expected: float, dv_expected: float) -> bool:
@@ -475,10 +480,8 @@ def straighten_lines(flattening: GridFlattening, rgb: np.ndarray) -> tuple[GridF
     """
     step, period = flattening.step, flattening.px_per_period
     lines = grid_lines(flattening.apply(rgb))
-    n, m = flattening.map_x.shape
-    centres_y = (np.arange(n) + 0.5) * step - 0.5   # output pixels of the maps' points (see apply)
-    centres_x = (np.arange(m) + 0.5) * step - 0.5
-    gy, gx = np.meshgrid(centres_y, centres_x, indexing="ij")
+    gy, gx = flattening.output_points()
+    centres_y, centres_x = gy[:, 0], gx[0]
     # where each output point is read in the page flattened by phase
     moved = GridFlattening(gx.copy(), gy.copy(), step, flattening.shape, period, period, flattening.minor)
     for periods in REFINE_PASSES_PERIODS:

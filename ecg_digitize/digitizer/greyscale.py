@@ -134,7 +134,7 @@ def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> n
 
     ink = _bilevel_ink(rgb).astype(np.uint8)
     slope = np.tan(np.radians(skew_deg))
-    skewed = length * abs(slope) >= 0.5
+    skewed = lines_step_across(length, skew_deg)
     lines = np.zeros(ink.shape, bool)
     # in the image's rows (y down), a page turned by +skew_deg has its horizontal lines
     # falling to the right by -slope, and (transposed) its vertical lines by +slope
@@ -154,6 +154,12 @@ def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> n
     out = np.array(rgb, copy=True)
     out[lines] = out.max()
     return out
+
+
+def lines_step_across(length: float, skew_deg: float) -> bool:
+    """Whether a page skewed by ``skew_deg`` has its lines climb half a pixel or more over
+    ``length`` px: their pixels then step across the rows (and columns) as a staircase."""
+    return bool(length * abs(np.tan(np.radians(skew_deg))) >= 0.5)
 
 
 # The share of a skewed line's length (its pixels, a row up or down allowed) that must be

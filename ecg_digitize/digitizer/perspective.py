@@ -30,7 +30,7 @@ OUTLIER_DEG = 2.0
 # Frame-filling photos of ecg-image-kit-photos measure 2.3-8.9 deg, its scans and clean
 # pages at most 0.5 (`python benchmarks/real_pictures.py --sets ecg-image-kit-photos -v`
 # prints each picture's slant); our renderer's pages turned 5 deg or with one axis
-# stretched 0.85, 0.01 at most (tests/digitizer/test_perspective.py).
+# stretched 0.85, under 0.3 (tests/digitizer/test_perspective.py).
 SLANT_DEG = 1.5
 # Where the bounding lines run, as a share of the page from its edges.
 LINE_INSET = 0.15

@@ -46,11 +46,11 @@ GRID_LINE_RUN_MM = 5.0
 # in: 16.65 / 14.24). These were measured before DASHED_GRID; with it, 35 mm: 19.56 / 16.40.
 SKEWED_LINE_RUN_MM = 35.0
 # A skewed thresholded page whose grid broke into dashes: at least this share of its ink
-# thin (one pixel across), and under this share of that taken out as lines. Our
-# renderer's light grid turned 2 deg, then cut: 0.36-0.53 thin, 0-0.002 taken out (read
-# with the cleaned page's 0.6 px blur, the dashes passed for rows: 7.9 dB against 27.0,
-# tests/digitizer/test_views.py); ECG-Image-Kit G4 pages 2 deg askew 0.63-0.71 thin,
-# 0.99 taken out; our scan preset's 1-bit pages 0.05-0.50 thin, 0-0.99 taken out.
+# thin (one pixel across, greyscale.thin_ink_shares), and under this share of that taken
+# out as lines. Our renderer's light grid turned 2 deg and then cut breaks so; read with
+# the cleaned page's 0.6 px blur its dashes passed for rows
+# (test_a_skewed_page_whose_grid_broke_into_dashes_keeps_the_wider_blur fails without
+# this rule). ECG-Image-Kit's G4 pages askew lose nearly all their thin ink as lines.
 DASHED_GRID = (0.3, 0.5)
 # On a photo's flattened page, a straight run is a grid line where it also runs on for
 # this long (greyscale.without_grid_lines ``span``), else a QRS stroke or a flat stretch of
@@ -169,15 +169,15 @@ def classical_view(rgb: np.ndarray) -> TraceView:
     # a black surround (see dark_surround) is neither grid nor trace
     surround = greyscale.dark_surround(rgb)
     grid_dark = greyscale.blanked(threshold.normalise_background(greyscale.grid_view(rgb)), surround)
-    provisional = grid.estimate_grid(grid_dark).px_per_mm
-    trace_rgb, skew = rgb, None
-    if bilevel and not greyscale.is_dithered(one_bit):
-        skew = deskew.estimate_skew(grid_dark)
-        # a skewed grid's lines smear the projections the grid is measured from (found at
-        # 4x its pitch, or not at all, on pages 2 deg askew): measured straightened
-        provisional = grid.estimate_grid(deskew.rotate(grid_dark, -skew, border=0.0)).px_per_mm
-        if provisional is not None:
-            trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
+    # a page cut at a threshold: its grid as black as the pen, to be taken out
+    cut = bilevel and not greyscale.is_dithered(one_bit)
+    skew = deskew.estimate_skew(grid_dark) if cut else None
+    # a skewed grid's lines smear the projections the grid is measured from (found at a
+    # multiple of its pitch, or not at all, on 1-bit pages 2 deg askew): measured straightened
+    provisional = grid.estimate_grid(grid_dark if not skew else deskew.rotate(grid_dark, -skew, border=0.0)).px_per_mm
+    trace_rgb = rgb
+    if cut and provisional is not None:
+        trace_rgb = _without_grid_lines_1bit(one_bit, provisional, skew, rgb)
     fine = provisional is not None and provisional >= DENOISE_MIN_PX_PER_MM
     trace_dark = threshold.normalise_background(greyscale.trace_view(greyscale.denoise(trace_rgb) if fine
                                                                      else trace_rgb))
@@ -195,7 +195,7 @@ def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: fl
     where it is skewed and its grid broke into dashes at the threshold: much of its ink
     thin, little of that taken out (:data:`DASHED_GRID`); the wider blur fades them."""
     length = int(round(GRID_LINE_RUN_MM * px_per_mm))
-    skewed = length * np.tan(np.radians(abs(skew_deg))) >= 0.5   # its lines step across the rows
+    skewed = greyscale.lines_step_across(length, skew_deg)
     if skewed:
         length = int(round(SKEWED_LINE_RUN_MM * px_per_mm))
     cleaned = greyscale.without_thin_lines(one_bit, length, skew_deg)
