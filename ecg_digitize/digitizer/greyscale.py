@@ -96,19 +96,21 @@ def is_dithered(rgb: np.ndarray) -> bool:
 
 
 # Gaps of dashed grid lines that :func:`without_thin_lines` bridges (px; ECG-Image-Kit's
-# vertical lines cut at a threshold break every few pixels).
+# vertical lines, and our renderer's light scan grid, cut at a threshold break every few
+# pixels).
 LINE_GAP_PX = 4
 
 
-def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> np.ndarray:
-    """A thresholded 1-bit page with its one-pixel-thin straight lines turned to paper.
+def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0, width: int = 1) -> np.ndarray:
+    """A thresholded 1-bit page with its thin straight lines (up to ``width`` px thick)
+    turned to paper.
 
     Cut at a threshold, a printed grid comes out as black as the pen, and a line that
     the trace runs beside is blurred into it (:func:`grey_from_bilevel`). A pixel is
     taken out where it lies on a straight run at least ``length`` px long (along the
-    rows; along the columns with gaps of up to :data:`LINE_GAP_PX` bridged, as dashed
-    lines print) and has paper on both sides across the line. Where the trace crosses a
-    line or runs along it, the line's pixels touch the pen's and stay. On a page skewed
+    rows or the columns, gaps of up to :data:`LINE_GAP_PX` bridged, as dashed lines
+    print) and its run of ink across the line is at most ``width`` px. Where the trace
+    crosses a line or runs along it, the line's pixels join the pen's and stay. On a page skewed
     by ``skew_deg`` (:func:`~.deskew.estimate_skew`) so that a line climbs half a pixel
     or more over ``length``, its pixels are a staircase: there a run is a line of
     ``length`` px at the skew's slope, at least :data:`SKEWED_LINE_FILL` of it ink
@@ -124,6 +126,12 @@ def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> n
     >>> out = without_thin_lines(page, 25)
     >>> int(out[20, 10, 0]), int(out[50, 40, 0]), int(out[35, 10, 0]), int(out[35, 40, 0])
     (255, 255, 0, 0)
+    >>> int(without_thin_lines(page, 25, width=2)[35, 10, 0])   # two pixels thick: a line too
+    255
+    >>> dashed = np.full((60, 80, 3), 255, np.uint8)
+    >>> dashed[30, np.arange(80) % 6 < 4] = 0      # a line broken every 4 px
+    >>> int((without_thin_lines(dashed, 25) == 0).sum())
+    0
     >>> skewed = np.full((60, 80, 3), 255, np.uint8)
     >>> x = np.arange(80)
     >>> skewed[np.round(20 - x * np.tan(np.radians(3))).astype(int), x] = 0   # a line turned 3 deg
@@ -140,20 +148,62 @@ def without_thin_lines(rgb: np.ndarray, length: int, skew_deg: float = 0.0) -> n
     # falling to the right by -slope, and (transposed) its vertical lines by +slope
     for along_rows, line_slope in ((True, -slope), (False, slope)):
         page = ink if along_rows else np.ascontiguousarray(ink.T)   # lines along the rows
-        bridged = page if along_rows else cv2.morphologyEx(
-            page, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_GAP_PX + 1, 1)))
+        bridged = cv2.morphologyEx(page, cv2.MORPH_CLOSE,
+                                   cv2.getStructuringElement(cv2.MORPH_RECT, (LINE_GAP_PX + 1, 1)))
         if skewed:
             straight = _skewed_runs(bridged, length, line_slope)
         else:
             straight = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-        across = np.zeros(page.shape, bool)            # ink above or below
-        across[1:] |= page[:-1] > 0
-        across[:-1] |= page[1:] > 0
-        thin = (straight > 0) & (page > 0) & ~across
+        across = _ink_across(page > 0)
+        thin = (straight > 0) & (across >= 1) & (across <= width)
         lines |= thin if along_rows else thin.T
     out = np.array(rgb, copy=True)
     out[lines] = out.max()
     return out
+
+
+def pen_width_px(rgb: np.ndarray, length: int) -> float:
+    """How thick a 1-bit page's pen is along most of its course (px): the lower quartile
+    of the thickness of its ink off straight lines ``length`` px long (the grid's, the
+    pen's flat stretches), each pixel's thickness being the shorter of its runs down and
+    across. Ink under 3 px thick is left out: the dashes a threshold breaks a grid into,
+    and two-pixel lines, are as thin as a thin pen's flat course. 0 where none is left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.greyscale import pen_width_px
+    >>> page = np.full((80, 120, 3), 255, np.uint8)
+    >>> page[20:22, :] = page[:, 60:62] = 0       # grid lines two pixels thick
+    >>> for x in range(10, 110):                  # a wave, four pixels down each column
+    ...     y = int(50 + 4 * np.sin(x / 12))
+    ...     page[y - 2:y + 2, x] = 0
+    >>> pen_width_px(page, 30)
+    4.0
+    """
+    import cv2
+
+    ink = _bilevel_ink(rgb)
+    binary = ink.astype(np.uint8)
+    straight = np.zeros(ink.shape, bool)
+    for size in ((length, 1), (1, length)):
+        straight |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size)) > 0
+    thickness = np.minimum(_ink_across(ink), _ink_across(ink.T).T)[ink & ~straight]
+    thickness = thickness[thickness >= 3]
+    return float(np.percentile(thickness, 25)) if thickness.size else 0.0
+
+
+def _ink_across(ink: np.ndarray) -> np.ndarray:
+    """Each pixel's count of ink down its column's run through it (0 on paper): a
+    horizontal line's thickness where it runs alone."""
+    from .extract import column_runs
+
+    cols, tops, bottoms = column_runs(ink)
+    delta = np.zeros((ink.shape[0] + 1, ink.shape[1]), np.int32)
+    lengths = bottoms - tops + 1
+    delta[tops, cols] += lengths
+    delta[bottoms + 1, cols] -= lengths
+    return np.cumsum(delta, axis=0)[:-1]
 
 
 def lines_step_across(length: float, skew_deg: float) -> bool:

@@ -155,10 +155,17 @@ def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: 
 
     for x_start, _, seconds in filter(None, [(timing.x_start, timing.x_end, timing.row_seconds),
                                              timing.without_lone_ends]):
-        panels, found = marks_from(x_start, seconds)
-        marks = fitted_axis(found, cal.px_per_s, tol)
-        if marks is not None:
-            return panels, seconds, marks.x_start, marks.px_per_s, "lead-change marks"
+        # marks fix each column's pixels, not its seconds: rows measured a tenth long fit
+        # them as well with a scale a percent off, so the printed length is tried too
+        fits = []
+        for length in sorted({seconds, PRINTED_ROW_S} if abs(seconds / PRINTED_ROW_S - 1) <= tol else {seconds}):
+            panels, found = marks_from(x_start, length)
+            marks = fitted_axis(found, cal.px_per_s, tol)
+            if marks is not None:
+                fits.append((abs(marks.px_per_s / cal.px_per_s - 1), length, panels, marks))
+        if fits:
+            _, length, panels, marks = min(fits, key=lambda f: f[0])
+            return panels, length, marks.x_start, marks.px_per_s, "lead-change marks"
     # 10 s rows: the start whose marks are found at the most lead changes, nearest where expected
     best = None
     for x0 in _distinct((timing.x_start, *timing.after_pulses), cal.px_per_mm):

@@ -52,6 +52,12 @@ SKEWED_LINE_RUN_MM = 35.0
 # (test_a_skewed_page_whose_grid_broke_into_dashes_keeps_the_wider_blur fails without
 # this rule). ECG-Image-Kit's G4 pages askew lose nearly all their thin ink as lines.
 DASHED_GRID = (0.3, 0.5)
+# A thresholded page's 5 mm lines may come out two pixels thick (our renderer's bilevel scans
+# at 200 dpi), and stay in the trace view as rails the path follows past a pulse's top, or
+# as rows of their own. Lines up to this thick are taken out where the pen is thicker by
+# PEN_OVER_LINE_PX (greyscale.pen_width_px): a thinner pen's flat stretches would go too.
+THICK_LINE_PX = 2
+PEN_OVER_LINE_PX = 2
 # On a photo's flattened page, a straight run is a grid line where it also runs on for
 # this long (greyscale.without_grid_lines ``span``), else a QRS stroke or a flat stretch of
 # trace, spared when darker than most grid lines. phone-photos self-consistency median
@@ -190,7 +196,8 @@ def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: fl
                              grey: np.ndarray) -> np.ndarray:
     """A 1-bit page cut at a threshold, its thin grid lines taken out
     (:func:`~.greyscale.without_thin_lines`; on a skewed page, lines of
-    :data:`SKEWED_LINE_RUN_MM` along the skew) and blurred by
+    :data:`SKEWED_LINE_RUN_MM` along the skew; up to :data:`THICK_LINE_PX` thick where
+    the pen is :data:`PEN_OVER_LINE_PX` thicker) and blurred by
     :data:`~.greyscale.THRESHOLDED_BLUR_PX`. ``grey`` (the page as blurred for its grid)
     where it is skewed and its grid broke into dashes at the threshold: much of its ink
     thin, little of that taken out (:data:`DASHED_GRID`); the wider blur fades them."""
@@ -198,7 +205,8 @@ def _without_grid_lines_1bit(one_bit: np.ndarray, px_per_mm: float, skew_deg: fl
     skewed = greyscale.lines_step_across(length, skew_deg)
     if skewed:
         length = int(round(SKEWED_LINE_RUN_MM * px_per_mm))
-    cleaned = greyscale.without_thin_lines(one_bit, length, skew_deg)
+    thick_pen = greyscale.pen_width_px(one_bit, length) >= THICK_LINE_PX + PEN_OVER_LINE_PX
+    cleaned = greyscale.without_thin_lines(one_bit, length, skew_deg, THICK_LINE_PX if thick_pen else 1)
     if skewed:
         thin, taken_out = greyscale.thin_ink_shares(one_bit, cleaned)
         if thin >= DASHED_GRID[0] and taken_out < DASHED_GRID[1]:

@@ -136,6 +136,26 @@ def test_rows_that_all_stop_short_keep_their_printed_length_where_the_marks_conf
     assert x0["V4"] - x0["I"] == pytest.approx(7.5 * px_per_s, abs=3)
 
 
+def test_rows_running_a_tenth_past_their_printed_length_keep_the_grids_speed(sim12):
+    """Every row's pen runs on 21 px (0.1 s) past its end: the pen ends say 10.1 s rows,
+    whose lead changes the marks fit as well at a scale 1 % off the grid's. The printed
+    10 s rows fit them at the grid's own scale (32.8 dB; 13.6 read as 10.1 s rows)."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    image, truth = render(sig, fs, leads, layout="3x4+II", dpi=200, seed=0)
+    px_per_s = 25 * 200 / 25.4
+    x_end = int(round(max(b["x0"] for b in truth.geometry["boxes"]) + 2.5 * px_per_s)) - 3
+    pen = (image[:, x_end] < 100).all(axis=1)
+    image = image.copy()
+    image[pen, x_end:x_end + 21] = image[pen, x_end][:, None]
+    rec = digitize(image, method="classical")
+    assert rec.geometry["time_zero"] == "lead-change marks"
+    assert rec.n_samples == 5000 and rec.calibration.mm_per_s == pytest.approx(25.0, abs=0.01)
+    assert score_record(rec, truth).snr > 25
+
+
 def test_rows_broken_into_short_pieces_are_read_to_the_end(sim12):
     """Past 6 s every row's trace is in pieces shorter than a trace (3 mm, 0.5 mm apart):
     the rows' extents end there, and their paths are traced again up to the marks' 10 s axis."""

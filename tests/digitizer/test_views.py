@@ -165,6 +165,36 @@ def test_a_skewed_page_whose_grid_broke_into_dashes_keeps_the_wider_blur(sim12):
     assert score_record(digitize(page, method="classical"), truth).snr > 20
 
 
+def test_a_thresholded_pages_two_pixel_grid_lines_go_under_a_thicker_pen(sim12):
+    """Our scan cut at a threshold keeps its 5 mm lines two pixels thick: left in the trace
+    view, a row's path ran along one past its pulse's top (17.3 dB). Taken out, as the
+    pen is four pixels thick, the page reads 26.1 dB."""
+    from ecg_digitize import digitize
+    from ecg_digitize.metrics import score_record
+
+    sig, fs, leads = sim12
+    page, truth = render(sig, fs, leads, layout="3x4+II", preset="scan", dpi=200, seed=5, bilevel=True)
+    assert greyscale.pen_width_px(page, 39) >= 4
+    assert score_record(digitize(page, method="classical"), truth).snr > 24
+
+
+def test_a_thin_pens_flat_lead_stays_on_a_thresholded_page(sim12):
+    """Drawn with a thin pen, a flat lead (aVL at 0 mV) is a straight run two pixels thick,
+    like the grid's 5 mm lines: those stay, so that it stays (taken out, under 1 % of
+    aVL's samples were read)."""
+    from ecg_digitize import digitize
+
+    sig, fs, leads = sim12
+    sig = sig.copy()
+    sig[:, leads.index("aVL")] = 0.0
+    page, _ = render(sig, fs, leads, layout="3x4+II", preset="scan", dpi=200, seed=5, bilevel=True,
+                     trace_width_px=1)
+    assert greyscale.pen_width_px(page, 39) < 4
+    rec = digitize(page, method="classical")
+    avl = rec.signal[:, rec.leads.index("aVL")]
+    assert np.isfinite(avl).mean() > 0.2 and np.nanmax(np.abs(avl)) < 0.3
+
+
 def test_grid_lines_go_but_thin_strokes_stay_on_a_flattened_photo():
     """A photo's neutral grid divided out of its trace view: a thin QRS stroke as straight
     as a grid line for 5 mm, but 15 mm tall, keeps its darkness where the grid lines go,
