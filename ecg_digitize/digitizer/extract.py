@@ -415,7 +415,6 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ti
             groups.append(cols[has[cols]])
         # every group's row crossings in one pass (one group per call was the slow part)
         gx, gy, gid = _row_centres(groups, top, bot, dark, x_lo)
-        gx, gy = _destair(gx, gy, gid, stair_px)
         # extremes of the stroke groups: keep the column samples that are peaks/troughs
         cols = np.concatenate(groups)
         ext = cols[(steep[cols]) & ((np.abs(y[cols] - top[cols]) < line_w) |
@@ -423,6 +422,11 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ti
         ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
         apex = ~tick_ink(ex, y[ext])             # a tick's free end is no apex
         ext, ex = ext[apex], ex[apex]
+        if MERGED_TIPS:
+            keep = ~_merged_below_apex(gx, gy, ex, y[ext], np.abs(y[ext] - top[ext]) < line_w, line_w,
+                                       np.asarray(ticks, float) - x_lo)
+            gx, gy, gid = gx[keep], gy[keep], gid[keep]
+        gx, gy = _destair(gx, gy, gid, stair_px)
         # crossings within half a pixel of an apex's x cannot be told to the up- or the
         # down-stroke (near the apex both merge into one run): sorted by x they would cut it
         near = _near_any(gx, ex, 0.5)
@@ -434,6 +438,38 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ti
     px = px + x_lo
     order = np.argsort(px[ok], kind="stable")
     return px[ok][order], py[ok][order]
+
+
+# Leave out the crossings of a spike's merged strokes (_merged_below_apex); False reads
+# as before (set it so to compare the two readings).
+MERGED_TIPS = True
+
+
+def _merged_below_apex(gx, gy, apex_x, apex_y, is_peak, line_w, ticks=()):
+    """Crossings (``gx``, ``gy``) of the rows where a spike's up- and down-strokes run
+    as one: from each apex down (a peak; up for a trough) to the first row where two
+    crossings within a line width of its x stand either side of it, those within half a
+    line width of the apex's x. That one run's centre lies between the strokes and
+    belongs to neither; without it the path runs straight from the strokes' parting to
+    the apex, as a sharp spike's sides do. A stroke's own crossings farther off stay (a
+    tall spike whose other stroke left no crossings). An apex at a lead change's tick
+    (``ticks``) has one stroke only: the tick is no second."""
+    drop = np.zeros(len(gx), bool)
+    ticks = np.asarray(ticks, float)
+    for ax, ay, peak in zip(apex_x, apex_y, is_peak):
+        if len(ticks) and np.min(np.abs(ticks - ax)) <= line_w + 1:
+            continue
+        sign = 1 if peak else -1
+        near = (np.abs(gx - ax) <= line_w) & (sign * (gy - ay) >= -1)
+        rows = np.unique(gy[near])
+        left = np.isin(rows, gy[near & (gx < ax)])
+        right = np.isin(rows, gy[near & (gx > ax)])
+        parted = rows[left & right]
+        if not len(parted):
+            continue
+        split = parted.min() if peak else parted.max()
+        drop |= near & (sign * (gy - split) < 0) & (np.abs(gx - ax) <= line_w / 2)
+    return drop
 
 
 def _tick_ink(ticks, top, bot, has, line_w):

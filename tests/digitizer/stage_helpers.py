@@ -10,14 +10,14 @@ def views(image):
             threshold.normalise_background(greyscale.grid_view(image)))
 
 
-def pen_drawing(shape, *lines) -> np.ndarray:
+def pen_drawing(shape, *lines, pen_px: int = 2) -> np.ndarray:
     """Darkness (0..1) of polylines (lists of (x, y) points) drawn like the renderer:
-    OpenCV, anti-aliased, a 2 px pen, sub-pixel coordinates."""
+    OpenCV, anti-aliased, a ``pen_px`` pen, sub-pixel coordinates."""
     shift = 8
     canvas = np.zeros(shape, np.uint8)
     for line in lines:
         pts = (np.asarray(line, float) * (1 << shift)).round().astype(np.int32)
-        cv2.polylines(canvas, [pts], False, 255, 2, cv2.LINE_AA, shift)
+        cv2.polylines(canvas, [pts], False, 255, pen_px, cv2.LINE_AA, shift)
     return canvas / 255.0
 
 

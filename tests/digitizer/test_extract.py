@@ -87,6 +87,20 @@ def test_merged_spike_strokes_are_placed_to_a_fraction_of_a_pixel():
     assert np.mean(errors) < 0.1 and np.max(errors) < 0.25
 
 
+def test_a_lopsided_spikes_merged_tip_is_read_from_its_strokes():
+    """A spike rising over 4 px and falling over 1.5, drawn with a 4 px pen and blurred
+    (a photo): for its top rows both strokes run as one, whose centre lies near the
+    fall. Those rows' crossings are left out, so the rise runs straight to the apex
+    (0.5 px before it the path read 52 px, 22 px below the stroke)."""
+    tip = 50.0
+    dark = pen_drawing((140, 100), [[5.0, 100.0], [tip - 4, 100.0], [tip, 20.0], [tip + 1.5, 100.0],
+                                     [tip + 4.5, 120.0], [tip + 6.5, 100.0], [95.0, 100.0]], pen_px=4)
+    dark = cv2.GaussianBlur(dark, (0, 0), 0.8)
+    row = extract.trace_row(dark > 0.5, dark, 0, 139, 100.0, 0, 99, px_per_mm=8.0)
+    before = np.interp([tip - 0.5, tip - 0.25, tip], row.px, row.py)
+    assert np.all(np.abs(before - [30.0, 25.0, 20.0]) < [2.0, 1.5, 1.5])
+
+
 def test_neighbouring_rows_do_not_climb_each_others_strokes():
     # a deep S wave of the upper row meets the R wave of the row below in the same columns
     ink = np.zeros((200, 400), np.uint8)
