@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .extract import column_runs
+
 # The blur that turns a 1-bit page back into grey levels (px; dither cells and the stairs
 # of a thresholded pen edge are pixel-sized at any dpi). ECG-Image-Kit scans of folds 1-9
 # as 1-bit (`python benchmarks/eik_accuracy.py --folds 1-9 -n 10 --only 1-bit --method
@@ -196,8 +198,6 @@ def pen_width_px(rgb: np.ndarray, length: int) -> float:
 def _ink_across(ink: np.ndarray) -> np.ndarray:
     """Each pixel's count of ink down its column's run through it (0 on paper): a
     horizontal line's thickness where it runs alone."""
-    from .extract import column_runs
-
     cols, tops, bottoms = column_runs(ink)
     delta = np.zeros((ink.shape[0] + 1, ink.shape[1]), np.int32)
     lengths = bottoms - tops + 1

@@ -157,8 +157,9 @@ def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: 
                                              timing.without_lone_ends]):
         # marks fix each column's pixels, not its seconds: rows measured a tenth long fit
         # them as well with a scale a percent off, so the printed length is tried too
+        lengths = [seconds] if abs(seconds / PRINTED_ROW_S - 1) > tol else sorted({seconds, PRINTED_ROW_S})
         fits = []
-        for length in sorted({seconds, PRINTED_ROW_S} if abs(seconds / PRINTED_ROW_S - 1) <= tol else {seconds}):
+        for length in lengths:
             panels, found = marks_from(x_start, length)
             marks = fitted_axis(found, cal.px_per_s, tol)
             if marks is not None:
