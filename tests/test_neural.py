@@ -308,11 +308,14 @@ def test_unet_method_digitizes_a_scanned_page(sim12):
 def _fake_routes(monkeypatch, results: dict):
     """Make ``read_page`` return (or raise) a canned outcome per trace view."""
     from ecg_digitize.digitizer import pipeline
+    from ecg_digitize.errors import LayoutError
     from ecg_digitize.record import STANDARD_LEADS, Record
 
     def fake(pg, provider, options):
-        method = "classical" if provider is pipeline.CLASSICAL else "unet"
-        outcome = results[method]
+        method = {id(pipeline.CLASSICAL): "classical", id(pipeline.PHOTO): "photo"}.get(id(provider), "unet")
+        results.setdefault("calls", []).append(method)
+        # the photo route refuses the page unless a case gives it an outcome
+        outcome = results.get(method, LayoutError("no rows"))
         if isinstance(outcome, Exception):
             raise outcome
         n_leads, quality, *verdict = outcome
@@ -361,6 +364,13 @@ def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
         return LayoutError("no rows") if v == "fail" else v
 
     _fake_routes(monkeypatch, {"classical": outcome(classical), "unet": outcome(unet)})
+    _check_auto_choice(chosen)
+
+
+def _check_auto_choice(chosen: str) -> None:
+    from ecg_digitize import digitize
+    from ecg_digitize.errors import LayoutError
+
     if chosen == "refused":
         with pytest.raises(LayoutError, match=r"no rows \(method='auto'.* 0.26"):
             digitize(_page(), method="auto")
@@ -368,6 +378,31 @@ def test_auto_method_chooses_a_route(monkeypatch, classical, unet, chosen):
     rec = digitize(_page(), method="auto")
     assert rec.geometry["method"] == chosen
     assert any("U-Net route" in w for w in rec.warnings) == (chosen == "unet")
+
+
+@pytest.mark.parametrize("classical, photo, unet, chosen", [
+    ((1, 1.0, "failed"), (12, 0.5), "fail", "photo"),     # a 12-lead photo misread as a strip
+    ((1, 0.9, "good"), (12, 0.5), "fail", "classical"),    # a good strip: no other route is run
+    ((12, 0.5, "failed"), (12, 0.9), "fail", "classical"),  # a twelve-lead reading: not run against it
+    ((6, 0.5, "failed"), (6, 0.9), "fail", "classical"),   # as many leads: the classical reading stays
+    ((6, 0.5, "failed"), (3, 0.9), "fail", "classical"),   # fewer leads
+    ("fail", (12, 0.6), "fail", "photo"),                  # classical refused, the photo route reads it
+    ("fail", (12, 0.3), (1, 0.26), "refused"),             # ... too weakly to stand, as the U-Net
+    ((1, 1.0, "failed"), (12, 0.5, "failed"), (12, 0.6), "unet"),  # the U-Net beats the photo reading
+    ((1, 1.0, "failed"), (12, 0.9), (12, 0.95), "photo"),  # a photo reading good enough: no U-Net
+])
+def test_auto_method_reads_a_weakly_read_page_as_a_photo(monkeypatch, classical, photo, unet, chosen):
+    from ecg_digitize.errors import LayoutError
+
+    def outcome(v):
+        return LayoutError("no rows") if v == "fail" else v
+
+    results = {"classical": outcome(classical), "photo": outcome(photo), "unet": outcome(unet)}
+    _fake_routes(monkeypatch, results)
+    _check_auto_choice(chosen)
+    # the photo route runs once at most, and never against a twelve-lead or a good reading
+    runs = classical == "fail" or (classical[0] < 12 and classical[2:] != ("good",))
+    assert results["calls"].count("photo") == runs
 
 
 def test_auto_method_reraises_when_both_routes_fail(monkeypatch):

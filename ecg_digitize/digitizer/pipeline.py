@@ -24,10 +24,11 @@ lies upside down, traces the turned page instead; stages 8-12 make the Record.
 from __future__ import annotations
 
 import contextlib
+import functools
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -90,15 +91,20 @@ def digitize(image: Any, *, fs: float = 500, layout: str = "auto", paper_speed: 
         after undoing a photo's perspective and the bending of its paper (from the
         grid lines). Both then share every later stage.
         ``"auto"`` (the default) reads a sheet found on a background (a photo) with
-        ``"photo"``; other pages: it keeps the classical reading when it has more than one lead and an
+        ``"photo"``, and a page seen at a slant with it where that reads as well; other
+        pages: it keeps the classical reading when it has more than one lead and an
         overall quality of at least :data:`AUTO_SKIP_UNET_QUALITY`, or all twelve and a
-        verdict other than "failed", or a single-lead strip with a "good" verdict; otherwise it also runs the U-Net route and keeps the
-        U-Net's Record when it read more leads, or as many at no lower overall quality
-        where the classical verdict is "failed", or when the classical route failed and
-        the U-Net reading's quality is at least
+        verdict other than "failed", or a single-lead strip with a "good" verdict.
+        Otherwise, where the classical route refused the page or read fewer than twelve
+        leads, the photo route's reading replaces it where it reads more leads (a
+        refused page: at a quality of at least
+        :data:`~ecg_digitize.digitizer.quality.MIN_RESCUED_QUALITY`); then it also runs
+        the U-Net route and keeps the U-Net's Record when it read more leads, or as many
+        at no lower overall quality where the verdict is "failed", or when both other
+        routes failed and the U-Net reading's quality is at least
         :data:`~ecg_digitize.digitizer.quality.MIN_RESCUED_QUALITY`.
         ``record.geometry.method`` says which route produced it. Without TensorFlow
-        or the U-Net's weights, auto returns the classical reading (with a warning
+        or the U-Net's weights, auto returns the classical (or photo) reading (with a warning
         where it would have tried the U-Net).
     page : int
         PDF page (0-based).
@@ -430,14 +436,20 @@ def _seen_at_a_slant(pg: PageImage, classical: Record) -> bool:
             or perspective.grid_slant_deg(pg.rgb) >= perspective.SLANT_DEG)
 
 
-def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classical: Record) -> Record | None:
-    """The photo route's reading of a page seen at a slant (:func:`_seen_at_a_slant`),
-    where it reads as many leads, nothing in it is implausible (its
-    ``quality["findings"]``) and its quality is no lower: its perspective is undone from
-    the grid, where the classical route gave each row a time axis of its own at most."""
+def _photo_reading(pg: PageImage, options: ReadOptions) -> Record | None:
+    """The photo route's reading of the page, None where it refuses it."""
     try:
-        photo = _read(pg, PHOTO, options)
+        return _read(pg, PHOTO, options)
     except DigitizeError:
+        return None
+
+
+def _photo_reading_of_slanted_page(photo: Record | None, classical: Record) -> Record | None:
+    """The photo route's reading (``photo``) of a page seen at a slant
+    (:func:`_seen_at_a_slant`), where it reads as many leads, nothing in it is implausible
+    (its ``quality["findings"]``) and its quality is no lower: its perspective is undone
+    from the grid, where the classical route gave each row a time axis of its own at most."""
+    if photo is None:
         return None
     if _plotted_leads(photo) < _plotted_leads(classical) or photo.quality.get("findings"):
         return None  # fewer leads, or a reading no paper ECG gives (the grid misread)
@@ -448,53 +460,80 @@ def _photo_reading_of_slanted_page(pg: PageImage, options: ReadOptions, classica
     return photo
 
 
+def _photo_reading_instead(photo: Callable[[], Record | None], classical: Record | None) -> Record | None:
+    """The photo route's reading (``photo()``) of a page the classical route refused or
+    read as fewer than twelve leads, where it reads more leads (or reads a refused page at
+    an overall quality of :data:`~.quality.MIN_RESCUED_QUALITY` or more) with nothing
+    implausible in it (its ``quality["findings"]``). A photo of a sheet filling the frame
+    at a slant too slight to tell (ecg-image-kit-photos ecg00028: 3.2 deg) had its
+    dotted 1 mm grid misread the classical way, at four times its scale, and was read as
+    a one-lead strip; the photo route, whose flattening finds the grid's lattice, reads
+    its twelve leads. The photo route is not run against a twelve-lead reading: on
+    ECG-Image-Kit's photo-style pages, where the U-Net's reading won anyway, that tripled
+    ``auto``'s CPU time (docs/digitizer.md)."""
+    n_c = 0 if classical is None else _plotted_leads(classical)
+    if n_c >= 12 or (reading := photo()) is None or reading.quality.get("findings"):
+        return None
+    n_p = _plotted_leads(reading)
+    if classical is None and reading.quality["overall"] >= quality.MIN_RESCUED_QUALITY:
+        reading.warnings.append("method='auto': the classical route refused the page; read as a photo")
+        return reading
+    if classical is not None and n_p > n_c:
+        reading.warnings.append(f"method='auto': the classical reading had {n_c} lead(s), the photo "
+                                f"route's {n_p}")
+        return reading
+    return None
+
+
 def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
-    """The classical Record when it is good enough, else the better of both routes'
-    (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`)."""
-    if sheet.sheet_on_background(pg.rgb):  # a photo
-        try:
-            record = _read(pg, PHOTO, options)
-            record.warnings.append("method='auto': a sheet on a background, read as a photo")
-            return record
-        except DigitizeError:
-            pass  # the routes below may still read it
+    """The classical Record when it is good enough, else the best of the routes'
+    (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`). The photo route reads the page
+    once at most, where one of its uses needs it."""
+    photo = functools.cache(lambda: _photo_reading(pg, options))
+    if sheet.sheet_on_background(pg.rgb) and photo() is not None:  # a photo
+        photo().warnings.append("method='auto': a sheet on a background, read as a photo")
+        return photo()
     classical, error = None, None
     try:
         classical = _read(pg, CLASSICAL, options)
     except DigitizeError as exc:
         error = exc
     if classical is not None and _seen_at_a_slant(pg, classical):
-        photo = _photo_reading_of_slanted_page(pg, options, classical)
-        if photo is not None:
-            return photo
+        slanted = _photo_reading_of_slanted_page(photo(), classical)
+        if slanted is not None:
+            return slanted
     if classical is not None and _classical_suffices(classical):
         return classical
+    # the reading the U-Net must beat: the photo route's where it reads the page better
+    best = _photo_reading_instead(photo, classical) or classical
+    if best is not None and best is not classical and _classical_suffices(best):
+        return best
     unet = trace_view_provider("unet")
     missing = unet.unavailable() if unet.unavailable else None
     if missing:
-        if classical is None:
+        if best is None:
             raise error
-        classical.warnings.append(f"method='auto': the U-Net route is unavailable ({missing}); "
-                                  "the classical reading is returned")
-        return classical
+        best.warnings.append(f"method='auto': the U-Net route is unavailable ({missing}); "
+                             f"the {best.geometry.method} reading is returned")
+        return best
     try:
         learned = _read(pg, unet, options)
     except DigitizeError as exc:
-        if classical is None:
+        if best is None:
             raise error from None
         if isinstance(exc, DigitizeInternalError):
-            classical.warnings.append(f"method='auto': the U-Net route failed ({exc.reason}); "
-                                      "the classical reading is returned")
-        return classical
-    if classical is not None and not _u_net_reads_better(classical, learned):
-        return classical
-    if classical is None and learned.quality["overall"] < quality.MIN_RESCUED_QUALITY:
+            best.warnings.append(f"method='auto': the U-Net route failed ({exc.reason}); "
+                                 f"the {best.geometry.method} reading is returned")
+        return best
+    if best is not None and not _u_net_reads_better(best, learned):
+        return best
+    if best is None and learned.quality["overall"] < quality.MIN_RESCUED_QUALITY:
         # a clear refusal is worth more than a reading this weak
         raise type(error)(f"{error.reason} (method='auto': the U-Net route's reading scored "
                           f"only {learned.quality['overall']:.2f} overall quality)") from error
-    why = (f"the classical route failed ({error.reason})" if classical is None else
-           f"the classical reading had {_plotted_leads(classical)} lead(s) with quality "
-           f"{classical.quality['overall']:.2f}, the U-Net's {_plotted_leads(learned)} with "
+    why = (f"the classical route failed ({error.reason})" if best is None else
+           f"the {best.geometry.method} reading had {_plotted_leads(best)} lead(s) with quality "
+           f"{best.quality['overall']:.2f}, the U-Net's {_plotted_leads(learned)} with "
            f"{learned.quality['overall']:.2f}")
     learned.warnings.append(f"method='auto' chose the U-Net route: {why}")
     return learned
