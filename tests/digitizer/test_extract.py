@@ -162,3 +162,20 @@ def test_path_at_a_lead_change_skips_a_speck_in_the_gap_rather_than_climb_it():
     row = extract.redraw_at_lead_changes(row, mask, mask * 1.0, [xb])
     after = np.interp(np.arange(62.0, 75.0), row.px, row.py)
     assert np.all(np.abs(after - (base - 5)) < 2.0), after.round(1)
+
+
+def test_a_column_the_path_skipped_under_a_spikes_top_is_filled():
+    # A 1-bit spike: its apex column holds only the strokes' merged top (rows 10-50),
+    # apart from the up-stroke's run on its left; the path took the columns either side.
+    cols = np.array([0, 1, 2, 3, 4])
+    tops = np.array([100, 60, 10, 55, 100])
+    bots = np.array([101, 99, 50, 100, 101])
+    chosen = np.array([0, 1, -1, 3, 4])
+    extract._fill_skipped_columns(chosen, cols, tops, bots, 2.0)
+    assert chosen.tolist() == [0, 1, 2, 3, 4]
+    # ink far from both neighbours' runs, or a speck, is no part of the trace
+    for top, bot in ((10, 20), (52, 52)):
+        chosen = np.array([0, 1, -1, 3, 4])
+        extract._fill_skipped_columns(chosen, cols, np.array([100, 60, top, 70, 100]),
+                                      np.array([101, 99, bot, 100, 101]), 2.0)
+        assert chosen[2] == -1
