@@ -351,6 +351,17 @@ def _restore_spike_tips(chosen, cols, tops, bots, baseline: float, line_w: float
                     chosen[x:x + k] = new
 
 
+def _stroke_gap(line_w: float) -> int:
+    """Rows two runs of neighbouring columns may stand apart and still be one stroke: a
+    thin steep stroke breaks for up to two pen widths."""
+    return 1 + 2 * int(np.ceil(line_w))
+
+
+def _runs_touch(a: int, b: int, tops, bots, gap: int) -> bool:
+    """Runs ``a`` and ``b`` (in neighbouring columns) overlap or come within ``gap`` rows."""
+    return bool(tops[a] <= bots[b] + gap and tops[b] <= bots[a] + gap)
+
+
 def _fill_skipped_columns(chosen, cols, tops, bots, line_w: float) -> None:
     """Give a column the path skipped between two columns it took the longest run there
     (at least a line width long) that touches either neighbour's run (``chosen`` is
@@ -365,7 +376,7 @@ def _fill_skipped_columns(chosen, cols, tops, bots, line_w: float) -> None:
     """
     width = len(chosen)
     col_first = np.searchsorted(cols, np.arange(width + 1))
-    gap = 1 + 2 * int(np.ceil(line_w))   # as _runs_reaching: a thin stroke breaks for up to two pen widths
+    gap = _stroke_gap(line_w)
     for c in np.nonzero(chosen[1:-1] < 0)[0] + 1:
         left, right = chosen[c - 1], chosen[c + 1]
         if left < 0 or right < 0:
@@ -373,7 +384,7 @@ def _fill_skipped_columns(chosen, cols, tops, bots, line_w: float) -> None:
         best, best_len = -1, 0
         for i in range(col_first[c], col_first[c + 1]):
             length = bots[i] - tops[i] + 1
-            touches = any(tops[i] <= bots[j] + gap and tops[j] <= bots[i] + gap for j in (left, right))
+            touches = _runs_touch(i, left, tops, bots, gap) or _runs_touch(i, right, tops, bots, gap)
             if touches and length >= line_w and length > best_len:
                 best, best_len = i, length
         if best >= 0:
@@ -399,10 +410,10 @@ def _runs_reaching(x, k, left, right, sign, edge, reach, line_w, col_first, tops
     """The longest run, at least a line width long, in each of columns ``x .. x+k-1`` that
     reaches ``reach`` (within a line width) and touches the run before it; ``right`` must
     touch the last. None if any column has no such run."""
-    gap = 1 + 2 * int(np.ceil(line_w))   # a thin steep stroke breaks for up to two pen widths
+    gap = _stroke_gap(line_w)
 
-    def touch(a, b):   # runs a and b (in neighbouring columns) overlap or nearly meet
-        return tops[a] <= bots[b] + gap and tops[b] <= bots[a] + gap
+    def touch(a, b):
+        return _runs_touch(a, b, tops, bots, gap)
 
     new, prev = [], left
     for c in range(x, x + k):
