@@ -157,7 +157,7 @@ def test_auto_keeps_the_classical_reading_when_the_unet_route_fails(sim12, monke
     from ecg_digitize.synth import render
 
     image, _ = render(*sim12, layout="3x4+II", dpi=100, seed=0, preset="scan")
-    monkeypatch.setattr(pipeline, "_classical_suffices", lambda rec: False)  # always try the U-Net route
+    monkeypatch.setattr(pipeline, "_reading_suffices", lambda rec: False)  # always try the U-Net route
 
     def broken(rgb):
         import cv2

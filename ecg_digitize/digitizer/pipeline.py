@@ -398,18 +398,19 @@ def _plotted_leads(record: Record) -> int:
     return sum(f > 0 for f in record.plotted_fraction().values())
 
 
-def _classical_suffices(classical: Record) -> bool:
-    """A classical reading that the U-Net is not run against: of more than one lead and
-    overall quality :data:`AUTO_SKIP_UNET_QUALITY` or more, or with all twelve leads and a
-    verdict other than "failed" (the U-Net could only replace it by reading more leads), or
-    a single-lead strip with a "good" verdict (a 12-lead page read as a strip is rarely
-    "good"; the U-Net cost a strip 1.9 CPU s instead of 0.4)."""
-    n_c = _plotted_leads(classical)
-    verdict = classical.quality.get("verdict")
-    if n_c == 1:
-        return classical.layout == "strip" and verdict == "good"
-    return n_c > 1 and (classical.quality["overall"] >= AUTO_SKIP_UNET_QUALITY
-                        or (verdict != "failed" and n_c >= 12))
+def _reading_suffices(reading: Record) -> bool:
+    """A reading (the classical one, or the photo route's taken instead) that no further
+    route is run against: of more than one lead and overall quality
+    :data:`AUTO_SKIP_UNET_QUALITY` or more, or with all twelve leads and a verdict other
+    than "failed" (the U-Net could only replace it by reading more leads), or a single-lead
+    strip with a "good" verdict (a 12-lead page read as a strip is rarely "good"; the U-Net
+    cost a strip 1.9 CPU s instead of 0.4)."""
+    n_leads = _plotted_leads(reading)
+    verdict = reading.quality.get("verdict")
+    if n_leads == 1:
+        return reading.layout == "strip" and verdict == "good"
+    return n_leads > 1 and (reading.quality["overall"] >= AUTO_SKIP_UNET_QUALITY
+                            or (verdict != "failed" and n_leads >= 12))
 
 
 def _u_net_reads_better(classical: Record, learned: Record) -> bool:
@@ -502,11 +503,11 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
         slanted = _photo_reading_of_slanted_page(photo(), classical)
         if slanted is not None:
             return slanted
-    if classical is not None and _classical_suffices(classical):
+    if classical is not None and _reading_suffices(classical):
         return classical
     # the reading the U-Net must beat: the photo route's where it reads the page better
     best = _photo_reading_instead(photo, classical) or classical
-    if best is not None and best is not classical and _classical_suffices(best):
+    if best is not None and best is not classical and _reading_suffices(best):
         return best
     unet = trace_view_provider("unet")
     missing = unet.unavailable() if unet.unavailable else None
