@@ -464,10 +464,9 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ti
         ex = np.where(np.isfinite(tip_x[ext]), tip_x[ext], ext)
         apex = ~tick_ink(ex, y[ext])             # a tick's free end is no apex
         ext, ex = ext[apex], ex[apex]
-        if MERGED_TIPS:
-            keep = ~_merged_below_apex(gx, gy, ex, y[ext], np.abs(y[ext] - top[ext]) < line_w, line_w,
-                                       np.asarray(ticks, float) - x_lo)
-            gx, gy, gid = gx[keep], gy[keep], gid[keep]
+        keep = ~_merged_below_apex(gx, gy, ex, y[ext], np.abs(y[ext] - top[ext]) < line_w, line_w,
+                                   np.asarray(ticks, float) - x_lo)
+        gx, gy, gid = gx[keep], gy[keep], gid[keep]
         gx, gy = _destair(gx, gy, gid, stair_px)
         # crossings within half a pixel of an apex's x cannot be told to the up- or the
         # down-stroke (near the apex both merge into one run): sorted by x they would cut it
@@ -480,11 +479,6 @@ def _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px=STAIR_PX, ti
     px = px + x_lo
     order = np.argsort(px[ok], kind="stable")
     return px[ok][order], py[ok][order]
-
-
-# Leave out the crossings of a spike's merged strokes (_merged_below_apex); False reads
-# as before (set it so to compare the two readings).
-MERGED_TIPS = True
 
 
 def _merged_below_apex(gx, gy, apex_x, apex_y, is_peak, line_w, ticks=()):
