@@ -82,11 +82,13 @@ INK_LEVEL = 0.2
 # A trace covers a few percent of a picture at most. Where more than INK_MAX_SHARE stays
 # darker than INK_LEVEL, much of it is grid as dark as that (a grey or pink lattice under
 # dim light, dotted 1 mm lines, whose dots no straight run divides out), and masking it
-# left the lattice only where the light was brightest (ecg-image-kit-photos ecg00029: none
-# over its lower half, which the flattening then bent by a whole 5 mm cell). There the
-# level rises to the darkest INK_MAX_SHARE, and the grid-line picture keeps only what runs
-# straight for DOT_OPENING_PX across or down: the dots' own 1 mm lattice is too fine to
-# demodulate and put the period at twice it. `python benchmarks/real_pictures.py --sets
+# left the lattice only where the light was brightest. There the level rises to the
+# darkest INK_MAX_SHARE, and the grid-line picture keeps only what runs straight for
+# DOT_OPENING_PX across or down: the dots stand on a lattice finer than the 5 mm lines'
+# and would compete with it. ecg-image-kit-photos ecg00029 (`ecg-digitize digitize
+# ecg00029.jpg --method photo -o OUT`, ``geometry.pulses`` in OUT's JSON): its three
+# upper rows' calibration pulses, printed one above the other, stood 36 px (4.5 mm) apart
+# across the flattened page, now 3 px. `python benchmarks/real_pictures.py --sets
 # ecg-image-kit-photos phone-photos -v`: ecg-image-kit-photos' flattened grid lines 0.50 /
 # 1.97 px -> 0.23 / 0.98 px off a straight lattice (median of medians / of 90th
 # percentiles); of its 9 photos the photo route read, 6 read better by self-consistency
@@ -94,9 +96,9 @@ INK_LEVEL = 0.2
 # unchanged; phone-photos: 2 of 18 pictures change, both better (03551 -2.26 -> 1.94).
 # Our photo preset (`python benchmarks/image_branch_segmenter.py --presets photo --routes
 # photo --pages 12`): fold 9 two pages change, 13.28 -> 13.26 dB; fold 10 one, 13.54 -> 13.57.
-# The share, set to each value: 3 % lowered phone-photos' median to 10.92 dB (its photos'
-# ink covers 1.6-3.6 % of the sheet found, 4.5 and 6.1 % on the two that change),
-# 5 % left the ecg-image-kit-photos median at 5.16 dB (5.60 at 4 %).
+# The share, set to each value: 3 % lowered phone-photos' median to 10.92 dB, 5 % left
+# the ecg-image-kit-photos median at 5.16 dB (5.60 at 4 %). The opening at 5 px: median
+# 5.60, grid lines 0.28 / 1.26 px; at 9 px one picture of that set read as a strip.
 INK_MAX_SHARE = 0.04
 DOT_OPENING_PX = 7
 # Line-by-line refinement (straighten_lines): each pass finds every lattice line within
@@ -268,8 +270,9 @@ def grid_lines(rgb: np.ndarray) -> np.ndarray:
     lines[cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = 0
     lines = lines.astype(np.float32)
     if level > INK_LEVEL:   # a grid as dark as ink: its dots left in, opened away
-        lines = np.maximum(*(cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones(size, np.uint8))
-                             for size in ((1, DOT_OPENING_PX), (DOT_OPENING_PX, 1))))
+        across = cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((1, DOT_OPENING_PX), np.uint8))
+        down = cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((DOT_OPENING_PX, 1), np.uint8))
+        lines = np.maximum(across, down)
     return lines
 
 

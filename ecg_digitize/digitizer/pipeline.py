@@ -413,9 +413,10 @@ def _reading_suffices(reading: Record) -> bool:
                             or (verdict != "failed" and n_leads >= 12))
 
 
-def _u_net_reads_better(classical: Record, learned: Record) -> bool:
-    """More leads; or as many at no lower quality where the classical verdict is
-    "failed" (real scans read weakly by both stay classical). The U-Net's readings score a
+def _u_net_reads_better(reading: Record, learned: Record) -> bool:
+    """More leads than ``reading`` (the classical one, or the photo route's taken instead);
+    or as many at no lower quality where its verdict is "failed" (real scans read weakly
+    by both stay classical). The U-Net's readings score a
     higher overall quality than the classical ones of the same page, often on pages it
     reads worse: ECG-Image-Kit scans of folds 1-9 (``python benchmarks/eik_accuracy.py
     --folds 1-9 -n 16 --only "200 dpi PNG" --method ...``), classical 24.34 dB, U-Net
@@ -423,9 +424,9 @@ def _u_net_reads_better(classical: Record, learned: Record) -> bool:
     "not good" until the quality model was refitted with a stricter "good" (15.4 dB
     expected): both gates then read the same on folds 1-9 (scans 24.34, photo style
     13.91 dB), the "failed" one running the U-Net less."""
-    n_c, n_u = _plotted_leads(classical), _plotted_leads(learned)
-    return n_u > n_c or (n_u == n_c and classical.quality.get("verdict") == "failed"
-                         and learned.quality["overall"] >= classical.quality["overall"])
+    n_r, n_u = _plotted_leads(reading), _plotted_leads(learned)
+    return n_u > n_r or (n_u == n_r and reading.quality.get("verdict") == "failed"
+                         and learned.quality["overall"] >= reading.quality["overall"])
 
 
 def _seen_at_a_slant(pg: PageImage, classical: Record) -> bool:
@@ -491,9 +492,9 @@ def _digitize_auto(pg: PageImage, options: ReadOptions) -> Record:
     (see ``digitize`` and :data:`AUTO_SKIP_UNET_QUALITY`). The photo route reads the page
     once at most, where one of its uses needs it."""
     photo = functools.cache(lambda: _photo_reading(pg, options))
-    if sheet.sheet_on_background(pg.rgb) and photo() is not None:  # a photo
-        photo().warnings.append("method='auto': a sheet on a background, read as a photo")
-        return photo()
+    if sheet.sheet_on_background(pg.rgb) and (record := photo()) is not None:  # a photo
+        record.warnings.append("method='auto': a sheet on a background, read as a photo")
+        return record
     classical, error = None, None
     try:
         classical = _read(pg, CLASSICAL, options)

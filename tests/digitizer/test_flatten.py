@@ -83,7 +83,8 @@ def test_a_dotted_grid_as_dark_as_ink_is_flattened():
     """A bent page whose 1 mm lattice is dots as dark as its 5 mm lines and darker than
     the ink level covers more of the picture than a trace can: the level rises above it
     and the dots are opened away, so the 5 mm lines carry the lattice (ecg-image-kit-photos'
-    dotted grids). Masked as ink, they left the lines 2.8 px off a straight lattice."""
+    dotted grids). Masked as ink (``INK_MAX_SHARE = 1``, the old rule), they left the lines
+    2.8 px off a straight lattice and this test fails."""
     page = np.full((600, 900, 3), 245, np.uint8)
     page[2::4, 2::4] = 120                          # dotted 1 mm lattice
     page[:, 10::20] = page[10::20, :] = 120         # 5 mm lines, as dark
