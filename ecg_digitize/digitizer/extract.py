@@ -56,6 +56,17 @@ BILEVEL_STAIR_PX = 0.6
 # cost ECG-Image-Kit 1-bit pages of folds 1-9 1.1 dB (G4) and 0.5 dB (dithered).
 LOOK_BACK_COLUMNS = 2
 LEAD_CHANGE_LOOK_BACK_COLUMNS = 4
+# A thin stroke that a threshold broke: on pages under FAINT_BRIDGE_MAX_PX_PER_MM (low
+# resolution, a spike a column or two wide), a narrow R wave's tip stands apart from its
+# strokes by a few rows of fainter ink, and the path skipped its column and read the spike
+# cut off where the strokes part (ecg-image-kit-photos ecg00019, 2.7 px/mm: 14 px short).
+# Rows up to FAINT_REACH_PX beyond a run whose darkness is at least FAINT_INK_SHARE of the
+# page's faintest ink bridge such a gap (:func:`_faint_reach`). On every page, our
+# renderer's 200 dpi scans of fold 9 lost 0.1-0.2 dB (their JPEG ringing and noise bridge
+# too; `python benchmarks/digitize_accuracy.py --folds 9 -n 12`), hence the resolution limit.
+FAINT_BRIDGE_MAX_PX_PER_MM = 5.0
+FAINT_INK_SHARE = 0.5
+FAINT_REACH_PX = 3
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
 # whole row's context, wins a tie (a dithered page's lead label had won one).
@@ -121,7 +132,8 @@ def column_runs(band: np.ndarray):
 
 
 def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline: float,
-              x_lo: int, x_hi: int, *, px_per_mm: float, stair_px: float = STAIR_PX) -> RowTrace:
+              x_lo: int, x_hi: int, *, px_per_mm: float, stair_px: float = STAIR_PX,
+              faint_bridges: bool = False) -> RowTrace:
     """Follow one row's trace between page columns ``x_lo..x_hi`` inside rows ``y_lo..y_hi``.
 
     Parameters
@@ -141,6 +153,9 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     stair_px : float
         How far apart a steep stroke's row crossings may lie in one stair of its pixel
         staircase (:data:`BILEVEL_STAIR_PX` for a 1-bit page).
+    faint_bridges : bool
+        Whether rows of faint ink beyond a run bridge a gap to the next column's run
+        (:func:`_faint_reach`; on darkness views of low-resolution pages).
 
     Examples
     --------
@@ -162,7 +177,9 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     empty = RowTrace(x_lo, np.full(width, np.nan), np.full(width, np.nan), np.full(width, np.nan), 1.0)
     if len(cols) == 0:
         return empty
-    chosen = _chosen_runs(_viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm), cols, width)
+    reach = _faint_reach(cols, tops, bots, dark[y_lo:y_hi + 1, x_lo:x_hi + 1], band) if faint_bridges else None
+    chosen = _chosen_runs(_viterbi(cols, tops, bots, width, baseline - y_lo, px_per_mm, reach=reach),
+                          cols, width)
     has = chosen >= 0
     _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, _line_width(chosen, tops, bots),
                         px_per_mm)
@@ -174,6 +191,39 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
     px, py = _polyline(y, tip_x, top, bot, has, line_w, dark, x_lo, stair_px)
     return RowTrace(x_lo, y, top, bot, line_w, px, py, tip_x,
                     (y_lo, y_hi, baseline, px_per_mm), stair_px)
+
+
+def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """How many rows (up to :data:`FAINT_REACH_PX`) continue each run up and down its
+    column as faint ink: darker than :data:`FAINT_INK_SHARE` of the band's faintest ink
+    (its 1st percentile). ``dark`` and ``band`` (the ink) are the band's; None without ink.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.extract import _faint_reach, column_runs
+    >>> dark = np.zeros((12, 1)); dark[2:5, 0] = 0.9; dark[5:7, 0] = 0.45; dark[7:10, 0] = 0.8
+    >>> band = dark > 0.5                       # a stroke the threshold broke at rows 5-6
+    >>> cols, tops, bots = column_runs(band)
+    >>> [r.tolist() for r in _faint_reach(cols, tops, bots, dark, band)]   # (up, down) per run
+    [[0, 2], [2, 0]]
+    """
+    if not band.any():
+        return None
+    level = FAINT_INK_SHARE * float(np.percentile(dark[band], 1))
+    h = band.shape[0]
+    faint = (dark >= level) & ~band
+    reach = []
+    for step, edge in ((-1, tops), (1, bots)):
+        count = np.zeros(len(cols), np.int64)
+        going = np.ones(len(cols), bool)
+        for k in range(1, FAINT_REACH_PX + 1):
+            row = edge + step * k
+            going &= (row >= 0) & (row < h)
+            going[going] = faint[row[going], cols[going]]
+            count += going
+        reach.append(count)
+    return reach[0], reach[1]
 
 
 def _chosen_runs(path, cols, width: int) -> np.ndarray:
@@ -199,7 +249,7 @@ def _line_width(chosen, tops, bots) -> float:
 
 
 def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None, pen=None, bonus=None,
-             back_cols=LOOK_BACK_COLUMNS):
+             back_cols=LOOK_BACK_COLUMNS, reach=None):
     """Cheapest path over runs: the index of the run it takes in each column it covers,
     left to right.
 
@@ -208,7 +258,8 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None,
     that charge for straying from the ``baseline``; all when None. ``pen``: the line's
     width in px, else the median run's. ``bonus``: a credit per run (float per run).
     ``back_cols``: how many of the last ink columns a run may continue from
-    (:data:`LOOK_BACK_COLUMNS`).
+    (:data:`LOOK_BACK_COLUMNS`). ``reach``: rows of faint ink above and below each run
+    (:func:`_faint_reach`), counted as the run's own for the vertical gaps.
 
     Only columns with ink are visited; an empty column's cost is the skip cost, which
     the look-back's column distance already charges. The scan itself is compiled
@@ -238,8 +289,10 @@ def _viterbi(cols, tops, bots, width, baseline, px_per_mm, free=None, pull=None,
     # a jump into a free column costs at most `leap`, a token: between paths otherwise
     # equal, the one that stays on its stroke wins
     cap = np.where(np.asarray(free, bool)[ink_x], leap, np.inf) if free is not None else np.full(len(ink_x), np.inf)
+    # a gap that faint ink bridges (a stroke the threshold broke) costs nothing
+    reach_tops, reach_bots = (tops, bots) if reach is None else (tops - reach[0], bots + reach[1])
     cost, back = _viterbi_scan(ink_x.astype(np.int64), first.astype(np.int64), ends.astype(np.int64),
-                                tops.astype(np.int64), bots.astype(np.int64), unary.astype(np.float64),
+                                reach_tops.astype(np.int64), reach_bots.astype(np.int64), unary.astype(np.float64),
                                 cap, skip, gap, jump, max_back, back_cols)
     # the cheapest end: every later column uncovered (first of equals, as a scan would)
     if len(cost) == 0:

@@ -264,10 +264,14 @@ class TracedPage:
 def _trace_row(mask: np.ndarray, view: TraceView, y_lo: int, y_hi: int, baseline: float, x_lo: float,
                x_hi: float, px_per_mm: float) -> extract.RowTrace:
     """:func:`~.extract.trace_row` in ``view``, with the stairs of its pen's edges: a 1-bit
-    page's row crossings lie up to :data:`~.extract.BILEVEL_STAIR_PX` apart in one stair."""
+    page's row crossings lie up to :data:`~.extract.BILEVEL_STAIR_PX` apart in one stair.
+    Faint ink bridges broken strokes on a low-resolution page's darkness (a 1-bit page's
+    grey edges are its blur's, no ink's)."""
     stair_px = extract.BILEVEL_STAIR_PX if view.bilevel else extract.STAIR_PX
+    faint_bridges = (view.thresholded and not view.bilevel
+                     and px_per_mm < extract.FAINT_BRIDGE_MAX_PX_PER_MM)
     return extract.trace_row(mask, view.trace_dark, y_lo, y_hi, baseline, x_lo, x_hi,
-                             px_per_mm=px_per_mm, stair_px=stair_px)
+                             px_per_mm=px_per_mm, stair_px=stair_px, faint_bridges=faint_bridges)
 
 
 def trace_page(pg: PageImage, provider: TraceViewProvider, view: TraceView | None = None) -> TracedPage:

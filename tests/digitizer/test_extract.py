@@ -179,3 +179,22 @@ def test_a_column_the_path_skipped_under_a_spikes_top_is_filled():
         extract._fill_skipped_columns(chosen, cols, np.array([100, 60, top, 70, 100]),
                                       np.array([101, 99, bot, 100, 101]), 2.0)
         assert chosen[2] == -1
+
+
+def test_a_spike_tip_a_threshold_broke_off_is_joined_by_its_faint_ink():
+    # A low-resolution page: a narrow R wave's tip (column 15) stands apart from its
+    # strokes (columns 14 and 16) by three rows fainter than the ink's threshold. The
+    # path skips the tip's column unless that faint ink bridges the gap.
+    dark = np.zeros((60, 30))
+    dark[40, :] = 1.0                       # the baseline's trace
+    dark[30:41, [14, 16]] = 1.0             # the strokes
+    dark[40, 15] = 0.0                      # (their feet part in the tip's column)
+    dark[10:27, 15] = 1.0                   # the tip
+    dark[27:30, 15] = 0.6                   # its faint stretch
+    mask = dark > 0.7
+
+    def apex(bridges):
+        row = extract.trace_row(mask, dark, 0, 59, 40.0, 0, 29, px_per_mm=3.0, faint_bridges=bridges)
+        return float(np.min(row.py))
+    assert apex(False) > 25                 # read cut off where the strokes part
+    assert apex(True) < 12
