@@ -58,15 +58,18 @@ LOOK_BACK_COLUMNS = 2
 LEAD_CHANGE_LOOK_BACK_COLUMNS = 4
 # A thin stroke that a threshold broke: on pages under FAINT_BRIDGE_MAX_PX_PER_MM (low
 # resolution, a spike a column or two wide), a narrow R wave's tip stands apart from its
-# strokes by a few rows of fainter ink, and the path skipped its column and read the spike
-# cut off where the strokes part (ecg-image-kit-photos ecg00019, 2.7 px/mm: 14 px short).
-# Rows up to FAINT_REACH_PX beyond a run whose darkness is at least FAINT_INK_SHARE of the
-# page's faintest ink bridge such a gap (:func:`_faint_reach`). On every page, our
-# renderer's 200 dpi scans of fold 9 lost 0.1-0.2 dB (their JPEG ringing and noise bridge
-# too; `python benchmarks/digitize_accuracy.py --folds 9 -n 12`), hence the resolution limit.
+# strokes by rows of fainter ink (a one-pixel stroke between two columns leaves each half
+# its darkness), and the path skipped its column and read the spike cut off where the
+# strokes part (ecg-image-kit-photos ecg00019, 2.7 px/mm: 14 px short). Rows beyond a run
+# at least FAINT_INK_SHARE as dark as the band's faintest ink bridge such a gap
+# (:func:`_faint_reach`). On every page, our renderer's 200 dpi scans of fold 9 lost
+# 0.1-0.2 dB (their JPEG ringing and noise bridge too; `python
+# benchmarks/digitize_accuracy.py --folds 9 -n 12`, at most 3 rows bridged), hence the
+# resolution limit. ecg-image-kit-photos (`python benchmarks/real_pictures.py --sets
+# ecg-image-kit-photos -v`) with at most 3 / 8 / 12 / 20 rows bridged, or any: ecg00019
+# 1.11 / 4.75 / 4.45 / 4.45 / 4.45 dB, ecg00054 1.17 / -0.47 / -0.74 / 4.66 / 4.66.
 FAINT_BRIDGE_MAX_PX_PER_MM = 5.0
 FAINT_INK_SHARE = 0.5
-FAINT_REACH_PX = 3
 # Credit (a fraction of the skip cost) for the runs of a row's own path where a window
 # around a lead change is traced again: away from the jump the own path, found with the
 # whole row's context, wins a tie (a dithered page's lead label had won one).
@@ -194,9 +197,10 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
 
 
 def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """How many rows (up to :data:`FAINT_REACH_PX`) continue each run up and down its
-    column as faint ink: darker than :data:`FAINT_INK_SHARE` of the band's faintest ink
-    (its 1st percentile). ``dark`` and ``band`` (the ink) are the band's; None without ink.
+    """How many rows of faint ink continue each run up and down its column: below the
+    ink's threshold, but at least :data:`FAINT_INK_SHARE` as dark as the band's faintest
+    ink (its 1st percentile). ``dark`` and ``band`` (the ink) are the band's; None without
+    ink.
 
     Examples
     --------
@@ -212,18 +216,17 @@ def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[
         return None
     level = FAINT_INK_SHARE * float(np.percentile(dark[band], 1))
     h = band.shape[0]
-    faint = (dark >= level) & ~band
-    reach = []
-    for step, edge in ((-1, tops), (1, bots)):
-        count = np.zeros(len(cols), np.int64)
-        going = np.ones(len(cols), bool)
-        for k in range(1, FAINT_REACH_PX + 1):
-            row = edge + step * k
-            going &= (row >= 0) & (row < h)
-            going[going] = faint[row[going], cols[going]]
-            count += going
-        reach.append(count)
-    return reach[0], reach[1]
+    f_cols, f_tops, f_bots = column_runs((dark >= level) & ~band)
+    ends, starts = f_cols * h + f_bots, f_cols * h + f_tops      # sorted, as the runs are
+    return _lengths_at(ends, f_bots - f_tops + 1, cols * h + tops - 1), \
+        _lengths_at(starts, f_bots - f_tops + 1, cols * h + bots + 1)
+
+
+def _lengths_at(keys: np.ndarray, lengths: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``lengths`` of the runs whose (sorted) ``keys`` equal ``wanted``, 0 where none does."""
+    i = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    hit = (keys[i] == wanted) if len(keys) else np.zeros(len(wanted), bool)
+    return np.where(hit, lengths[i] if len(keys) else 0, 0)
 
 
 def _chosen_runs(path, cols, width: int) -> np.ndarray:
