@@ -196,11 +196,11 @@ def trace_row(mask: np.ndarray, dark: np.ndarray, y_lo: int, y_hi: int, baseline
                     (y_lo, y_hi, baseline, px_per_mm), stair_px)
 
 
-def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How many rows of faint ink continue each run up and down its column: below the
     ink's threshold, but at least :data:`FAINT_INK_SHARE` as dark as the band's faintest
-    ink (its 1st percentile). ``dark`` and ``band`` (the ink) are the band's; None without
-    ink.
+    ink (its 1st percentile). ``dark`` and ``band`` (the ink, holding the runs) are the
+    band's.
 
     Examples
     --------
@@ -212,21 +212,23 @@ def _faint_reach(cols, tops, bots, dark: np.ndarray, band: np.ndarray) -> tuple[
     >>> [r.tolist() for r in _faint_reach(cols, tops, bots, dark, band)]   # (up, down) per run
     [[0, 2], [2, 0]]
     """
-    if not band.any():
-        return None
     level = FAINT_INK_SHARE * float(np.percentile(dark[band], 1))
-    h = band.shape[0]
     f_cols, f_tops, f_bots = column_runs((dark >= level) & ~band)
-    ends, starts = f_cols * h + f_bots, f_cols * h + f_tops      # sorted, as the runs are
-    return _lengths_at(ends, f_bots - f_tops + 1, cols * h + tops - 1), \
-        _lengths_at(starts, f_bots - f_tops + 1, cols * h + bots + 1)
+    if len(f_cols) == 0:
+        return np.zeros(len(cols), int), np.zeros(len(cols), int)
+    # a faint run touching a run ends in the row above it or starts in the row below;
+    # runs sort by column, then row, so these keys are sorted
+    h = band.shape[0]
+    lengths = f_bots - f_tops + 1
+    up = _value_at(f_cols * h + f_bots, lengths, cols * h + tops - 1)
+    down = _value_at(f_cols * h + f_tops, lengths, cols * h + bots + 1)
+    return up, down
 
 
-def _lengths_at(keys: np.ndarray, lengths: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """``lengths`` of the runs whose (sorted) ``keys`` equal ``wanted``, 0 where none does."""
-    i = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-    hit = (keys[i] == wanted) if len(keys) else np.zeros(len(wanted), bool)
-    return np.where(hit, lengths[i] if len(keys) else 0, 0)
+def _value_at(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values`` at the sorted ``keys`` equal to ``wanted``, 0 where no key is."""
+    i = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[i] == wanted, values[i], 0)
 
 
 def _chosen_runs(path, cols, width: int) -> np.ndarray:
