@@ -25,6 +25,16 @@ SOURCE_DT = 1.0 / 500
 # A measured row length within this of a whole tenth of a second is taken as that length.
 SNAP_S = 0.04
 SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
+# Rows as machines print them (s), and how much longer a row measured next to a pulse may
+# be and still stand for one: on photos the pulse's foot, blurred into the trace, made the
+# pen start early (ecg-image-kit-photos ecg00048: rows read 10.1 s, its first column
+# boundary about 3 mm before its dotted separator); a pulse is 0.2 s wide. `python
+# benchmarks/real_pictures.py --sets ecg-image-kit-photos phone-photos -v` at 0.1 / 0.15 /
+# 0.25 / 0.4 s: ecg00048 8.72 -> 10.24 dB and ecg00050 4.17 -> 4.74 at each, ecg00029
+# -2.09 -> 0.14 from 0.25 s; phone-photos unchanged (0.15, 0.25, 0.4). Our photo preset,
+# fold 9: 13.26 at 0.1-0.25, as before.
+PRINTED_ROW_S = (10.0, 5.0, 2.5)
+SNAP_S_SHORTER_NEXT_TO_PULSE = 0.25
 # A row's pen end this far (mm) from every other row's, on a page of three rows or more,
 # may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769), or
 # the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm strip). The time axis without it is a second guess, which the lead-change
@@ -242,12 +252,27 @@ def _shared(values: np.ndarray, tol: float) -> np.ndarray:
 
 
 def snapped_row_length(seconds: float, next_to_pulse: bool) -> float | None:
-    """The whole tenth of a second a measured row length stands for, or ``None``."""
+    """The row length a measured one stands for: a printed length (:data:`PRINTED_ROW_S`)
+    up to :data:`SNAP_S_SHORTER_NEXT_TO_PULSE` shorter where an end is next to a pulse,
+    else the whole tenth of a second within :data:`SNAP_S`; or ``None``.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.timebase import snapped_row_length
+    >>> snapped_row_length(10.12, next_to_pulse=True), snapped_row_length(10.12, next_to_pulse=False)
+    (10.0, 10.1)
+    """
+    # An end next to a pulse is uncertain both ways: where the pulse's foot runs into the
+    # trace (a photo's blur) the pen seems to start early, up to the pulse's width.
+    if next_to_pulse:
+        for printed in PRINTED_ROW_S:
+            if 0 <= seconds - printed <= SNAP_S_SHORTER_NEXT_TO_PULSE:
+                return printed
     nearest = round(seconds * 10) / 10
     if abs(seconds - nearest) <= SNAP_S and nearest > 0:
         return nearest
     # An end next to a pulse is measured where the ink comes back after the pulse's gap,
-    # and faint ink there is lost: the row may be longer than measured, hardly shorter.
+    # and faint ink there is lost: the row may be longer than measured.
     longer = np.ceil(seconds * 10) / 10
     if next_to_pulse and longer - seconds <= SNAP_S_LONGER_NEXT_TO_PULSE:
         return float(longer)

@@ -27,6 +27,23 @@ def test_time_axis_ignores_a_row_whose_pulse_was_missed():
     assert x_start < 90
 
 
+def test_pen_starts_read_early_beside_pulses_keep_the_printed_row_length():
+    """On a photo the pulses' feet, blurred into the trace, make every row with a pulse
+    start 0.1 s early: the rows measure 10.1 s. The end, where no pulse stands, places
+    time zero a printed 10 s before it."""
+    from ecg_digitize.digitizer.calibration import Pulse
+    from ecg_digitize.digitizer.timebase import time_axis
+
+    px_per_mm, px_per_s = 8.0, 200.0
+    x0 = 140.0                                   # where every row's trace truly starts
+    pulse = Pulse("left", 100, 122, 80.0, 23.0, 122, 0.0)
+    starts = np.full(4, x0 - 0.1 * px_per_s)
+    ends = np.full(4, x0 + (10 - 1 / 500) * px_per_s)
+    x_start, _, seconds = time_axis(starts, ends, [pulse] * 4, px_per_mm, px_per_s)
+    assert seconds == pytest.approx(10.0)
+    assert x_start == pytest.approx(x0, abs=0.01)
+
+
 def test_time_axis_without_a_lone_pen_end():
     """A row whose path ran on 10 mm along a fold sets the end; the second guess leaves it out."""
     from ecg_digitize.digitizer.timebase import time_axis
