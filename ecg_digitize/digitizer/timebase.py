@@ -33,7 +33,7 @@ SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
 # 0.25 / 0.4 s: ecg00048 8.72 -> 10.24 dB and ecg00050 4.17 -> 4.74 at each, ecg00029
 # -2.09 -> 0.14 from 0.25 s; phone-photos unchanged (0.15, 0.25, 0.4). Our photo preset,
 # fold 9: 13.26 at 0.1-0.25, as before.
-PRINTED_ROW_S = (10.0, 5.0, 2.5)
+PRINTED_ROW_LENGTHS_S = (10.0, 5.0, 2.5)
 SNAP_S_SHORTER_NEXT_TO_PULSE = 0.25
 # A row's pen end this far (mm) from every other row's, on a page of three rows or more,
 # may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769), or
@@ -252,9 +252,10 @@ def _shared(values: np.ndarray, tol: float) -> np.ndarray:
 
 
 def snapped_row_length(seconds: float, next_to_pulse: bool) -> float | None:
-    """The row length a measured one stands for: a printed length (:data:`PRINTED_ROW_S`)
-    up to :data:`SNAP_S_SHORTER_NEXT_TO_PULSE` shorter where an end is next to a pulse,
-    else the whole tenth of a second within :data:`SNAP_S`; or ``None``.
+    """The row length a measured one stands for: a printed length
+    (:data:`PRINTED_ROW_LENGTHS_S`) up to :data:`SNAP_S_SHORTER_NEXT_TO_PULSE` shorter
+    where an end is next to a pulse, else the whole tenth of a second within
+    :data:`SNAP_S`; or ``None``.
 
     Examples
     --------
@@ -265,7 +266,7 @@ def snapped_row_length(seconds: float, next_to_pulse: bool) -> float | None:
     # An end next to a pulse is uncertain both ways: where the pulse's foot runs into the
     # trace (a photo's blur) the pen seems to start early, up to the pulse's width.
     if next_to_pulse:
-        for printed in PRINTED_ROW_S:
+        for printed in PRINTED_ROW_LENGTHS_S:
             if 0 <= seconds - printed <= SNAP_S_SHORTER_NEXT_TO_PULSE:
                 return printed
     nearest = round(seconds * 10) / 10
