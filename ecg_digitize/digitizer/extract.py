@@ -60,7 +60,8 @@ LEAD_CHANGE_LOOK_BACK_COLUMNS = 4
 # resolution, a spike a column or two wide), a narrow R wave's tip stands apart from its
 # strokes by rows of fainter ink (a one-pixel stroke between two columns leaves each half
 # its darkness), and the path skipped its column and read the spike cut off where the
-# strokes part (ecg-image-kit-photos ecg00019, 2.7 px/mm: 14 px short). Rows beyond a run
+# strokes part (ecg-image-kit-photos ecg00019, 2.7 px/mm: R waves cut below their tips in
+# its `--overlay`). Rows beyond a run
 # at least FAINT_INK_SHARE as dark as the band's faintest ink bridge such a gap
 # (:func:`_faint_reach`). On every page, our renderer's 200 dpi scans of fold 9 lost
 # 0.1-0.2 dB (their JPEG ringing and noise bridge too; `python
