@@ -576,6 +576,23 @@ def row_extents(traces, pulses) -> tuple[np.ndarray, np.ndarray]:
     return np.array(starts, float), np.array(ends, float)
 
 
+def printed_length_first(axis: tuple[float, float, float], without_lone: tuple[float, float, float]):
+    """The pen ends' time axis and the guess without a row's lone end (:func:`time_axis`
+    with ``drop_lone``), swapped where only the latter's rows have a printed length
+    (:data:`PRINTED_ROW_LENGTHS_S`): a path run on past every other row's end (onto the
+    background at the sheet's corner) ended no row. The other stays the second guess.
+
+    Examples
+    --------
+    >>> from ecg_digitize.digitizer.timebase import printed_length_first
+    >>> printed_length_first((150.0, 2310.0, 10.8), (150.0, 2148.0, 10.0))
+    ((150.0, 2148.0, 10.0), (150.0, 2310.0, 10.8))
+    """
+    if without_lone[2] in PRINTED_ROW_LENGTHS_S and axis[2] not in PRINTED_ROW_LENGTHS_S:
+        return without_lone, axis
+    return axis, without_lone
+
+
 def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
                px_per_s: float) -> RowTiming:
     """The rows' pen ends and the page's time axis (see :func:`time_axis`)."""
@@ -583,6 +600,7 @@ def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
     pen_ends = np.array([pen_end(t, dark, int(b), +1) for t, b in zip(traces, ends)])
     axis = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
     second = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, drop_lone=True)
+    axis, second = printed_length_first(axis, second)
     left = [k for k, p in enumerate(pulses) if p is not None and p.side == "left"]
     return RowTiming(starts, ends, pen_starts, pen_ends, *axis,
                      without_lone_ends=second if not np.allclose(second, axis) else None,

@@ -56,6 +56,20 @@ def test_time_axis_without_a_lone_pen_end():
     assert seconds == pytest.approx(10.0) and x_end == pytest.approx(2148.5, abs=1)
 
 
+def test_a_row_run_on_past_the_others_does_not_set_the_row_length():
+    """One row's path ran on 0.8 s past every other row's end (onto the background at the
+    sheet's corner): its rows would be 10.8 s, a length no machine prints; without that end
+    they are 10 s, and that axis comes first."""
+    from ecg_digitize.digitizer.timebase import printed_length_first, time_axis
+
+    px_per_mm, px_per_s = 8.0, 200.0
+    starts = np.full(4, 150.0)
+    ends = np.array([2148.0, 2147.0, 2149.0, 2148.0 + 0.8 * px_per_s])
+    axis, second = printed_length_first(time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s),
+                                        time_axis(starts, ends, [None] * 4, px_per_mm, px_per_s, drop_lone=True))
+    assert axis[2] == pytest.approx(10.0) and second[2] == pytest.approx(10.8)
+
+
 @pytest.mark.parametrize("separators", [True, False])
 def test_time_zero_from_column_separators(sim12, separators):
     from ecg_digitize import digitize
