@@ -20,8 +20,9 @@ from .calibration import PageCalibration
 from .extract import RowTrace
 from .layout import LayoutChoice
 from .signals import panel_samples
-from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, SOURCE_DT, RowTiming, SlantedAxes,
-                       fitted_axis, marked_columns, separator_time_zero, slanted_axes, snapped_row_length)
+from .timebase import (MARK_SCALE_TOL, MARK_SCALE_TOL_REFRAMED, PRINTED_ROW_S, SOURCE_DT, RowTiming,
+                       SlantedAxes, fitted_axis, marked_columns, separator_time_zero, slanted_axes,
+                       snapped_row_length)
 
 STRIP_LEAD = "II"  # a single-lead strip's lead is not read from the page
 # PanelPlan.time_zero (and PageGeometry.time_zero) of a page seen at a slant
@@ -84,8 +85,9 @@ def place_panels(layout: LayoutChoice, timing: RowTiming, baselines: Sequence[fl
     printed lead-change marks stand farther off that axis than a pen's cap explains, and
     lie on one straight axis of their own, the panels start at the marks and take their
     time scale from them (:func:`~.timebase.lead_change_axis`, ink being ``dark`` above
-    ``ink_threshold``; see :meth:`PanelPlan.timed`); marks found only near the axis without
-    a row's lone pen end (``timing.without_lone_ends``) confirm that axis. On a ``reframed`` page (perspective
+    ``ink_threshold``; see :meth:`PanelPlan.timed`); marks found only near the pen ends'
+    other guess (``timing.second_axis``, with or without a row's lone end) confirm that
+    axis. On a ``reframed`` page (perspective
     or bending undone from the grid) the marks' scale must lie within
     :data:`~.timebase.MARK_SCALE_TOL_REFRAMED` of the grid's. A 12-lead page seen at a
     slant, and not reframed, gives each row its own time axis instead
@@ -130,16 +132,13 @@ def _slanted_plan(name: str, slant: SlantedAxes, cal: PageCalibration) -> PanelP
                      row_sizes=lengths / median)
 
 
-# The row length of a 12-lead page as printed (four 2.5 s panels, two 5 s, or one 10 s).
-PRINTED_ROW_S = 10.0
-
 
 def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: float, baselines,
                  cal: PageCalibration, reframed: bool):
     """``(panels, row seconds, x_start, px_per_s, time_zero)`` where the printed lead-change
     marks lie on one axis near the pen ends' (:func:`~.timebase.lead_change_axis`), else
-    near the axis without a row's lone end (``timing.without_lone_ends``: a path run on along a fold); None where
-    neither. Rows of :data:`PRINTED_ROW_S` starting where the trace leaves a row's
+    near their other guess, with or without a row's lone end (``timing.second_axis``: a
+    path run on along a fold); None where neither. Rows of :data:`PRINTED_ROW_S` starting where the trace leaves a row's
     calibration pulse (else at the pen ends' time zero) are further guesses, where the pen
     ends gave another length or start: every row stopped short (a faint trace broken into
     pieces on crumpled paper), or ran on to the sheet's edge along the grid's remains.
@@ -154,7 +153,7 @@ def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: 
                                       cal.px_per_s, cal.px_per_mm)
 
     for x_start, _, seconds in filter(None, [(timing.x_start, timing.x_end, timing.row_seconds),
-                                             timing.without_lone_ends]):
+                                             timing.second_axis]):
         # marks fix each column's pixels, not its seconds: rows measured a tenth long fit
         # them as well with a scale a percent off, so the printed length is tried too
         lengths = [seconds] if abs(seconds / PRINTED_ROW_S - 1) > tol else sorted({seconds, PRINTED_ROW_S})

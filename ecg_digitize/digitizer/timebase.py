@@ -33,12 +33,16 @@ SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
 # 0.25 / 0.4 s: ecg00048 8.72 -> 10.24 dB and ecg00050 4.17 -> 4.74 at each, ecg00029
 # -2.09 -> 0.14 from 0.25 s; phone-photos unchanged (0.15, 0.25, 0.4). Our photo preset,
 # fold 9: 13.26 at 0.1-0.25, as before.
-PRINTED_ROW_LENGTHS_S = (10.0, 5.0, 2.5)
+# The row length of a 12-lead page as printed (four 2.5 s panels, two 5 s, or one 10 s),
+# and the lengths a row of any layout is printed at.
+PRINTED_ROW_S = 10.0
+PRINTED_ROW_LENGTHS_S = (PRINTED_ROW_S, PRINTED_ROW_S / 2, PRINTED_ROW_S / 4)
 SNAP_S_SHORTER_NEXT_TO_PULSE = 0.25
 # A row's pen end this far (mm) from every other row's, on a page of three rows or more,
 # may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769), or
-# the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm strip). The time axis without it is a second guess, which the lead-change
-# marks confirm (see RowTiming.without_lone_ends).
+# the one row printed to the end (ecg-image-kit-photos ecg00054: its rhythm strip). The time
+# axis without it is the other guess (RowTiming.second_axis): it comes first where only its
+# rows have a printed length (printed_length_first), else lead-change marks must confirm it.
 LONE_END_MM = 2.0
 # Column separators farther than this from the pen-end time zero are not trusted (khan2021
 # sheets put theirs 0.67 mm after it).
@@ -553,7 +557,9 @@ class RowTiming:
     x_start: float
     x_end: float
     row_seconds: float
-    without_lone_ends: tuple[float, float, float] | None = None  # time_axis(drop_lone=True), where it differs
+    # the other guess of the time axis, with or without a row's lone end (printed_length_first
+    # puts the first in x_start .. row_seconds), where it differs
+    second_axis: tuple[float, float, float] | None = None
     after_pulses: tuple[float, ...] = ()  # pen starts of the rows with a pulse on their left
 
     @property
@@ -603,5 +609,5 @@ def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
     axis, second = printed_length_first(axis, second)
     left = [k for k, p in enumerate(pulses) if p is not None and p.side == "left"]
     return RowTiming(starts, ends, pen_starts, pen_ends, *axis,
-                     without_lone_ends=second if not np.allclose(second, axis) else None,
+                     second_axis=second if not np.allclose(second, axis) else None,
                      after_pulses=tuple(float(x) for x in pen_starts[left]))
