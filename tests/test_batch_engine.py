@@ -33,6 +33,12 @@ def fake_digitize(image, page=0, **kwargs):
     text = Path(path).read_text()
     if "BAD" in text:
         raise ImageReadError("corrupt image", path)
+    if text.startswith("WRITE_THEN_DIE ") and not Path(path + ".tried").exists():
+        # The worker commits the page's files, then dies before it can report them.
+        out, name = text.split(" ", 2)[1:]
+        write_record(Record(np.zeros((50, 1)), fs=50, leads=["II"]), out, name, ["wfdb", "json"])
+        Path(path + ".tried").write_text("")
+        os._exit(3)
     if "CRASH" in text:
         os._exit(3)  # a segfault or OOM kill, as far as the pool can tell
     if "SLOW" in text:
@@ -134,6 +140,32 @@ def test_failures_are_isolated_and_logged(tmp_path):
     assert rows["scan 0.png"]["output"] == "ward/2019/scan_0" and rows["scan 0.png"]["quality"] == 0.75
     assert sorted(_outputs(out)) == [f"ward/2019/scan_{i}.{s}" for i in range(4) for s in ("dat", "hea", "json")]
     assert Record.from_wfdb(out / "ward/2019/scan_2").layout == "fake"
+
+
+def test_a_page_whose_worker_died_after_writing_is_run_again(tmp_path):
+    # A page in flight when the pool broke may have committed its files before it could
+    # report; its second run must not refuse them as an earlier run's.
+    out = tmp_path / "out"
+    root = _archive(tmp_path / "in", 2, {"late.png": f"WRITE_THEN_DIE {out} late"})
+    summary = convert([root], out, digitize_fn=FAKE, workers=2, progress=False)
+    assert (summary.ok, summary.failed) == (3, 0), summary.failures
+    assert Record.from_wfdb(out / "late").layout == "fake"
+
+
+def test_inputs_sharing_an_output_name_fail_before_any_work(tmp_path):
+    root = _archive(tmp_path / "in", 1, {"a.png": "page a", "a.jpg": "page a again"})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ward").mkdir()
+    (tmp_path / "out" / "ward" / "2019").mkdir()
+    (tmp_path / "out" / "ward" / "2019" / "scan_0.json").write_text("{}")  # not this run's
+    for overwrite in (False, True):
+        summary = convert([root], tmp_path / "out", digitize_fn=FAKE, workers=1, progress=False,
+                          overwrite=overwrite)
+        rows = {Path(r["input"]).name: r for r in read_manifest(tmp_path / "out")}
+        second = rows["a.png"] if rows["a.jpg"]["status"] == "ok" else rows["a.jpg"]
+        assert second["error"] == "OutputExistsError" and "taken by" in second["message"]
+        assert (rows["scan 0.png"]["status"] == "ok") == overwrite
+        assert (summary.ok, summary.failed) == (1 + overwrite, 2 - overwrite)
 
 
 def test_rerun_refused_then_resume_and_overwrite(tmp_path, capsys):

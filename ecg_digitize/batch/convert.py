@@ -19,7 +19,8 @@ DEFAULT_TIMEOUT_S = 120.0
 from .inputs import count_files, iter_pages
 from .manifest import MANIFEST_NAME, ManifestWriter, page_key, settled_keys
 from .worker import DEFAULT_DIGITIZE, Task, quality_fields, run_task
-from .writer import FORMATS, STATE_DIR, OutputPathError, is_complete, output_files, record_name, staging_root
+from .writer import (FORMATS, STATE_DIR, OutputExistsError, OutputPathError, is_complete, output_files,
+                     record_name, staging_root)
 
 
 class BatchError(EcgDigitizeError):
@@ -289,7 +290,14 @@ def _run(eng, summary: BatchSummary, inputs, out: Path, pattern, template: dict,
 
 def _tasks(inputs, out: Path, pattern, template: dict, resume: bool, settled: set, summary: BatchSummary,
            record: Callable, bar) -> Iterator[Task]:
-    """Pages still to do, as Tasks; pages not to do are recorded on the way (lazily)."""
+    """Pages still to do, as Tasks; pages not to do are recorded on the way (lazily).
+
+    Whether a page's output name is free is settled here, before any work: a name taken by
+    an earlier input of this run fails the page, and so (without resume or overwrite) does
+    a file already there. A task may then replace its own files: a worker stopped after
+    writing them but before reporting (the pool broke beside it) runs the page again.
+    """
+    name_owner: dict[str, str] = {}
     for page in iter_pages(inputs, pattern=pattern, exclude=[out]):
         if page.page == 0 and page.n_pages > 1:
             bar.total = (bar.total or 0) + page.n_pages - 1
@@ -304,9 +312,11 @@ def _tasks(inputs, out: Path, pattern, template: dict, resume: bool, settled: se
                 record(base | {"status": "skipped", "error": "UnsupportedFileType", "message": page.skip_reason})
             continue
         name = record_name(page.rel, page.page, page.n_pages)
+        owner = name_owner.setdefault(name, page.path)
         try:
+            _check_name_free(out, name, template, owner, page.path)
             complete = resume and is_complete(out, name, template["formats"])
-        except OutputPathError as exc:
+        except (OutputPathError, OutputExistsError) as exc:
             record(base | {"status": "failed", "error": type(exc).__name__, "message": exc.reason})
             continue
         if complete:
@@ -318,7 +328,17 @@ def _tasks(inputs, out: Path, pattern, template: dict, resume: bool, settled: se
                 record(base | {"status": "ok", "output": name, "message": "outputs found complete on resume"}
                        | _sidecar_fields(out, name, template["formats"]), count_as="skipped")
             continue
-        yield Task(page.path, page.page, page.n_pages, name, **template)
+        yield Task(page.path, page.page, page.n_pages, name, **(template | {"replace": True}))
+
+
+def _check_name_free(out: Path, name: str, template: dict, owner: str, path: str) -> None:
+    """Raise OutputExistsError where ``name`` is not free for ``path``'s page."""
+    if owner != path:
+        raise OutputExistsError(f"its output name {name!r} is taken by {owner} in this run", path)
+    if not template["replace"]:
+        existing = [p for p in output_files(out, name, template["formats"]) if p.exists()]
+        if existing:
+            raise OutputExistsError(f"{existing[0]} exists (pass --resume or --overwrite)", path)
 
 
 def _sidecar_fields(out: Path, name: str, formats) -> dict[str, Any]:
