@@ -44,6 +44,8 @@ SNAP_S_SHORTER_NEXT_TO_PULSE = 0.25
 # axis without it is the other guess (RowTiming.second_axis): it comes first where only its
 # rows have a printed length (printed_length_first), else lead-change marks must confirm it.
 LONE_END_MM = 2.0
+# A pen end this close (px) to the picture's edge may be the frame's, not the pen's.
+FRAME_EDGE_PX = 1.5
 # Column separators farther than this from the pen-end time zero are not trusted (khan2021
 # sheets put theirs 0.67 mm after it).
 SEPARATOR_MAX_SHIFT_MM = 0.3
@@ -179,8 +181,8 @@ def _ink_above_background(column: np.ndarray, ink_dark: float) -> float:
     return float(np.clip(column - bg, 0, None).sum() * ink_dark / (ink_dark - bg))
 
 
-def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_lone: bool = False
-              ) -> tuple[float, float, float]:
+def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_lone: bool = False,
+              width: float | None = None) -> tuple[float, float, float]:
     """Page columns of time zero and of the row's last sample, and the seconds a row shows.
 
     ``starts`` and ``ends`` are where each row's pen line starts and ends (:func:`pen_end`).
@@ -191,7 +193,8 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
     without a detected pulse whose pen starts inside the pulses found on other rows has
     a missed pulse, and neither of its ends is used. Rows that stop early (the last row of a
     wrapped strip) are left out. ``drop_lone``: an end no other row's comes near is left
-    out too (:func:`_shared`).
+    out too (:func:`_shared`). Rows whose pens end at the edge of a picture ``width``
+    pixels wide, short of a printed length, were cut by the frame (:func:`framed_axis`).
 
     Examples
     --------
@@ -238,7 +241,41 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
             mid = (x_start + x_end) / 2
             x_start, x_end = mid - length / 2, mid + length / 2
         seconds = snapped
+    if width is not None:
+        return framed_axis(starts[trusted], ends[trusted], (x_start, x_end, seconds), width, px_per_s)
     return x_start, x_end, seconds
+
+
+def framed_axis(starts: np.ndarray, ends: np.ndarray, axis: tuple[float, float, float], width: float,
+                px_per_s: float) -> tuple[float, float, float]:
+    """``axis`` (:func:`time_axis`), where most rows' pens end at one edge of the picture
+    (within :data:`FRAME_EDGE_PX`) and the rows measure short of a printed length
+    (:data:`PRINTED_ROW_LENGTHS_S`), placed from the other end at the shortest printed
+    length they fit in: the photo's frame cut the rows, whose time runs on past it.
+    Where both ends meet the frame, or the rows measure a printed length (a trace printed
+    flush with the page's edge), ``axis`` as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_digitize.digitizer.timebase import framed_axis
+    >>> ends = np.array([857.5, 857.6, 857.0])
+    >>> x0, x1, seconds = framed_axis(np.array([13.4, 12.9, 13.4]), ends, (9.9, 857.6, 9.8), 859, 86.5)
+    >>> round(x0, 1), round(x1, 1), seconds
+    (13.4, 878.2, 10.0)
+    """
+    x_start, x_end, seconds = axis
+    at_left = np.mean(starts <= FRAME_EDGE_PX) > 0.5
+    at_right = np.mean(ends >= width - 1 - FRAME_EDGE_PX) > 0.5
+    longer = [t for t in sorted(PRINTED_ROW_LENGTHS_S) if t > seconds]
+    if at_left == at_right or seconds in PRINTED_ROW_LENGTHS_S or not longer:
+        return axis
+    length = (longer[0] - SOURCE_DT) * px_per_s
+    if at_right:
+        x_start = float(np.median(starts[starts <= starts.min() + FRAME_EDGE_PX * 4]))
+        return x_start, x_start + length, longer[0]
+    x_end = float(np.median(ends[ends >= ends.max() - FRAME_EDGE_PX * 4]))
+    return x_end - length, x_end, longer[0]
 
 
 def _shared(values: np.ndarray, tol: float) -> np.ndarray:
@@ -604,8 +641,9 @@ def row_timing(traces, pulses, starts, ends, dark: np.ndarray, px_per_mm: float,
     """The rows' pen ends and the page's time axis (see :func:`time_axis`)."""
     pen_starts = np.array([pen_end(t, dark, int(a), -1) for t, a in zip(traces, starts)])
     pen_ends = np.array([pen_end(t, dark, int(b), +1) for t, b in zip(traces, ends)])
-    axis = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s)
-    second = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, drop_lone=True)
+    width = dark.shape[1]
+    axis = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, width=width)
+    second = time_axis(pen_starts, pen_ends, pulses, px_per_mm, px_per_s, drop_lone=True, width=width)
     axis, second = printed_length_first(axis, second)
     left = [k for k, p in enumerate(pulses) if p is not None and p.side == "left"]
     return RowTiming(starts, ends, pen_starts, pen_ends, *axis,

@@ -239,3 +239,21 @@ def test_a_flat_page_keeps_one_time_axis():
     starts = np.array([150.2, 149.6, 150.4, 149.9])
     ends = np.array([2148.0, 2148.5, 2148.0 + 3 * 8.0, 2147.6])
     assert slanted_axes(starts, ends, ys, px_per_mm=8.0) is None
+
+
+def test_rows_the_frame_cut_keep_their_printed_length(sim12):
+    """A photo framed tight cuts every row 0.3 s before its end: the rows measure 9.7 s.
+    Their time runs on past the frame, so the printed 10 s places the lead changes, from
+    the rows' start; the panels stay where the page prints them."""
+    from ecg_digitize import digitize
+    from ecg_digitize.synth import render
+
+    # no separators: the lead changes are not marked, the rows' length alone places them
+    image, truth = render(*sim12, layout="3x4+II", dpi=150, seed=2, separators=False)
+    strip = truth.geometry.boxes[-1]
+    px_per_s = (strip.bbox[2] - strip.bbox[0]) / 10.0
+    rec = digitize(image[:, :int(strip.x0 + 9.7 * px_per_s)])
+    assert rec.layout == "3x4+II"
+    printed = sorted(b.x0 for b in truth.geometry.boxes if b.row == 0)
+    read = sorted(b.x0 for b in rec.geometry.boxes if b.row == 0)
+    assert np.allclose(read, printed, atol=0.02 * px_per_s), (read, printed)
