@@ -902,7 +902,8 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     a, b = int(np.floor(change - half)), int(np.ceil(change + half))
     if a < 0 or b >= len(top) or not (np.isfinite(top[a]) and np.isfinite(top[b])):
         return
-    cols, tops, bots = column_runs(mask[y_lo:y_hi + 1, trace.x0 + a:trace.x0 + b + 1])
+    window = mask[y_lo:y_hi + 1, trace.x0 + a:trace.x0 + b + 1]
+    cols, tops, bots = column_runs(window)
     last = b - a
     pinned = (((cols != 0) | (tops == top[a] - y_lo))
               & ((cols != last) | (tops == top[b] - y_lo)))
@@ -911,6 +912,10 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     # leave a lead's own ink early for the tick's)
     free = np.zeros(last + 1, bool)
     free[int(np.ceil(change - 1.0)) - a:int(np.floor(change + 1.0)) - a + 1] = True
+    # ink in the jump's columns is the trace's where it joins the window's ends: a label
+    # printed at the lead change, where the trace has a gap, is not
+    joined = ~free[cols] | _joins_ends(window, cols, tops, last)
+    cols, tops, bots = cols[joined], tops[joined], bots[joined]
     # the baseline pulls only where the jump is nearly free (else the path would jump to
     # a neighbouring row's ink there): elsewhere the pinned ends keep the path on its own
     # row, and the end of a deep S wave, far from the baseline, costs no more than a speck
@@ -927,6 +932,16 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
     chosen = _chosen_runs(path, cols, last + 1)
     _restore_spike_tips(chosen, cols, tops, bots, baseline - y_lo, trace.line_width, px_per_mm)
     top[a:b + 1], bot[a:b + 1] = _run_rows(chosen, tops, bots, y_lo)
+
+
+def _joins_ends(window: np.ndarray, cols, tops, last: int) -> np.ndarray:
+    """Per run (``cols``, ``tops`` of ``window``'s column runs, pinned to one run in the
+    first and in the ``last`` column): whether its ink connects to either pinned run."""
+    from scipy.ndimage import label
+
+    labels, _ = label(window, structure=np.ones((3, 3), bool))
+    ends = {labels[t, c] for c, t in zip(cols, tops) if c in (0, last)}
+    return np.isin(labels[tops, cols], list(ends))
 
 
 def separate_neighbours(traces: list[RowTrace], baselines: list[float]) -> list[RowTrace]:

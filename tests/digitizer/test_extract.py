@@ -164,6 +164,23 @@ def test_path_at_a_lead_change_skips_a_speck_in_the_gap_rather_than_climb_it():
     assert np.all(np.abs(after - (base - 5)) < 2.0), after.round(1)
 
 
+def test_a_label_printed_in_the_lead_changes_gap_is_not_read():
+    # ECG-Image-Kit leaves the trace a gap of a few pixels at each lead change, where
+    # header text or the next lead's label may stand (ecg-image-kit-photos ecg00018: the
+    # interpretation's words 100 px above the trace). The redrawn path must not leap to
+    # ink the trace does not reach.
+    base, xb = 100.0, 60.0
+    mask = np.zeros((160, 120), bool)
+    mask[int(base) - 1:int(base) + 2, 5:58] = True                   # the previous lead
+    mask[int(base) - 1:int(base) + 2, 61:115] = True                 # the next lead
+    mask[10:14, 50:70] = True                                        # a word's bar, far above
+    mask[130:136, 57:64] = True                                      # a label, below
+    row = extract.trace_row(mask, mask * 1.0, 0, 159, base, 0, 119, px_per_mm=3.5)
+    row = extract.redraw_at_lead_changes(row, mask, mask * 1.0, [xb])
+    taken = np.isfinite(row.y)
+    assert np.all(np.abs(row.y[taken] - base) < 2.0), row.y[50:66].round(1)
+
+
 def test_a_column_the_path_skipped_under_a_spikes_top_is_filled():
     # A 1-bit spike: its apex column holds only the strokes' merged top (rows 10-50),
     # apart from the up-stroke's run on its left; the path took the columns either side.
