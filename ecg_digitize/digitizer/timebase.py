@@ -228,6 +228,7 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
 
     x_start = edge(starts, ~left_pulse, "start")
     x_end = edge(ends, ~right_pulse, "end")
+    measured = (x_start, x_end)
     start_sure, end_sure = (~left_pulse).mean() > 0.5, (~right_pulse).mean() > 0.5
     seconds = (x_end - x_start) / px_per_s + SOURCE_DT
     snapped = snapped_row_length(seconds, next_to_pulse=not (start_sure and end_sure))
@@ -242,15 +243,16 @@ def time_axis(starts, ends, pulses, px_per_mm: float, px_per_s: float, *, drop_l
             x_start, x_end = mid - length / 2, mid + length / 2
         seconds = snapped
     if width is not None:
-        return framed_axis(starts[trusted], ends[trusted], (x_start, x_end, seconds), width, px_per_s)
+        return framed_axis(starts[trusted], ends[trusted], measured, (x_start, x_end, seconds), width, px_per_s)
     return x_start, x_end, seconds
 
 
-def framed_axis(starts: np.ndarray, ends: np.ndarray, axis: tuple[float, float, float], width: float,
-                px_per_s: float) -> tuple[float, float, float]:
-    """``axis`` (:func:`time_axis`), where most rows' pens end at one edge of the picture
-    (within :data:`FRAME_EDGE_PX`) and the rows measure short of a printed length
-    (:data:`PRINTED_ROW_LENGTHS_S`), placed from the other end at the shortest printed
+def framed_axis(starts: np.ndarray, ends: np.ndarray, measured: tuple[float, float],
+                axis: tuple[float, float, float], width: float, px_per_s: float) -> tuple[float, float, float]:
+    """``axis`` (:func:`time_axis`), where most rows' pens (``starts``, ``ends``) end at
+    one edge of a picture ``width`` pixels wide (within :data:`FRAME_EDGE_PX`) and the
+    rows measure short of a printed length (:data:`PRINTED_ROW_LENGTHS_S`), placed from
+    the rows' other end as ``measured`` (first and last column) at the shortest printed
     length they fit in: the photo's frame cut the rows, whose time runs on past it.
     Where both ends meet the frame, or the rows measure a printed length (a trace printed
     flush with the page's edge), ``axis`` as it is.
@@ -259,12 +261,12 @@ def framed_axis(starts: np.ndarray, ends: np.ndarray, axis: tuple[float, float, 
     --------
     >>> import numpy as np
     >>> from ecg_digitize.digitizer.timebase import framed_axis
-    >>> ends = np.array([857.5, 857.6, 857.0])
-    >>> x0, x1, seconds = framed_axis(np.array([13.4, 12.9, 13.4]), ends, (9.9, 857.6, 9.8), 859, 86.5)
+    >>> starts, ends = np.array([13.4, 12.9, 13.4]), np.array([857.5, 857.6, 857.0])
+    >>> x0, x1, seconds = framed_axis(starts, ends, (13.4, 857.6), (9.9, 857.6, 9.8), 859, 86.5)
     >>> round(x0, 1), round(x1, 1), seconds
     (13.4, 878.2, 10.0)
     """
-    x_start, x_end, seconds = axis
+    seconds = axis[2]
     at_left = np.mean(starts <= FRAME_EDGE_PX) > 0.5
     at_right = np.mean(ends >= width - 1 - FRAME_EDGE_PX) > 0.5
     longer = [t for t in sorted(PRINTED_ROW_LENGTHS_S) if t > seconds]
@@ -272,10 +274,8 @@ def framed_axis(starts: np.ndarray, ends: np.ndarray, axis: tuple[float, float, 
         return axis
     length = (longer[0] - SOURCE_DT) * px_per_s
     if at_right:
-        x_start = float(np.median(starts[starts <= starts.min() + FRAME_EDGE_PX * 4]))
-        return x_start, x_start + length, longer[0]
-    x_end = float(np.median(ends[ends >= ends.max() - FRAME_EDGE_PX * 4]))
-    return x_end - length, x_end, longer[0]
+        return measured[0], measured[0] + length, longer[0]
+    return measured[1] - length, measured[1], longer[0]
 
 
 def _shared(values: np.ndarray, tol: float) -> np.ndarray:
