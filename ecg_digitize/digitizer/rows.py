@@ -187,19 +187,44 @@ def _without_stray_rows(rows: list[Row], height: int) -> list[Row]:
         return (1 - ROW_PITCH_TOL <= gap <= MAX_EVEN_GAP_PITCHES
                 or (wide and MIN_GAP_PITCHES <= gap <= MAX_ROW_GAP_PITCHES))
 
-    while first > 0 and joins(rows[first - 1], rows[first]):
-        first -= 1
-    while last < len(rows) - 1 and joins(rows[last + 1], rows[last]):
-        last += 1
-    if first == 0 and last == len(rows) - 1:
+    def outward(k: int, step: int) -> int | None:
+        # the next row out that joins rows[k]; past strays less than a pitch from it (a
+        # crease's shadow between two rows of a photo), only a full row a pitch away
+        j = k + step
+        while 0 <= j < len(rows):
+            gap = abs(rows[j].baseline - rows[k].baseline) / pitch
+            if j == k + step and joins(rows[j], rows[k]):
+                return j
+            if j != k + step and abs(gap - 1) <= ROW_PITCH_TOL \
+                    and rows[j].x_hi - rows[j].x_lo >= MIN_JOIN_WIDTH * width:
+                return j
+            if gap >= 1 - ROW_PITCH_TOL:
+                return None
+            j += step
+        return None
+
+    kept_at = list(range(first, last + 1))
+    for end, step in ((first, -1), (last, +1)):
+        while (j := outward(end, step)) is not None:
+            kept_at.append(j)
+            end = j
+    kept_at.sort()
+    if len(kept_at) == len(rows):
         return rows
-    kept = list(rows[first:last + 1])
-    top, bottom = kept[0], kept[-1]
-    if first > 0:
-        kept[0] = Row(top.baseline, int(max(0.0, top.baseline - 1.5 * pitch)), top.y_hi, top.x_lo, top.x_hi)
-    if last < len(rows) - 1:
-        kept[-1] = Row(bottom.baseline, bottom.y_lo, int(min(height - 1.0, bottom.baseline + 1.2 * pitch)),
-                       bottom.x_lo, bottom.x_hi)
+    # bands that reached to a dropped row reach to the next row kept, or, outermost, as
+    # if no row lay beyond
+    above = [k - 1 for k in kept_at]
+    below = [k + 1 for k in kept_at]
+    kept = []
+    for i, k in enumerate(kept_at):
+        row = rows[k]
+        y_lo, y_hi = row.y_lo, row.y_hi
+        if k > 0 and (i == 0 or kept_at[i - 1] != above[i]):
+            y_lo = int(rows[kept_at[i - 1]].baseline) if i > 0 else int(max(0.0, row.baseline - 1.5 * pitch))
+        if k < len(rows) - 1 and (i == len(kept_at) - 1 or kept_at[i + 1] != below[i]):
+            y_hi = (int(rows[kept_at[i + 1]].baseline) if i + 1 < len(kept_at)
+                    else int(min(height - 1.0, row.baseline + 1.2 * pitch)))
+        kept.append(Row(row.baseline, y_lo, y_hi, row.x_lo, row.x_hi))
     return kept
 
 

@@ -195,6 +195,22 @@ def test_stray_lines_apart_from_the_evenly_spaced_rows_are_dropped(stray):
     assert np.allclose([r.baseline for r in rows], [740, 1025, 1305, 1570], atol=15)
 
 
+def test_a_stray_between_two_rows_does_not_end_the_run():
+    # a crease's shadow on a crumpled photo left a line a quarter pitch above the second
+    # row (ECG-Image-Kit photo style, folds 1-9, record 11): the run of evenly spaced rows
+    # went on past it to the first row, and the rows' bands do not stop at the stray
+    rows = [row_search.Row(y, 0, 0, 60, 2100) for y in (709.0, 914.0, 992.0, 1287.0, 1550.0)]
+    rows = [row_search.Row(r.baseline, int(a), int(b), 60, 2100)
+            for r, a, b in zip(rows, [400, 709, 914, 992, 1287], [914, 992, 1287, 1550, 1699])]
+    rows[1] = row_search.Row(914.0, 709, 992, 600, 1400)   # the stray, narrower
+    kept = row_search._without_stray_rows(rows, 1700)
+    assert [r.baseline for r in kept] == [709.0, 992.0, 1287.0, 1550.0]
+    assert kept[0].y_hi == 992 and kept[1].y_lo == 709
+    # a narrow line a pitch beyond a stray is header text or writing, not a row
+    rows[0] = row_search.Row(709.0, 400, 914, 900, 1300)
+    assert [r.baseline for r in row_search._without_stray_rows(rows, 1700)] == [992.0, 1287.0, 1550.0]
+
+
 def test_joined_ink_must_keep_every_row():
     """Joining a broken trace to its fainter pixels is kept only where it keeps the rows
     found before: a photo's tilted grid joined to the trace swallowed a row (03932)."""
