@@ -161,8 +161,9 @@ def _without_stray_rows(rows: list[Row], height: int) -> list[Row]:
 
     The longest run of rows whose gaps agree to :data:`ROW_PITCH_TOL` (at least three
     rows; the widest of equally long runs) is grown outward one row at a time while the
-    next row joins it (see :data:`MAX_EVEN_GAP_PITCHES`); the rest are dropped. The new
-    outermost rows' bands are redrawn as if no row lay beyond them.
+    next row joins it (see :data:`MAX_EVEN_GAP_PITCHES`), or, past strays less than a
+    pitch from the run's end, while a full row a pitch away does; the rest are dropped.
+    Bands that reached to a dropped row are redrawn (:func:`_rebanded`).
 
     Examples
     --------
@@ -211,17 +212,19 @@ def _without_stray_rows(rows: list[Row], height: int) -> list[Row]:
     kept_at.sort()
     if len(kept_at) == len(rows):
         return rows
-    # bands that reached to a dropped row reach to the next row kept, or, outermost, as
-    # if no row lay beyond
-    above = [k - 1 for k in kept_at]
-    below = [k + 1 for k in kept_at]
+    return _rebanded(rows, kept_at, pitch, height)
+
+
+def _rebanded(rows: list[Row], kept_at: list[int], pitch: float, height: int) -> list[Row]:
+    """``rows[kept_at]``, each band that reached to a row left out reaching to the next
+    row kept instead, or, outermost, as if no row lay beyond (1.5 pitches up, 1.2 down)."""
     kept = []
     for i, k in enumerate(kept_at):
         row = rows[k]
         y_lo, y_hi = row.y_lo, row.y_hi
-        if k > 0 and (i == 0 or kept_at[i - 1] != above[i]):
+        if k > 0 and (i == 0 or kept_at[i - 1] != k - 1):
             y_lo = int(rows[kept_at[i - 1]].baseline) if i > 0 else int(max(0.0, row.baseline - 1.5 * pitch))
-        if k < len(rows) - 1 and (i == len(kept_at) - 1 or kept_at[i + 1] != below[i]):
+        if k < len(rows) - 1 and (i == len(kept_at) - 1 or kept_at[i + 1] != k + 1):
             y_hi = (int(rows[kept_at[i + 1]].baseline) if i + 1 < len(kept_at)
                     else int(min(height - 1.0, row.baseline + 1.2 * pitch)))
         kept.append(Row(row.baseline, y_lo, y_hi, row.x_lo, row.x_hi))
