@@ -20,7 +20,7 @@ from .inputs import count_files, iter_pages
 from .manifest import MANIFEST_NAME, ManifestWriter, page_key, settled_keys
 from .worker import DEFAULT_DIGITIZE, Task, quality_fields, run_task
 from .writer import (FORMATS, STATE_DIR, OutputExistsError, OutputPathError, is_complete, output_files,
-                     record_name, staging_root)
+                     record_name, refuse_existing, staging_root)
 
 
 class BatchError(EcgDigitizeError):
@@ -336,9 +336,7 @@ def _check_name_free(out: Path, name: str, template: dict, owner: str, path: str
     if owner != path:
         raise OutputExistsError(f"its output name {name!r} is taken by {owner} in this run", path)
     if not template["replace"]:
-        existing = [p for p in output_files(out, name, template["formats"]) if p.exists()]
-        if existing:
-            raise OutputExistsError(f"{existing[0]} exists (pass --resume or --overwrite)", path)
+        refuse_existing(out, name, template["formats"], path)
 
 
 def _sidecar_fields(out: Path, name: str, formats) -> dict[str, Any]:

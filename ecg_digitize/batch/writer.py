@@ -93,6 +93,13 @@ def is_complete(out: str | os.PathLike, name: str, formats) -> bool:
     return all(p.is_file() for p in output_files(out, name, formats))
 
 
+def refuse_existing(out: str | os.PathLike, name: str, formats, source: str | None = None) -> None:
+    """Raise :class:`OutputExistsError` where any of the record's files is already there."""
+    existing = [p for p in output_files(out, name, formats) if p.exists()]
+    if existing:
+        raise OutputExistsError(f"{existing[0]} exists (pass --resume or --overwrite)", source)
+
+
 def staging_root(out: str | os.PathLike) -> Path:
     return Path(out) / STATE_DIR / "tmp"
 
@@ -128,9 +135,7 @@ def write_record(record, out: str | os.PathLike, name: str, formats, *, replace:
     """
     final = output_files(out, name, formats)
     if not replace:
-        existing = [p for p in final if p.exists()]
-        if existing:
-            raise OutputExistsError(f"{existing[0]} exists (pass --resume or --overwrite)", record.source or None)
+        refuse_existing(out, name, formats, record.source or None)
     stage = staging_root(out) / uuid.uuid4().hex
     stage.mkdir(parents=True)
     try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.ndimage import label
 
 from ._compiled import lazy_njit
 
@@ -937,8 +938,6 @@ def _retrace_window(top, bot, trace: RowTrace, mask, change: float) -> None:
 def _joins_ends(window: np.ndarray, cols, tops, last: int) -> np.ndarray:
     """Per run (``cols``, ``tops`` of ``window``'s column runs, pinned to one run in the
     first and in the ``last`` column): whether its ink connects to either pinned run."""
-    from scipy.ndimage import label
-
     labels, _ = label(window, structure=np.ones((3, 3), bool))
     ends = {labels[t, c] for c, t in zip(cols, tops) if c in (0, last)}
     return np.isin(labels[tops, cols], list(ends))

@@ -132,7 +132,6 @@ def _slanted_plan(name: str, slant: SlantedAxes, cal: PageCalibration) -> PanelP
                      row_sizes=lengths / median)
 
 
-
 def _marked_axis(name: str, timing: RowTiming, dark: np.ndarray, ink_threshold: float, baselines,
                  cal: PageCalibration, reframed: bool):
     """``(panels, row seconds, x_start, px_per_s, time_zero)`` where the printed lead-change

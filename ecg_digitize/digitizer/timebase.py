@@ -25,18 +25,18 @@ SOURCE_DT = 1.0 / 500
 # A measured row length within this of a whole tenth of a second is taken as that length.
 SNAP_S = 0.04
 SNAP_S_LONGER_NEXT_TO_PULSE = 0.1
-# Rows as machines print them (s), and how much longer a row measured next to a pulse may
-# be and still stand for one: on photos the pulse's foot, blurred into the trace, made the
-# pen start early (ecg-image-kit-photos ecg00048: rows read 10.1 s, its first column
-# boundary about 3 mm before its dotted separator); a pulse is 0.2 s wide. `python
-# benchmarks/real_pictures.py --sets ecg-image-kit-photos phone-photos -v` at 0.1 / 0.15 /
-# 0.25 / 0.4 s: ecg00048 8.72 -> 10.24 dB and ecg00050 4.17 -> 4.74 at each, ecg00029
-# -2.09 -> 0.14 from 0.25 s; phone-photos unchanged (0.15, 0.25, 0.4). Our photo preset,
-# fold 9: 13.26 at 0.1-0.25, as before.
 # The row length of a 12-lead page as printed (four 2.5 s panels, two 5 s, or one 10 s),
 # and the lengths a row of any layout is printed at.
 PRINTED_ROW_S = 10.0
 PRINTED_ROW_LENGTHS_S = (PRINTED_ROW_S, PRINTED_ROW_S / 2, PRINTED_ROW_S / 4)
+# How much longer than a printed length a row measured next to a pulse may be and still
+# stand for it: on photos the pulse's foot, blurred into the trace, made the pen start
+# early (ecg-image-kit-photos ecg00048: rows read 10.1 s, its first column boundary about
+# 3 mm before its dotted separator); a pulse is 0.2 s wide. `python
+# benchmarks/real_pictures.py --sets ecg-image-kit-photos phone-photos -v` at 0.1 / 0.15 /
+# 0.25 / 0.4 s: ecg00048 8.72 -> 10.24 dB and ecg00050 4.17 -> 4.74 at each, ecg00029
+# -2.09 -> 0.14 from 0.25 s; phone-photos unchanged (0.15, 0.25, 0.4). Our photo preset,
+# fold 9: 13.26 at 0.1-0.25, as before.
 SNAP_S_SHORTER_NEXT_TO_PULSE = 0.25
 # A row's pen end this far (mm) from every other row's, on a page of three rows or more,
 # may be no end: the path ran on along a fold or the sheet's edge (phone-photos 03769), or

@@ -196,7 +196,7 @@ def test_stray_lines_apart_from_the_evenly_spaced_rows_are_dropped(stray):
 
 
 def test_a_stray_between_two_rows_does_not_end_the_run():
-    # a crease's shadow on a crumpled photo left a line a quarter pitch above the second
+    # a crease's shadow on a crumpled photo left a line just above the second
     # row (ECG-Image-Kit photo style, folds 1-9, record 11): the run of evenly spaced rows
     # went on past it to the first row, and the rows' bands do not stop at the stray
     rows = [row_search.Row(y, 0, 0, 60, 2100) for y in (709.0, 914.0, 992.0, 1287.0, 1550.0)]
